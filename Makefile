@@ -1,0 +1,29 @@
+# The two commands: `make run` and `make test`. Both install what is missing first.
+PY ?= python3
+export PYTHON := $(PY)
+
+.PHONY: install run test test-fast bench livekit-server lint clean
+
+install:
+	@./scripts/install.sh
+
+run: install
+	$(PY) -m onboarding.devstack
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+bench: install
+	$(PY) -m bench.voice_bench
+
+livekit-server:
+	$(PY) -m onboarding.livekit_server
+
+lint:
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf .cache/stamps data/logs .pytest_cache test-artifacts

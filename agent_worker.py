@@ -1,0 +1,96 @@
+"""Agent worker entry point: registers with LiveKit and runs one onboarding interview per room.
+
+    python agent_worker.py          (what `make run` starts)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may fetch weights from a hub at run time
+
+from livekit.agents import Agent, AgentServer, JobContext, JobExecutorType, JobProcess  # noqa: E402
+
+from onboarding.call import InterviewCall  # noqa: E402
+from onboarding.interview import load_definition  # noqa: E402
+from onboarding.livekit_admin import server_reachable  # noqa: E402
+from onboarding.logging_setup import setup_logging  # noqa: E402
+from onboarding.providers.selection import build_speech_stack, preload  # noqa: E402
+from onboarding.settings import get_settings  # noqa: E402
+
+log = logging.getLogger("onboarding.worker")
+settings = get_settings()
+definition = load_definition(settings.interview_path)  # a bad file stops start-up with line and reason
+
+
+class OnboardingAgent(Agent):
+    """The interviewer speaks first; what it says comes from the interview definition."""
+
+    def __init__(self) -> None:
+        super().__init__(instructions="Run the spoken onboarding interview defined in data/interview.toml.")
+
+    async def on_enter(self) -> None:
+        self.session.generate_reply()
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Load the speech models once per process, before the first call arrives."""
+    setup_logging(settings.log_level)
+    preload(settings)
+
+
+def job_load(server: AgentServer) -> float:
+    """Report full once MAX_JOBS_PER_WORKER calls run here, so LiveKit sends the next one elsewhere."""
+    return min(1.0, len(server.active_jobs) / settings.max_jobs_per_worker)
+
+
+server = AgentServer(
+    setup_fnc=prewarm,
+    load_fnc=job_load,
+    load_threshold=settings.worker_load_threshold,
+    job_executor_type=JobExecutorType.THREAD if settings.job_executor == "thread" else JobExecutorType.PROCESS,
+    num_idle_processes=1,
+    ws_url=settings.livekit_url,
+    api_key=settings.livekit_api_key,
+    api_secret=settings.livekit_api_secret,
+    host="127.0.0.1",
+    port=settings.worker_http_port,
+)
+
+
+@server.rtc_session(agent_name=settings.agent_name)
+async def entrypoint(ctx: JobContext) -> None:
+    await InterviewCall(ctx, settings, build_speech_stack(settings), definition, OnboardingAgent()).start()
+
+
+async def serve() -> int:
+    problem = await server_reachable(settings)
+    if problem:
+        log.error(problem)
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    run = asyncio.create_task(server.run(devmode=False))
+    done, _ = await asyncio.wait({run, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    if run in done and run.exception():
+        log.error("worker stopped: %s", run.exception())
+        return 1
+    log.info("shutting down worker")
+    await server.aclose()
+    return 0
+
+
+def main() -> None:
+    setup_logging(settings.log_level)
+    preload(settings)  # load in the main process too: thread jobs share these weights
+    sys.exit(asyncio.run(serve()))
+
+
+if __name__ == "__main__":
+    main()

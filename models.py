@@ -1,0 +1,96 @@
+"""The SQLModel tables: the only place tables are defined.
+
+A call is a CallSession; everything said is a Turn written as it happens; the Profile holds the
+current value of each field and FieldValue keeps every value a field ever had with the turn it
+came from (provenance), so a changed interview definition needs no schema migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class CallSession(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    room_name: str = Field(index=True)
+    mode: str = "voice"  # voice | rest
+    participant_identity: str | None = None
+    user_id: str | None = Field(default=None, index=True)
+    worker_id: str | None = None
+    status: str = Field(default="in_progress", index=True)  # in_progress|completed|abandoned|failed
+    status_reason: str | None = None
+    started_at: datetime = Field(default_factory=utcnow, index=True)
+    ended_at: datetime | None = None
+    stt_provider: str = ""
+    llm_provider: str = ""
+    tts_provider: str = ""
+    agent_seconds: float = 0.0
+    stt_audio_seconds: float = 0.0
+    tts_characters: int = 0
+    llm_input_tokens: int = 0
+    llm_output_tokens: int = 0
+    usage_detail: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class Turn(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="callsession.id", index=True)
+    index: int  # order within the session
+    role: str  # user | agent
+    text: str
+    message_id: str | None = None
+    interrupted: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    e2e_latency: float | None = None
+    transcription_delay: float | None = None
+    end_of_turn_delay: float | None = None
+    llm_ttft: float | None = None
+    tts_ttfb: float | None = None
+
+
+class Profile(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="callsession.id", index=True, unique=True)
+    user_id: str | None = Field(default=None, index=True)
+    full_name: str | None = None
+    email: str | None = Field(default=None, index=True)
+    company: str | None = None
+    role: str | None = None
+    team_size: int | None = None
+    primary_goal: str | None = None
+    phone: str | None = None
+    timezone: str | None = None
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    flagged: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    completed: bool = Field(default=False, index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class FieldValue(SQLModel, table=True):
+    """One value a profile field had: where it came from and whether it is still current."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+    field: str
+    value: str
+    raw_text: str
+    confidence: float = 1.0
+    source: str = "answer"  # answer | correction | confirmation | staff
+    turn_id: int | None = Field(default=None, foreign_key="turn.id")
+    current: bool = True
+    changed_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+TYPED_PROFILE_COLUMNS = (
+    "full_name", "email", "company", "role", "team_size", "primary_goal", "phone", "timezone",
+)

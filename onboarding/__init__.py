@@ -1,0 +1,1 @@
+"""Voice onboarding console: the core library (no UI)."""

@@ -1,0 +1,217 @@
+"""One onboarding call in a LiveKit room: wires the session, the interviewer and the recorder.
+
+Every turn is stored when it is said; fields are stored with the turn they came from; the call
+ends itself when the interview is done, re-prompts a silent caller, and records why it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import Agent, AgentSession, JobContext, llm
+from livekit.agents.voice import room_io
+from livekit.agents.voice.events import (
+    AgentStateChangedEvent, CloseEvent, ConversationItemAddedEvent, SessionUsageUpdatedEvent,
+    UserStateChangedEvent,
+)
+
+from onboarding.interview import InterviewDefinition, InterviewState, Reply
+from onboarding.providers.scripted_llm import ScriptedInterviewer
+from onboarding.providers.selection import SpeechStack, turn_detector
+from onboarding.recorder import CallRecorder, Usage
+from onboarding.settings import Settings
+
+log = logging.getLogger("onboarding.call")
+EVENTS_TOPIC = "onboarding.events"
+
+
+def usage_totals(model_usage: list[Any]) -> Usage:
+    totals = Usage(detail=[u.model_dump() for u in model_usage])
+    for u in model_usage:
+        if u.type == "stt_usage":
+            totals.stt_audio_seconds += u.audio_duration
+        elif u.type == "tts_usage":
+            totals.tts_characters += u.characters_count
+        elif u.type == "llm_usage":
+            totals.llm_input_tokens += u.input_tokens
+            totals.llm_output_tokens += u.output_tokens
+    return totals
+
+
+class InterviewCall:
+    def __init__(self, ctx: JobContext, settings: Settings, stack: SpeechStack,
+                 definition: InterviewDefinition, agent: Agent) -> None:
+        self.ctx, self.settings, self.stack, self.agent = ctx, settings, stack, agent
+        self.state = InterviewState(definition)
+        self.interviewer = ScriptedInterviewer(self.state, on_reply=self._on_reply)
+        self.recorder: CallRecorder | None = None
+        self.session: AgentSession | None = None
+        self._end_status: tuple[str, str | None] | None = None
+        self._silence_timer: asyncio.TimerHandle | None = None
+        self._silent_reprompts = 0
+        self._answers = 0
+        self._usage: list[Any] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def log_extra(self) -> dict[str, Any]:
+        return {"room": self.ctx.room.name, "session_id": self.recorder.session_id if self.recorder else None}
+
+    async def start(self) -> None:
+        ctx = self.ctx
+        await ctx.connect()
+        participant = await asyncio.wait_for(ctx.wait_for_participant(), self.settings.agent_join_timeout_seconds)
+        user_id = participant.attributes.get("onboarding.user_id") or ctx.job.metadata or None
+        self.recorder = await asyncio.to_thread(
+            CallRecorder, self.settings.database_url, room_name=ctx.room.name,
+            participant_identity=participant.identity, user_id=user_id,
+            providers={**self.stack.labels, "llm": "scripted"}, worker_id=ctx.worker_id,
+        )
+        ctx.add_shutdown_callback(self._on_shutdown)
+        session = AgentSession(
+            stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,
+            turn_handling={
+                "turn_detection": turn_detector(),
+                "interruption": {"enabled": True, "mode": "vad"},
+                # the scripted interviewer is stateful: generate only for a committed turn
+                "preemptive_generation": {"enabled": False},
+            },
+            user_away_timeout=None,  # our own silence watchdog re-prompts, repeatedly
+        )
+        self.session = session
+        session.on("conversation_item_added", self._on_item)
+        session.on("agent_state_changed", self._on_agent_state)
+        session.on("user_state_changed", self._on_user_state)
+        session.on("session_usage_updated", self._on_usage)
+        session.on("close", self._on_close)
+        await session.start(
+            self.agent, room=ctx.room, record=False,
+            room_options=room_io.RoomOptions(participant_identity=participant.identity),
+        )
+        await self._publish_progress("in_progress")
+
+    # --- interviewer and session events -------------------------------------------------
+    def _on_reply(self, message: llm.ChatMessage | None, reply: Reply) -> None:
+        assert self.recorder is not None
+        turn_id = None
+        if message is not None:
+            self._answers += 1
+            self._silent_reprompts = 0
+            turn_id = self.recorder.add_turn("user", message.text_content or "", message_id=message.id)
+        self.recorder.apply(reply.updates, turn_id)
+        if self.state.flagged:
+            self.recorder.set_flagged(self.state.flagged)
+        if reply.updates:
+            self._spawn(self._publish_progress("in_progress"))
+        if reply.done:
+            complete = not self.state.missing_required()
+            self._end_status = ("completed", None) if complete else (
+                "abandoned", "caller ended the call before the required fields were collected")
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if item.type != "message" or item.role not in ("user", "assistant") or self.recorder is None:
+            return
+        role = "user" if item.role == "user" else "agent"
+        self.recorder.add_turn(role, item.text_content or "", message_id=item.id,
+                               interrupted=item.interrupted, metrics=dict(item.metrics or {}))
+
+    def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
+        self._cancel_silence_timer()
+        if ev.new_state != "listening":
+            return
+        if self._end_status is not None:
+            self._spawn(self._end_call())
+        else:
+            self._arm_silence_timer()
+
+    def _on_user_state(self, ev: UserStateChangedEvent) -> None:
+        if ev.new_state == "speaking":
+            self._cancel_silence_timer()
+
+    def _on_usage(self, ev: SessionUsageUpdatedEvent) -> None:
+        self._usage = list(ev.usage.model_usage)
+
+    def _on_close(self, ev: CloseEvent) -> None:
+        if self.recorder is None or self.recorder.finished:
+            return
+        if ev.error is not None:
+            status, reason = "failed", f"{type(ev.error).__name__}: {ev.error}"
+        elif self._end_status is not None:
+            status, reason = self._end_status
+        else:
+            status, reason = "abandoned", f"caller left after {self._answers} answers ({ev.reason})"
+        self._finish(status, reason)
+
+    async def _on_shutdown(self) -> None:
+        if self.recorder is not None and not self.recorder.finished:
+            self._finish("abandoned", "worker shut down during the call")
+
+    # --- silence --------------------------------------------------------------------------
+    def _arm_silence_timer(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._silence_timer = loop.call_later(self.settings.reprompt_after_silence_seconds, self._on_silence)
+
+    def _cancel_silence_timer(self) -> None:
+        if self._silence_timer is not None:
+            self._silence_timer.cancel()
+            self._silence_timer = None
+
+    def _on_silence(self) -> None:
+        self._silence_timer = None
+        if self.session is None or self._end_status is not None:
+            return
+        self._silent_reprompts += 1
+        log.info("caller silent, re-prompting", extra={**self.log_extra, "count": self._silent_reprompts})
+        if self._silent_reprompts > self.settings.max_silent_reprompts:
+            self._end_status = ("abandoned", "caller stayed silent")
+            self.session.say("I can't hear you, so I'll end the call here. You can call back any time. Goodbye.")
+        else:
+            self.session.generate_reply()  # no new caller message: the interviewer re-prompts
+
+    # --- ending ----------------------------------------------------------------------------
+    def _finish(self, status: str, reason: str | None) -> None:
+        assert self.recorder is not None
+        usage = usage_totals(self._usage or (self.session.usage.model_usage if self.session else []))
+        self.recorder.finish(status, reason, usage=usage, profile_complete=status == "completed")
+
+    async def _end_call(self) -> None:
+        """After the goodbye has played: store the outcome, tell the caller, close the room."""
+        if self.recorder is None or self.recorder.finished or self._end_status is None:
+            return
+        status, reason = self._end_status
+        self._finish(status, reason)
+        await self._publish_progress(status)
+        if self.session is not None:
+            self.session.shutdown()
+        try:
+            await self.ctx.delete_room()
+        except Exception:  # noqa: BLE001  (the room may already be gone)
+            log.warning("could not delete room", extra=self.log_extra)
+
+    async def _publish_progress(self, status: str) -> None:
+        """Fields so far as participant attributes, and an event on a text stream for clients."""
+        assert self.recorder is not None
+        fields = {k: v for k, v in self.state.values.items()}
+        attributes = {
+            "onboarding.status": status,
+            "onboarding.profile_id": str(self.recorder.profile_id),
+            "onboarding.session_id": str(self.recorder.session_id),
+            "onboarding.fields": json.dumps(fields),
+        }
+        event = {"type": "complete" if status != "in_progress" else "progress", "status": status,
+                 "profile_id": self.recorder.profile_id, "fields": fields}
+        try:
+            await self.ctx.room.local_participant.set_attributes(attributes)
+            await self.ctx.room.local_participant.send_text(json.dumps(event), topic=EVENTS_TOPIC)
+        except (rtc.RpcError, RuntimeError, ConnectionError) as exc:
+            log.warning("could not publish progress: %s", exc, extra=self.log_extra)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,70 @@
+"""Caller-side audio: answers synthesised with flite (a different voice from the agent's), WAV files,
+silence and noise, all as 48 kHz mono int16 for a LiveKit microphone track."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+from livekit import rtc
+
+ROOM_RATE = 48000
+CALLER_VOICES = ("slt", "awb", "rms")
+
+
+def resample(pcm: np.ndarray, rate: int, target: int = ROOM_RATE) -> np.ndarray:
+    if rate == target or pcm.size == 0:
+        return pcm
+    resampler = rtc.AudioResampler(rate, target, num_channels=1, quality=rtc.AudioResamplerQuality.HIGH)
+    frame = rtc.AudioFrame(pcm.astype(np.int16).tobytes(), rate, 1, pcm.size)
+    out = resampler.push(frame) + resampler.flush()
+    return np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in out]) if out else pcm
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as wav:
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+        if wav.getnchannels() > 1:
+            pcm = pcm.reshape(-1, wav.getnchannels()).mean(axis=1).astype(np.int16)
+        return pcm, wav.getframerate()
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int = ROOM_RATE) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.astype(np.int16).tobytes())
+
+
+def speak(text: str, voice: str = "slt") -> np.ndarray:
+    """Synthesise a caller's answer with flite, at room rate."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", out.name], check=True, capture_output=True)
+        pcm, rate = read_wav(Path(out.name))
+    return resample(pcm, rate)
+
+
+def noise(seconds: float = 1.5, level: float = 0.05, seed: int = 7) -> np.ndarray:
+    """Broadband hiss: not speech, so the agent must not take it for an answer."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * ROOM_RATE)) * level * 32767).clip(-32767, 32767).astype(np.int16)
+
+
+def answer_audio(answer: str, voice: str = "slt") -> np.ndarray:
+    """An answer spec: text to speak, a .wav path, `<silence>` or `<noise>`."""
+    if answer == "<silence>":
+        return np.zeros(0, dtype=np.int16)
+    if answer == "<noise>":
+        return noise()
+    if answer.lower().endswith(".wav") and Path(answer).is_file():
+        return resample(*read_wav(Path(answer)))
+    return speak(answer, voice)
+
+
+def rms(frame: rtc.AudioFrame) -> float:
+    data = np.frombuffer(frame.data, dtype=np.int16).astype(np.float32)
+    return float(np.sqrt(np.mean(data * data))) if data.size else 0.0

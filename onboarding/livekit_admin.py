@@ -1,0 +1,96 @@
+"""Tokens and room names: the one path every caller (browser, sim caller, REST client) takes in."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from livekit import api
+
+from onboarding.settings import Settings
+
+ROOM_SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{3,47}$")
+IDENTITY = re.compile(r"^[A-Za-z0-9_.@ -]{1,64}$")
+
+
+class InvalidRequest(ValueError):
+    """Client input we refuse, with a message that says what is allowed."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    ws_url: str
+    room_name: str
+    identity: str
+
+
+def new_room_name(settings: Settings) -> str:
+    return f"{settings.room_prefix}{secrets.token_hex(6)}"
+
+
+def check_room_name(settings: Settings, room_name: str) -> str:
+    suffix = room_name.removeprefix(settings.room_prefix)
+    if not room_name.startswith(settings.room_prefix) or not ROOM_SUFFIX.match(suffix):
+        raise InvalidRequest(
+            f"roomName must be '{settings.room_prefix}' followed by 4-48 lowercase letters, digits or '-'"
+        )
+    return room_name
+
+
+def issue_token(
+    settings: Settings, *, room_name: str | None = None, participant_name: str | None = None,
+    user_id: str | None = None,
+) -> IssuedToken:
+    """A short-lived token for one room: join, publish the microphone and data, subscribe.
+
+    The token's room configuration dispatches the onboarding agent, so joining starts the call.
+    """
+    room = check_room_name(settings, room_name) if room_name else new_room_name(settings)
+    name = (participant_name or "caller").strip()
+    if not IDENTITY.match(name):
+        raise InvalidRequest("participantName must be 1-64 letters, digits, spaces or . _ @ -")
+    identity = f"caller-{secrets.token_hex(4)}"
+    grants = api.VideoGrants(
+        room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True,
+        can_publish_sources=["microphone"],
+    )
+    token = (
+        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+        .with_identity(identity)
+        .with_name(name)
+        .with_ttl(timedelta(seconds=settings.token_ttl_seconds))
+        .with_grants(grants)
+        .with_attributes({"onboarding.user_id": user_id or ""})
+        .with_room_config(
+            api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=user_id or "")])
+        )
+        .to_jwt()
+    )
+    return IssuedToken(token=token, ws_url=settings.livekit_url, room_name=room, identity=identity)
+
+
+def livekit_api(settings: Settings) -> api.LiveKitAPI:
+    return api.LiveKitAPI(settings.livekit_http_url, settings.livekit_api_key, settings.livekit_api_secret)
+
+
+async def server_reachable(settings: Settings, timeout: float = 3.0) -> str | None:
+    """None when the server answers with our keys, else a message that says what to do."""
+    import asyncio
+
+    lk = livekit_api(settings)
+    try:
+        await asyncio.wait_for(lk.room.list_rooms(api.ListRoomsRequest()), timeout)
+        return None
+    except api.TwirpError as exc:
+        if exc.status in (401, 403):
+            return (f"LiveKit server at {settings.livekit_url} refused our keys — check LIVEKIT_API_KEY and "
+                    "LIVEKIT_API_SECRET")
+        return f"LiveKit server at {settings.livekit_url} answered {exc.status}: {exc.message}"
+    except Exception as exc:  # noqa: BLE001  (any transport error means "not reachable")
+        return (f"LiveKit server not reachable at {settings.livekit_url} ({type(exc).__name__}) — run "
+                "`make run` or set LIVEKIT_URL")
+    finally:
+        await lk.aclose()

@@ -1,0 +1,69 @@
+"""Child processes with logs and readiness polling: used by `make run`, the tests and the benchmark."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ManagedProcess:
+    """A child in its own process group, its output in a log file (or our terminal)."""
+
+    def __init__(self, name: str, cmd: list[str], *, env: dict[str, str] | None = None,
+                 log_path: Path | None = None, cwd: Path | None = None) -> None:
+        self.name, self.cmd, self.log_path = name, cmd, log_path
+        out = open(log_path, "ab") if log_path else None  # noqa: SIM115  (closed in stop())
+        self._out = out
+        self.proc = subprocess.Popen(
+            cmd, env={**os.environ, **(env or {})}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_ready(self, url: str, timeout: float = 60.0) -> None:
+        """Poll an HTTP URL until it answers 2xx, with a deadline; fail with the log attached."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}) before ready:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if 200 <= response.status < 300:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)  # polling interval, not synchronisation: the loop waits on the URL
+        raise TimeoutError(f"{self.name} not ready at {url} after {timeout:.0f}s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM the group, then SIGKILL what is left after the timeout."""
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        if self._out:
+            self._out.close()
+        return self.proc.returncode

@@ -1,0 +1,1 @@
+"""Speech and interviewer providers: local ones that run offline, chosen per provider."""

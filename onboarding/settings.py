@@ -1,0 +1,118 @@
+"""One settings object for every process; a bad value fails at start-up naming the variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_KEY, DEV_SECRET = "devkey", "secret"
+
+
+def is_local_url(url: str) -> bool:
+    """True when the LiveKit URL points at this machine (the dev server `make run` starts)."""
+    host = urlparse(url).hostname or ""
+    return host in {"127.0.0.1", "localhost", "::1"}
+
+
+class Settings(BaseSettings):
+    """Every setting is listed, with a comment, in `.env.example` (a test keeps them in step)."""
+
+    model_config = SettingsConfigDict(env_file=REPO_ROOT / ".env", extra="ignore")
+
+    livekit_url: str = "ws://127.0.0.1:7880"
+    livekit_api_key: str = DEV_KEY
+    livekit_api_secret: str = DEV_SECRET
+    livekit_server_bin: str = ""
+    livekit_rtc_port: int = 7881
+    livekit_udp_port: int = 7882
+
+    agent_name: str = "onboarding"
+    room_prefix: str = "onboarding-"
+    token_ttl_seconds: int = Field(600, ge=30, le=86400)
+
+    database_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'onboarding.db'}"
+    interview_path: Path = REPO_ROOT / "data" / "interview.toml"
+
+    stt_model_dir: str = ""
+    stt_beam_size: int = Field(5, ge=1, le=10)
+    tts_engine: Literal["piper", "flite"] = "piper"
+    piper_voice_path: str = ""
+    flite_voice: str = "slt"
+
+    job_executor: Literal["thread", "process"] = "thread"
+    worker_http_port: int = 8081
+    worker_load_threshold: float = Field(0.9, gt=0, le=1)
+    max_jobs_per_worker: int = Field(10, ge=1)
+    reprompt_after_silence_seconds: float = Field(8.0, ge=2)
+    max_silent_reprompts: int = Field(3, ge=1)
+    agent_join_timeout_seconds: float = Field(20.0, gt=0)
+
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8000
+    admin_username: str = "admin"
+    admin_password: str = "admin"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("livekit_url")
+    @classmethod
+    def _url_scheme(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in {"ws", "wss", "http", "https"} or not parsed.hostname:
+            raise ValueError(
+                f"LIVEKIT_URL={value!r} must look like ws://host:7880 or wss://project.livekit.cloud"
+            )
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _default_database(cls, value: str | None) -> str:
+        return value or f"sqlite:///{REPO_ROOT / 'data' / 'onboarding.db'}"
+
+    @field_validator("interview_path", mode="after")
+    @classmethod
+    def _relative_to_repo(cls, value: Path) -> Path:
+        return value if value.is_absolute() else REPO_ROOT / value
+
+    @field_validator("room_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or not value.replace("-", "").replace("_", "").isalnum():
+            raise ValueError("ROOM_PREFIX must be letters, digits, '-' or '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _remote_needs_real_secret(self) -> Settings:
+        if not self.uses_local_server:
+            if (self.livekit_api_key, self.livekit_api_secret) == (DEV_KEY, DEV_SECRET):
+                raise ValueError(
+                    "LIVEKIT_URL points at a remote server but LIVEKIT_API_KEY/LIVEKIT_API_SECRET are "
+                    "the dev defaults: set the keys of that server or project"
+                )
+            if len(self.livekit_api_secret) < 32:
+                raise ValueError("LIVEKIT_API_SECRET must be at least 32 characters for a remote server")
+        return self
+
+    @property
+    def uses_local_server(self) -> bool:
+        return is_local_url(self.livekit_url)
+
+    @property
+    def livekit_http_url(self) -> str:
+        """The server API speaks HTTP on the same host and port as the WebSocket URL."""
+        return self.livekit_url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+
+    @property
+    def livekit_port(self) -> int:
+        return urlparse(self.livekit_url).port or 7880
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

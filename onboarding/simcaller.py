@@ -1,0 +1,261 @@
+"""Simulated caller: joins a room over real WebRTC and answers the agent out loud.
+
+    python -m onboarding.simcaller "Maria Garcia" "maria at example dot com" ... [--hang-up-after N]
+
+It takes a token through the same path as any client, speaks each answer (flite voice, a WAV file,
+`<silence>` or `<noise>`) once the agent has finished speaking, records the agent, and reports the
+transcript, the stored profile and per-turn voice-to-voice latency (end of the caller's speech →
+first agent audio frame received).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from livekit import rtc
+
+from onboarding.caller_audio import ROOM_RATE, answer_audio, rms, write_wav
+from onboarding.livekit_admin import issue_token
+from onboarding.settings import Settings, get_settings
+
+FRAME = ROOM_RATE // 100  # 10 ms
+AGENT_AUDIO_RMS = 300.0  # above the codec's comfort noise
+
+
+@dataclass
+class CallScript:
+    answers: list[str]
+    voice: str = "slt"
+    hang_up_after: int | None = None
+    barge_in_at: set[int] = field(default_factory=set)  # answer indexes spoken over the agent
+    record_path: Path | None = None
+    timeout: float = 180.0
+
+
+@dataclass
+class CallResult:
+    room_name: str
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    completed: bool = False
+    status: str | None = None
+    profile_id: int | None = None
+    fields: dict = field(default_factory=dict)
+    answers_spoken: int = 0
+
+
+class SimCaller:
+    def __init__(self, settings: Settings, script: CallScript) -> None:
+        self.settings, self.script = settings, script
+        self.room = rtc.Room()
+        self.source = rtc.AudioSource(ROOM_RATE, 1, queue_size_ms=100)
+        self._speech: asyncio.Queue[np.ndarray] = asyncio.Queue()
+        self._speech_done = asyncio.Event()
+        self._changed = asyncio.Event()
+        self.agent_state = "initializing"
+        self.speaking_turns = 0  # how many times the agent has finished speaking
+        self.last_agent_audio = 0.0
+        self.recording: list[np.ndarray] = []
+        self.finished = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    def _notify(self) -> None:
+        self._changed.set()
+
+    async def _until(self, predicate, what: str, timeout: float = 60.0) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"timed out waiting for {what} (agent state {self.agent_state})")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    # --- room events -------------------------------------------------------------------------
+    def _on_attributes(self, changed: dict[str, str], participant: rtc.Participant) -> None:
+        state = participant.attributes.get("lk.agent.state")
+        if state and state != self.agent_state:
+            if self.agent_state == "speaking":
+                self.speaking_turns += 1
+            self.agent_state = state
+        if participant.attributes.get("onboarding.status") not in (None, "in_progress"):
+            self._complete(participant.attributes)
+        self._notify()
+
+    def _complete(self, attributes: dict[str, str]) -> None:
+        self.result.status = attributes.get("onboarding.status")
+        self.result.profile_id = int(attributes.get("onboarding.profile_id") or 0) or None
+        self.result.fields = json.loads(attributes.get("onboarding.fields") or "{}")
+        self.result.completed = self.result.status == "completed"
+        self.finished.set()
+
+    def _on_track(self, track: rtc.Track, _pub: rtc.RemoteTrackPublication, _p: rtc.RemoteParticipant) -> None:
+        if track.kind == rtc.TrackKind.KIND_AUDIO:
+            self._tasks.append(asyncio.create_task(self._listen(track)))
+
+    async def _listen(self, track: rtc.Track) -> None:
+        async for event in rtc.AudioStream.from_track(track=track, sample_rate=ROOM_RATE, num_channels=1):
+            frame = event.frame
+            if self.script.record_path:
+                self.recording.append(np.frombuffer(frame.data, dtype=np.int16).copy())
+            if rms(frame) > AGENT_AUDIO_RMS:
+                self.last_agent_audio = time.monotonic()
+                self._notify()
+
+    def _on_transcription(self, reader: rtc.TextStreamReader, identity: str) -> None:
+        async def read() -> None:
+            text = await reader.read_all()
+            if (reader.info.attributes or {}).get("lk.transcription_final") == "true" and text.strip():
+                who = "caller" if identity == self.room.local_participant.identity else "agent"
+                self.result.transcript.append((who, text.strip()))
+        self._tasks.append(asyncio.create_task(read()))
+
+    def _on_event(self, reader: rtc.TextStreamReader, _identity: str) -> None:
+        async def read() -> None:
+            event = json.loads(await reader.read_all())
+            if event.get("type") == "complete":
+                self.result.status, self.result.profile_id = event["status"], event["profile_id"]
+                self.result.fields, self.result.completed = event["fields"], event["status"] == "completed"
+                self.finished.set()
+                self._notify()
+        self._tasks.append(asyncio.create_task(read()))
+
+    # --- microphone ----------------------------------------------------------------------------
+    async def _microphone(self) -> None:
+        """Send silence between answers, like an open mic; mark when each answer has been sent."""
+        silence = np.zeros(FRAME, dtype=np.int16)
+        while True:
+            try:
+                pcm = self._speech.get_nowait()
+            except asyncio.QueueEmpty:
+                await self.source.capture_frame(rtc.AudioFrame(silence.tobytes(), ROOM_RATE, 1, FRAME))
+                continue
+            for start in range(0, pcm.size, FRAME):
+                chunk = pcm[start:start + FRAME]
+                chunk = np.pad(chunk, (0, FRAME - chunk.size))
+                await self.source.capture_frame(rtc.AudioFrame(chunk.tobytes(), ROOM_RATE, 1, FRAME))
+            await self.source.wait_for_playout()
+            self._speech_done.set()
+
+    async def _say(self, pcm: np.ndarray) -> float:
+        self._speech_done.clear()
+        await self._speech.put(pcm)
+        await self._speech_done.wait()
+        return time.monotonic()
+
+    # --- the call ------------------------------------------------------------------------------
+    async def run(self, token: str | None = None, room_name: str | None = None) -> CallResult:
+        if token is None:
+            issued = issue_token(self.settings, participant_name="Sim Caller")
+            token, room_name = issued.token, issued.room_name
+        self.result = CallResult(room_name=room_name or "")
+        self.room.on("participant_attributes_changed", self._on_attributes)
+        self.room.on("track_subscribed", self._on_track)
+        self.room.on("disconnected", lambda *_: (self.finished.set(), self._notify()))
+        self.room.on("participant_disconnected", lambda *_: self._notify())
+        self.room.register_text_stream_handler("lk.transcription", self._on_transcription)
+        self.room.register_text_stream_handler("onboarding.events", self._on_event)
+        await self.room.connect(self.settings.livekit_url, token)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", self.source)
+        await self.room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        self._tasks.append(asyncio.create_task(self._microphone()))
+        try:
+            await asyncio.wait_for(self._converse(), self.script.timeout)
+        finally:
+            await self.close()
+        return self.result
+
+    async def _converse(self) -> None:
+        for index, answer in enumerate(self.script.answers):
+            if self.finished.is_set():
+                return
+            if self.script.hang_up_after is not None and index >= self.script.hang_up_after:
+                return
+            turns_before = self.speaking_turns
+            pcm = answer_audio(answer, self.script.voice)
+            if index in self.script.barge_in_at:
+                await self._until(lambda: self.agent_state == "speaking", "the agent to start speaking")
+            else:
+                await self._until(lambda t=turns_before: self.speaking_turns > t or self.finished.is_set(),
+                                  "the agent to finish speaking", timeout=90)
+                if self.finished.is_set():
+                    return
+            speech_end = await self._say(pcm)
+            self.result.answers_spoken += 1
+            if pcm.size and not answer.startswith("<"):
+                await self._until(lambda: self.last_agent_audio > speech_end or self.finished.is_set(),
+                                  "the agent's reply", timeout=60)
+                if self.last_agent_audio > speech_end:
+                    self.result.latencies.append(self.last_agent_audio - speech_end)
+        if self.script.hang_up_after is None:
+            await asyncio.wait_for(self.finished.wait(), 90)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.script.record_path and self.recording:
+            write_wav(self.script.record_path, np.concatenate(self.recording))
+        await self.room.disconnect()
+
+
+async def call(settings: Settings, script: CallScript) -> CallResult:
+    return await SimCaller(settings, script).run()
+
+
+def summarise(result: CallResult, settings: Settings) -> str:
+    lines = [f"room {result.room_name}: status {result.status}, profile {result.profile_id}"]
+    lines += [f"  {who:>6}: {text}" for who, text in result.transcript]
+    if result.profile_id:
+        from models import Profile
+        from onboarding.db import session_scope
+
+        with session_scope(settings.database_url) as db:
+            profile = db.get(Profile, result.profile_id)
+            if profile is not None:
+                lines.append("stored profile: " + json.dumps(profile.answers, default=str))
+    if result.latencies:
+        ms = sorted(x * 1000 for x in result.latencies)
+        lines.append("voice-to-voice latency ms per turn: " + ", ".join(f"{x:.0f}" for x in result.latencies and
+                     [y * 1000 for y in result.latencies]))
+        lines.append(f"p50 {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("answers", nargs="*", help="answers in order: text, a .wav path, <silence> or <noise>")
+    parser.add_argument("--voice", default="slt", choices=["slt", "awb", "rms"])
+    parser.add_argument("--hang-up-after", type=int)
+    parser.add_argument("--barge-in", type=int, action="append", default=[], help="answer index to speak over the agent")
+    parser.add_argument("--record", type=Path, help="write the agent's audio to this WAV file")
+    args = parser.parse_args(argv)
+    answers = args.answers or DEMO_ANSWERS
+    settings = get_settings()
+    script = CallScript(answers=answers, voice=args.voice, hang_up_after=args.hang_up_after,
+                        barge_in_at=set(args.barge_in), record_path=args.record)
+    result = asyncio.run(call(settings, script))
+    sys.stdout.write(summarise(result, settings) + "\n")
+    sys.exit(0 if result.completed or args.hang_up_after else 1)
+
+
+DEMO_ANSWERS = [
+    "My name is Maria Garcia.", "Yes.", "maria dot garcia at example dot com", "Yes, that's right.",
+    "I work at Acme Corp.", "I'm a product manager.", "About twenty people.",
+    "We want to onboard new customers faster.", "No thanks.", "Skip.",
+]
+
+if __name__ == "__main__":
+    main()

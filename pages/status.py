@@ -1,0 +1,27 @@
+"""Status page: says whether the stack is up (the full dashboard is built on top of this)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from onboarding.settings import Settings
+from onboarding.stack_status import Check, stack_checks
+
+
+def render(checks: list[Check]) -> str:
+    rows = "\n".join(f"| {'OK' if c.ok else 'DOWN'} | {c.name} | {c.detail} |" for c in checks)
+    headline = "**The stack is up.**" if all(c.ok for c in checks) else "**Something is not running.**"
+    return f"{headline}\n\n| State | Part | Detail |\n|---|---|---|\n{rows}"
+
+
+def build(settings: Settings) -> gr.Blocks:
+    async def refresh() -> str:
+        return render(await stack_checks(settings))
+
+    with gr.Blocks(title="Voice Onboarding Console") as page:
+        gr.Markdown("# Voice Onboarding Console")
+        status = gr.Markdown("Checking…", elem_id="stack-status")
+        gr.Button("Refresh").click(refresh, outputs=status)
+        gr.Timer(10).tick(refresh, outputs=status)
+        page.load(refresh, outputs=status)
+    return page

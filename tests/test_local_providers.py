@@ -1,0 +1,54 @@
+"""The local providers through the livekit-agents interfaces, on real audio (no network)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from livekit import rtc
+
+from onboarding.caller_audio import noise, speak
+from onboarding.providers.local_tts import LocalTTS
+from onboarding.providers.whisper_stt import WhisperSTT
+
+
+def frames_of(pcm: np.ndarray, rate: int = 48000) -> list[rtc.AudioFrame]:
+    step = rate // 100
+    return [rtc.AudioFrame(pcm[i:i + step].tobytes(), rate, 1, pcm[i:i + step].size)
+            for i in range(0, pcm.size - step + 1, step)]
+
+
+@pytest.fixture(scope="module")
+def whisper() -> WhisperSTT:
+    return WhisperSTT()
+
+
+async def test_whisper_transcribes_room_audio(whisper: WhisperSTT) -> None:
+    event = await whisper.recognize(frames_of(speak("My name is Maria Garcia.", "slt")))
+    assert "maria garcia" in event.alternatives[0].text.lower()
+
+
+async def test_whisper_gives_no_words_for_noise(whisper: WhisperSTT) -> None:
+    event = await whisper.recognize(frames_of(noise(1.0)))
+    assert len(event.alternatives[0].text.split()) <= 2
+
+
+@pytest.mark.parametrize("engine", ["piper", "flite"])
+async def test_tts_streams_audio_per_sentence(engine: str) -> None:
+    tts = LocalTTS(engine=engine)
+    frames = [ev.frame async for ev in tts.synthesize("Hello there. What is your name?")]
+    assert frames and all(f.sample_rate == tts.sample_rate for f in frames)
+    seconds = sum(f.samples_per_channel for f in frames) / tts.sample_rate
+    assert 1.0 < seconds < 6.0
+
+
+async def test_tts_speech_is_understood_by_stt(whisper: WhisperSTT) -> None:
+    """Round trip: what Piper says, Whisper hears."""
+    tts = LocalTTS(engine="piper")
+    frames = [ev.frame async for ev in tts.synthesize("What company do you work for?")]
+    event = await whisper.recognize(frames)
+    assert "company" in event.alternatives[0].text.lower()
+
+
+def test_missing_model_directory_is_named() -> None:
+    with pytest.raises(FileNotFoundError, match="STT_MODEL_DIR"):
+        WhisperSTT(model_dir="/nonexistent/whisper")
