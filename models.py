@@ -15,7 +15,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Timezone-aware UTC: sqlmodel refuses naive datetimes."""
+    return datetime.now(UTC)
 
 
 class CallSession(SQLModel, table=True):

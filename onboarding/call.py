@@ -76,6 +76,8 @@ class InterviewCall:
             stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,
             turn_handling={
                 "turn_detection": turn_detector(),
+                "endpointing": {"min_delay": self.settings.endpointing_min_delay,
+                                "max_delay": self.settings.endpointing_max_delay},
                 "interruption": {"enabled": True, "mode": "vad"},
                 # the scripted interviewer is stateful: generate only for a committed turn
                 "preemptive_generation": {"enabled": False},
@@ -130,8 +132,10 @@ class InterviewCall:
             self._arm_silence_timer()
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
-        if ev.new_state == "speaking":
-            self._cancel_silence_timer()
+        self._cancel_silence_timer()
+        # sound that gave no words (noise, a cough) leaves the agent listening: keep counting silence
+        if ev.new_state == "listening" and self.session is not None and self.session.agent_state == "listening":
+            self._arm_silence_timer()
 
     def _on_usage(self, ev: SessionUsageUpdatedEvent) -> None:
         self._usage = list(ev.usage.model_usage)

@@ -24,6 +24,7 @@ class ManagedProcess:
                  log_path: Path | None = None, cwd: Path | None = None) -> None:
         self.name, self.cmd, self.log_path = name, cmd, log_path
         out = open(log_path, "ab") if log_path else None  # noqa: SIM115  (closed in stop())
+        self._log_start = out.tell() if out else 0  # this run's output only: the file may hold older runs
         self._out = out
         self.proc = subprocess.Popen(
             cmd, env={**os.environ, **(env or {})}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if out else None,
@@ -36,7 +37,10 @@ class ManagedProcess:
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path or not self.log_path.exists():
             return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_start)
+            text = log.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
 
     def wait_ready(self, url: str, timeout: float = 60.0) -> None:
         """Poll an HTTP URL until it answers 2xx, with a deadline; fail with the log attached."""

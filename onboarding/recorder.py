@@ -47,10 +47,11 @@ class CallRecorder:
         self._turn_ids: dict[str, int] = {}
         self._next_index = 0
         self.finished = False
+        self.started_at = utcnow()
         providers = providers or {}
         with session_scope(db_url) as db:
             call = CallSession(
-                room_name=room_name, mode=mode, participant_identity=participant_identity, user_id=user_id,
+                room_name=room_name, mode=mode, started_at=self.started_at, participant_identity=participant_identity, user_id=user_id,
                 worker_id=worker_id, stt_provider=providers.get("stt", ""), llm_provider=providers.get("llm", ""),
                 tts_provider=providers.get("tts", ""),
             )
@@ -129,7 +130,7 @@ class CallRecorder:
         with session_scope(self.db_url) as db:
             call = db.get(CallSession, self.session_id)
             call.status, call.status_reason, call.ended_at = status, reason, utcnow()
-            call.agent_seconds = (call.ended_at - call.started_at).total_seconds()
+            call.agent_seconds = (call.ended_at - self.started_at).total_seconds()
             call.stt_audio_seconds, call.tts_characters = usage.stt_audio_seconds, usage.tts_characters
             call.llm_input_tokens, call.llm_output_tokens = usage.llm_input_tokens, usage.llm_output_tokens
             call.usage_detail = usage.detail

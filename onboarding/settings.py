@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     worker_http_port: int = 8081
     worker_load_threshold: float = Field(0.9, gt=0, le=1)
     max_jobs_per_worker: int = Field(10, ge=1)
+    endpointing_min_delay: float = Field(0.3, ge=0, le=5)
+    endpointing_max_delay: float = Field(1.2, gt=0, le=10)
     reprompt_after_silence_seconds: float = Field(8.0, ge=2)
     max_silent_reprompts: int = Field(3, ge=1)
     agent_join_timeout_seconds: float = Field(20.0, gt=0)

@@ -55,17 +55,22 @@ class CallResult:
 class SimCaller:
     def __init__(self, settings: Settings, script: CallScript) -> None:
         self.settings, self.script = settings, script
+        self.room: rtc.Room
+        self.source: rtc.AudioSource
+        self.agent_state = "initializing"
+        self.speaking_turns = 0  # how many times the agent has finished speaking
+        self.last_agent_audio = 0.0
+        self.recording: list[np.ndarray] = []
+        self._tasks: list[asyncio.Task] = []
+
+    def _bind_to_running_loop(self) -> None:
+        """Room, audio source and events belong to the loop that runs the call."""
         self.room = rtc.Room()
         self.source = rtc.AudioSource(ROOM_RATE, 1, queue_size_ms=100)
         self._speech: asyncio.Queue[np.ndarray] = asyncio.Queue()
         self._speech_done = asyncio.Event()
         self._changed = asyncio.Event()
-        self.agent_state = "initializing"
-        self.speaking_turns = 0  # how many times the agent has finished speaking
-        self.last_agent_audio = 0.0
-        self.recording: list[np.ndarray] = []
         self.finished = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
 
     def _notify(self) -> None:
         self._changed.set()
@@ -156,6 +161,7 @@ class SimCaller:
 
     # --- the call ------------------------------------------------------------------------------
     async def run(self, token: str | None = None, room_name: str | None = None) -> CallResult:
+        self._bind_to_running_loop()
         if token is None:
             issued = issue_token(self.settings, participant_name="Sim Caller")
             token, room_name = issued.token, issued.room_name

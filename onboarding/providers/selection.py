@@ -32,7 +32,7 @@ def build_speech_stack(settings: Settings) -> SpeechStack:
         tts=LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
                      flite_voice=settings.flite_voice),
         # livekit's bundled local Silero VAD (livekit-local-inference): no download, no network
-        vad=inference.VAD(min_silence_duration=0.3),
+        vad=inference.VAD(),
     )
 
 
@@ -43,5 +43,7 @@ def turn_detector() -> inference.TurnDetector:
 
 def preload(settings: Settings) -> SpeechStack:
     stack = build_speech_stack(settings)
+    if isinstance(stack.stt, WhisperSTT):
+        stack.stt.warm_up()
     log.info("models loaded", extra={"stt": stack.labels["stt"], "tts": stack.labels["tts"]})
     return stack

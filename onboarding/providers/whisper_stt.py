@@ -7,8 +7,10 @@ end of speech gives one recognize() call and one final transcript.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from livekit import rtc
 from livekit.agents import stt, utils
 from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 
+log = logging.getLogger("onboarding.stt")
 WHISPER_RATE = 16000
 # Whisper's captions for non-speech ("[BLANK_AUDIO]", "(wind blowing)", "[Music]") are not answers.
 _NON_SPEECH = re.compile(r"^\s*[\[(][^\])]*[\])]\s*$")
@@ -82,6 +85,10 @@ class WhisperSTT(stt.STT):
         self._beam_size = beam_size
         self._model = load_whisper(self._model_dir)
 
+    def warm_up(self) -> None:
+        """One throw-away decode so the first caller does not pay for lazy initialisation."""
+        transcribe(self._model, np.zeros(WHISPER_RATE, dtype=np.float32), 1)
+
     @property
     def model(self) -> str:
         return Path(self._model_dir).name or "whisper"
@@ -99,7 +106,10 @@ class WhisperSTT(stt.STT):
     ) -> stt.SpeechEvent:
         frames = buffer if isinstance(buffer, list) else [buffer]
         audio = to_whisper_input(frames)
+        started = time.perf_counter()
         text = await asyncio.to_thread(transcribe, self._model, audio, self._beam_size)
+        log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),
+                                        "stt_s": round(time.perf_counter() - started, 3), "text": text})
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
             alternatives=[stt.SpeechData(language="en", text=text, confidence=1.0 if text else 0.0)],

@@ -1,0 +1,157 @@
+"""Email addresses from speech: "maria dot garcia at example dot com" and what Whisper makes of it.
+
+Callers say addresses in words, spell parts of them and add digits as words; Whisper sometimes
+formats the address itself and sometimes mishears "dot com" as "dot calm". All roads lead to one
+lowercase address, or None when it cannot be an address. The read-back spells the part people
+most often get wrong (the local part) so the caller can catch a mishearing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from onboarding.interview.spoken import (
+    TEENS,
+    TENS,
+    UNITS,
+    join_spelled,
+    spoken_digits,
+    strip_edges,
+    strip_fillers,
+)
+
+EMAIL_RE = re.compile(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
+_FORMATTED = re.compile(r"[A-Za-z0-9][\w.%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+PROVIDERS = ("gmail", "yahoo", "hotmail", "outlook", "icloud", "protonmail", "aol", "live", "msn")
+COMMON_DOMAIN_WORDS = {*PROVIDERS, "example", "com", "org", "net", "edu", "gov", "co", "uk", "mail",
+                       "me", "us", "de", "fr", "info", "biz", "proton", "fastmail", "company", "corp"}
+
+_PREFIXES = [
+    r"(?:yes|yeah|yep|sure|ok|okay|so|well|right|alright)\b[,.]?",
+    r"(?:it's|it is|that's|that is|this is)\b",
+    r"(?:my|the|our|your)?\s*(?:work\s+|business\s+|personal\s+)?e-?\s?mail(?:\s+address)?(?:\s+is|'s)?\b:?",
+    r"(?:you can )?(?:reach|email|contact|find) me (?:at|on)\b",
+    r"(?:send it|send (?:it|them|things|stuff) to|use)\b",
+    r"(?:address is)\b",
+]
+_SUFFIXES = r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers)\W*$"
+_WORD_SUBS = [  # order matters: longer phrases first
+    (r"\bat the rate(?: of)?\b|\bat (?:sign|symbol)\b|\bat-sign\b", " @ "),
+    (r"\bdouble[- ](?:u|you)\b", " w "),
+    (r"\bdot (?:calm|comm|come|cam|con|common)\b|\.(?:calm|comm|con)\b", " . com "),
+    (r"\b(?:g[- ]mail|gee[- ]?mail|g male|gmale|jee mail)\b", " gmail "),
+    (r"\bhot[- ]mail\b", " hotmail "),
+    (r"\bout[- ]look\b", " outlook "),
+    (r"\bi[- ]cloud\b", " icloud "),
+    (r"\bya[- ]hoo\b", " yahoo "),
+    (r"\bproton[- ]mail\b", " protonmail "),
+    (r"\b(?:dot|period|point|full stop)\b", " . "),
+    (r"\bunder[- ]?score\b", " _ "),
+    (r"\b(?:dash|hyphen|minus)\b", " - "),
+    (r"\bplus\b", " + "),
+]
+_NUMBER_WORDS = {*UNITS, *TEENS, *TENS, "double", "triple"}
+
+
+def _strip_lead(text: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for pattern in _PREFIXES:
+            new = re.sub(rf"^\s*{pattern}\s*", "", text, flags=re.IGNORECASE)
+            if new != text and new.strip():
+                text, changed = new, True
+    return text
+
+
+def _spoken_to_address(text: str) -> tuple[str, bool]:
+    """Join the spoken pieces; returns the candidate and whether digits or doubles were converted."""
+    text = re.sub(r"[,;!?]", " ", join_spelled(strip_fillers(text)).lower())
+    for pattern, repl in _WORD_SUBS:
+        text = re.sub(pattern, repl, text)
+    if "@" not in text:
+        ats = [m for m in re.finditer(r"\bat\b", text)]
+        if not ats:
+            return "", False
+        last = ats[-1]
+        text = text[: last.start()] + " @ " + text[last.end():]
+    text = re.sub(r"\b(double|triple) ([a-z])\b",
+                  lambda m: m.group(2) * (2 if m.group(1) == "double" else 3), text)
+    toks = text.split()
+    out: list[str] = []
+    converted = False
+    i = 0
+    while i < len(toks):
+        j = i
+        while j < len(toks) and (toks[j] in _NUMBER_WORDS or (  # "o nine" -> 09 next to other digits
+                toks[j] in ("o", "oh") and j + 1 < len(toks) and toks[j + 1] in _NUMBER_WORDS)):
+            j += 1
+        if j > i:
+            out.append(spoken_digits(toks[i:j]))
+            converted, i = True, j
+        else:
+            out.append(toks[i])
+            i += 1
+    address = "".join(out)
+    address = re.sub(r"\.{2,}", ".", address).strip(".")
+    address = address.replace(".@", "@").replace("@.", "@")
+    return address, converted
+
+
+def _fix_domain(address: str) -> tuple[str, float]:
+    """Repair common mishearings of the domain; returns the address and a confidence penalty."""
+    local, _, domain = address.rpartition("@")
+    penalty = 0.0
+    domain = re.sub(r"\.(?:calm|comm|con|come|cam|coms)$", ".com", domain)
+    if domain in PROVIDERS:
+        domain += ".com"
+        penalty = 0.25
+    if domain.endswith("com") and "." not in domain and len(domain) > 3:
+        domain = domain[:-3] + ".com"
+        penalty = 0.2
+    return f"{local}@{domain}", penalty
+
+
+def normalize_email(text: str) -> tuple[str, float] | None:
+    """An address and a confidence from spoken or formatted text; None if no address is there."""
+    if not text or not text.strip():
+        return None
+    raw = re.sub(_SUFFIXES, "", text.strip(), flags=re.IGNORECASE)
+    formatted = _FORMATTED.search(raw)
+    if formatted and " at " not in raw.lower() and " dot " not in raw.lower():
+        candidate, _ = _fix_domain(formatted.group(0).lower().rstrip("."))
+        confidence = 0.95
+    else:
+        body = strip_edges(_strip_lead(strip_edges(raw)))
+        candidate, converted = _spoken_to_address(body)
+        if not candidate:
+            return None
+        candidate, penalty = _fix_domain(candidate)
+        confidence = 0.85 - penalty - (0.05 if converted else 0.0)
+    candidate = candidate.strip(".")
+    if not EMAIL_RE.fullmatch(candidate) or ".." in candidate:
+        return None
+    return candidate, round(max(0.3, confidence), 2)
+
+
+def _spell(word: str) -> str:
+    return "-".join(word)
+
+
+def spell_out_email(value: str) -> str:
+    """Speakable read-back: "m-a-r-i-a dot g-a-r-c-i-a at example dot com"."""
+    local, _, domain = value.partition("@")
+    names = {".": "dot", "_": "underscore", "-": "dash", "+": "plus"}
+    parts: list[str] = []
+    for piece in re.split(r"([._+-])", local):
+        if piece in names:
+            parts.append(names[piece])
+        elif piece:
+            parts.append(_spell(piece))
+    spoken_domain: list[str] = []
+    for label in domain.split("."):
+        if label in COMMON_DOMAIN_WORDS or (label.isalpha() and len(label) >= 4):
+            spoken_domain.append(label)
+        else:
+            spoken_domain.append(_spell(label))
+    return " ".join(parts) + " at " + " dot ".join(spoken_domain)

@@ -1,0 +1,249 @@
+"""Answers from spoken form to profile values: one pure function per kind of field.
+
+Each returns `Normalized(value, confidence)` or None when the utterance does not contain a usable
+value, so the interviewer can re-ask instead of storing noise. Confidence (0..1) is a heuristic:
+formatted or explicit answers score high, guesses (ranges, "about", a guessed ".com") lower.
+
+Team size ranges ("twenty five to thirty") resolve to the UPPER bound: the number is used for
+capacity and plan sizing, where under-counting is the costlier mistake.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from onboarding.interview import emails, people, timezones, work
+from onboarding.interview.definition import FieldSpec
+from onboarding.interview.replies import classify_reply, strip_correction
+from onboarding.interview.spoken import (
+    find_numbers,
+    spoken_digits,
+    strip_edges,
+    strip_fillers,
+    tokens,
+)
+
+__all__ = [
+    "Normalized",
+    "classify_reply",
+    "normalize_choice",
+    "normalize_company",
+    "normalize_email",
+    "normalize_free_text",
+    "normalize_integer",
+    "normalize_person_name",
+    "normalize_phone",
+    "normalize_role",
+    "normalize_text",
+    "normalize_timezone",
+    "normalize_value",
+    "speakable",
+    "spell_out_email",
+    "strip_correction",
+]
+
+spell_out_email = emails.spell_out_email
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A value ready for the profile, and how sure we are about it (0..1)."""
+
+    value: str | int
+    confidence: float
+
+
+def _wrap(result: tuple[str, float] | None) -> Normalized | None:
+    return Normalized(*result) if result else None
+
+
+def normalize_email(text: str) -> Normalized | None:
+    return _wrap(emails.normalize_email(text))
+
+
+def normalize_person_name(text: str) -> Normalized | None:
+    return _wrap(people.normalize_person_name(text))
+
+
+def normalize_company(text: str) -> Normalized | None:
+    return _wrap(work.normalize_company(text))
+
+
+def normalize_role(text: str) -> Normalized | None:
+    return _wrap(work.normalize_role(text))
+
+
+def normalize_timezone(text: str) -> Normalized | None:
+    return _wrap(timezones.normalize_timezone(text))
+
+
+_ONE = re.compile(r"\b(?:just me|only me|me alone|myself|just myself|solo|one person|me only|only myself|"
+                  r"i'm alone|i am alone|by myself|on my own|just one)\b")
+_TWO = re.compile(r"\b(?:me and (?:my |a )?(?:co-?founder|partner|business partner|colleague|friend|wife|husband)|"
+                  r"the two of us|two of us|just us two)\b")
+_MULTIPLES = [  # vague multiples, checked before number words so "a few hundred" is not read as 100
+    (r"\ba (?:couple|few|handful) (?:of )?dozen\b", {"couple": 24, "few": 36, "handful": 60}),
+    (r"\bhalf a dozen\b", 6), (r"\btwo dozen\b", 24), (r"\b(?:a|one) dozen\b|\bdozen\b", 12),
+    (r"\ba (?:couple|few) (?:of )?hundred\b", {"couple": 200, "few": 300}),
+    (r"\bseveral hundred\b", 500), (r"\bhundreds\b", 200), (r"\bthousands\b", 2000),
+]
+_VAGUE = [  # vague small quantities, only when no number was said
+    (r"\ba couple(?: of)?\b", 2), (r"\ba few\b", 3), (r"\ba handful\b", 5), (r"\bseveral\b", 5),
+]
+
+
+def _vague(low: str, table: list[tuple[str, int | dict[str, int]]]) -> int | None:
+    for pattern, amount in table:
+        match = re.search(pattern, low)
+        if match:
+            if isinstance(amount, dict):
+                return next(v for k, v in amount.items() if k in match.group(0))
+            return amount
+    return None
+_APPROX = re.compile(r"\b(?:about|around|roughly|approximately|approx|maybe|like|almost|nearly|over|under|"
+                     r"more than|less than|at least|ish|probably|give or take|or so|some)\b|~")
+_RANGE_JOIN = {"to", "-", "or", "and", "through", "till", "until"}
+
+
+def normalize_integer(text: str, minimum: int | None = None, maximum: int | None = None) -> Normalized | None:
+    """ "about twenty" -> 20, "twenty five to thirty" -> 30 (upper bound), "just me" -> 1, "a dozen" -> 12."""
+    if not text or not text.strip():
+        return None
+    low = strip_fillers(text.lower().replace("’", "'"))
+    low = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", low)
+    low = re.sub(r"(\d),(\d{3})\b", r"\1\2", low)
+    approx = bool(_APPROX.search(low))
+    value: int | None = None
+    confidence = 0.9
+    if _ONE.search(low):
+        value, confidence = 1, 0.9
+    elif _TWO.search(low):
+        value, confidence = 2, 0.85
+    elif (multiple := _vague(low, _MULTIPLES)) is not None:
+        value, confidence = multiple, 0.6
+    else:
+        toks = tokens(low)
+        numbers = find_numbers(toks)
+        if numbers:
+            value = numbers[0][0]
+            for (first, _, end), (second, start, _) in itertools.pairwise(numbers):
+                between = toks[end:start]
+                if between and all(t in _RANGE_JOIN for t in between) and second > first:
+                    value, confidence = second, 0.7
+                    break
+        elif (vague := _vague(low, _VAGUE)) is not None:
+            value, confidence = vague, 0.6
+    if value is None:
+        return None
+    if approx:
+        confidence = min(confidence, 0.75)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        return None
+    return Normalized(value, confidence)
+
+
+def normalize_phone(text: str) -> Normalized | None:
+    """Digits from words ("oh" = 0, "double five"); "+15551234567" when the country is known or NANP-shaped.
+
+    10 digits without a country code are assumed North American (+1) at lower confidence; other
+    lengths without a "+" are kept as bare digits.
+    """
+    if not text or not text.strip():
+        return None
+    low = strip_fillers(text.lower().replace("’", "'"))
+    low = re.sub(r"\b(?:ext|extension)\b.*$", "", low)
+    plus = bool(re.search(r"(?:^|\s)(?:\+|plus\b)|\b00(?=\d)", low))
+    low = re.sub(r"[()\-./+]", " ", low.replace("plus", " "))
+    digits = spoken_digits(tokens(low))
+    if plus and digits.startswith("00"):
+        digits = digits[2:]
+    if not 7 <= len(digits) <= 15:
+        return None
+    if plus:
+        return Normalized("+" + digits, 0.9)
+    if len(digits) == 11 and digits.startswith("1"):
+        return Normalized("+" + digits, 0.85)
+    if len(digits) == 10:
+        return Normalized("+1" + digits, 0.7)
+    return Normalized(digits, 0.6)
+
+
+_FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|basically|honestly|i mean|you know|i guess|hmm)\b[,.]?\s*)+",
+                        re.IGNORECASE)
+
+
+def normalize_free_text(text: str, min_chars: int = 4) -> Normalized | None:
+    """Fillers and trailing punctuation removed, first letter capitalised; too short is None."""
+    if not text:
+        return None
+    body = strip_edges(_FREE_LEAD.sub("", strip_fillers(text.strip())))
+    body = re.sub(r"\s+", " ", body)
+    if len(re.sub(r"[^A-Za-z0-9]", "", body)) < min_chars or classify_reply(body) != "other":
+        return None
+    return Normalized(body[0].upper() + body[1:], 0.8 if len(body.split()) >= 3 else 0.6)
+
+
+def normalize_text(text: str) -> Normalized | None:
+    """A short answer: fillers and "it's" removed, first letter capitalised."""
+    if not text:
+        return None
+    body = strip_edges(re.sub(r"^(?:it's|it is|that's|that is)\s+", "", strip_fillers(strip_edges(text)),
+                              flags=re.IGNORECASE))
+    if not body or classify_reply(body) in ("dont_know", "repeat", "stop"):
+        return None
+    return Normalized(body[0].upper() + body[1:], 0.8)
+
+
+def normalize_choice(text: str, choices: tuple[str, ...] | list[str]) -> Normalized | None:
+    """The choice the caller named: exact word match first, then the choice sharing most words."""
+    low = " " + " ".join(tokens(text)) + " "
+    for choice in sorted(choices, key=len, reverse=True):
+        if f" {' '.join(tokens(choice))} " in low:
+            return Normalized(choice, 0.9)
+    said = set(tokens(text))
+    scored = [(len(said & set(tokens(choice))), choice) for choice in choices]
+    best = max(scored, default=(0, ""))
+    if best[0] and sum(1 for s, _ in scored if s == best[0]) == 1:
+        return Normalized(best[1], 0.6)
+    return None
+
+
+def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
+    """Normalise for a field and apply its rules (min/max, choices, pattern)."""
+    kind = spec.kind
+    if kind == "integer":
+        result = normalize_integer(text, spec.min, spec.max)
+    elif kind == "choice":
+        result = normalize_choice(text, spec.choices)
+    else:
+        fn = {"email": normalize_email, "person_name": normalize_person_name, "phone": normalize_phone,
+              "free_text": normalize_free_text, "company": normalize_company, "role": normalize_role,
+              "timezone": normalize_timezone}.get(kind, normalize_text)
+        result = fn(text)
+    if result is not None and spec.pattern and not re.fullmatch(spec.pattern, str(result.value)):
+        return None
+    return result
+
+
+def speakable(value: str | int, kind: str) -> str:
+    """How to read a value back on the phone: spelled emails, grouped phone digits, city names."""
+    if kind == "email":
+        return spell_out_email(str(value))
+    if kind == "phone":
+        digits = str(value)
+        lead = "plus " if digits.startswith("+") else ""
+        body = digits.lstrip("+")
+        if len(body) == 11 and body.startswith("1"):
+            groups = [body[0], body[1:4], body[4:7], body[7:]]
+        elif len(body) == 10:
+            groups = [body[:3], body[3:6], body[6:]]
+        else:
+            groups = [body[i:i + 3] for i in range(0, len(body), 3)]
+            if len(groups) > 1 and len(groups[-1]) == 1:
+                groups[-2:] = [groups[-2] + groups[-1]]
+        return lead + ", ".join(" ".join(g) for g in groups)
+    if kind == "timezone":
+        return timezones.speakable_timezone(str(value))
+    return str(value)

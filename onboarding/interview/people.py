@@ -1,0 +1,96 @@
+"""Names, companies and roles from how people introduce themselves on the phone.
+
+Callers rarely answer with the bare value: they say "my name is ...", "I'm a product manager at
+Acme", or spell a surname letter by letter. These functions find the value inside the phrase and
+give it the capitalisation a profile should show, whether STT produced lowercase or "Acme Corp.".
+"""
+
+from __future__ import annotations
+
+import re
+
+from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers
+
+_LEAD = r"(?:hi|hello|hey|yes|yeah|yep|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?"
+_NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'s| is)|name(?:'s| is)|i'm|i am|im|this is|"
+               r"call me|you can call me|it's|it is|they call me|that's|that is)\b[,:]?")
+_NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work",
+              "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as"}
+_NOT_NAMES = {"not", "no", "yes", "what", "sorry", "don't", "dont", "know", "skip", "repeat", "sure", "um",
+              "uh", "it", "is", "my", "name", "email", "you", "okay", "ok", "hello", "hi", "just", "me"}
+PARTICLES = {"de", "da", "del", "della", "van", "von", "der", "den", "la", "le", "di", "du", "dos", "bin"}
+
+
+def _strip_leads(text: str, *patterns: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for pattern in patterns:
+            new = re.sub(rf"^\s*{pattern}\s*", "", text, flags=re.IGNORECASE)
+            if new != text and new.strip():
+                text, changed = new, True
+    return text
+
+
+def capitalize_name_word(word: str, first: bool = True) -> str:
+    """Maria, McDonald, O'Brien, Garcia-Lopez; lowercase particles ("van") inside a name."""
+    low = word.lower()
+    if not first and low in PARTICLES:
+        return low
+    if "-" in low:
+        return "-".join(capitalize_name_word(part) for part in low.split("-"))
+    if re.fullmatch(r"[od]'[a-z]+", low):
+        return low[:2].upper() + low[2].upper() + low[3:]
+    if low.startswith("mc") and len(low) > 3:
+        return "Mc" + low[2].upper() + low[3:]
+    return low[:1].upper() + low[1:]
+
+
+def _similar(spelled: str, word: str) -> bool:
+    spelled, word = spelled.lower(), word.lower()
+    return spelled[:1] == word[:1] or abs(len(spelled) - len(word)) <= 1 and spelled[-1:] == word[-1:]
+
+
+def normalize_person_name(text: str) -> tuple[str, float] | None:
+    """ "my name is maria, G A R C I A" -> ("Maria Garcia", 0.95); None if it is not a name."""
+    if not text or not text.strip():
+        return None
+    text = strip_fillers(strip_edges(text))
+    text = _strip_leads(text, _LEAD, _NAME_INTRO)
+    spelled_note = re.search(r"\b(?:spelled|spelt|that's|that is)\s*[,:]?\s+((?:[A-Za-z][\s.-]*){2,})$", text,
+                             flags=re.IGNORECASE)
+    spelled: str | None = None
+    if spelled_note:
+        spelled = re.sub(r"[\s.-]", "", spelled_note.group(1))
+        text = text[: spelled_note.start()]
+    clauses = [c.strip() for c in re.split(r"[,;]|\.\s", join_spelled(text)) if c.strip()]
+    if not clauses:
+        return None
+    words: list[str] = []
+    for tok in clauses[0].split():
+        if tok.lower().strip(".") in _NAME_STOP:
+            break
+        words.append(tok.strip("."))
+    if spelled is None and len(clauses) > 1 and re.fullmatch(r"[A-Z]{2,}", clauses[1].replace(" ", "")):
+        spelled = clauses[1].replace(" ", "")
+    confidence = 0.9 if len(words) >= 2 else 0.75
+    if spelled:
+        confidence = 0.95
+        same = [i for i, w in enumerate(words) if w.lower() == spelled.lower()]
+        similar = [i for i, w in enumerate(words) if _similar(spelled, w)]
+        if same:
+            pass  # the caller spelled a word we already heard right
+        elif len(words) == 1 and not spelled_note:
+            words.append(spelled)  # "Maria, G A R C I A": the spelled part is the surname
+        elif words:
+            words[(similar or [len(words) - 1])[-1]] = spelled
+        else:
+            words = [spelled]
+    if not words or len(words) > 5:
+        return None
+    if any(not re.fullmatch(r"[A-Za-zÀ-ÖØ-öø-ÿ'-]+", w) for w in words):
+        return None
+    if all(w.lower() in _NOT_NAMES for w in words) or words[0].lower() in _NOT_NAMES:
+        return None
+    name = " ".join(capitalize_name_word(w, i == 0) for i, w in enumerate(words))
+    return name, confidence

@@ -1,0 +1,92 @@
+"""Everything the interviewer says that is not in the interview file, in one place.
+
+Sentences are short and plain because TTS reads them aloud: no markdown, no emoji, no lists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from onboarding.interview.definition import FieldSpec, InterviewDefinition
+from onboarding.interview.normalize import speakable
+
+if TYPE_CHECKING:
+    from onboarding.interview.state import InterviewState
+
+ACKS = ("Thanks.", "Got it.", "Great.", "Perfect.")
+NOT_CAUGHT = "Sorry, I didn't catch that."
+NOT_HEARD = "Sorry, I didn't hear you."
+SORRY = "Sorry about that."
+YES_OR_NO = "Sorry, I just need a yes or a no."
+OKAY = "Okay."
+MOVE_ON = "No problem, let's move on."
+NO_PROBLEM = "No problem."
+NEEDED = "That's okay. We do need this one to set up your account."
+SKIP = "No problem, let's skip that one."
+
+
+def join(*parts: str) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def confirm_question(spec: FieldSpec, value: str | int) -> str:
+    return f"I heard {speakable(value, spec.kind)}. Is that right?"
+
+
+def reask(spec: FieldSpec, attempt: int) -> str:
+    """An alternative phrasing for re-ask number `attempt`, plus the hint."""
+    questions = spec.questions
+    question = questions[attempt % len(questions)] if len(questions) > 1 else questions[0]
+    return join(question, spec.hint or "")
+
+
+def ask_again_for(spec: FieldSpec) -> str:
+    return join(f"Sorry, I didn't get the new {spec.label}.", f"What should your {spec.label} be?")
+
+
+def changed(spec: FieldSpec, value: str | int) -> str:
+    return f"Got it, I've changed your {spec.label} to {speakable(value, spec.kind)}."
+
+
+def follow_up_later(spec: FieldSpec) -> str:
+    return f"No problem, someone from our team will follow up about your {spec.label}."
+
+
+def early_goodbye(definition: InterviewDefinition) -> str:
+    return join("No problem, we can stop here.", definition.goodbye)
+
+
+def invalid_message(spec: FieldSpec) -> str:
+    """Why a value was rejected, phrased for whoever supplied it (a caller or an LLM tool)."""
+    kind = spec.kind
+    if kind == "email":
+        return "That doesn't look like a valid email address."
+    if kind == "phone":
+        return "That doesn't look like a valid phone number. It needs seven to fifteen digits."
+    if kind == "integer":
+        low = spec.min if spec.min is not None else "any"
+        high = spec.max if spec.max is not None else "any"
+        return f"The {spec.label} needs to be a whole number between {low} and {high}."
+    if kind == "choice":
+        return f"The {spec.label} must be one of: {', '.join(spec.choices)}."
+    if kind == "timezone":
+        return "I don't recognise that time zone. Try a city, like London, or an offset, like UTC plus two."
+    if kind == "person_name":
+        return "That doesn't look like a person's name."
+    return f"That doesn't look like a valid {spec.label}."
+
+
+def summary(state: InterviewState) -> str:
+    """A short wrap-up: thank by first name, list what we have, mention what staff will follow up."""
+    name = state.values.get("full_name")
+    first = str(name).split()[0] if name else ""
+    have = [spec.label for spec in state.definition.fields if spec.name in state.values]
+    parts = [f"That's everything, {first}." if first else "That's everything."]
+    if have:
+        listed = have[0] if len(have) == 1 else ", ".join(have[:-1]) + " and " + have[-1]
+        parts.append(f"I have your {listed}.")
+    if state.flagged:
+        labels = [state.definition.field(n).label for n in state.flagged]
+        parts.append(f"Someone will follow up about your {' and '.join(labels)}.")
+    parts.append(state.definition.goodbye)
+    return join(*parts)

@@ -1,0 +1,118 @@
+"""What kind of reply the caller gave: yes, no, a correction, "say again", "don't know" or goodbye.
+
+The interviewer must react to these before treating the utterance as an answer, otherwise "no, it's
+Mariana" would be stored as a name and "can you repeat that" as a company. Checks run on the whole
+utterance (short replies) so that an answer that merely contains "no" is not read as a refusal.
+"""
+
+from __future__ import annotations
+
+import re
+
+from onboarding.interview.spoken import strip_fillers
+
+ReplyKind = str  # "yes" | "no" | "correction" | "repeat" | "dont_know" | "stop" | "other"
+
+_STOP = re.compile(
+    r"^(?:ok(?:ay)?,? )?(?:stop|stop (?:it|this|the call|please)|please stop|quit|cancel|hang up|end (?:the )?call|"
+    r"(?:bye|goodbye|bye bye|bye now)(?: for now)?|good ?bye|"
+    r"(?:sorry,? )?(?:i |i've |i'll |ive )?(?:have to|need to|got to|gotta|must|have got to) "
+    r"(?:go|run|leave|hang up|jump off)(?: now)?|"
+    r"i'm done|i am done|i'm out|that's enough|talk (?:to you )?later|"
+    r"i don't want to do this|not now)(?:,? (?:thanks|thank you|sorry|bye|goodbye|please))*$")
+_REPEAT = re.compile(
+    r"^(?:sorry|pardon|pardon me|excuse me|what|huh|come again|say again|sorry what|what was that|"
+    r"(?:sorry,? )?(?:can|could|would) you (?:please )?(?:repeat|say) (?:that|the question|it)(?: again)?(?: please)?|"
+    r"(?:please )?repeat(?: that| the question| it)?(?: please)?|(?:sorry,? )?say (?:that|it) again(?: please)?|"
+    r"(?:sorry,? )?i didn't (?:catch|hear|get|understand) (?:that|you|the question)|"
+    r"what (?:was|is) the question|what did you (?:say|ask)|one more time)$")
+_DONT_KNOW = re.compile(
+    r"^(?:(?:no|um|well|hmm|sorry),? )?(?:i don't know|i do not know|i dont know|don't know|dunno|no idea|not sure|"
+    r"i'm not sure|i am not sure|no clue|i have no idea|skip|skip (?:it|that|this|this one|that one)|"
+    r"(?:let's |can we |can you )?skip (?:it|that|this)(?: one)?|pass|next|next question|"
+    r"(?:i'd|i would) rather not(?: say)?|(?:i )?prefer not to (?:say|answer)|i don't have (?:one|it|that)|"
+    r"none|n/?a|not applicable|no comment|rather not say)"
+    r"(?:,? (?:sorry|thanks|please|skip it|to be honest|really|yet|right now))*$")
+_YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
+              "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",
+              "true", "spot", "on", "that's", "thats", "that", "is", "it", "it's", "sounds", "you", "got",
+              "uh-huh", "uh", "huh", "mm-hmm", "mhm", "all", "looks", "totally", "bingo", "yes,", "of", "course",
+              "precisely", "alright", "cool", "sir", "please", "thanks", "thank", "so", "oh", "hmm", "mm", "am",
+              "me", "i", "i'm", "does", "works"}
+_YES_CORE = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
+             "affirmative", "perfect", "ok", "okay", "indeed", "definitely", "true", "mhm", "mm-hmm",
+             "uh-huh", "precisely", "bingo", "alright", "course"}
+_NO_WORDS = {"no", "nope", "nah", "not", "wrong", "incorrect", "isn't", "that's", "thats", "that", "is",
+             "it", "it's", "quite", "right", "correct", "actually", "sorry", "uh", "um", "oh", "all", "at",
+             "no,", "definitely", "totally", "way", "exactly", "afraid"}
+_NO_CORE = {"no", "nope", "nah", "not", "wrong", "incorrect", "isn't"}
+_CORRECTION_LEAD = re.compile(
+    r"^(?:(?:sorry about that|no|nope|nah|sorry|oops|wait|oh sorry|oh wait|oh no|actually|correction|my bad|"
+    r"that's wrong|that's not right|that's incorrect|that is wrong|not quite|i meant|i mean|let me correct (?:that|it)|"
+    r"it should be|that should be|should be|make (?:that|it)|change (?:that|it) to|scratch that)[,.!]?\s+)+")
+_CHANGE_FIELD = re.compile(
+    r"^(?:can you |could you |please |i want to |i'd like to |let me )?(?:change|update|correct|fix|set)\s+"
+    r"(?:my|the|our)\s+(?P<field>[\w ]+?)\s+(?:to|is|should be)\s+(?P<value>.+)$")
+_MY_FIELD = re.compile(r"^(?:my|our|the)\s+(?P<field>[\w ]{2,30}?)(?:'s| is| should be| was)\s+(?P<value>.+)$")
+_FIELD_TALK = re.compile(r"^(?:(?:it's|it is|it was|that's|that is)\s+)?(?:not\s+[^,]+,\s*)?")
+
+
+def _plain(text: str) -> str:
+    text = strip_fillers(text.lower().replace("’", "'")).strip()
+    return re.sub(r"\s+", " ", re.sub(r"[.!?…]+$", "", text)).strip(" ,")
+
+
+def classify_reply(text: str) -> ReplyKind:
+    """Classify one caller utterance; "other" means "treat it as an answer"."""
+    plain = _plain(text)
+    if not plain:
+        return "repeat"
+    if _REPEAT.match(plain):
+        return "repeat"
+    if _STOP.match(plain):
+        return "stop"
+    if _DONT_KNOW.match(plain):
+        return "dont_know"
+    words = re.sub(r"[,;:!]", " ", plain).split()
+    if words and set(words) <= _NO_WORDS and set(words) & _NO_CORE:
+        return "no"
+    if words and set(words) <= _YES_WORDS and set(words) & (_YES_CORE | {"good", "great", "fine", "got", "spot"}):
+        return "yes"
+    if _CHANGE_FIELD.match(plain):
+        return "correction"
+    lead = _CORRECTION_LEAD.match(plain)
+    if lead and plain[lead.end():].strip():
+        return "correction"
+    return "other"
+
+
+def strip_correction(text: str) -> str:
+    """The corrected value: "actually it's Mariana" -> "Mariana"; "change my company to Initech" -> "Initech"."""
+    body = strip_fillers(text.strip().replace("’", "'"))
+    lead = _CORRECTION_LEAD.match(body.lower())
+    if lead:
+        body = body[lead.end():]
+    low = body.lower()
+    change = _CHANGE_FIELD.match(low)
+    if change:
+        return body[change.start("value"):].strip()
+    talk = _FIELD_TALK.match(low)
+    if talk and talk.end():
+        body, low = body[talk.end():], low[talk.end():]
+    mine = _MY_FIELD.match(low)
+    if mine:
+        return body[mine.start("value"):].strip()
+    return body.strip()
+
+
+def correction_field_words(text: str) -> str | None:
+    """The words naming the field in "change my X to ..." or "actually my X is ...", if any."""
+    body = strip_fillers(text.strip().lower().replace("’", "'"))
+    lead = _CORRECTION_LEAD.match(body)
+    if lead:
+        body = body[lead.end():]
+    for pattern in (_CHANGE_FIELD, _MY_FIELD):
+        match = pattern.match(body)
+        if match:
+            return match.group("field").strip()
+    return None

@@ -1,0 +1,306 @@
+"""The interview as a plain state object: one caller utterance in, what to say next and field changes out.
+
+It knows nothing about LiveKit, HTTP or LLMs so the scripted voice interviewer, the REST
+push-to-talk mode and LLM tools all drive the same rules: ask in definition order, re-ask unclear
+answers a bounded number of times, read back fields marked `confirm`, honour corrections at any
+point (keeping every earlier value in `history`) and end politely when the caller wants to.
+"""
+
+from __future__ import annotations
+
+import re
+
+from onboarding.interview import prompts
+from onboarding.interview.definition import FieldSpec, InterviewDefinition
+from onboarding.interview.extract import extract_fields, target_field
+from onboarding.interview.normalize import (
+    Normalized,
+    classify_reply,
+    normalize_value,
+    strip_correction,
+)
+from onboarding.interview.replies import correction_field_words
+from onboarding.interview.turns import FieldUpdate, PendingValue, Reply, Value
+
+_YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
+                       r"(?P<rest>\S.{2,})$", re.IGNORECASE)
+
+__all__ = ["FieldUpdate", "InterviewState", "Reply"]
+
+
+class InterviewState:
+    """Rule-based interviewer state for one call."""
+
+    def __init__(self, definition: InterviewDefinition) -> None:
+        self.definition = definition
+        self.values: dict[str, Value] = {}
+        self.history: dict[str, list[FieldUpdate]] = {}
+        self.flagged: list[str] = []
+        self.skipped: list[str] = []
+        self.finished = False
+        self.ended_by_caller = False
+        self._attempts: dict[str, int] = {}
+        self._dont_knows: dict[str, int] = {}
+        self._candidates: dict[str, tuple[Normalized, str, int]] = {}
+        self._pending: PendingValue | None = None
+        self._focus: str | None = None  # a field re-asked out of order after a rejected correction
+        self._last_answered: str | None = None
+        self._last_prompt = ""
+        self._acks = 0
+
+    # --- queries --------------------------------------------------------------------------
+    @property
+    def current(self) -> FieldSpec | None:
+        """The field being asked about now, or None when every field is handled."""
+        if self._focus:
+            return self.definition.field(self._focus)
+        handled = set(self.values) | set(self.flagged) | set(self.skipped)
+        return next((spec for spec in self.definition.fields if spec.name not in handled), None)
+
+    @property
+    def pending_confirmation(self) -> str | None:
+        return self._pending.field if self._pending else None
+
+    def missing_required(self) -> list[str]:
+        return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]
+
+    # --- turns ----------------------------------------------------------------------------
+    def opening(self) -> Reply:
+        """Greeting plus the first question."""
+        return self._next(self.definition.greeting, [])
+
+    def handle(self, text: str, turn_index: int) -> Reply:
+        """One caller utterance: classify it, apply what it says, and decide what to say next."""
+        if self.finished:
+            return Reply(self.definition.goodbye, [], True, self.ended_by_caller)
+        text = (text or "").strip()
+        if not text:
+            return self.reprompt()
+        kind = classify_reply(text)
+        if kind == "stop":
+            self.finished = self.ended_by_caller = True
+            return Reply(prompts.early_goodbye(self.definition), [], True, True)
+        if kind == "repeat":
+            return Reply(self._last_prompt or self._prompt_for_current(), [], False)
+        if self._pending:
+            return self._handle_confirmation(text, kind, turn_index)
+        if kind == "correction":
+            reply = self._handle_correction(text, turn_index)
+            if reply is not None:
+                return reply
+            text = strip_correction(text) or text
+        spec = self.current
+        if spec is None:
+            return self._next("", [])
+        if kind == "dont_know":
+            return self._dont_know(spec)
+        if kind in ("yes", "no") and spec.type != "choice":
+            return self._failed(spec, [])
+        return self._answer(spec, text, turn_index)
+
+    def reprompt(self) -> Reply:
+        """The caller was silent or unintelligible: ask again; this counts as an attempt."""
+        if self.finished:
+            return Reply(self.definition.goodbye, [], True, self.ended_by_caller)
+        if self._pending:
+            return self._confirm_failed(prompts.NOT_HEARD)
+        spec = self.current
+        if spec is None:
+            return self._next("", [])
+        return self._failed(spec, [], prompts.NOT_HEARD)
+
+    def record(self, field: str, raw_text: str, turn_index: int, source: str = "tool") -> FieldUpdate:
+        """Validate, normalise and store a value given directly (e.g. by an LLM tool call)."""
+        try:
+            spec = self.definition.field(field)
+        except KeyError:
+            raise ValueError(f"There is no field called {field!r}.") from None
+        value = normalize_value(spec, raw_text or "")
+        if value is None:
+            raise ValueError(prompts.invalid_message(spec))
+        if self._pending and self._pending.field == field:
+            self._pending = None
+        self._candidates.pop(field, None)
+        return self._accept(spec, value, raw_text, turn_index, source)
+
+    # --- steps ----------------------------------------------------------------------------
+    def _accept(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str) -> FieldUpdate:
+        update = FieldUpdate(field=spec.name, value=value.value, raw=raw, confidence=value.confidence,
+                             turn_index=turn, previous=self.values.get(spec.name), source=source)
+        self.values[spec.name] = value.value
+        self.history.setdefault(spec.name, []).append(update)
+        for bucket in (self.flagged, self.skipped):
+            if spec.name in bucket:
+                bucket.remove(spec.name)
+        self._attempts.pop(spec.name, None)
+        if self._focus == spec.name:
+            self._focus = None
+        self._last_answered = spec.name
+        return update
+
+    def _confirm(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str,
+                 prefix: str, updates: list[FieldUpdate]) -> Reply:
+        self._pending = PendingValue(spec.name, value, raw, turn, source)
+        self._last_prompt = prompts.confirm_question(spec, value.value)
+        return Reply(prompts.join(prefix, self._last_prompt), updates, False)
+
+    def _answer(self, spec: FieldSpec, text: str, turn: int) -> Reply:
+        source = "correction" if spec.name in self.values else "answer"
+        value = normalize_value(spec, text)
+        extras = extract_fields(text, self.definition)
+        if value is None and spec.name in extras:
+            value = extras[spec.name]
+        updates: list[FieldUpdate] = []
+        for name, extra in extras.items():
+            if name == spec.name or name in self.values:
+                continue
+            other = self.definition.field(name)
+            if other.confirm:
+                self._candidates[name] = (extra, text, turn)
+            else:
+                updates.append(self._accept(other, extra, text, turn, "answer"))
+        if value is None:
+            if updates:
+                self._last_prompt = spec.question
+                return Reply(prompts.join(self._ack(), spec.question), updates, False)
+            return self._failed(spec, updates)
+        if spec.confirm:
+            return self._confirm(spec, value, text, turn, source, "", updates)
+        updates.append(self._accept(spec, value, text, turn, source))
+        return self._next(self._ack(), updates)
+
+    def _handle_confirmation(self, text: str, kind: str, turn: int) -> Reply:
+        pending = self._pending
+        assert pending is not None
+        spec = self.definition.field(pending.field)
+        if kind == "yes":
+            return self._next(self._ack(), [self._accept_pending()])
+        rest = _YES_THEN.match(text)
+        if kind == "other" and rest:  # "Yes, and I'm a PM at Acme": accept, then take the rest as an answer
+            return self._then(self._accept_pending(), rest.group("rest"), turn)
+        if kind in ("no", "dont_know"):
+            self._pending = None
+            if spec.name in self.values:  # a rejected correction: ask for that field again
+                self._focus = spec.name
+            return self._failed(spec, [], prompts.SORRY)
+        named = target_field(correction_field_words(text), self.definition)
+        if named is not None and named.name != spec.name:
+            reply = self._handle_correction(text, turn)
+            if reply is not None:
+                return reply
+        payload = strip_correction(text) if kind == "correction" else text
+        value = normalize_value(spec, payload)
+        if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
+            return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes
+        if value is None:
+            return self._confirm_failed(prompts.YES_OR_NO)
+        return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
+
+    def _accept_pending(self) -> FieldUpdate:
+        pending = self._pending
+        assert pending is not None
+        self._pending = None
+        source = "correction" if pending.source == "correction" else "confirmation"
+        spec = self.definition.field(pending.field)
+        return self._accept(spec, pending.value, pending.raw, pending.turn_index, source)
+
+    def _then(self, update: FieldUpdate, text: str, turn: int) -> Reply:
+        """Continue with the rest of an utterance after a confirmation it implied."""
+        current = self.current
+        useful = classify_reply(text) in ("stop", "correction") or extract_fields(text, self.definition) or (
+            current is not None and normalize_value(current, text) is not None)
+        if not useful:  # "yes, that's me": nothing more to take from it
+            return self._next(self._ack(), [update])
+        follow = self.handle(text, turn)
+        return Reply(follow.text, [update, *follow.updates], follow.done, follow.ended_by_caller)
+
+    def _confirm_failed(self, prefix: str) -> Reply:
+        pending = self._pending
+        assert pending is not None
+        spec = self.definition.field(pending.field)
+        attempts = self._attempts.get(spec.name, 0) + 1
+        self._attempts[spec.name] = attempts
+        if attempts <= self.definition.max_attempts:
+            return Reply(prompts.join(prefix, self._last_prompt), [], False)
+        # no clear yes: keep the unconfirmed value at lower confidence and let staff check it
+        self._pending = None
+        weak = Normalized(pending.value.value, round(pending.value.confidence / 2, 2))
+        update = self._accept(spec, weak, pending.raw, pending.turn_index, "answer")
+        if spec.required and spec.name not in self.flagged:
+            self.flagged.append(spec.name)
+        return self._next(prompts.MOVE_ON, [update])
+
+    def _handle_correction(self, text: str, turn: int) -> Reply | None:
+        """A correction outside a read-back; None means "treat the payload as an answer"."""
+        payload = strip_correction(text)
+        named = target_field(correction_field_words(text), self.definition)
+        current = self.current
+        target = named
+        if target is None and self._last_answered:
+            last = self.definition.field(self._last_answered)
+            if normalize_value(last, payload) is not None or current is None or (
+                    normalize_value(current, payload) is None):
+                target = last
+        if target is None or (current is not None and target.name == current.name):
+            return None
+        value = normalize_value(target, payload)
+        if value is None:
+            self._focus = target.name
+            self._last_prompt = prompts.ask_again_for(target)
+            return Reply(self._last_prompt, [], False)
+        source = "correction" if target.name in self.values else "answer"
+        if target.confirm:
+            return self._confirm(target, value, text, turn, source, prompts.OKAY, [])
+        update = self._accept(target, value, text, turn, source)
+        return self._next(prompts.changed(target, value.value), [update])
+
+    def _dont_know(self, spec: FieldSpec) -> Reply:
+        if not spec.required:
+            self._give_up(spec)
+            return self._next(prompts.NO_PROBLEM, [])
+        count = self._dont_knows.get(spec.name, 0) + 1
+        self._dont_knows[spec.name] = count
+        if count > 1 or self._attempts.get(spec.name, 0) >= self.definition.max_attempts:
+            self._give_up(spec)
+            return self._next(prompts.follow_up_later(spec), [])
+        self._attempts[spec.name] = self._attempts.get(spec.name, 0) + 1
+        self._last_prompt = prompts.reask(spec, self._attempts[spec.name])
+        return Reply(prompts.join(prompts.NEEDED, self._last_prompt), [], False)
+
+    def _failed(self, spec: FieldSpec, updates: list[FieldUpdate], prefix: str = prompts.NOT_CAUGHT) -> Reply:
+        attempts = self._attempts.get(spec.name, 0) + 1
+        self._attempts[spec.name] = attempts
+        if attempts > self.definition.max_attempts:
+            self._give_up(spec)
+            text = prompts.follow_up_later(spec) if spec.required else prompts.SKIP
+            return self._next(text, updates)
+        self._last_prompt = prompts.reask(spec, attempts)
+        return Reply(prompts.join(prefix, self._last_prompt), updates, False)
+
+    def _give_up(self, spec: FieldSpec) -> None:
+        if self._focus == spec.name:
+            self._focus = None  # the old value stays; nothing more to ask
+            return
+        bucket = self.flagged if spec.required else self.skipped
+        if spec.name not in bucket:
+            bucket.append(spec.name)
+
+    def _prompt_for_current(self) -> str:
+        spec = self.current
+        return spec.question if spec else self.definition.goodbye
+
+    def _next(self, prefix: str, updates: list[FieldUpdate]) -> Reply:
+        """Move to the next unhandled field (reading back a volunteered value first) or finish."""
+        spec = self.current
+        if spec is None:
+            self.finished = True
+            return Reply(prompts.join(prefix, prompts.summary(self)), updates, True)
+        if spec.name in self._candidates:
+            value, raw, turn = self._candidates.pop(spec.name)
+            return self._confirm(spec, value, raw, turn, "answer", prefix, updates)
+        self._last_prompt = spec.question
+        return Reply(prompts.join(prefix, spec.question), updates, False)
+
+    def _ack(self) -> str:
+        self._acks += 1
+        return prompts.ACKS[self._acks % len(prompts.ACKS)]

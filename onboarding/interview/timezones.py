@@ -1,0 +1,104 @@
+"""Time zones from what people say: "Pacific time", "CET", "UTC plus two", "London".
+
+Values are IANA names when a place or a named zone is given (so scheduling code can use zoneinfo)
+and "UTC+H[:MM]" for bare offsets. The table is deliberately small and common; anything else is None
+so the interviewer re-asks rather than guessing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from onboarding.interview.spoken import find_numbers, tokens
+
+# Longest phrases are tried first, so "central european" wins over "central".
+ZONES: dict[str, str] = {
+    "pacific": "America/Los_Angeles", "pst": "America/Los_Angeles", "pdt": "America/Los_Angeles",
+    "pt": "America/Los_Angeles", "west coast": "America/Los_Angeles", "california": "America/Los_Angeles",
+    "mountain": "America/Denver", "mst": "America/Denver", "mdt": "America/Denver", "arizona": "America/Phoenix",
+    "central": "America/Chicago", "cst": "America/Chicago", "cdt": "America/Chicago", "texas": "America/Chicago",
+    "eastern": "America/New_York", "est": "America/New_York", "edt": "America/New_York",
+    "et": "America/New_York", "east coast": "America/New_York",
+    "alaska": "America/Anchorage", "hawaii": "Pacific/Honolulu", "atlantic": "America/Halifax",
+    "utc": "UTC", "coordinated universal": "UTC", "zulu": "UTC",
+    "gmt": "Europe/London", "greenwich": "Europe/London", "british": "Europe/London", "bst": "Europe/London",
+    "uk": "Europe/London", "irish": "Europe/Dublin",
+    "central european": "Europe/Berlin", "cet": "Europe/Berlin", "cest": "Europe/Berlin",
+    "eastern european": "Europe/Athens", "eet": "Europe/Athens", "western european": "Europe/Lisbon",
+    "india": "Asia/Kolkata", "indian": "Asia/Kolkata", "ist": "Asia/Kolkata",
+    "japan": "Asia/Tokyo", "jst": "Asia/Tokyo", "korea": "Asia/Seoul", "china": "Asia/Shanghai",
+    "aest": "Australia/Sydney", "australian eastern": "Australia/Sydney", "new zealand": "Pacific/Auckland",
+    "brazil": "America/Sao_Paulo", "germany": "Europe/Berlin", "france": "Europe/Paris", "spain": "Europe/Madrid",
+    "netherlands": "Europe/Amsterdam", "singapore": "Asia/Singapore", "hong kong": "Asia/Hong_Kong",
+    "london": "Europe/London", "manchester": "Europe/London", "edinburgh": "Europe/London",
+    "dublin": "Europe/Dublin", "lisbon": "Europe/Lisbon", "paris": "Europe/Paris", "berlin": "Europe/Berlin",
+    "munich": "Europe/Berlin", "madrid": "Europe/Madrid", "barcelona": "Europe/Madrid", "rome": "Europe/Rome",
+    "milan": "Europe/Rome", "amsterdam": "Europe/Amsterdam", "brussels": "Europe/Brussels",
+    "zurich": "Europe/Zurich", "vienna": "Europe/Vienna", "stockholm": "Europe/Stockholm",
+    "oslo": "Europe/Oslo", "copenhagen": "Europe/Copenhagen", "helsinki": "Europe/Helsinki",
+    "warsaw": "Europe/Warsaw", "prague": "Europe/Prague", "athens": "Europe/Athens",
+    "istanbul": "Europe/Istanbul", "moscow": "Europe/Moscow", "kyiv": "Europe/Kyiv", "kiev": "Europe/Kyiv",
+    "new york": "America/New_York", "boston": "America/New_York", "miami": "America/New_York",
+    "atlanta": "America/New_York", "toronto": "America/Toronto", "montreal": "America/Toronto",
+    "washington": "America/New_York", "chicago": "America/Chicago", "austin": "America/Chicago",
+    "dallas": "America/Chicago", "houston": "America/Chicago", "denver": "America/Denver",
+    "phoenix": "America/Phoenix", "los angeles": "America/Los_Angeles", "san francisco": "America/Los_Angeles",
+    "seattle": "America/Los_Angeles", "portland": "America/Los_Angeles", "vancouver": "America/Vancouver",
+    "bay area": "America/Los_Angeles", "mexico city": "America/Mexico_City", "sao paulo": "America/Sao_Paulo",
+    "são paulo": "America/Sao_Paulo", "buenos aires": "America/Argentina/Buenos_Aires",
+    "bogota": "America/Bogota", "lima": "America/Lima", "santiago": "America/Santiago",
+    "dubai": "Asia/Dubai", "mumbai": "Asia/Kolkata", "bangalore": "Asia/Kolkata", "bengaluru": "Asia/Kolkata",
+    "delhi": "Asia/Kolkata", "new delhi": "Asia/Kolkata", "karachi": "Asia/Karachi", "tokyo": "Asia/Tokyo",
+    "seoul": "Asia/Seoul", "beijing": "Asia/Shanghai", "shanghai": "Asia/Shanghai", "taipei": "Asia/Taipei",
+    "manila": "Asia/Manila", "jakarta": "Asia/Jakarta", "bangkok": "Asia/Bangkok", "sydney": "Australia/Sydney",
+    "melbourne": "Australia/Melbourne", "brisbane": "Australia/Brisbane", "perth": "Australia/Perth",
+    "auckland": "Pacific/Auckland", "cairo": "Africa/Cairo", "lagos": "Africa/Lagos", "nairobi": "Africa/Nairobi",
+    "johannesburg": "Africa/Johannesburg", "cape town": "Africa/Johannesburg", "tel aviv": "Asia/Jerusalem",
+}
+_PHRASES = sorted(ZONES, key=len, reverse=True)
+_OFFSET = re.compile(r"\b(?:utc|gmt|u t c|g m t)\s*(?P<sign>\+|-|plus|minus)\s*(?P<rest>.+)$", re.IGNORECASE)
+
+
+def _offset(text: str) -> str | None:
+    match = _OFFSET.search(text.replace("−", "-"))
+    if not match:
+        return None
+    sign = "+" if match.group("sign") in ("+", "plus") else "-"
+    rest = match.group("rest")
+    clock = re.match(r"(\d{1,2})(?::(\d{2}))?", rest)
+    if clock:
+        hours, minutes = int(clock.group(1)), int(clock.group(2) or 0)
+    else:
+        toks = tokens(rest)
+        numbers = find_numbers(toks)
+        if not numbers:
+            return None
+        hours = numbers[0][0]
+        minutes = 30 if re.search(r"\b(?:thirty|and a half|half)\b", rest, re.IGNORECASE) else 0
+        if numbers[0][0] > 14 and len(numbers) == 1 and numbers[0][0] % 100 in (0, 30):
+            hours, minutes = divmod(numbers[0][0], 100)  # "five thirty" read as 530
+    if hours > 14 or minutes >= 60:
+        return None
+    return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
+
+
+def normalize_timezone(text: str) -> tuple[str, float] | None:
+    """ "Pacific time" -> "America/Los_Angeles"; "UTC plus two" -> "UTC+2"; unknown places -> None."""
+    if not text or not text.strip():
+        return None
+    offset = _offset(text)
+    if offset:
+        return offset, 0.9
+    low = " " + " ".join(tokens(text.replace(".", " "))) + " "
+    for phrase in _PHRASES:
+        if f" {phrase} " in low:
+            short = len(phrase) <= 3
+            return ZONES[phrase], 0.8 if short else 0.9
+    return None
+
+
+def speakable_timezone(value: str) -> str:
+    """ "America/Los_Angeles" -> "Los Angeles time"; "UTC+5:30" -> "UTC plus 5:30"."""
+    if value.startswith("UTC") and len(value) > 3:
+        return "UTC " + ("plus " if value[3] == "+" else "minus ") + value[4:]
+    return value.rsplit("/", 1)[-1].replace("_", " ") + " time" if "/" in value else value

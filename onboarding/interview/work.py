@@ -1,0 +1,169 @@
+"""Company and role from how people describe their job: "I'm a product manager at Acme Corp".
+
+Decisions, so the profile reads consistently:
+- "I run / lead / head (up) X" becomes "Head of X"; "I manage the X team" becomes "X Manager".
+- "PM" is read as "Product Manager" (the more common meaning for our callers).
+- Lowercase STT output is title-cased; Whisper's own capitalisation ("Acme Corp.", "IBM") is kept,
+  minus trailing punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers
+
+ACRONYMS = {"ceo", "cto", "cfo", "coo", "cmo", "cio", "cpo", "cro", "vp", "svp", "evp", "hr", "it", "qa", "ux",
+            "ui", "sre", "ml", "ai", "devops", "ibm", "bd", "gtm", "seo", "llc", "plc", "ag", "gmbh", "usa"}
+EXPANSIONS = {"pm": "product manager", "swe": "software engineer", "sde": "software engineer",
+              "em": "engineering manager", "eng": "engineering", "dev": "developer", "cofounder": "co-founder",
+              "vp eng": "vp of engineering", "ops": "operations", "biz dev": "business development"}
+SMALL_WORDS = {"of", "and", "for", "the", "in", "at", "to", "a", "an", "on"}
+SUFFIX_CASE = {"inc": "Inc", "llc": "LLC", "ltd": "Ltd", "corp": "Corp", "co": "Co", "gmbh": "GmbH",
+               "plc": "PLC", "ag": "AG", "sa": "SA", "bv": "BV"}
+_LEAD = r"(?:yes|yeah|yep|sure|ok|okay|so|well|oh|right|alright|um|uh|basically|currently)\b[,.]?"
+_BOUNDARY = (r"\s*(?:,|;|\.\s|\band (?:i|we|my|our|it|there)\b|\bwith\b|\bwhere\b|\bwhich\b|\bwho\b|\bbased\b"
+             r"|\bin (?:the |[A-Z]\w+)|\bwe\b|\bi\b|\bteam of\b|\bsince\b|\bfor (?:about|around|\d)|$)")
+_PRONOUN_LED = re.compile(r"^(?:i|i'm|im|we|we're|it's|my|our|you|they|he|she|work|working|just)\b",
+                          re.IGNORECASE)
+_NO_VALUE = re.compile(r"^(?:i don'?t know|not sure|no idea|none|nothing|n/?a|no|nope|skip|pass|dunno)$",
+                       re.IGNORECASE)
+_SELF = re.compile(r"\b(?:self[- ]employed|freelanc\w*|i work for myself|independent contractor|my own business)\b",
+                   re.IGNORECASE)
+_RUN = re.compile(r"\b(?:i|we)\s+(?:run|lead|head(?: up)?|oversee)\s+(?:the\s+|our\s+)?(?P<x>[\w &/-]+?)"
+                  r"(?:\s+(?:team|department|group|org|organi[sz]ation|function))?(?=\s+(?:over\s+)?(?:at|for|with|"
+                  r"in)\b|[,.;]|$)", re.IGNORECASE)
+_MANAGE = re.compile(r"\bi\s+manage\s+(?:the\s+|our\s+|a\s+)?(?P<x>[\w &/-]+?)(?:\s+team)?(?=\s+(?:over\s+)?"
+                     r"(?:at|for|with)\b|[,.;]|$)", re.IGNORECASE)
+_ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm currently|i work in|i'm in|i am in|i'm|"
+                         r"i am|im|my (?:job )?(?:role|title|position|job)(?: title)? is|my (?:role|title)'s|as)\s+|^)"
+                         r"(?:a |an |the )?"
+                         r"(?P<x>.+?)(?=\s+(?:over\s+)?(?:at|for|with|on the|from)\b|[,;]|\.\s|$)", re.IGNORECASE)
+_AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
+                         re.IGNORECASE)
+_CALLED = re.compile(r"\b(?:we're|we are|it's|it is|company(?:'s| is)?|business(?:'s| is)?|company name is|"
+                     r"we go by)\s+(?:called|named)\s+(?P<x>.+)|\b(?:company|business)(?: name)? is\s+(?P<y>.+)",
+                     re.IGNORECASE)
+
+
+def _cut(text: str) -> str:
+    """The value up to the first clause boundary ("Globex with a team of 20" -> "Globex")."""
+    match = re.search(_BOUNDARY, text)
+    return strip_edges(text[: match.start()] if match else text)
+
+
+def _title(words: str, suffixes: bool = False) -> str:
+    out = []
+    for i, word in enumerate(words.split()):
+        low = word.lower()
+        if low in ACRONYMS:
+            out.append(low.upper() if low not in SUFFIX_CASE else SUFFIX_CASE[low])
+        elif suffixes and low in SUFFIX_CASE and i > 0:
+            out.append(SUFFIX_CASE[low])
+        elif i > 0 and low in SMALL_WORDS:
+            out.append(low)
+        elif word.isupper() and len(word) > 1 or any(c.isupper() for c in word[1:]):
+            out.append(word)  # keep "IBM", "GitHub" as the caller (or Whisper) gave them
+        else:
+            out.append("-".join(p[:1].upper() + p[1:] for p in low.split("-")))
+    return " ".join(out)
+
+
+def _clean_company(value: str) -> str | None:
+    value = strip_edges(re.sub(r"^(?:the|a|an)\s+", "", strip_edges(value), flags=re.IGNORECASE))
+    value = re.sub(r"\s+(?:company|right now|at the moment|currently)$", "", value, flags=re.IGNORECASE)
+    if len(value) < 2 or _NO_VALUE.match(value) or len(value.split()) > 6 or not re.search(r"[A-Za-z0-9]", value):
+        return None
+    if _PRONOUN_LED.match(value) or value.lower() in {"myself", "me", "home", "a company", "the moment"}:
+        return None
+    return _title(value, suffixes=True) if value == value.lower() else value
+
+
+def _prepared(text: str) -> str:
+    text = strip_fillers(join_spelled(strip_edges(text)))
+    return re.sub(rf"^\s*(?:{_LEAD}\s*)+", "", text, flags=re.IGNORECASE)
+
+
+def normalize_company(text: str) -> tuple[str, float] | None:
+    """ "I work at Initech" -> ("Initech", 0.85); "acme corp." -> ("Acme Corp", 0.75)."""
+    if not text or not text.strip():
+        return None
+    text = _prepared(text)
+    if _SELF.search(text):
+        return "Self-employed", 0.8
+    called = _CALLED.search(text)
+    if called:
+        value = _clean_company(_cut(called.group("x") or called.group("y")))
+        return (value, 0.85) if value else None
+    at = _AT_COMPANY.search(text)
+    if at:
+        value = _clean_company(_cut(at.group("x")))
+        return (value, 0.85) if value else None
+    bare = re.sub(r"^(?:it's|it is|that's|that is|we're|we are|i'm with|i am with|the company is)\s+", "", text,
+                  flags=re.IGNORECASE)
+    value = _clean_company(_cut(bare))
+    return (value, 0.75) if value else None
+
+
+def _clean_role(value: str) -> str | None:
+    value = strip_edges(re.sub(r"^(?:a|an|the|currently)\s+", "", strip_edges(value), flags=re.IGNORECASE))
+    low = value.lower()
+    for short, long in EXPANSIONS.items():
+        low = re.sub(rf"\b{re.escape(short)}\b", long, low)
+    if not low or _NO_VALUE.match(low) or len(low.split()) > 7 or not re.search(r"[a-z]", low):
+        return None
+    if _PRONOUN_LED.match(low) or low in {"myself", "me", "here", "employed"}:
+        return None
+    return _title(low)
+
+
+def normalize_role(text: str) -> tuple[str, float] | None:
+    """ "I'm a product manager at Acme Corp" -> ("Product Manager", 0.85); "I run engineering" -> Head of."""
+    if not text or not text.strip():
+        return None
+    text = _prepared(text)
+    run = _RUN.search(text)
+    if run:
+        value = _clean_role(run.group("x"))
+        return (f"Head of {value}", 0.8) if value else None
+    manage = _MANAGE.search(text)
+    if manage:
+        value = _clean_role(manage.group("x"))
+        return (f"{value} Manager", 0.75) if value else None
+    intro = _ROLE_INTRO.search(text)
+    if intro:
+        value = _clean_role(intro.group("x"))
+        if value:
+            return value, 0.85 if intro.start("x") > 0 else 0.75
+    return None
+
+
+ROLE_WORDS = {"manager", "engineer", "designer", "developer", "founder", "co-founder", "cofounder", "director",
+              "head", "lead", "analyst", "consultant", "pm", "vp", "officer", "president", "owner", "executive",
+              "scientist", "architect", "specialist", "coordinator", "administrator", "recruiter", "marketer",
+              "accountant", "intern", "partner", "assistant", "associate", "representative", "rep", "researcher",
+              "writer", "editor", "product", "engineering", "marketing", "sales", "operations", "ops", "support",
+              "swe", "em", "teacher", "nurse", "doctor", "lawyer", "programmer", "strategist", "producer",
+              *ACRONYMS}
+
+
+def _says_role(clause: str) -> bool:
+    """A clause that plainly states a job: "I run X", "I'm a Y", or "<job words> at Z"."""
+    if _RUN.search(clause) or _MANAGE.search(clause):
+        return True
+    if re.search(r"\b(?:i'm (?:a|an|the)|i am (?:a|an|the)|i work as|working as|my (?:role|title|job))\b", clause,
+                 re.IGNORECASE):
+        return True
+    before = re.split(r"\s+(?:over\s+)?(?:at|for)\s+", clause.strip(), maxsplit=1, flags=re.IGNORECASE)[0]
+    words = [w.lower() for w in re.findall(r"[\w-]+", before)]
+    return 0 < len(words) <= 4 and words[-1] in ROLE_WORDS
+
+
+def split_role_company(text: str) -> tuple[tuple[str, float] | None, tuple[str, float] | None]:
+    """Role and company from one phrase, only when the phrase says both ("PM at Acme", "I run X at Y")."""
+    for clause in re.split(r"[,;]|\.\s", text):
+        if re.search(r"\b(?:at|for)\b", clause, re.IGNORECASE) and _says_role(clause):
+            role, company = normalize_role(clause), normalize_company(clause)
+            if role and company and role[0].lower() != company[0].lower():
+                return role, company
+    return None, None

@@ -1,0 +1,244 @@
+"""Conversations with the rule-based interviewer, turn by turn, against the default interview file."""
+
+from __future__ import annotations
+
+import pytest
+
+from onboarding.interview import InterviewState, Reply, load_definition
+
+DEFINITION = load_definition()
+
+
+def talk(state: InterviewState, *utterances: str) -> list[Reply]:
+    """Feed caller utterances in order; returns the interviewer's replies."""
+    start = sum(len(h) for h in state.history.values()) + 100
+    return [state.handle(text, start + i) for i, text in enumerate(utterances)]
+
+
+@pytest.fixture
+def state() -> InterviewState:
+    s = InterviewState(DEFINITION)
+    s.opening()
+    return s
+
+
+def test_opening_greets_and_asks_first_question() -> None:
+    reply = InterviewState(DEFINITION).opening()
+    assert reply.text.startswith(DEFINITION.greeting)
+    assert DEFINITION.fields[0].question in reply.text
+    assert not reply.done and reply.updates == []
+
+
+def test_happy_path(state: InterviewState) -> None:
+    replies = talk(
+        state,
+        "My name is Maria Garcia.", "Yes.",
+        "maria dot garcia at example dot com", "yes, that's right",
+        "Acme Corp.", "Product manager.", "About 20.", "We want to onboard customers faster.",
+        "five five five one two three four five six seven", "Pacific time",
+    )
+    assert "I heard Maria Garcia. Is that right?" in replies[0].text
+    assert "m-a-r-i-a dot g-a-r-c-i-a at example dot com" in replies[2].text
+    assert replies[-1].done and not replies[-1].ended_by_caller
+    assert DEFINITION.goodbye in replies[-1].text
+    assert state.values == {
+        "full_name": "Maria Garcia", "email": "maria.garcia@example.com", "company": "Acme Corp",
+        "role": "Product Manager", "team_size": 20, "primary_goal": "We want to onboard customers faster",
+        "phone": "+15551234567", "timezone": "America/Los_Angeles",
+    }
+    assert state.finished and state.missing_required() == [] and not state.flagged and not state.skipped
+    assert state.history["full_name"][0].source == "confirmation"
+    assert state.history["company"][0].source == "answer"
+    for reply in replies:
+        assert "*" not in reply.text and "#" not in reply.text
+
+
+def test_one_answer_fills_several_fields(state: InterviewState) -> None:
+    reply = state.handle("I'm Maria, PM at Acme", 1)
+    assert {u.field: u.value for u in reply.updates} == {"role": "Product Manager", "company": "Acme"}
+    assert "I heard Maria. Is that right?" in reply.text
+    talk(state, "yes", "maria at example dot com", "yes")
+    # company and role were volunteered, so the next question is team size
+    assert state.current is not None and state.current.name == "team_size"
+
+
+def test_volunteered_fields_are_not_overwritten_and_current_is_still_asked(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Globex")
+    reply = state.handle("I'm a designer at Initech with a team of about twenty", 10)
+    assert state.values["company"] == "Globex"
+    assert state.values["role"] == "Designer" and state.values["team_size"] == 20
+    assert DEFINITION.field("primary_goal").question in reply.text
+
+
+def test_multi_field_without_current_answer_asks_current_again(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes")
+    reply = state.handle("We're a team of eight", 5)
+    assert state.values["team_size"] == 8
+    assert DEFINITION.field("company").question in reply.text
+
+
+def test_correction_mid_interview_keeps_history(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Acme")
+    reply = state.handle("actually my name is Mariana Garcia", 7)
+    assert "I heard Mariana Garcia. Is that right?" in reply.text
+    reply = state.handle("yes", 8)
+    assert [u.value for u in state.history["full_name"]] == ["Maria Garcia", "Mariana Garcia"]
+    assert reply.updates[0].previous == "Maria Garcia" and reply.updates[0].source == "correction"
+    assert DEFINITION.field("role").question in reply.text  # back to where we were
+
+
+def test_correction_of_unconfirmed_field_applies_at_once(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Acme")
+    reply = state.handle("change my company to Initech", 9)
+    assert state.values["company"] == "Initech"
+    assert reply.updates[0].source == "correction" and reply.updates[0].previous == "Acme"
+    assert "changed your company to Initech" in reply.text
+    assert [u.value for u in state.history["company"]] == ["Acme", "Initech"]
+
+
+def test_correction_without_field_name_goes_to_last_answer(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Acme")
+    state.handle("sorry, it's Initech", 9)
+    assert state.values["company"] == "Initech"
+
+
+def test_sorry_my_email_is_updates_email(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Acme")
+    reply = state.handle("sorry, my email is maria dot g at example dot com", 9)
+    assert "m-a-r-i-a dot g at example dot com" in reply.text
+    state.handle("yes", 10)
+    assert state.values["email"] == "maria.g@example.com"
+    assert len(state.history["email"]) == 2
+
+
+def test_confirmation_no_reasks(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com")
+    reply = state.handle("No.", 4)
+    assert "email" in reply.text.lower() and "email" not in state.values
+    reply = state.handle("marie at example dot com", 5)
+    assert "m-a-r-i-e at example dot com" in reply.text
+
+
+def test_confirmation_no_with_value_reads_back_again(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com")
+    reply = state.handle("no, it's mariana at example dot com", 4)
+    assert "m-a-r-i-a-n-a at example dot com. Is that right?" in reply.text
+    state.handle("yes", 5)
+    assert state.values["email"] == "mariana@example.com"
+
+
+def test_unclear_answer_reasked_with_hint_then_flagged(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes")
+    first = state.handle("something something", 3)
+    assert DEFINITION.field("email").hint in first.text
+    assert DEFINITION.field("email").questions[1] in first.text
+    talk(state, "blah")
+    last = state.handle("more noise", 5)
+    assert "email" in state.flagged and "email" not in state.values
+    assert DEFINITION.field("company").question in last.text
+    assert "email" in state.missing_required()
+
+
+def test_optional_field_skipped_after_attempts(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Acme", "CTO", "ten",
+         "Faster onboarding for clients")
+    for _ in range(DEFINITION.max_attempts + 1):
+        reply = state.handle("hmm purple", 20)
+    assert "phone" in state.skipped and "phone" not in state.flagged
+    assert DEFINITION.field("timezone").questions[0] in reply.text
+
+
+def test_repeat_repeats_the_question(state: InterviewState) -> None:
+    reply = state.handle("Can you repeat that?", 1)
+    assert reply.text == DEFINITION.fields[0].question
+    talk(state, "Maria Garcia")
+    assert state.handle("sorry?", 3).text == "I heard Maria Garcia. Is that right?"
+
+
+def test_dont_know_skips_optional_and_flags_required_after_one_reask(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Acme", "CTO")
+    first = state.handle("I don't know", 8)
+    assert "team_size" not in state.flagged and DEFINITION.field("team_size").hint in first.text
+    state.handle("no idea", 9)
+    assert "team_size" in state.flagged
+    talk(state, "To hire faster")
+    reply = state.handle("skip", 11)
+    assert "phone" in state.skipped
+    assert DEFINITION.field("timezone").question in reply.text
+
+
+def test_caller_stops_early(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes")
+    reply = state.handle("Sorry, I have to go.", 3)
+    assert reply.done and reply.ended_by_caller and state.finished
+    assert DEFINITION.goodbye in reply.text
+    assert state.missing_required() == ["email", "company", "role", "team_size", "primary_goal"]
+    assert state.handle("hello?", 4).done
+
+
+def test_reprompt_counts_as_attempt(state: InterviewState) -> None:
+    first = state.reprompt()
+    assert "didn't hear" in first.text and not first.done
+    for _ in range(DEFINITION.max_attempts):
+        state.reprompt()
+    assert "full_name" in state.flagged
+
+
+def test_unconfirmed_value_kept_but_flagged_when_no_clear_yes(state: InterviewState) -> None:
+    talk(state, "Maria Garcia")
+    for _ in range(DEFINITION.max_attempts + 1):
+        state.reprompt()
+    assert state.values["full_name"] == "Maria Garcia"
+    assert "full_name" in state.flagged
+    assert state.history["full_name"][-1].confidence < 0.9
+
+
+def test_record_validates_and_normalises() -> None:
+    state = InterviewState(DEFINITION)
+    update = state.record("email", "maria dot garcia at example dot com", 3)
+    assert update.value == "maria.garcia@example.com" and update.source == "tool"
+    assert state.values["email"] == "maria.garcia@example.com"
+    with pytest.raises(ValueError, match="valid email"):
+        state.record("email", "not an email", 4)
+    with pytest.raises(ValueError, match="between 1 and 1000000"):
+        state.record("team_size", "zero", 4)
+    with pytest.raises(ValueError, match="no field"):
+        state.record("shoe_size", "42", 4)
+    again = state.record("email", "mariana@example.com", 5)
+    assert again.previous == "maria.garcia@example.com"
+    assert [u.value for u in state.history["email"]] == ["maria.garcia@example.com", "mariana@example.com"]
+
+
+def test_record_fills_skip_the_question() -> None:
+    state = InterviewState(DEFINITION)
+    state.record("full_name", "Maria Garcia", 0)
+    reply = state.opening()
+    assert DEFINITION.field("email").question in reply.text
+
+
+def test_yes_is_not_an_answer(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes")
+    state.handle("Yes.", 5)
+    assert "company" not in state.values
+
+
+def test_yes_with_more_answers_accepts_and_continues(state: InterviewState) -> None:
+    talk(state, "Maria Garcia.")
+    reply = state.handle("Yes, and I'm a PM at Acme.", 2)
+    assert [u.field for u in reply.updates] == ["full_name", "role", "company"]
+    assert reply.updates[0].source == "confirmation"
+    assert DEFINITION.field("email").question in reply.text
+
+
+def test_moving_on_during_read_back_is_an_implicit_yes(state: InterviewState) -> None:
+    talk(state, "Maria Garcia.")
+    reply = state.handle("maria.garcia@example.com.", 2)
+    assert state.values["full_name"] == "Maria Garcia"
+    assert "m-a-r-i-a dot g-a-r-c-i-a at example dot com" in reply.text
+
+
+def test_yes_thats_me_is_a_plain_yes(state: InterviewState) -> None:
+    talk(state, "Maria Garcia.")
+    reply = state.handle("Yes, that's me.", 2)
+    assert state.values["full_name"] == "Maria Garcia"
+    assert DEFINITION.field("email").question in reply.text

@@ -1,0 +1,136 @@
+"""Spoken answers -> profile values, driven by the corpus in tests/corpus/answers.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from onboarding.interview.normalize import (
+    Normalized,
+    classify_reply,
+    normalize_choice,
+    normalize_company,
+    normalize_email,
+    normalize_free_text,
+    normalize_integer,
+    normalize_person_name,
+    normalize_phone,
+    normalize_role,
+    normalize_timezone,
+    speakable,
+    spell_out_email,
+    strip_correction,
+)
+
+CORPUS = tomllib.loads((Path(__file__).parent / "corpus" / "answers.toml").read_text(encoding="utf-8"))
+
+NORMALIZERS: dict[str, Callable[[str], Normalized | None]] = {
+    "email": normalize_email,
+    "person_name": normalize_person_name,
+    "company": normalize_company,
+    "role": normalize_role,
+    "team_size": lambda text: normalize_integer(text, 1, 1_000_000),
+    "primary_goal": normalize_free_text,
+    "phone": normalize_phone,
+    "timezone": normalize_timezone,
+}
+
+CASES = [(kind, case["text"], case["expected"]) for kind in NORMALIZERS for case in CORPUS.get(kind, [])]
+REJECTS = [(kind, text) for kind, texts in CORPUS["reject"].items() for text in texts]
+
+
+def test_corpus_is_large_and_covers_every_kind() -> None:
+    assert len(CASES) >= 170
+    assert {kind for kind, _, _ in CASES} == set(NORMALIZERS)
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), CASES, ids=[f"{k}:{t}" for k, t, _ in CASES])
+def test_corpus_answer(kind: str, text: str, expected: str | int) -> None:
+    result = NORMALIZERS[kind](text)
+    assert result is not None, f"{kind}: {text!r} gave nothing"
+    assert result.value == expected
+    assert 0.0 < result.confidence <= 1.0
+
+
+@pytest.mark.parametrize(("kind", "text"), REJECTS, ids=[f"{k}:{t}" for k, t in REJECTS])
+def test_corpus_reject(kind: str, text: str) -> None:
+    assert NORMALIZERS[kind](text) is None
+
+
+def test_ranges_and_approximations_lower_confidence() -> None:
+    exact, ranged, approx = (normalize_integer(t) for t in ("twenty", "twenty five to thirty", "about twenty"))
+    assert exact and ranged and approx
+    assert ranged.confidence < exact.confidence and approx.confidence < exact.confidence
+
+
+def test_integer_bounds() -> None:
+    assert normalize_integer("two million", 1, 1_000_000) is None
+    assert normalize_integer("two million") == Normalized(2_000_000, 0.9)
+
+
+def test_guessed_email_domain_has_lower_confidence() -> None:
+    guessed, said = normalize_email("maria at gmail"), normalize_email("maria at gmail dot com")
+    assert guessed and said and guessed.confidence < said.confidence
+
+
+def test_choice() -> None:
+    choices = ("Starter", "Team", "Enterprise")
+    assert normalize_choice("the enterprise plan please", choices) == Normalized("Enterprise", 0.9)
+    assert normalize_choice("something else", choices) is None
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("Yes.", "yes"), ("yeah", "yes"), ("Yep, that's right.", "yes"), ("That's correct", "yes"),
+    ("correct", "yes"), ("uh-huh", "yes"), ("Yes it is.", "yes"), ("sounds good", "yes"),
+    ("No.", "no"), ("nope", "no"), ("That's not right.", "no"), ("no that's wrong", "no"), ("Not quite.", "no"),
+    ("no, it's maria at example dot com", "correction"), ("Actually it's Mariana.", "correction"),
+    ("actually my name is Mariana", "correction"), ("sorry, my email is maria at example dot com", "correction"),
+    ("change my company to Initech", "correction"), ("No, Mariana.", "correction"), ("I meant Globex", "correction"),
+    ("Can you repeat that?", "repeat"), ("sorry?", "repeat"), ("What?", "repeat"), ("say that again", "repeat"),
+    ("I didn't catch that", "repeat"), ("Pardon?", "repeat"), ("", "repeat"),
+    ("I don't know.", "dont_know"), ("skip", "dont_know"), ("Not sure.", "dont_know"), ("no idea", "dont_know"),
+    ("I'd rather not say", "dont_know"), ("pass", "dont_know"), ("Can we skip this one?", "dont_know"),
+    ("stop", "stop"), ("I have to go.", "stop"), ("Bye!", "stop"), ("Sorry, I've got to go.", "stop"),
+    ("goodbye", "stop"), ("I gotta go, bye", "stop"),
+    ("Maria Garcia", "other"), ("about twenty people", "other"), ("Acme Corp.", "other"),
+    ("I work at Initech", "other"), ("Well, we're about 20 people", "other"),
+])
+def test_classify_reply(text: str, kind: str) -> None:
+    assert classify_reply(text) == kind
+
+
+@pytest.mark.parametrize(("text", "payload"), [
+    ("actually it's Mariana", "Mariana"),
+    ("Actually, it's Mariana.", "Mariana."),
+    ("no, it's maria at example dot com", "maria at example dot com"),
+    ("actually my name is Mariana", "Mariana"),
+    ("sorry, my email is maria at example dot com", "maria at example dot com"),
+    ("change my company to Initech", "Initech"),
+    ("No, not Maria, Mariana", "Mariana"),
+    ("I meant Globex", "Globex"),
+    ("Mariana", "Mariana"),
+])
+def test_strip_correction(text: str, payload: str) -> None:
+    assert strip_correction(text) == payload
+
+
+@pytest.mark.parametrize(("value", "spoken"), [
+    ("maria.garcia@example.com", "m-a-r-i-a dot g-a-r-c-i-a at example dot com"),
+    ("john23@gmail.com", "j-o-h-n-2-3 at gmail dot com"),
+    ("j_smith@outlook.com", "j underscore s-m-i-t-h at outlook dot com"),
+    ("anna-lee@acme.co.uk", "a-n-n-a dash l-e-e at acme dot co dot uk"),
+    ("tom+news@globex.io", "t-o-m plus n-e-w-s at globex dot i-o"),
+])
+def test_spell_out_email(value: str, spoken: str) -> None:
+    assert spell_out_email(value) == spoken
+
+
+def test_speakable() -> None:
+    assert speakable("+15551234567", "phone") == "plus 1, 5 5 5, 1 2 3, 4 5 6 7"
+    assert speakable("America/Los_Angeles", "timezone") == "Los Angeles time"
+    assert speakable("UTC+5:30", "timezone") == "UTC plus 5:30"
+    assert speakable(20, "integer") == "20"
+    assert speakable("maria@example.com", "email") == "m-a-r-i-a at example dot com"
