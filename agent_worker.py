@@ -13,14 +13,14 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may fetch weights from a hub at run time
 
-from livekit.agents import Agent, AgentServer, JobContext, JobExecutorType, JobProcess  # noqa: E402
+from livekit.agents import Agent, AgentServer, JobContext, JobExecutorType, JobProcess
 
-from onboarding.call import InterviewCall  # noqa: E402
-from onboarding.interview import load_definition  # noqa: E402
-from onboarding.livekit_admin import server_reachable  # noqa: E402
-from onboarding.logging_setup import setup_logging  # noqa: E402
-from onboarding.providers.selection import build_speech_stack, preload  # noqa: E402
-from onboarding.settings import get_settings  # noqa: E402
+from onboarding.call import InterviewCall
+from onboarding.interview import load_definition
+from onboarding.livekit_admin import server_reachable
+from onboarding.logging_setup import setup_logging
+from onboarding.providers.selection import build_speech_stack, preload
+from onboarding.settings import get_settings
 
 log = logging.getLogger("onboarding.worker")
 settings = get_settings()

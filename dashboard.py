@@ -10,12 +10,12 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by default
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import gradio as gr  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
+import gradio as gr
+from fastapi import FastAPI
 
-from onboarding.api import router  # noqa: E402
-from onboarding.settings import get_settings  # noqa: E402
-from pages import status  # noqa: E402
+from onboarding.api import router
+from onboarding.settings import get_settings
+from pages import status
 
 # System fonts only: Gradio's default theme would fetch web fonts from a CDN.
 THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])

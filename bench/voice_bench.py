@@ -9,6 +9,7 @@ docs/benchmark.md with the machine it ran on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import statistics
@@ -56,20 +57,16 @@ class ProcessSampler:
     def cpu_seconds(self) -> float:
         total = 0.0
         for proc in self._tree():
-            try:
+            with contextlib.suppress(psutil.Error):
                 times = proc.cpu_times()
                 total += times.user + times.system
-            except psutil.Error:
-                pass
         return total
 
     def rss(self) -> int:
         total = 0
         for proc in self._tree():
-            try:
+            with contextlib.suppress(psutil.Error):
                 total += proc.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     def _run(self) -> None:
@@ -118,11 +115,9 @@ def measure(settings: Settings, worker_pid: int, callers: int) -> Row:
 
 def machine() -> str:
     cpu = platform.processor() or "unknown CPU"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     mem = psutil.virtual_memory().total / 2**30
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, " \
            f"Python {platform.python_version()}"

@@ -15,15 +15,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 class TokenRequest(BaseModel):
-    roomName: str | None = Field(None, max_length=64)  # noqa: N815  (the original design's JSON names)
-    participantName: str | None = Field(None, max_length=64)  # noqa: N815
-    userId: str | None = Field(None, max_length=128)  # noqa: N815
+    roomName: str | None = Field(None, max_length=64)
+    participantName: str | None = Field(None, max_length=64)
+    userId: str | None = Field(None, max_length=128)
 
 
 class TokenResponse(BaseModel):
     token: str
-    wsUrl: str  # noqa: N815
-    roomName: str  # noqa: N815
+    wsUrl: str
+    roomName: str
 
 
 @router.post("/token", response_model=TokenResponse)

@@ -15,7 +15,10 @@ from livekit import rtc
 from livekit.agents import Agent, AgentSession, JobContext, llm
 from livekit.agents.voice import room_io
 from livekit.agents.voice.events import (
-    AgentStateChangedEvent, CloseEvent, ConversationItemAddedEvent, SessionUsageUpdatedEvent,
+    AgentStateChangedEvent,
+    CloseEvent,
+    ConversationItemAddedEvent,
+    SessionUsageUpdatedEvent,
     UserStateChangedEvent,
 )
 
@@ -194,7 +197,7 @@ class InterviewCall:
             self.session.shutdown()
         try:
             await self.ctx.delete_room()
-        except Exception:  # noqa: BLE001  (the room may already be gone)
+        except Exception:
             log.warning("could not delete room", extra=self.log_extra)
 
     async def _publish_progress(self, status: str) -> None:

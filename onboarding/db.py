@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel, create_engine
 import models  # noqa: F401  (registers the tables)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL lets the dashboard read while workers write; busy_timeout absorbs writer overlap."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

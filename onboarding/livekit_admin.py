@@ -65,7 +65,8 @@ def issue_token(
         .with_grants(grants)
         .with_attributes({"onboarding.user_id": user_id or ""})
         .with_room_config(
-            api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=user_id or "")])
+            api.RoomConfiguration(
+                agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=user_id or "")])
         )
         .to_jwt()
     )
@@ -89,7 +90,7 @@ async def server_reachable(settings: Settings, timeout: float = 3.0) -> str | No
             return (f"LiveKit server at {settings.livekit_url} refused our keys — check LIVEKIT_API_KEY and "
                     "LIVEKIT_API_SECRET")
         return f"LiveKit server at {settings.livekit_url} answered {exc.status}: {exc.message}"
-    except Exception as exc:  # noqa: BLE001  (any transport error means "not reachable")
+    except Exception as exc:
         return (f"LiveKit server not reachable at {settings.livekit_url} ({type(exc).__name__}) — run "
                 "`make run` or set LIVEKIT_URL")
     finally:

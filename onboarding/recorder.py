@@ -51,7 +51,8 @@ class CallRecorder:
         providers = providers or {}
         with session_scope(db_url) as db:
             call = CallSession(
-                room_name=room_name, mode=mode, started_at=self.started_at, participant_identity=participant_identity, user_id=user_id,
+                room_name=room_name, mode=mode, started_at=self.started_at,
+                participant_identity=participant_identity, user_id=user_id,
                 worker_id=worker_id, stt_provider=providers.get("stt", ""), llm_provider=providers.get("llm", ""),
                 tts_provider=providers.get("tts", ""),
             )

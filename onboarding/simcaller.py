@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -75,17 +76,15 @@ class SimCaller:
     def _notify(self) -> None:
         self._changed.set()
 
-    async def _until(self, predicate, what: str, timeout: float = 60.0) -> None:  # noqa: ANN001
+    async def _until(self, predicate, what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"timed out waiting for {what} (agent state {self.agent_state})")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                pass
 
     # --- room events -------------------------------------------------------------------------
     def _on_attributes(self, changed: dict[str, str], participant: rtc.Participant) -> None:
@@ -201,7 +200,7 @@ class SimCaller:
             speech_end = await self._say(pcm)
             self.result.answers_spoken += 1
             if pcm.size and not answer.startswith("<"):
-                await self._until(lambda: self.last_agent_audio > speech_end or self.finished.is_set(),
+                await self._until(lambda end=speech_end: self.last_agent_audio > end or self.finished.is_set(),
                                   "the agent's reply", timeout=60)
                 if self.last_agent_audio > speech_end:
                     self.result.latencies.append(self.last_agent_audio - speech_end)
@@ -245,7 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("answers", nargs="*", help="answers in order: text, a .wav path, <silence> or <noise>")
     parser.add_argument("--voice", default="slt", choices=["slt", "awb", "rms"])
     parser.add_argument("--hang-up-after", type=int)
-    parser.add_argument("--barge-in", type=int, action="append", default=[], help="answer index to speak over the agent")
+    parser.add_argument("--barge-in", type=int, action="append", default=[],
+                        help="answer index (0-based) to speak over the agent")
     parser.add_argument("--record", type=Path, help="write the agent's audio to this WAV file")
     args = parser.parse_args(argv)
     answers = args.answers or DEMO_ANSWERS

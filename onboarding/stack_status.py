@@ -39,7 +39,7 @@ def database_check(settings: Settings) -> Check:
             calls = db.exec(select(func.count()).select_from(CallSession)).one()
             profiles = db.exec(select(func.count()).select_from(Profile).where(Profile.completed)).one()
         return Check("Database", True, f"{calls} calls, {profiles} completed profiles")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Check("Database", False, f"cannot open DATABASE_URL: {type(exc).__name__}: {exc}")
 
 

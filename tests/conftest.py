@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from onboarding.settings import REPO_ROOT, Settings
-from onboarding.testbed import start_livekit, start_worker, stack_settings
+from onboarding.testbed import stack_settings, start_livekit, start_worker
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 

@@ -16,7 +16,7 @@ def test_every_setting_is_in_env_example() -> None:
     assert declared == documented
 
 
-def test_env_example_values_are_valid(tmp_path) -> None:  # noqa: ANN001
+def test_env_example_values_are_valid(tmp_path) -> None:
     settings = Settings(_env_file=REPO_ROOT / ".env.example")
     assert settings.uses_local_server
     assert settings.database_url.startswith("sqlite:///")

@@ -37,7 +37,8 @@ def test_token_lifetime_follows_setting(settings: Settings) -> None:
     assert abs(payload["exp"] - time.time() - 120) < 5
 
 
-@pytest.mark.parametrize("room", ["other-room", "onboarding-", "onboarding-UPPER", "onboarding-a/b", "onboarding-" + "a" * 60])
+@pytest.mark.parametrize(
+    "room", ["other-room", "onboarding-", "onboarding-UPPER", "onboarding-a/b", "onboarding-" + "a" * 60])
 def test_foreign_or_malformed_room_names_are_refused(settings: Settings, room: str) -> None:
     with pytest.raises(InvalidRequest, match="roomName"):
         issue_token(settings, room_name=room)

@@ -54,7 +54,7 @@ async def test_full_spoken_onboarding(stack: Settings) -> None:
     assert record.call.status == "completed" and record.profile.completed
     assert_profile(record, persona.expected)
     assert_provenance(record)
-    assert [t.text for t in record.user_turns][0] == "My name is Maria Garcia."
+    assert record.user_turns[0].text == "My name is Maria Garcia."
     assert len(record.user_turns) == len(persona.answers)
     assert len(record.agent_turns) == len(persona.answers) + 1  # the greeting, then one reply per answer
     assert "goodbye" in record.agent_turns[-1].text.lower()
@@ -101,7 +101,7 @@ async def test_silence_and_noise_get_a_reprompt(stack: Settings) -> None:
 
 
 @pytest.mark.parametrize("url", ["ws://127.0.0.1:{port}", "localhost:7880"])
-def test_worker_with_wrong_livekit_url_names_it(livekit_server: Settings, artifacts, url: str) -> None:  # noqa: ANN001
+def test_worker_with_wrong_livekit_url_names_it(livekit_server: Settings, artifacts, url: str) -> None:
     bad_url = url.format(port=free_port())
     env = worker_env(livekit_server.model_copy(update={"worker_http_port": free_port()}), LIVEKIT_URL=bad_url)
     proc = ManagedProcess("agent-worker", [sys.executable, "agent_worker.py"], cwd=REPO_ROOT, env=env,

@@ -48,7 +48,7 @@ def capitalize_name_word(word: str, first: bool = True) -> str:
 
 def _similar(spelled: str, word: str) -> bool:
     spelled, word = spelled.lower(), word.lower()
-    return spelled[:1] == word[:1] or abs(len(spelled) - len(word)) <= 1 and spelled[-1:] == word[-1:]
+    return spelled[:1] == word[:1] or (abs(len(spelled) - len(word)) <= 1 and spelled[-1:] == word[-1:])
 
 
 def normalize_person_name(text: str) -> tuple[str, float] | None:

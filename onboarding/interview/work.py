@@ -62,7 +62,7 @@ def _title(words: str, suffixes: bool = False) -> str:
             out.append(SUFFIX_CASE[low])
         elif i > 0 and low in SMALL_WORDS:
             out.append(low)
-        elif word.isupper() and len(word) > 1 or any(c.isupper() for c in word[1:]):
+        elif (word.isupper() and len(word) > 1) or any(c.isupper() for c in word[1:]):
             out.append(word)  # keep "IBM", "GitHub" as the caller (or Whisper) gave them
         else:
             out.append("-".join(p[:1].upper() + p[1:] for p in low.split("-")))

@@ -30,7 +30,7 @@ def default_piper_voice() -> Path:
 
 
 @lru_cache(maxsize=2)
-def load_piper(voice_path: str):  # noqa: ANN201  (piper.PiperVoice)
+def load_piper(voice_path: str):
     """Load once per process (≈1.7 s, ≈210 MB); sessions in threads share it."""
     from piper import PiperVoice
 
@@ -39,7 +39,7 @@ def load_piper(voice_path: str):  # noqa: ANN201  (piper.PiperVoice)
     return PiperVoice.load(voice_path)
 
 
-def piper_sentences(voice, text: str):  # noqa: ANN001, ANN201
+def piper_sentences(voice, text: str):
     """Yield int16 PCM bytes per sentence as each is ready."""
     with _PHONEMIZE_LOCK:
         sentences = voice.phonemize(text)
@@ -115,7 +115,7 @@ class LocalTTS(tts.TTS):
     def provider(self) -> str:
         return self._engine
 
-    def synthesize_blocking(self, text: str):  # noqa: ANN201
+    def synthesize_blocking(self, text: str):
         if self._engine == "flite":
             yield flite_pcm(text, self._voice)[0]
         else:

@@ -84,5 +84,6 @@ class _ScriptedStream(llm.LLMStream):
             llm.ChatChunk(id=request_id, delta=llm.ChoiceDelta(role="assistant", content=reply.text))
         )
         self._event_ch.send_nowait(
-            llm.ChatChunk(id=request_id, usage=llm.CompletionUsage(completion_tokens=0, prompt_tokens=0, total_tokens=0))
+            llm.ChatChunk(id=request_id,
+                          usage=llm.CompletionUsage(completion_tokens=0, prompt_tokens=0, total_tokens=0))
         )

@@ -33,7 +33,7 @@ def default_model_dir() -> str:
 
 
 @lru_cache(maxsize=2)
-def load_whisper(model_dir: str):  # noqa: ANN201  (faster_whisper.WhisperModel)
+def load_whisper(model_dir: str):
     """Load once per process; threads of one worker share the model (CTranslate2 is thread-safe)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from faster_whisper import WhisperModel
@@ -60,7 +60,7 @@ def to_whisper_input(frames: list[rtc.AudioFrame]) -> np.ndarray:
     return pcm
 
 
-def transcribe(model, audio: np.ndarray, beam_size: int = 5) -> str:  # noqa: ANN001
+def transcribe(model, audio: np.ndarray, beam_size: int = 5) -> str:
     """Temperature 0 only: fallback temperatures retry and can take seconds on 2 cores."""
     if audio.size < WHISPER_RATE // 10:
         return ""
