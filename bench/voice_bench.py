@@ -92,7 +92,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run_round(settings: Settings, callers: int) -> tuple[list, list[BaseException]]:
-    scripts = [CallScript(answers=PERSONAS[i % len(PERSONAS)].answers, timeout=300) for i in range(callers)]
+    personas = [PERSONAS[i % len(PERSONAS)] for i in range(callers)]
+    scripts = [CallScript(answer_book=p.answer_book, expected=p.expected, timeout=400) for p in personas]
     results = await asyncio.gather(*(SimCaller(settings, s).run() for s in scripts), return_exceptions=True)
     ok = [r for r in results if not isinstance(r, BaseException)]
     return ok, [r for r in results if isinstance(r, BaseException)]
@@ -107,7 +108,7 @@ def measure(settings: Settings, worker_pid: int, callers: int) -> Row:
     cpu = (sampler.cpu_seconds() - cpu0) / (time.monotonic() - t0) * 100
     latencies = [x * 1000 for r in results for x in r.latencies]
     spoken = sum(r.answers_spoken for r in results)
-    failed = spoken - len(latencies) + sum(len(PERSONAS[0].answers) for _ in errors)
+    failed = spoken - len(latencies) + len(errors)  # an answer with no reply, or a call that broke off
     return Row(callers, statistics.median(latencies) if latencies else float("nan"), percentile(latencies, 0.95),
                len(latencies), failed, sum(r.completed for r in results), cpu, sampler.peak_rss / 2**20,
                (sampler.peak_rss - baseline) / 2**20 / callers)

@@ -57,6 +57,7 @@ class InterviewCall:
         self._silence_timer: asyncio.TimerHandle | None = None
         self._silent_reprompts = 0
         self._answers = 0
+        self._turn_ids: dict[int, int] = {}  # interview turn_index → stored Turn id
         self._usage: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -102,20 +103,21 @@ class InterviewCall:
     # --- interviewer and session events -------------------------------------------------
     def _on_reply(self, message: llm.ChatMessage | None, reply: Reply) -> None:
         assert self.recorder is not None
-        turn_id = None
         if message is not None:
             self._answers += 1
             self._silent_reprompts = 0
             turn_id = self.recorder.add_turn("user", message.text_content or "", message_id=message.id)
-        self.recorder.apply(reply.updates, turn_id)
+            self._turn_ids[self.interviewer.user_turns] = turn_id
+        self.recorder.apply(reply.updates, self._turn_ids)
         if self.state.flagged:
             self.recorder.set_flagged(self.state.flagged)
-        if reply.updates:
-            self._spawn(self._publish_progress("in_progress"))
         if reply.done:
-            complete = not self.state.missing_required()
-            self._end_status = ("completed", None) if complete else (
-                "abandoned", "caller ended the call before the required fields were collected")
+            missing = self.state.missing_required()
+            if reply.ended_by_caller and missing:
+                self._end_status = ("abandoned", f"caller ended the call without giving: {', '.join(missing)}")
+            else:  # the interview ran to its end; fields given up on are flagged for staff review
+                self._end_status = ("completed", None)
+        self._spawn(self._publish_progress("in_progress"))
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item
@@ -184,7 +186,8 @@ class InterviewCall:
     def _finish(self, status: str, reason: str | None) -> None:
         assert self.recorder is not None
         usage = usage_totals(self._usage or (self.session.usage.model_usage if self.session else []))
-        self.recorder.finish(status, reason, usage=usage, profile_complete=status == "completed")
+        complete = status == "completed" and not self.state.missing_required()
+        self.recorder.finish(status, reason, usage=usage, profile_complete=complete)
 
     async def _end_call(self) -> None:
         """After the goodbye has played: store the outcome, tell the caller, close the room."""
@@ -204,8 +207,12 @@ class InterviewCall:
         """Fields so far as participant attributes, and an event on a text stream for clients."""
         assert self.recorder is not None
         fields = {k: v for k, v in self.state.values.items()}
+        asking = self.state.current.name if self.state.current and not self.state.finished else ""
         attributes = {
             "onboarding.status": status,
+            "onboarding.asking": asking,  # the field the agent is asking for now ("" when done)
+            "onboarding.confirming": self.state.pending_confirmation or "",  # a read-back awaiting yes/no
+            "onboarding.confirming_value": json.dumps(self.state.pending_value),
             "onboarding.profile_id": str(self.recorder.profile_id),
             "onboarding.session_id": str(self.recorder.session_id),
             "onboarding.fields": json.dumps(fields),

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Where each field's answer sits in a persona's in-order answers (after "Yes." to each read-back).
+ANSWER_POSITIONS = {"full_name": 0, "email": 2, "company": 4, "role": 5, "team_size": 6, "primary_goal": 7,
+                    "phone": 8, "timezone": 9}
+
 
 @dataclass(frozen=True)
 class Persona:
     answers: list[str]
     expected: dict[str, str | int] = field(default_factory=dict)
+
+    @property
+    def answer_book(self) -> dict[str, str]:
+        """The same answers by field, for a caller who answers whatever is asked (and repeats on a re-ask)."""
+        return {name: self.answers[i] for name, i in ANSWER_POSITIONS.items()}
 
 
 PERSONAS = [
@@ -25,9 +34,9 @@ PERSONAS = [
          "role": "Product Manager", "team_size": 20, "timezone": "America/Los_Angeles"},
     ),
     Persona(
-        ["Tom Baker.", "Yes.", "tom at northwind dot com", "Yes.", "Northwind.", "Engineer.", "Fifty.",
+        ["Tom Baker.", "Yes.", "tom at northwind dot com", "Yes.", "Northwind.", "Software engineer.", "Fifty.",
          "Better reporting.", "Skip.", "Skip."],
-        {"full_name": "Tom Baker", "email": "tom@northwind.com", "company": "Northwind", "role": "Engineer",
+        {"full_name": "Tom Baker", "email": "tom@northwind.com", "company": "Northwind", "role": "Software Engineer",
          "team_size": 50},
     ),
     Persona(
@@ -49,3 +58,12 @@ PERSONAS = [
          "team_size": 1},
     ),
 ]
+
+
+# A caller who spells the email and corrects their name after confirming it.
+CORRECTION_CALL = Persona(
+    ["Tom Baker.", "Yes.", "It's t o m at northwind dot com.", "Yes.", "Actually, my name is Thomas Baker.", "Yes.",
+     "I work at Northwind.", "Software engineer.", "Fifty.", "Better reporting.", "Skip.", "Skip."],
+    {"full_name": "Thomas Baker", "email": "tom@northwind.com", "company": "Northwind", "role": "Software Engineer",
+     "team_size": 50},
+)

@@ -90,8 +90,12 @@ class CallRecorder:
             log.info("turn stored", extra={"room": self.room_name, "session_id": self.session_id, "role": role})
             return turn.id
 
-    def apply(self, updates: list[FieldUpdate], turn_id: int | None, changed_by: str | None = None) -> None:
-        """Record field values with their provenance; earlier values stay as history."""
+    def apply(self, updates: list[FieldUpdate], turn_ids: dict[int, int], changed_by: str | None = None) -> None:
+        """Record field values with their provenance; earlier values stay as history.
+
+        `turn_ids` maps an update's turn_index to the stored Turn it was heard in (a read-back value
+        is confirmed in a later turn but came from the turn where the caller said it).
+        """
         if not updates:
             return
         with session_scope(self.db_url) as db:
@@ -106,7 +110,8 @@ class CallRecorder:
                     db.add(old)
                 db.add(FieldValue(
                     profile_id=self.profile_id, field=update.field, value=str(update.value), raw_text=update.raw,
-                    confidence=update.confidence, source=update.source, turn_id=turn_id, changed_by=changed_by,
+                    confidence=update.confidence, source=update.source, turn_id=turn_ids.get(update.turn_index),
+                    changed_by=changed_by,
                 ))
                 answers[update.field] = update.value
                 if update.field in TYPED_PROFILE_COLUMNS:

@@ -17,6 +17,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,12 @@ AGENT_AUDIO_RMS = 300.0  # above the codec's comfort noise
 
 @dataclass
 class CallScript:
-    answers: list[str]
+    answers: list[str] = field(default_factory=list)
+    # Reactive mode, like a person: answer whatever field the agent asks for (its `onboarding.asking`
+    # attribute), "Yes." to read-backs, and the same answer again when asked again.
+    answer_book: dict[str, str] | None = None
+    expected: dict[str, str | int] | None = None  # to say "No." to a wrong read-back, as a person would
+    max_turns: int = 30
     voice: str = "slt"
     hang_up_after: int | None = None
     barge_in_at: set[int] = field(default_factory=set)  # answer indexes spoken over the agent
@@ -60,6 +66,7 @@ class SimCaller:
         self.source: rtc.AudioSource
         self.agent_state = "initializing"
         self.speaking_turns = 0  # how many times the agent has finished speaking
+        self.agent_attributes: dict[str, str] = {}
         self.last_agent_audio = 0.0
         self.recording: list[np.ndarray] = []
         self._tasks: list[asyncio.Task] = []
@@ -88,6 +95,8 @@ class SimCaller:
 
     # --- room events -------------------------------------------------------------------------
     def _on_attributes(self, changed: dict[str, str], participant: rtc.Participant) -> None:
+        if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            self.agent_attributes = dict(participant.attributes)
         state = participant.attributes.get("lk.agent.state")
         if state and state != self.agent_state:
             if self.agent_state == "speaking":
@@ -182,14 +191,27 @@ class SimCaller:
             await self.close()
         return self.result
 
+    def _answers(self) -> Iterator[str]:
+        if self.script.answer_book is None:
+            yield from self.script.answers
+            return
+        for _ in range(self.script.max_turns):
+            confirming = self.agent_attributes.get("onboarding.confirming")
+            if confirming:
+                heard = json.loads(self.agent_attributes.get("onboarding.confirming_value") or "null")
+                expected = (self.script.expected or {}).get(confirming, heard)
+                yield "Yes." if heard == expected else "No."
+            else:
+                yield self.script.answer_book.get(self.agent_attributes.get("onboarding.asking", ""), "Skip.")
+
     async def _converse(self) -> None:
-        for index, answer in enumerate(self.script.answers):
+        answers = self._answers()
+        for index in range(10_000):
             if self.finished.is_set():
                 return
             if self.script.hang_up_after is not None and index >= self.script.hang_up_after:
                 return
             turns_before = self.speaking_turns
-            pcm = answer_audio(answer, self.script.voice)
             if index in self.script.barge_in_at:
                 await self._until(lambda: self.agent_state == "speaking", "the agent to start speaking")
             else:
@@ -197,6 +219,11 @@ class SimCaller:
                                   "the agent to finish speaking", timeout=90)
                 if self.finished.is_set():
                     return
+            answer = next(answers, None)  # chosen now: a reactive caller answers what was just asked
+            if answer is None:
+                break
+            # synthesis off the loop: a blocked loop would starve the other callers' microphones
+            pcm = await asyncio.to_thread(answer_audio, answer, self.script.voice)
             speech_end = await self._say(pcm)
             self.result.answers_spoken += 1
             if pcm.size and not answer.startswith("<"):

@@ -169,11 +169,38 @@ def test_dont_know_skips_optional_and_flags_required_after_one_reask(state: Inte
 
 def test_caller_stops_early(state: InterviewState) -> None:
     talk(state, "Maria Garcia", "yes")
-    reply = state.handle("Sorry, I have to go.", 3)
+    ask = state.handle("Sorry, I have to go.", 3)
+    assert not ask.done and "end the call" in ask.text and "email" in ask.text
+    reply = state.handle("Yes.", 4)
     assert reply.done and reply.ended_by_caller and state.finished
     assert DEFINITION.goodbye in reply.text
     assert state.missing_required() == ["email", "company", "role", "team_size", "primary_goal"]
-    assert state.handle("hello?", 4).done
+    assert state.handle("hello?", 5).done
+
+
+def test_a_stray_bye_does_not_end_the_call(state: InterviewState) -> None:
+    """Whisper can hear 'Bye.' in a clipped word: the agent asks before hanging up."""
+    state.opening()
+    ask = state.handle("Bye.", 1)
+    assert not ask.done and "end the call" in ask.text
+    reply = state.handle("My name is John Smith.", 2)
+    assert not reply.done and "John Smith" in reply.text
+    talk(state, "yes")
+    assert state.values["full_name"] == "John Smith"
+
+
+def test_no_to_the_stop_question_carries_on(state: InterviewState) -> None:
+    state.opening()
+    state.handle("I have to go.", 1)
+    reply = state.handle("No.", 2)
+    assert not reply.done and DEFINITION.field("full_name").question in reply.text
+
+
+def test_bye_after_the_required_fields_ends_at_once(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Acme", "Designer", "ten",
+         "Grow faster")
+    reply = state.handle("Bye.", 20)
+    assert reply.done and reply.ended_by_caller and not state.missing_required()
 
 
 def test_reprompt_counts_as_attempt(state: InterviewState) -> None:

@@ -3,48 +3,36 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from onboarding.interview.definition import load_definition
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
     normalize_choice,
-    normalize_company,
     normalize_email,
-    normalize_free_text,
     normalize_integer,
-    normalize_person_name,
-    normalize_phone,
-    normalize_role,
-    normalize_timezone,
+    normalizer_for_kind,
     speakable,
     spell_out_email,
     strip_correction,
 )
 
 CORPUS = tomllib.loads((Path(__file__).parent / "corpus" / "answers.toml").read_text(encoding="utf-8"))
+KINDS = [kind for kind in CORPUS if kind != "reject"]
+NORMALIZERS = {kind: normalizer_for_kind(kind) for kind in KINDS}
 
-NORMALIZERS: dict[str, Callable[[str], Normalized | None]] = {
-    "email": normalize_email,
-    "person_name": normalize_person_name,
-    "company": normalize_company,
-    "role": normalize_role,
-    "team_size": lambda text: normalize_integer(text, 1, 1_000_000),
-    "primary_goal": normalize_free_text,
-    "phone": normalize_phone,
-    "timezone": normalize_timezone,
-}
-
-CASES = [(kind, case["text"], case["expected"]) for kind in NORMALIZERS for case in CORPUS.get(kind, [])]
+CASES = [(kind, case["text"], case["expected"]) for kind in KINDS for case in CORPUS[kind]]
 REJECTS = [(kind, text) for kind, texts in CORPUS["reject"].items() for text in texts]
 
 
-def test_corpus_is_large_and_covers_every_kind() -> None:
+def test_corpus_is_large_and_covers_every_field() -> None:
     assert len(CASES) >= 170
-    assert {kind for kind, _, _ in CASES} == set(NORMALIZERS)
+    assert all(CORPUS[kind] for kind in KINDS) and set(CORPUS["reject"]) <= set(KINDS)
+    for spec in load_definition().fields:
+        assert spec.name in KINDS or spec.kind in KINDS, f"no corpus cases for field {spec.name}"
 
 
 @pytest.mark.parametrize(("kind", "text", "expected"), CASES, ids=[f"{k}:{t}" for k, t, _ in CASES])

@@ -1,7 +1,8 @@
 """Email addresses from speech: "maria dot garcia at example dot com" and what Whisper makes of it.
 
 Callers say addresses in words, spell parts of them and add digits as words; Whisper sometimes
-formats the address itself and sometimes mishears "dot com" as "dot calm". All roads lead to one
+formats the address itself and sometimes mishears "dot com" as "dot calm", "at" as "that" or "had", or glues
+the name to the provider ("MariaGmail.com"). All roads lead to one
 lowercase address, or None when it cannot be an address. The read-back spells the part people
 most often get wrong (the local part) so the caller can catch a mishearing.
 """
@@ -28,8 +29,9 @@ COMMON_DOMAIN_WORDS = {*PROVIDERS, "example", "com", "org", "net", "edu", "gov",
 
 _PREFIXES = [
     r"(?:yes|yeah|yep|sure|ok|okay|so|well|right|alright)\b[,.]?",
-    r"(?:it's|it is|that's|that is|this is)\b",
-    r"(?:my|the|our|your)?\s*(?:work\s+|business\s+|personal\s+)?e-?\s?mail(?:\s+address)?(?:\s+is|'s)?\b:?",
+    r"(?:it's|it is|that's|that is|this is|i'm)\b",  # "I'm": Whisper's rendering of a leading "um"
+    r"(?:my|the|our|your)?\s*(?:work\s+|business\s+|personal\s+)?e-?\s?mail"
+    r"(?:\s+address(?:es\b)?)?(?:\s+is|'s)?\b:?",  # "address is" is often heard as "addresses"
     r"(?:you can )?(?:reach|email|contact|find) me (?:at|on)\b",
     r"(?:send it|send (?:it|them|things|stuff) to|use)\b",
     r"(?:address is)\b",
@@ -40,7 +42,8 @@ _WORD_SUBS = [  # order matters: longer phrases first
     (r"\bdouble[- ](?:u|you)\b", " w "),
     (r"\bdot (?:calm|comm|come|cam|con|common)\b|\.(?:calm|comm|con)\b", " . com "),
     (r"\b(?:g[- ]mail|gee[- ]?mail|g male|gmale|jee mail)\b", " gmail "),
-    (r"\bhot[- ]mail\b", " hotmail "),
+    (r"\bhot[- ]?(?:mail|meal)\b", " hotmail "),
+    (r"\bf[ae]st[- ]?mail\b", " fastmail "),
     (r"\bout[- ]look\b", " outlook "),
     (r"\bi[- ]cloud\b", " icloud "),
     (r"\bya[- ]hoo\b", " yahoo "),
@@ -51,6 +54,10 @@ _WORD_SUBS = [  # order matters: longer phrases first
     (r"\bplus\b", " + "),
 ]
 _NUMBER_WORDS = {*UNITS, *TEENS, *TENS, "double", "triple"}
+# Words Whisper writes for a spoken "at" (only used when the answer has no "at" and ends in a domain).
+_AT_HEARD = r"that|had|hat|add|ad|et|it"
+_DOMAIN_TAIL = r"\s*[a-z0-9-]+(?:\s*\.\s*[a-z0-9-]+)+\s*$"
+_GLUED_PROVIDERS = [p for p in (*PROVIDERS, "fastmail") if len(p) >= 5]  # "olive.com" is not "o@live.com"
 
 
 def _strip_lead(text: str) -> str:
@@ -64,22 +71,30 @@ def _strip_lead(text: str) -> str:
     return text
 
 
-def _spoken_to_address(text: str) -> tuple[str, bool]:
-    """Join the spoken pieces; returns the candidate and whether digits or doubles were converted."""
+def _spoken_to_address(text: str) -> tuple[str, float]:
+    """Join the spoken pieces; returns the candidate and a confidence penalty for what had to be guessed
+    (digits converted from words, an "at" inferred from "that" or from a glued provider)."""
     text = re.sub(r"[,;!?]", " ", join_spelled(strip_fillers(text)).lower())
     for pattern, repl in _WORD_SUBS:
         text = re.sub(pattern, repl, text)
+    penalty = 0.0
     if "@" not in text:
-        ats = [m for m in re.finditer(r"\bat\b", text)]
-        if not ats:
-            return "", False
-        last = ats[-1]
-        text = text[: last.start()] + " @ " + text[last.end():]
+        ats = list(re.finditer(r"\bat\b", text))
+        if not ats:  # "maria that gmail.com": a misheard "at" right before the domain
+            ats = [m for m in re.finditer(rf"\b(?:{_AT_HEARD})\b", text) if re.fullmatch(_DOMAIN_TAIL, text[m.end():])]
+            penalty = 0.15
+        if ats:
+            last = ats[-1]
+            text = text[: last.start()] + " @ " + text[last.end():]
+        else:
+            glued = _unglue_provider(text)
+            if not glued:
+                return "", 0.0
+            text = glued
     text = re.sub(r"\b(double|triple) ([a-z])\b",
                   lambda m: m.group(2) * (2 if m.group(1) == "double" else 3), text)
     toks = text.split()
     out: list[str] = []
-    converted = False
     i = 0
     while i < len(toks):
         j = i
@@ -88,14 +103,24 @@ def _spoken_to_address(text: str) -> tuple[str, bool]:
             j += 1
         if j > i:
             out.append(spoken_digits(toks[i:j]))
-            converted, i = True, j
+            penalty, i = max(penalty, 0.05), j
         else:
             out.append(toks[i])
             i += 1
     address = "".join(out)
+    local, at, domain = address.partition("@")
+    address = re.sub(r"(?<=\d)[-.](?=\d)", "", local) + at + domain  # "two three" written as "2-3" or "2.3"
     address = re.sub(r"\.{2,}", ".", address).strip(".")
     address = address.replace(".@", "@").replace("@.", "@")
-    return address, converted
+    return address, penalty
+
+
+def _unglue_provider(text: str) -> str | None:
+    """ "mariagmail.com" (Whisper glued name and provider, "at" lost) -> "maria @ gmail.com"."""
+    match = re.search(rf"([a-z0-9._-]+?)({'|'.join(_GLUED_PROVIDERS)})(\s*\.\s*com)\s*$", text)
+    if not match or len(match.group(1).strip("._-")) < 2:
+        return None
+    return text[: match.start()] + match.group(1) + " @ " + match.group(2) + match.group(3)
 
 
 def _fix_domain(address: str) -> tuple[str, float]:
@@ -123,11 +148,11 @@ def normalize_email(text: str) -> tuple[str, float] | None:
         confidence = 0.95
     else:
         body = strip_edges(_strip_lead(strip_edges(raw)))
-        candidate, converted = _spoken_to_address(body)
+        candidate, guessed = _spoken_to_address(body)
         if not candidate:
             return None
         candidate, penalty = _fix_domain(candidate)
-        confidence = 0.85 - penalty - (0.05 if converted else 0.0)
+        confidence = 0.85 - penalty - guessed
     candidate = candidate.strip(".")
     if not EMAIL_RE.fullmatch(candidate) or ".." in candidate:
         return None

@@ -10,12 +10,14 @@ capacity and plan sizing, where under-counting is the costlier mistake.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from onboarding.interview import emails, people, timezones, work
-from onboarding.interview.definition import FieldSpec
+from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
     find_numbers,
@@ -39,6 +41,7 @@ __all__ = [
     "normalize_text",
     "normalize_timezone",
     "normalize_value",
+    "normalizer_for_kind",
     "speakable",
     "spell_out_email",
     "strip_correction",
@@ -83,14 +86,16 @@ _ONE = re.compile(r"\b(?:just me|only me|me alone|myself|just myself|solo|one pe
                   r"i'm alone|i am alone|by myself|on my own|just one)\b")
 _TWO = re.compile(r"\b(?:me and (?:my |a )?(?:co-?founder|partner|business partner|colleague|friend|wife|husband)|"
                   r"the two of us|two of us|just us two)\b")
+# "a" before couple/few/handful is often heard as "the" ("the couple hundred"): both are accepted.
 _MULTIPLES = [  # vague multiples, checked before number words so "a few hundred" is not read as 100
-    (r"\ba (?:couple|few|handful) (?:of )?dozen\b", {"couple": 24, "few": 36, "handful": 60}),
+    (r"\b(?:a|the) (?:couple|few|handful) (?:of )?dozen\b", {"couple": 24, "few": 36, "handful": 60}),
     (r"\bhalf a dozen\b", 6), (r"\btwo dozen\b", 24), (r"\b(?:a|one) dozen\b|\bdozen\b", 12),
-    (r"\ba (?:couple|few) (?:of )?hundred\b", {"couple": 200, "few": 300}),
+    (r"\b(?:a|the) (?:couple|few) (?:of )?hundred\b", {"couple": 200, "few": 300}),
     (r"\bseveral hundred\b", 500), (r"\bhundreds\b", 200), (r"\bthousands\b", 2000),
 ]
 _VAGUE = [  # vague small quantities, only when no number was said
-    (r"\ba couple(?: of)?\b", 2), (r"\ba few\b", 3), (r"\ba handful\b", 5), (r"\bseveral\b", 5),
+    (r"\b(?:a|the) couple(?: of)?\b", 2), (r"\b(?:a|the) few\b", 3), (r"\b(?:a|the) handful\b", 5),
+    (r"\bseveral\b", 5),
 ]
 
 
@@ -154,6 +159,8 @@ def normalize_phone(text: str) -> Normalized | None:
         return None
     low = strip_fillers(text.lower().replace("’", "'"))
     low = re.sub(r"\b(?:ext|extension)\b.*$", "", low)
+    low = re.sub(r"(?<=\d)o|o(?=\d)", "0", low)  # "oh" written as the letter: "555123456O"
+    low = re.sub(r"(?<=\d)\s+for\s+(?=\d)", " 4 ", low)  # "four" written as "for" between digits
     plus = bool(re.search(r"(?:^|\s)(?:\+|plus\b)|\b00(?=\d)", low))
     low = re.sub(r"[()\-./+]", " ", low.replace("plus", " "))
     digits = spoken_digits(tokens(low))
@@ -170,7 +177,8 @@ def normalize_phone(text: str) -> Normalized | None:
     return Normalized(digits, 0.6)
 
 
-_FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|basically|honestly|i mean|you know|i guess|hmm)\b[,.]?\s*)+",
+_FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm)\b[,.]?"
+                        r"\s*)+",
                         re.IGNORECASE)
 
 
@@ -210,6 +218,26 @@ def normalize_choice(text: str, choices: tuple[str, ...] | list[str]) -> Normali
     return None
 
 
+_BY_KIND: dict[str, Callable[[str], Normalized | None]] = {
+    "email": normalize_email, "person_name": normalize_person_name, "phone": normalize_phone,
+    "free_text": normalize_free_text, "company": normalize_company, "role": normalize_role,
+    "timezone": normalize_timezone, "text": normalize_text, "integer": normalize_integer,
+}
+
+
+def normalizer_for_kind(kind: str) -> Callable[[str], Normalized | None]:
+    """The normaliser the interview applies to an answer of this kind.
+
+    `kind` is a field kind ("email", "person_name", "company", "integer", ...) or the name of a field of
+    the default interview ("team_size", "primary_goal"), which brings that field's rules (min/max,
+    choices, pattern) through `normalize_value`. The keys of tests/corpus/answers.toml are of both sorts.
+    Raises KeyError for anything else.
+    """
+    if kind in _BY_KIND:
+        return _BY_KIND[kind]
+    return functools.partial(normalize_value, load_definition().field(kind))
+
+
 def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
     """Normalise for a field and apply its rules (min/max, choices, pattern)."""
     kind = spec.kind
@@ -218,10 +246,7 @@ def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
     elif kind == "choice":
         result = normalize_choice(text, spec.choices)
     else:
-        fn = {"email": normalize_email, "person_name": normalize_person_name, "phone": normalize_phone,
-              "free_text": normalize_free_text, "company": normalize_company, "role": normalize_role,
-              "timezone": normalize_timezone}.get(kind, normalize_text)
-        result = fn(text)
+        result = _BY_KIND.get(kind, normalize_text)(text)
     if result is not None and spec.pattern and not re.fullmatch(spec.pattern, str(result.value)):
         return None
     return result

@@ -11,13 +11,18 @@ import re
 
 from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers
 
-_LEAD = r"(?:hi|hello|hey|yes|yeah|yep|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?"
+_LEAD = r"(?:hi|hello|hey|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?"
 _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'s| is)|name(?:'s| is)|i'm|i am|im|this is|"
                r"call me|you can call me|it's|it is|they call me|that's|that is)\b[,:]?")
 _NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work",
               "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as"}
 _NOT_NAMES = {"not", "no", "yes", "what", "sorry", "don't", "dont", "know", "skip", "repeat", "sure", "um",
               "uh", "it", "is", "my", "name", "email", "you", "okay", "ok", "hello", "hi", "just", "me"}
+# "my name is" anchors the name wherever it is: Whisper turns a leading "um" into "And", "Come", "You at".
+_NAME_ANCHOR = re.compile(r"^.*?\bmy (?:full |first )?name(?:'s| is)\b[,:]?\s*(?=\S)", re.IGNORECASE)
+_TITLE = r"(?:dr|mr|mrs|ms|miss|prof|professor|doctor)\b\.?"
+# Spelled letters as Whisper groups them: "GA RCIA", "G RCIA" (all capitals, a one- or two-letter piece).
+_CAPS_RUN = re.compile(r"\b[A-Z]{1,6}(?:\s+[A-Z]{1,6})+\b")
 PARTICLES = {"de", "da", "del", "della", "van", "von", "der", "den", "la", "le", "di", "du", "dos", "bin"}
 
 
@@ -56,7 +61,9 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     if not text or not text.strip():
         return None
     text = strip_fillers(strip_edges(text))
-    text = _strip_leads(text, _LEAD, _NAME_INTRO)
+    text = _strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
+    text = _CAPS_RUN.sub(lambda m: re.sub(r"\s+", "", m.group(0)) if min(map(len, m.group(0).split())) <= 2
+                         else m.group(0), text)
     spelled_note = re.search(r"\b(?:spelled|spelt|that's|that is)\s*[,:]?\s+((?:[A-Za-z][\s.-]*){2,})$", text,
                              flags=re.IGNORECASE)
     spelled: str | None = None

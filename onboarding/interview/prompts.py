@@ -52,6 +52,11 @@ def follow_up_later(spec: FieldSpec) -> str:
     return f"No problem, someone from our team will follow up about your {spec.label}."
 
 
+def confirm_stop(state: InterviewState) -> str:
+    missing = [state.definition.field(name).label for name in state.missing_required()]
+    return join("Do you want to end the call now?", f"I still need your {missing[0]}." if missing else "")
+
+
 def early_goodbye(definition: InterviewDefinition) -> str:
     return join("No problem, we can stop here.", definition.goodbye)
 

@@ -47,6 +47,7 @@ class InterviewState:
         self._last_answered: str | None = None
         self._last_prompt = ""
         self._acks = 0
+        self._stop_asked = False  # "bye" heard while required fields are missing: asked whether to end
 
     # --- queries --------------------------------------------------------------------------
     @property
@@ -60,6 +61,11 @@ class InterviewState:
     @property
     def pending_confirmation(self) -> str | None:
         return self._pending.field if self._pending else None
+
+    @property
+    def pending_value(self) -> Value | None:
+        """The value being read back for a yes/no, so a screen can show it too."""
+        return self._pending.value.value if self._pending else None
 
     def missing_required(self) -> list[str]:
         return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]
@@ -77,9 +83,19 @@ class InterviewState:
         if not text:
             return self.reprompt()
         kind = classify_reply(text)
-        if kind == "stop":
-            self.finished = self.ended_by_caller = True
-            return Reply(prompts.early_goodbye(self.definition), [], True, True)
+        if self._stop_asked:
+            self._stop_asked = False
+            if kind in ("yes", "stop"):
+                return self._end_early()
+            if kind == "no":
+                return Reply(prompts.join("Okay, let's carry on.", self._prompt_for_current()), [], False)
+        elif kind == "stop":
+            if not self.missing_required():
+                return self._end_early()
+            # one misheard word ("bye") must not end a call: ask first
+            self._stop_asked = True
+            self._last_prompt = prompts.confirm_stop(self)
+            return Reply(self._last_prompt, [], False)
         if kind == "repeat":
             return Reply(self._last_prompt or self._prompt_for_current(), [], False)
         if self._pending:
@@ -97,6 +113,10 @@ class InterviewState:
         if kind in ("yes", "no") and spec.type != "choice":
             return self._failed(spec, [])
         return self._answer(spec, text, turn_index)
+
+    def _end_early(self) -> Reply:
+        self.finished = self.ended_by_caller = True
+        return Reply(prompts.early_goodbye(self.definition), [], True, True)
 
     def reprompt(self) -> Reply:
         """The caller was silent or unintelligible: ask again; this counts as an attempt."""

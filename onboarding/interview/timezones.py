@@ -65,7 +65,7 @@ def _offset(text: str) -> str | None:
         return None
     sign = "+" if match.group("sign") in ("+", "plus") else "-"
     rest = match.group("rest")
-    clock = re.match(r"(\d{1,2})(?::(\d{2}))?", rest)
+    clock = re.match(r"(\d{1,2})(?::(\d{2}))?(?!\d)", rest)  # not "530": that is "five thirty", below
     if clock:
         hours, minutes = int(clock.group(1)), int(clock.group(2) or 0)
     else:
@@ -76,7 +76,7 @@ def _offset(text: str) -> str | None:
         hours = numbers[0][0]
         minutes = 30 if re.search(r"\b(?:thirty|and a half|half)\b", rest, re.IGNORECASE) else 0
         if numbers[0][0] > 14 and len(numbers) == 1 and numbers[0][0] % 100 in (0, 30):
-            hours, minutes = divmod(numbers[0][0], 100)  # "five thirty" read as 530
+            hours, minutes = divmod(numbers[0][0], 100)  # "five thirty" read (or written by Whisper) as 530
     if hours > 14 or minutes >= 60:
         return None
     return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")

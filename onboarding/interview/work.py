@@ -1,10 +1,11 @@
 """Company and role from how people describe their job: "I'm a product manager at Acme Corp".
 
 Decisions, so the profile reads consistently:
-- "I run / lead / head (up) X" becomes "Head of X"; "I manage the X team" becomes "X Manager".
+- "I run / lead / head (up) X" becomes "Head of X"; "I manage the X team" becomes "X Manager". Whisper's
+  "I ran", "I led" and "I had up" for these are read the same way.
 - "PM" is read as "Product Manager" (the more common meaning for our callers).
-- Lowercase STT output is title-cased; Whisper's own capitalisation ("Acme Corp.", "IBM") is kept,
-  minus trailing punctuation.
+- Lowercase or sentence-case STT output ("acme corp", "Acme corp.") is title-cased; other capitalisation
+  ("GitHub", "IBM", "eBay") is kept, minus trailing punctuation.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _NO_VALUE = re.compile(r"^(?:i don'?t know|not sure|no idea|none|nothing|n/?a|no
                        re.IGNORECASE)
 _SELF = re.compile(r"\b(?:self[- ]employed|freelanc\w*|i work for myself|independent contractor|my own business)\b",
                    re.IGNORECASE)
-_RUN = re.compile(r"\b(?:i|we)\s+(?:run|lead|head(?: up)?|oversee)\s+(?:the\s+|our\s+)?(?P<x>[\w &/-]+?)"
+_RUN = re.compile(r"\b(?:i|we)\s+(?:run|ran|lead|led|head(?: up)?|had up|oversee)\s+(?:the\s+|our\s+)?(?P<x>[\w &/-]+?)"
                   r"(?:\s+(?:team|department|group|org|organi[sz]ation|function))?(?=\s+(?:over\s+)?(?:at|for|with|"
                   r"in)\b|[,.;]|$)", re.IGNORECASE)
 _MANAGE = re.compile(r"\bi\s+manage\s+(?:the\s+|our\s+|a\s+)?(?P<x>[\w &/-]+?)(?:\s+team)?(?=\s+(?:over\s+)?"
@@ -39,6 +40,8 @@ _ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm curre
                          r"i am|im|my (?:job )?(?:role|title|position|job)(?: title)? is|my (?:role|title)'s|as)\s+|^)"
                          r"(?:a |an |the )?"
                          r"(?P<x>.+?)(?=\s+(?:over\s+)?(?:at|for|with|on the|from)\b|[,;]|\.\s|$)", re.IGNORECASE)
+# A short "I'm" is often heard as "in": "in the CTO", "in a product manager at Acme".
+_IM_HEARD = re.compile(r"^in\s+(?=(?:a|an|the)\s)", re.IGNORECASE)
 _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
 _CALLED = re.compile(r"\b(?:we're|we are|it's|it is|company(?:'s| is)?|business(?:'s| is)?|company name is|"
@@ -76,7 +79,9 @@ def _clean_company(value: str) -> str | None:
         return None
     if _PRONOUN_LED.match(value) or value.lower() in {"myself", "me", "home", "a company", "the moment"}:
         return None
-    return _title(value, suffixes=True) if value == value.lower() else value
+    # Lowercase or sentence case ("Acme corp", Whisper capitalises the first word it writes) says nothing about
+    # how the company writes its name: title-case it. Anything else ("GitHub", "eBay", "IBM") is kept.
+    return _title(value, suffixes=True) if value[1:] == value[1:].lower() else value
 
 
 def _prepared(text: str) -> str:
@@ -121,7 +126,7 @@ def normalize_role(text: str) -> tuple[str, float] | None:
     """ "I'm a product manager at Acme Corp" -> ("Product Manager", 0.85); "I run engineering" -> Head of."""
     if not text or not text.strip():
         return None
-    text = _prepared(text)
+    text = _IM_HEARD.sub("I'm ", _prepared(text))
     run = _RUN.search(text)
     if run:
         value = _clean_role(run.group("x"))

@@ -38,6 +38,11 @@ class ScriptedInterviewer(llm.LLM):
         self._user_turns = 0
 
     @property
+    def user_turns(self) -> int:
+        """How many caller messages were handled: the turn_index of the latest one."""
+        return self._user_turns
+
+    @property
     def model(self) -> str:
         return "scripted"
 
