@@ -208,6 +208,8 @@ class InterviewCall:
         assert self.recorder is not None
         fields = {k: v for k, v in self.state.values.items()}
         asking = self.state.current.name if self.state.current and not self.state.finished else ""
+        if self.state.asking_to_stop:
+            asking = "end_call"
         attributes = {
             "onboarding.status": status,
             "onboarding.asking": asking,  # the field the agent is asking for now ("" when done)

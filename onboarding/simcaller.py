@@ -197,7 +197,9 @@ class SimCaller:
             return
         for _ in range(self.script.max_turns):
             confirming = self.agent_attributes.get("onboarding.confirming")
-            if confirming:
+            if self.agent_attributes.get("onboarding.asking") == "end_call":
+                yield "No."  # this caller wants to finish the onboarding
+            elif confirming:
                 heard = json.loads(self.agent_attributes.get("onboarding.confirming_value") or "null")
                 expected = (self.script.expected or {}).get(confirming, heard)
                 yield "Yes." if heard == expected else "No."

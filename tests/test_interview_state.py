@@ -269,3 +269,11 @@ def test_yes_thats_me_is_a_plain_yes(state: InterviewState) -> None:
     reply = state.handle("Yes, that's me.", 2)
     assert state.values["full_name"] == "Maria Garcia"
     assert DEFINITION.field("email").question in reply.text
+
+
+def test_no_thanks_declines_an_optional_question_without_touching_earlier_answers(state: InterviewState) -> None:
+    talk(state, "Maria Garcia", "yes", "maria at example dot com", "yes", "Acme", "Designer", "ten",
+         "Grow faster")
+    reply = state.handle("No thanks.", 20)
+    assert state.values["primary_goal"] == "Grow faster" and "phone" in state.skipped
+    assert "time zone" in reply.text

@@ -31,7 +31,7 @@ _DONT_KNOW = re.compile(
     r"i'm not sure|i am not sure|no clue|i have no idea|skip|skip (?:it|that|this|this one|that one)|"
     r"(?:let's |can we |can you )?skip (?:it|that|this)(?: one)?|pass|next|next question|"
     r"(?:i'd|i would) rather not(?: say)?|(?:i )?prefer not to (?:say|answer)|i don't have (?:one|it|that)|"
-    r"none|n/?a|not applicable|no comment|rather not say)"
+    r"none|n/?a|not applicable|no comment|rather not say|no,? thanks?|no,? thank you|no,? i'm (?:good|fine|okay))"
     r"(?:,? (?:sorry|thanks|please|skip it|to be honest|really|yet|right now))*$")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",

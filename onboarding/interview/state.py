@@ -63,6 +63,11 @@ class InterviewState:
         return self._pending.field if self._pending else None
 
     @property
+    def asking_to_stop(self) -> bool:
+        """True while the agent asks whether the caller really wants to end the call."""
+        return self._stop_asked
+
+    @property
     def pending_value(self) -> Value | None:
         """The value being read back for a yes/no, so a screen can show it too."""
         return self._pending.value.value if self._pending else None

@@ -21,6 +21,14 @@ from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 log = logging.getLogger("onboarding.stt")
 WHISPER_RATE = 16000
+MIN_SPEECH_DBFS = -45.0  # quieter than this is line noise or codec comfort noise, not an answer
+NO_SPEECH_PROB = 0.6
+
+
+def loudness_dbfs(audio: np.ndarray) -> float:
+    """RMS level of float audio in dB relative to full scale (speech is typically -30 to -15)."""
+    rms = float(np.sqrt(np.mean(audio * audio))) if audio.size else 0.0
+    return 20 * np.log10(max(rms, 1e-9))
 # Whisper's captions for non-speech ("[BLANK_AUDIO]", "(wind blowing)", "[Music]") are not answers.
 _NON_SPEECH = re.compile(r"^\s*[\[(][^\])]*[\])]\s*$")
 
@@ -62,8 +70,8 @@ def to_whisper_input(frames: list[rtc.AudioFrame]) -> np.ndarray:
 
 def transcribe(model, audio: np.ndarray, beam_size: int = 5) -> str:
     """Temperature 0 only: fallback temperatures retry and can take seconds on 2 cores."""
-    if audio.size < WHISPER_RATE // 10:
-        return ""
+    if audio.size < WHISPER_RATE // 10 or loudness_dbfs(audio) < MIN_SPEECH_DBFS:
+        return ""  # Whisper invents "Thank you." or "Bye." for near-silence: never let that end a call
     segments, _info = model.transcribe(
         audio,
         language="en",
@@ -73,7 +81,7 @@ def transcribe(model, audio: np.ndarray, beam_size: int = 5) -> str:
         condition_on_previous_text=False,
         vad_filter=False,
     )
-    parts = [s.text.strip() for s in segments if s.no_speech_prob < 0.8]
+    parts = [s.text.strip() for s in segments if s.no_speech_prob < NO_SPEECH_PROB]
     text = " ".join(p for p in parts if p and not _NON_SPEECH.match(p)).strip()
     return text
 
