@@ -22,6 +22,7 @@ GO_PACKAGE = f"github.com/livekit/livekit-server/cmd/server@{LIVEKIT_SERVER_VERS
 CACHE_BIN = REPO_ROOT / ".cache" / "bin"
 CACHED_BINARY = CACHE_BIN / f"livekit-server-{LIVEKIT_SERVER_VERSION}"
 CONFIG_FILE = REPO_ROOT / "livekit.yaml"
+GO_FALLBACK_DIRS = os.pathsep.join(["/usr/local/go/bin", str(Path.home() / "go" / "bin")])  # Go off PATH
 
 NO_GO_MESSAGE = (
     "livekit-server is not installed and Go is not available to build it.\n"
@@ -53,7 +54,7 @@ def find_binary(settings: Settings) -> Path | None:
 
 def build_binary() -> Path:
     """`go install` into a scratch GOBIN (progress shown), then move into the cache."""
-    go = shutil.which("go")
+    go = shutil.which("go") or shutil.which("go", path=GO_FALLBACK_DIRS)
     if not go:
         raise ServerBinaryMissing(NO_GO_MESSAGE)
     CACHE_BIN.mkdir(parents=True, exist_ok=True)

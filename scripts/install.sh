@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# Go may be installed without being on PATH (e.g. /usr/local/go): livekit-server is built with it.
+command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 STAMPS=.cache/stamps
 mkdir -p "$STAMPS"
 

@@ -45,6 +45,7 @@ def test_explicit_binary_setting_wins_and_is_checked(tmp_path: Path) -> None:
 
 def test_without_go_the_message_names_the_alternatives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no go, no livekit-server
+    monkeypatch.setattr(lks, "GO_FALLBACK_DIRS", str(tmp_path))
     with pytest.raises(lks.ServerBinaryMissing) as err:
         lks.build_binary()
     message = str(err.value)

@@ -131,8 +131,11 @@ async def test_silence_and_noise_get_a_reprompt(stack: Settings) -> None:
     greeting, reprompt = record.turns[0], record.turns[1]
     assert greeting.role == reprompt.role == "agent"  # the agent spoke again without an answer
     assert "name" in reprompt.text.lower()
-    email_question = next(i for i, t in enumerate(record.turns) if "email" in t.text.lower())
-    assert record.turns[email_question + 1].role == "agent" or "didn't catch" in record.turns[email_question + 2].text
+    # after the noise the agent asked for the email again before it got one
+    first_email_answer = next(i for i, t in enumerate(record.turns) if t.role == "user" and "tom" in t.text.lower()
+                              and "northwind" in t.text.lower())
+    email_prompts = [t for t in record.turns[:first_email_answer] if t.role == "agent" and "email" in t.text.lower()]
+    assert len(email_prompts) >= 2, [t.text for t in record.turns]
 
 
 @pytest.mark.parametrize("url", ["ws://127.0.0.1:{port}", "localhost:7880"])
