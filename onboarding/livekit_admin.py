@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import secrets
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
 from livekit import api
 
 from onboarding.settings import Settings
+
+# The local dev server's documented key pair ("devkey"/"secret") is short on purpose; remote servers must
+# use 32+ characters (Settings enforces it), so PyJWT's warning about it is noise here.
+warnings.filterwarnings("ignore", message="The HMAC key is 6 bytes long")
 
 ROOM_SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{3,47}$")
 IDENTITY = re.compile(r"^[A-Za-z0-9_.@ -]{1,64}$")

@@ -42,6 +42,10 @@ def turn_detector() -> inference.TurnDetector:
 
 
 def preload(settings: Settings) -> SpeechStack:
+    from livekit.local_inference import init_eot, init_vad
+
+    init_vad()
+    init_eot()  # the v1-mini end-of-turn weights (≈244 MB), shared by every call in this process
     stack = build_speech_stack(settings)
     if isinstance(stack.stt, WhisperSTT):
         stack.stt.warm_up()
