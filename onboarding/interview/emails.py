@@ -37,8 +37,11 @@ _PREFIXES = [
     r"(?:address is)\b",
 ]
 _SUFFIXES = r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers)\W*$"
+_GLUED_DOMAIN_WORDS = sorted(w for w in COMMON_DOMAIN_WORDS if len(w) >= 5)
 _WORD_SUBS = [  # order matters: longer phrases first
     (r"\bat the rate(?: of)?\b|\bat (?:sign|symbol)\b|\bat-sign\b", " @ "),
+    # Whisper glues the domain on: "at signexample.com", "at the rategmail.com"
+    (rf"\bat (?:sign|the rate(?: of)?)(?=(?:{'|'.join(_GLUED_DOMAIN_WORDS)})\b)", " @ "),
     (r"\bdouble[- ](?:u|you)\b", " w "),
     (r"\bdot (?:calm|comm|come|cam|con|common)\b|\.(?:calm|comm|con)\b", " . com "),
     (r"\b(?:g[- ]mail|gee[- ]?mail|g male|gmale|jee mail)\b", " gmail "),
@@ -75,6 +78,8 @@ def _spoken_to_address(text: str) -> tuple[str, float]:
     """Join the spoken pieces; returns the candidate and a confidence penalty for what had to be guessed
     (digits converted from words, an "at" inferred from "that" or from a glued provider)."""
     text = re.sub(r"[,;!?]", " ", join_spelled(strip_fillers(text)).lower())
+    # "J. underscore Smith": Whisper's full stop after a spoken letter, not a spoken "dot"
+    text = re.sub(r"\b([a-z])\.\s+(?=(?:under[- ]?score|dash|hyphen|plus)\b)", r"\1 ", text)
     for pattern, repl in _WORD_SUBS:
         text = re.sub(pattern, repl, text)
     penalty = 0.0
@@ -91,6 +96,8 @@ def _spoken_to_address(text: str) -> tuple[str, float]:
             if not glued:
                 return "", 0.0
             text = glued
+    local, at, domain = text.partition("@")  # "o nine" written by Whisper as "O9" (not in a domain: "o2.co.uk")
+    text = re.sub(r"\bo(?=\d+\b)", "0", local) + at + domain
     text = re.sub(r"\b(double|triple) ([a-z])\b",
                   lambda m: m.group(2) * (2 if m.group(1) == "double" else 3), text)
     toks = text.split()

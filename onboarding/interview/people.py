@@ -15,7 +15,9 @@ _LEAD = r"(?:hi|hello|hey|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright
 _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'s| is)|name(?:'s| is)|i'm|i am|im|this is|"
                r"call me|you can call me|it's|it is|they call me|that's|that is)\b[,:]?")
 _NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work",
-              "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as"}
+              "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as",
+              # a job title after the name, its comma lost: "I'm Maria PM at Acme"
+              "pm", "ceo", "cto", "cfo", "coo", "vp"}
 _NOT_NAMES = {"not", "no", "yes", "what", "sorry", "don't", "dont", "know", "skip", "repeat", "sure", "um",
               "uh", "it", "is", "my", "name", "email", "you", "okay", "ok", "hello", "hi", "just", "me"}
 # "my name is" anchors the name wherever it is: Whisper turns a leading "um" into "And", "Come", "You at".
@@ -64,7 +66,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     text = _strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
     text = _CAPS_RUN.sub(lambda m: re.sub(r"\s+", "", m.group(0)) if min(map(len, m.group(0).split())) <= 2
                          else m.group(0), text)
-    spelled_note = re.search(r"\b(?:spelled|spelt|that's|that is)\s*[,:]?\s+((?:[A-Za-z][\s.-]*){2,})$", text,
+    spelled_note = re.search(r"\b(?:spelled|spelt|spell|that's|that is)\s*[,:]?\s+((?:[A-Za-z][\s.-]*){2,})$", text,
                              flags=re.IGNORECASE)
     spelled: str | None = None
     if spelled_note:

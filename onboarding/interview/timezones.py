@@ -55,8 +55,11 @@ ZONES: dict[str, str] = {
     "auckland": "Pacific/Auckland", "cairo": "Africa/Cairo", "lagos": "Africa/Lagos", "nairobi": "Africa/Nairobi",
     "johannesburg": "Africa/Johannesburg", "cape town": "Africa/Johannesburg", "tel aviv": "Asia/Jerusalem",
 }
+# Whisper often hears a spelled zone's final "T" as "D" ("PSD", "ESD", "UDC"); none of these is a zone itself.
+ZONES |= {"psd": ZONES["pst"], "msd": ZONES["mst"], "csd": ZONES["cst"], "esd": ZONES["est"], "udc": ZONES["utc"],
+          "ced": ZONES["cet"]}
 _PHRASES = sorted(ZONES, key=len, reverse=True)
-_OFFSET = re.compile(r"\b(?:utc|gmt|u t c|g m t)\s*(?P<sign>\+|-|plus|minus)\s*(?P<rest>.+)$", re.IGNORECASE)
+_OFFSET = re.compile(r"\b(?:utc|udc|gmt|u t c|g m t)\s*(?P<sign>\+|-|plus|minus)\s*(?P<rest>.+)$", re.IGNORECASE)
 
 
 def _offset(text: str) -> str | None:
@@ -75,7 +78,7 @@ def _offset(text: str) -> str | None:
             return None
         hours = numbers[0][0]
         minutes = 30 if re.search(r"\b(?:thirty|and a half|half)\b", rest, re.IGNORECASE) else 0
-        if numbers[0][0] > 14 and len(numbers) == 1 and numbers[0][0] % 100 in (0, 30):
+        if numbers[0][0] >= 100 and len(numbers) == 1 and numbers[0][0] % 100 in (0, 30):
             hours, minutes = divmod(numbers[0][0], 100)  # "five thirty" read (or written by Whisper) as 530
     if hours > 14 or minutes >= 60:
         return None
@@ -89,6 +92,8 @@ def normalize_timezone(text: str) -> tuple[str, float] | None:
     offset = _offset(text)
     if offset:
         return offset, 0.9
+    if _OFFSET.search(text.replace("−", "-")):
+        return None  # an offset was said but not understood ("UDC plus by 30"): not the zone without it
     low = " " + " ".join(tokens(text.replace(".", " "))) + " "
     for phrase in _PHRASES:
         if f" {phrase} " in low:

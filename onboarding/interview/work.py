@@ -2,7 +2,7 @@
 
 Decisions, so the profile reads consistently:
 - "I run / lead / head (up) X" becomes "Head of X"; "I manage the X team" becomes "X Manager". Whisper's
-  "I ran", "I led" and "I had up" for these are read the same way.
+  "I ran", "I led", "I had up" and "I'll lead" for these are read the same way.
 - "PM" is read as "Product Manager" (the more common meaning for our callers).
 - Lowercase or sentence-case STT output ("acme corp", "Acme corp.") is title-cased; other capitalisation
   ("GitHub", "IBM", "eBay") is kept, minus trailing punctuation.
@@ -31,9 +31,9 @@ _NO_VALUE = re.compile(r"^(?:i don'?t know|not sure|no idea|none|nothing|n/?a|no
                        re.IGNORECASE)
 _SELF = re.compile(r"\b(?:self[- ]employed|freelanc\w*|i work for myself|independent contractor|my own business)\b",
                    re.IGNORECASE)
-_RUN = re.compile(r"\b(?:i|we)\s+(?:run|ran|lead|led|head(?: up)?|had up|oversee)\s+(?:the\s+|our\s+)?(?P<x>[\w &/-]+?)"
-                  r"(?:\s+(?:team|department|group|org|organi[sz]ation|function))?(?=\s+(?:over\s+)?(?:at|for|with|"
-                  r"in)\b|[,.;]|$)", re.IGNORECASE)
+_RUN = re.compile(r"\b(?:i|i'll|we)\s+(?:run|ran|lead|led|head(?: up)?|had up|oversee)\s+(?:the\s+|our\s+)?"
+                  r"(?P<x>[\w &/-]+?)(?:\s+(?:team|department|group|org|organi[sz]ation|function))?"
+                  r"(?=\s+(?:over\s+)?(?:at|for|with|in)\b|[,.;]|$)", re.IGNORECASE)
 _MANAGE = re.compile(r"\bi\s+manage\s+(?:the\s+|our\s+|a\s+)?(?P<x>[\w &/-]+?)(?:\s+team)?(?=\s+(?:over\s+)?"
                      r"(?:at|for|with)\b|[,.;]|$)", re.IGNORECASE)
 _ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm currently|i work in|i'm in|i am in|i'm|"
@@ -112,7 +112,7 @@ def normalize_company(text: str) -> tuple[str, float] | None:
 
 def _clean_role(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:a|an|the|currently)\s+", "", strip_edges(value), flags=re.IGNORECASE))
-    low = value.lower()
+    low = re.sub(r"\b([se]?vp)s\s+of\b", r"\1 of", value.lower())  # "vp of" is often heard as "VPs of"
     for short, long in EXPANSIONS.items():
         low = re.sub(rf"\b{re.escape(short)}\b", long, low)
     if not low or _NO_VALUE.match(low) or len(low.split()) > 7 or not re.search(r"[a-z]", low):
