@@ -49,5 +49,8 @@ def preload(settings: Settings) -> SpeechStack:
     stack = build_speech_stack(settings)
     if isinstance(stack.stt, WhisperSTT):
         stack.stt.warm_up()
+    if isinstance(stack.tts, LocalTTS):
+        for _ in stack.tts.synthesize_blocking("Hello."):  # first ONNX run allocates its buffers
+            pass
     log.info("models loaded", extra={"stt": stack.labels["stt"], "tts": stack.labels["tts"]})
     return stack
