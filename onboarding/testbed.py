@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
 
+from onboarding.call_records import CallRecord, load_call
 from onboarding.livekit_server import ensure_binary, server_command
 from onboarding.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, Settings
@@ -21,6 +23,19 @@ def wait_for_log(proc: ManagedProcess, needle: str, timeout: float) -> None:
             raise RuntimeError(f"{proc.name} exited ({proc.proc.returncode}):\n{proc.log_tail()}")
         time.sleep(0.1)  # poll interval
     raise TimeoutError(f"{proc.name}: no '{needle}' after {timeout:.0f}s:\n{proc.log_tail()}")
+
+
+async def settled_call(settings: Settings, room: str, timeout: float = 30.0) -> CallRecord:
+    """The stored call once the worker has closed it. A caller who hangs up learns nothing more from
+    the room, so this polls the database (what the dashboard would show) with a deadline."""
+    deadline = time.monotonic() + timeout
+    record = None
+    while time.monotonic() < deadline:
+        record = await asyncio.to_thread(load_call, settings.database_url, room)
+        if record is not None and record.call.status != "in_progress":
+            return record
+        await asyncio.sleep(0.2)  # poll interval
+    raise AssertionError(f"call in {room} still {record.call.status if record else 'missing'} after {timeout}s")
 
 
 def start_livekit(base: Settings, log_path: Path) -> tuple[ManagedProcess, Settings]:

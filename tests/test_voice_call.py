@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 
 import pytest
 
-from onboarding.call_records import CallRecord, load_call
+from onboarding.call_records import CallRecord
 from onboarding.personas import CORRECTION_CALL, PERSONAS
 from onboarding.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, Settings
 from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import worker_env
+from onboarding.testbed import settled_call, worker_env
 
 pytestmark = pytest.mark.slow
-
-
-async def settled_call(settings: Settings, room: str, timeout: float = 30.0) -> CallRecord:
-    """The stored call once the worker has closed it (polled with a deadline)."""
-    deadline = time.monotonic() + timeout
-    record = None
-    while time.monotonic() < deadline:
-        record = await asyncio.to_thread(load_call, settings.database_url, room)
-        if record is not None and record.call.status != "in_progress":
-            return record
-        await asyncio.sleep(0.2)  # poll interval
-    raise AssertionError(f"call in {room} still {record.call.status if record else 'missing'} after {timeout}s")
 
 
 def assert_profile(record: CallRecord, expected: dict) -> None:
