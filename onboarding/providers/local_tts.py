@@ -65,6 +65,12 @@ def flite_pcm(text: str, voice: str) -> tuple[bytes, int]:
             return wav.readframes(wav.getnframes()), wav.getframerate()
 
 
+@lru_cache(maxsize=8)
+def flite_sample_rate(voice: str) -> int:
+    """Asked once per voice and process, not per call."""
+    return flite_pcm("ok", voice)[1]
+
+
 class _LocalStream(tts.ChunkedStream):
     """Runs the blocking synthesis in a thread and pushes audio as each piece is ready."""
 
@@ -99,7 +105,7 @@ class LocalTTS(tts.TTS):
             if not shutil.which("flite"):
                 raise FileNotFoundError("TTS_ENGINE=flite but the flite program is missing: apt-get install flite")
             self._voice, self._model_name = flite_voice, f"flite-{flite_voice}"
-            sample_rate = flite_pcm("ok", flite_voice)[1]
+            sample_rate = flite_sample_rate(flite_voice)
         else:
             path = piper_voice_path or str(default_piper_voice())
             self._voice, self._model_name = load_piper(path), Path(path).stem
