@@ -39,7 +39,8 @@ def main() -> None:
         worker = ManagedProcess("agent-worker", [sys.executable, "agent_worker.py"], cwd=REPO_ROOT,
                                 log_path=LOG_DIR / "agent-worker.log")
         started.append(worker)
-        worker.wait_ready(f"http://127.0.0.1:{settings.worker_http_port}/worker", timeout=120)
+        # registered, not just listening: a room created before registration would get no agent
+        worker.wait_for_output("registered worker", timeout=120)
         print(f"agent worker    agent '{settings.agent_name}'  (log: data/logs/agent-worker.log)", flush=True)
         dashboard = ManagedProcess(
             "dashboard", [sys.executable, "-m", "uvicorn", "dashboard:app", "--host", settings.dashboard_host,

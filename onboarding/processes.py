@@ -57,6 +57,17 @@ class ManagedProcess:
             time.sleep(0.1)  # polling interval, not synchronisation: the loop waits on the URL
         raise TimeoutError(f"{self.name} not ready at {url} after {timeout:.0f}s:\n{self.log_tail()}")
 
+    def wait_for_output(self, needle: str, timeout: float) -> None:
+        """Readiness by the process's own words, e.g. the worker's 'registered worker'."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.log_tail(400):
+                return
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{self.log_tail()}")
+            time.sleep(0.1)  # poll interval
+        raise TimeoutError(f"{self.name}: no '{needle}' after {timeout:.0f}s:\n{self.log_tail()}")
+
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM the group, then SIGKILL what is left after the timeout."""
         if self.alive():

@@ -13,18 +13,6 @@ from onboarding.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, Settings
 
 
-def wait_for_log(proc: ManagedProcess, needle: str, timeout: float) -> None:
-    """Readiness by the process's own words, e.g. the worker's 'registered worker'."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if needle in proc.log_tail(400):
-            return
-        if not proc.alive():
-            raise RuntimeError(f"{proc.name} exited ({proc.proc.returncode}):\n{proc.log_tail()}")
-        time.sleep(0.1)  # poll interval
-    raise TimeoutError(f"{proc.name}: no '{needle}' after {timeout:.0f}s:\n{proc.log_tail()}")
-
-
 async def settled_call(settings: Settings, room: str, timeout: float = 30.0) -> CallRecord:
     """The stored call once the worker has closed it. A caller who hangs up learns nothing more from
     the room, so this polls the database (what the dashboard would show) with a deadline."""
@@ -67,7 +55,7 @@ def start_worker(settings: Settings, log_path: Path, *, wait: bool = True, **ove
     proc = ManagedProcess("agent-worker", [sys.executable, "agent_worker.py"], cwd=REPO_ROOT,
                           env=worker_env(settings, **overrides), log_path=log_path)
     if wait:
-        wait_for_log(proc, "registered worker", timeout=120)
+        proc.wait_for_output("registered worker", timeout=120)
     return proc
 
 
