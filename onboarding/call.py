@@ -206,7 +206,7 @@ class InterviewCall:
     async def _publish_progress(self, status: str) -> None:
         """Fields so far as participant attributes, and an event on a text stream for clients."""
         assert self.recorder is not None
-        fields = {k: v for k, v in self.state.values.items()}
+        fields = dict(self.state.values)
         asking = self.state.current.name if self.state.current and not self.state.finished else ""
         if self.state.asking_to_stop:
             asking = "end_call"

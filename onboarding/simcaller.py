@@ -262,8 +262,7 @@ def summarise(result: CallResult, settings: Settings) -> str:
                 lines.append("stored profile: " + json.dumps(profile.answers, default=str))
     if result.latencies:
         ms = sorted(x * 1000 for x in result.latencies)
-        lines.append("voice-to-voice latency ms per turn: " + ", ".join(f"{x:.0f}" for x in result.latencies and
-                     [y * 1000 for y in result.latencies]))
+        lines.append("voice-to-voice latency ms per turn: " + ", ".join(f"{x * 1000:.0f}" for x in result.latencies))
         lines.append(f"p50 {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms")
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from onboarding.interview.spoken import (
     spoken_digits,
     strip_edges,
     strip_fillers,
+    strip_leads,
 )
 
 EMAIL_RE = re.compile(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
@@ -61,17 +62,6 @@ _NUMBER_WORDS = {*UNITS, *TEENS, *TENS, "double", "triple"}
 _AT_HEARD = r"that|had|hat|add|ad|et|it"
 _DOMAIN_TAIL = r"\s*[a-z0-9-]+(?:\s*\.\s*[a-z0-9-]+)+\s*$"
 _GLUED_PROVIDERS = [p for p in (*PROVIDERS, "fastmail") if len(p) >= 5]  # "olive.com" is not "o@live.com"
-
-
-def _strip_lead(text: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for pattern in _PREFIXES:
-            new = re.sub(rf"^\s*{pattern}\s*", "", text, flags=re.IGNORECASE)
-            if new != text and new.strip():
-                text, changed = new, True
-    return text
 
 
 def _spoken_to_address(text: str) -> tuple[str, float]:
@@ -154,7 +144,7 @@ def normalize_email(text: str) -> tuple[str, float] | None:
         candidate, _ = _fix_domain(formatted.group(0).lower().rstrip("."))
         confidence = 0.95
     else:
-        body = strip_edges(_strip_lead(strip_edges(raw)))
+        body = strip_edges(strip_leads(strip_edges(raw), *_PREFIXES))
         candidate, guessed = _spoken_to_address(body)
         if not candidate:
             return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers
+from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers, strip_leads
 
 _LEAD = r"(?:hi|hello|hey|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?"
 _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'s| is)|name(?:'s| is)|i'm|i am|im|this is|"
@@ -26,17 +26,6 @@ _TITLE = r"(?:dr|mr|mrs|ms|miss|prof|professor|doctor)\b\.?"
 # Spelled letters as Whisper groups them: "GA RCIA", "G RCIA" (all capitals, a one- or two-letter piece).
 _CAPS_RUN = re.compile(r"\b[A-Z]{1,6}(?:\s+[A-Z]{1,6})+\b")
 PARTICLES = {"de", "da", "del", "della", "van", "von", "der", "den", "la", "le", "di", "du", "dos", "bin"}
-
-
-def _strip_leads(text: str, *patterns: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for pattern in patterns:
-            new = re.sub(rf"^\s*{pattern}\s*", "", text, flags=re.IGNORECASE)
-            if new != text and new.strip():
-                text, changed = new, True
-    return text
 
 
 def capitalize_name_word(word: str, first: bool = True) -> str:
@@ -63,7 +52,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     if not text or not text.strip():
         return None
     text = strip_fillers(strip_edges(text))
-    text = _strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
+    text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
     text = _CAPS_RUN.sub(lambda m: re.sub(r"\s+", "", m.group(0)) if min(map(len, m.group(0).split())) <= 2
                          else m.group(0), text)
     spelled_note = re.search(r"\b(?:spelled|spelt|spell|that's|that is)\s*[,:]?\s+((?:[A-Za-z][\s.-]*){2,})$", text,

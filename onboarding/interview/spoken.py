@@ -164,3 +164,15 @@ def strip_fillers(text: str) -> str:
 def strip_edges(text: str) -> str:
     """Trim whitespace, quotes and the trailing punctuation Whisper adds ("Acme Corp." -> "Acme Corp")."""
     return text.strip().strip("\"'“”").strip().rstrip(".,!?;:").strip()
+
+
+def strip_leads(text: str, *patterns: str) -> str:
+    """Remove lead-in phrases ("my email is", "this is") repeatedly, never down to nothing."""
+    changed = True
+    while changed:
+        changed = False
+        for pattern in patterns:
+            new = re.sub(rf"^\s*{pattern}\s*", "", text, flags=re.IGNORECASE)
+            if new != text and new.strip():
+                text, changed = new, True
+    return text
