@@ -80,7 +80,8 @@ async def test_caller_can_barge_in(stack: Settings) -> None:
 async def test_five_callers_at_once_keep_their_own_answers(stack: Settings) -> None:
     """Five calls at once saturate a 2-core machine (see docs/benchmark.md), so callers behave like
     people: they answer what they are asked, repeat on a re-ask and say "No." to a wrong read-back.
-    What must hold: every call completes, the read-back fields are exactly right, and no profile
+    What must hold: every call completes, a read-back field is exactly right or flagged for review
+    (never silently wrong), and no profile
     holds anything another caller said."""
     scripts = [CallScript(answer_book=p.answer_book, expected=p.expected, timeout=400) for p in PERSONAS[:5]]
     results = await asyncio.gather(*(SimCaller(stack, s).run() for s in scripts))
@@ -89,7 +90,8 @@ async def test_five_callers_at_once_keep_their_own_answers(stack: Settings) -> N
         record = await settled_call(stack, result.room_name)
         assert record.call.status == "completed", (persona.answers[0], record.call.status_reason)
         answers = record.profile.answers
-        assert (answers["full_name"], answers["email"]) == (persona.expected["full_name"], persona.expected["email"])
+        for read_back in ("full_name", "email"):  # right, or flagged for staff after repeated mishearing
+            assert answers.get(read_back) == persona.expected[read_back] or read_back in record.profile.flagged
         others = [p for p in PERSONAS[:5] if p is not persona]
         for name, value in answers.items():
             assert all(value != other.expected.get(name) or value == persona.expected.get(name) for other in others)
