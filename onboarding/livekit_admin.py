@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
+import aiohttp
 from livekit import api
 
 from onboarding.settings import Settings
@@ -82,21 +84,31 @@ def livekit_api(settings: Settings) -> api.LiveKitAPI:
     return api.LiveKitAPI(settings.livekit_http_url, settings.livekit_api_key, settings.livekit_api_secret)
 
 
-async def server_reachable(settings: Settings, timeout: float = 3.0) -> str | None:
-    """None when the server answers with our keys, else a message that says what to do."""
-    import asyncio
-
-    lk = livekit_api(settings)
-    try:
-        await asyncio.wait_for(lk.room.list_rooms(api.ListRoomsRequest()), timeout)
-        return None
-    except api.TwirpError as exc:
+def describe_error(settings: Settings, exc: BaseException, timeout: float = 5.0) -> str:
+    """What to do about a failed server API call, shared by `server_reachable` and the rooms page."""
+    if isinstance(exc, api.TwirpError):
         if exc.status in (401, 403):
             return (f"LiveKit server at {settings.livekit_url} refused our keys — check LIVEKIT_API_KEY and "
                     "LIVEKIT_API_SECRET")
         return f"LiveKit server at {settings.livekit_url} answered {exc.status}: {exc.message}"
+    if isinstance(exc, asyncio.TimeoutError):
+        return (f"LiveKit server at {settings.livekit_url} did not answer within {timeout:g} s — is it overloaded, "
+                "or is LIVEKIT_URL pointing at something else?")
+    if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        return (f"LiveKit server not reachable at {settings.livekit_url} ({type(exc).__name__}) — run `make run` or "
+                "set LIVEKIT_URL")
+    return (f"LiveKit server API call to {settings.livekit_url} failed ({type(exc).__name__}: {exc}) — check "
+            "LIVEKIT_URL")
+
+
+
+async def server_reachable(settings: Settings, timeout: float = 3.0) -> str | None:
+    """None when the server answers with our keys, else a message that says what to do."""
+    lk = livekit_api(settings)
+    try:
+        await asyncio.wait_for(lk.room.list_rooms(api.ListRoomsRequest()), timeout)
+        return None
     except Exception as exc:
-        return (f"LiveKit server not reachable at {settings.livekit_url} ({type(exc).__name__}) — run "
-                "`make run` or set LIVEKIT_URL")
+        return describe_error(settings, exc, timeout)
     finally:
         await lk.aclose()

@@ -1,0 +1,215 @@
+"""Active onboarding rooms as the LiveKit server sees them, and closing one — for the rooms page.
+
+Every failure becomes a typed result carrying a sentence that says what to do, because the page shows it in a
+banner: an admin staring at a stack trace cannot tell a stopped server from a wrong secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from livekit import api
+
+from onboarding.livekit_admin import describe_error, livekit_api
+from onboarding.settings import Settings
+
+log = logging.getLogger("onboarding.rooms")
+
+AGENT_IDENTITY_PREFIX = "agent-"
+AGENT_STATE = "lk.agent.state"  # listening | thinking | speaking | initializing, published by livekit-agents
+LIST_TIMEOUT_SECONDS = 5.0
+PARALLEL_PARTICIPANT_LISTS = 8  # ListParticipants calls in flight at once; keeps a busy server from a burst
+TABLE_HEADERS = ["Room", "Age", "Participants", "Callers", "Agents", "Agent state", "Interview", "Asking",
+                 "Fields filled"]
+
+
+@dataclass(frozen=True)
+class Participant:
+    identity: str
+    name: str
+    is_agent: bool
+    attributes: dict[str, str]
+
+    @property
+    def agent_state(self) -> str:
+        return self.attributes.get(AGENT_STATE, "")
+
+
+@dataclass(frozen=True)
+class ActiveRoom:
+    name: str
+    created_at: float  # unix seconds
+    participants: tuple[Participant, ...]
+
+    @property
+    def callers(self) -> list[Participant]:
+        return [p for p in self.participants if not p.is_agent]
+
+    @property
+    def agents(self) -> list[Participant]:
+        return [p for p in self.participants if p.is_agent]
+
+    @property
+    def agent_state(self) -> str:
+        """The first agent's state, or why there is none yet (the agent joins a moment after the caller)."""
+        agents = self.agents
+        return (agents[0].agent_state or "joined") if agents else "no agent"
+
+    def _progress(self, key: str) -> str:
+        return next((a.attributes[key] for a in self.agents if a.attributes.get(key) is not None), "")
+
+    @property
+    def interview_status(self) -> str:
+        return self._progress("onboarding.status")
+
+    @property
+    def asking(self) -> str:
+        return self._progress("onboarding.asking")
+
+    @property
+    def fields_filled(self) -> int:
+        """How many interview fields the agent has a value for (its `onboarding.fields` JSON attribute)."""
+        try:
+            fields = json.loads(self._progress("onboarding.fields") or "{}")
+        except ValueError:
+            return 0
+        return sum(1 for value in fields.values() if value not in (None, "")) if isinstance(fields, dict) else 0
+
+    def age_seconds(self, now: float | None = None) -> int:
+        return max(0, int((time.time() if now is None else now) - self.created_at))
+
+
+@dataclass(frozen=True)
+class RoomListing:
+    """Either rooms or an error message for the banner — never both, never an exception."""
+
+    rooms: list[ActiveRoom] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def banner(self) -> str:
+        if self.error:
+            return self.error
+        return f"{len(self.rooms)} active room{'' if len(self.rooms) == 1 else 's'}"
+
+    def room(self, name: str) -> ActiveRoom | None:
+        return next((r for r in self.rooms if r.name == name), None)
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    ok: bool
+    message: str
+
+
+def is_agent(info: api.ParticipantInfo) -> bool:
+    """Agents announce themselves by kind; older or hand-rolled agents only by their identity."""
+    return info.kind == api.ParticipantInfo.Kind.AGENT or info.identity.startswith(AGENT_IDENTITY_PREFIX)
+
+
+def _room(room: api.Room, infos: list[api.ParticipantInfo]) -> ActiveRoom:
+    participants = tuple(
+        Participant(identity=p.identity, name=p.name, is_agent=is_agent(p), attributes=dict(p.attributes))
+        for p in infos if p.state != api.ParticipantInfo.State.DISCONNECTED
+    )
+    return ActiveRoom(name=room.name, created_at=float(room.creation_time), participants=participants)
+
+
+async def _fetch(lk: api.LiveKitAPI, prefix: str) -> list[ActiveRoom]:
+    rooms = [r for r in (await lk.room.list_rooms(api.ListRoomsRequest())).rooms if r.name.startswith(prefix)]
+    gate = asyncio.Semaphore(PARALLEL_PARTICIPANT_LISTS)
+
+    async def participants(room: api.Room) -> list[api.ParticipantInfo] | None:
+        async with gate:
+            try:
+                return list((await lk.room.list_participants(api.ListParticipantsRequest(room=room.name))).participants)
+            except api.TwirpError as exc:
+                if exc.status == 404:  # closed between the two calls: it is no longer active
+                    return None
+                raise
+
+    infos = await asyncio.gather(*(participants(r) for r in rooms))
+    found = [_room(room, people) for room, people in zip(rooms, infos, strict=True) if people is not None]
+    return sorted(found, key=lambda r: (-r.created_at, r.name))  # newest first
+
+
+async def list_active_rooms(settings: Settings, *, only_ours: bool = True,
+                            timeout: float = LIST_TIMEOUT_SECONDS) -> RoomListing:
+    """Rooms with their participants; by default only onboarding rooms (names starting with ROOM_PREFIX)."""
+    lk = livekit_api(settings)
+    try:
+        rooms = await asyncio.wait_for(_fetch(lk, settings.room_prefix if only_ours else ""), timeout)
+        return RoomListing(rooms=rooms)
+    except Exception as exc:  # the page shows a banner, whatever went wrong
+        log.warning("listing rooms failed: %r", exc)
+        return RoomListing(error=describe_error(settings, exc, timeout))
+    finally:
+        await lk.aclose()
+
+
+def refusal(settings: Settings, room_name: str) -> str | None:
+    """Why this console will not close the room, or None: it only closes the rooms it creates."""
+    name = room_name.strip()
+    if not name:
+        return "Type a room name or pick one in the table first"
+    if not name.startswith(settings.room_prefix) or name == settings.room_prefix:
+        return (f"Refused: only onboarding rooms (names starting with '{settings.room_prefix}') can be closed here, "
+                f"not {name!r}")
+    return None
+
+
+async def close_room(settings: Settings, room_name: str, *, timeout: float = LIST_TIMEOUT_SECONDS) -> CloseResult:
+    """Delete a room (disconnecting everyone in it); refuses rooms this console did not create."""
+    room_name = room_name.strip()
+    if reason := refusal(settings, room_name):
+        return CloseResult(False, reason)
+    lk = livekit_api(settings)
+    try:
+        await asyncio.wait_for(lk.room.delete_room(api.DeleteRoomRequest(room=room_name)), timeout)
+        return CloseResult(True, f"Closed room {room_name}")
+    except api.TwirpError as exc:
+        if exc.status == 404:
+            return CloseResult(True, f"Room {room_name} was already closed")
+        return CloseResult(False, describe_error(settings, exc, timeout))
+    except Exception as exc:
+        log.warning("closing room failed: %r", exc, extra={"room": room_name})
+        return CloseResult(False, describe_error(settings, exc, timeout))
+    finally:
+        await lk.aclose()
+
+
+async def wait_for_rooms(settings: Settings, until: Callable[[RoomListing], bool], *, timeout: float = 10.0,
+                         interval: float = 0.1) -> RoomListing:
+    """Poll the listing until it succeeds and `until` holds; the server applies joins, attributes and deletes
+    asynchronously. An error listing never satisfies it (no rooms because the server is down is not "closed")."""
+    deadline = time.monotonic() + timeout
+    listing = await list_active_rooms(settings)
+    while listing.error or not until(listing):
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"rooms did not reach the expected state within {timeout:g} s; last: "
+                               f"{listing.error or [(r.name, len(r.participants)) for r in listing.rooms]}")
+        await asyncio.sleep(interval)  # poll interval
+        listing = await list_active_rooms(settings)
+    return listing
+
+
+def format_age(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def table_rows(listing: RoomListing, now: float | None = None) -> list[list[str | int]]:
+    """One row per room, in TABLE_HEADERS order, for the page's table."""
+    return [
+        [r.name, format_age(r.age_seconds(now)), len(r.participants), len(r.callers), len(r.agents), r.agent_state,
+         r.interview_status or "—", r.asking or "—", r.fields_filled]
+        for r in listing.rooms
+    ]
