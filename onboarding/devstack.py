@@ -12,9 +12,19 @@ import threading
 
 from onboarding.livekit_server import ServerBinaryMissing, ensure_binary, server_command
 from onboarding.processes import ManagedProcess
-from onboarding.settings import REPO_ROOT, get_settings
+from onboarding.settings import REPO_ROOT, Settings, get_settings, is_local_url
 
 LOG_DIR = REPO_ROOT / "data" / "logs"
+
+
+def dashboard_env(settings: Settings) -> dict[str, str]:
+    """A laptop demo may keep the placeholder admin password; anything reachable by others may not."""
+    if settings.admin_password_problem() and settings.uses_local_server and is_local_url(
+            f"http://{settings.dashboard_host}"):
+        print(f"dev mode: admin login {settings.admin_username}/{settings.admin_password} — set ADMIN_PASSWORD "
+              "before exposing the dashboard", flush=True)
+        return {"DEV_MODE": "true"}
+    return {}
 
 
 def main() -> None:
@@ -45,7 +55,7 @@ def main() -> None:
         dashboard = ManagedProcess(
             "dashboard", [sys.executable, "-m", "uvicorn", "dashboard:app", "--host", settings.dashboard_host,
                           "--port", str(settings.dashboard_port)],
-            cwd=REPO_ROOT, log_path=LOG_DIR / "dashboard.log")
+            cwd=REPO_ROOT, env=dashboard_env(settings), log_path=LOG_DIR / "dashboard.log")
         started.append(dashboard)
         dashboard.wait_ready(f"http://{settings.dashboard_host}:{settings.dashboard_port}/healthz", timeout=90)
         print(f"dashboard       http://{settings.dashboard_host}:{settings.dashboard_port}/  "

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_KEY, DEV_SECRET = "devkey", "secret"
+PLACEHOLDER_PASSWORDS = {"admin", "password", "changeme", "change-me", "secret", "123456"}
 
 
 def is_local_url(url: str) -> bool:
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     dashboard_port: int = 8000
     admin_username: str = "admin"
     admin_password: str = "admin"
+    talk_page_public: bool = True
+    dev_mode: bool = False
+    pricing_path: Path = REPO_ROOT / "data" / "pricing.toml"
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -77,7 +81,7 @@ class Settings(BaseSettings):
     def _default_database(cls, value: str | None) -> str:
         return value or f"sqlite:///{REPO_ROOT / 'data' / 'onboarding.db'}"
 
-    @field_validator("interview_path", mode="after")
+    @field_validator("interview_path", "pricing_path", mode="after")
     @classmethod
     def _relative_to_repo(cls, value: Path) -> Path:
         return value if value.is_absolute() else REPO_ROOT / value
@@ -100,6 +104,17 @@ class Settings(BaseSettings):
             if len(self.livekit_api_secret) < 32:
                 raise ValueError("LIVEKIT_API_SECRET must be at least 32 characters for a remote server")
         return self
+
+    def admin_password_problem(self) -> str | None:
+        """Why the dashboard must not start with this login, or None. `make run` sets DEV_MODE for local use."""
+        if self.dev_mode:
+            return None
+        if not self.admin_password.strip():
+            return "ADMIN_PASSWORD is empty: set a password for the admin pages (or DEV_MODE=true for local use)"
+        if self.admin_password.strip().lower() in PLACEHOLDER_PASSWORDS:
+            return (f"ADMIN_PASSWORD is the placeholder {self.admin_password!r}: set a real password for the admin "
+                    "pages (or DEV_MODE=true for local use)")
+        return None
 
     @property
     def uses_local_server(self) -> bool:

@@ -1,0 +1,214 @@
+"""Monthly usage from the CallSession table, aggregated in SQL, and the figures the Usage & cost page shows.
+
+Portable on SQLite and PostgreSQL: month buckets are half-open ranges computed here (no date functions in SQL),
+rounding up is done with CAST and CASE, and peak concurrency is a running SUM window over start/end events.
+A session belongs to the month (UTC) it started in. The LiveKit figures (agent and participant minutes, concurrency)
+count voice sessions only — the REST turn mode never opens a room — and a session still running counts once it ends.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, union_all
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, select
+
+from models import CallSession
+from onboarding.db import session_scope
+from onboarding.pricing import (
+    Pricing,
+    ProviderCost,
+    Recommendation,
+    TierCost,
+    money,
+    provider_costs,
+    providers_total,
+    recommend,
+    tier_costs,
+)
+
+PARTICIPANTS_PER_VOICE_SESSION = 2  # the caller and the agent, each billed as a WebRTC participant
+LONGEST_SESSION = timedelta(days=1)  # how far before a month a session may start and still overlap it
+NOT_RECORDED = "(not recorded)"
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_key(moment: datetime) -> str:
+    """'2026-03' for any moment in March 2026 UTC; naive datetimes (as SQLite returns them) are UTC."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def current_month() -> str:
+    return month_key(datetime.now(UTC))
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """[first instant, first instant of the next month) in UTC: a range the started_at index can serve."""
+    found = _MONTH.match(month)
+    if not found:
+        raise ValueError(f"month {month!r} must look like 2026-03")
+    year, number = int(found[1]), int(found[2])
+    start = datetime(year, number, 1, tzinfo=UTC)
+    return start, datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    month: str
+    sessions: int = 0  # every mode
+    voice_sessions: int = 0
+    agent_minutes: int = 0  # voice sessions, each rounded up to a whole minute
+    participant_minutes: int = 0
+    peak_concurrency: int = 0
+    stt_seconds: dict[str, float] = field(default_factory=dict)  # per provider label, e.g. "deepgram/nova-3"
+    tts_characters: dict[str, int] = field(default_factory=dict)
+    llm_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)  # (input, output)
+
+    @property
+    def stt_minutes(self) -> Decimal:
+        return sum((Decimal(str(s)) for s in self.stt_seconds.values()), Decimal(0)) / 60
+
+    @property
+    def total_tts_characters(self) -> int:
+        return sum(self.tts_characters.values())
+
+    @property
+    def total_llm_tokens(self) -> tuple[int, int]:
+        return sum(t[0] for t in self.llm_tokens.values()), sum(t[1] for t in self.llm_tokens.values())
+
+
+def _minutes_rounded_up(seconds: Any) -> ColumnElement[int]:
+    """ceil(seconds / 60) without CEIL (optional in SQLite); correct whether CAST truncates (SQLite) or rounds (PG)."""
+    minutes = cast(seconds, Float) / 60.0
+    whole = cast(minutes, Integer)
+    return whole + case((minutes > whole, 1), else_=0)
+
+
+def monthly_usage(db_url: str, month: str) -> MonthUsage:
+    """One indexed range scan grouped by provider combination (a handful of rows), then the concurrency window."""
+    start, end = month_bounds(month)
+    c = CallSession
+    voice = c.mode == "voice"
+    query = select(
+        c.stt_provider, c.tts_provider, c.llm_provider, func.count(), func.sum(case((voice, 1), else_=0)),
+        func.sum(case((voice, _minutes_rounded_up(c.agent_seconds)), else_=0)), func.sum(c.stt_audio_seconds),
+        func.sum(c.tts_characters), func.sum(c.llm_input_tokens), func.sum(c.llm_output_tokens),
+    ).where(c.started_at >= start, c.started_at < end).group_by(c.stt_provider, c.tts_provider, c.llm_provider)
+    with session_scope(db_url) as db:
+        combinations = db.exec(query).all()
+        peak = peak_concurrency(db, start, end)
+    sessions = voice_sessions = agent_minutes = 0
+    stt: dict[str, float] = {}
+    tts: dict[str, int] = {}
+    llm: dict[str, tuple[int, int]] = {}
+    for row in combinations:
+        stt_name, tts_name, llm_name, count, voiced, minutes, seconds, characters, tokens_in, tokens_out = row
+        sessions, voice_sessions, agent_minutes = sessions + count, voice_sessions + voiced, agent_minutes + minutes
+        if stt_name or seconds:  # a named provider shows even at zero use (a free LLM); a blank one only if used
+            stt[stt_name or NOT_RECORDED] = stt.get(stt_name or NOT_RECORDED, 0.0) + float(seconds)
+        if tts_name or characters:
+            tts[tts_name or NOT_RECORDED] = tts.get(tts_name or NOT_RECORDED, 0) + int(characters)
+        if llm_name or tokens_in or tokens_out:
+            before = llm.get(llm_name or NOT_RECORDED, (0, 0))
+            llm[llm_name or NOT_RECORDED] = (before[0] + int(tokens_in), before[1] + int(tokens_out))
+    return MonthUsage(
+        month=month, sessions=sessions, voice_sessions=int(voice_sessions), agent_minutes=int(agent_minutes),
+        participant_minutes=PARTICIPANTS_PER_VOICE_SESSION * int(agent_minutes), peak_concurrency=peak,
+        stt_seconds=stt, tts_characters=tts, llm_tokens=llm,
+    )
+
+
+def peak_concurrency(db: Session, start: datetime, end: datetime) -> int:
+    """Most voice sessions open at once in [start, end): a running sum over +1 (start) / -1 (end) events.
+
+    Ends sort before starts at the same instant, so back-to-back sessions do not overlap. Intervals need no
+    clipping: every one taken overlaps the month, so a peak just outside it is also reached just inside it.
+    """
+    overlaps = and_(
+        CallSession.mode == "voice", CallSession.ended_at.is_not(None),
+        CallSession.started_at >= start - LONGEST_SESSION, CallSession.started_at < end, CallSession.ended_at > start,
+    )
+    events = union_all(
+        select(CallSession.started_at.label("at"), literal(1).label("delta")).where(overlaps),
+        select(CallSession.ended_at.label("at"), literal(-1).label("delta")).where(overlaps),
+    ).subquery()
+    running = select(
+        func.sum(events.c.delta).over(order_by=(events.c.at, events.c.delta), rows=(None, 0)).label("open")
+    ).subquery()
+    return int(db.exec(select(func.coalesce(func.max(running.c.open), 0))).one())
+
+
+def months_with_data(db_url: str) -> list[str]:
+    """Newest first; one indexed MIN query per month that has sessions, skipping empty months."""
+    months: list[str] = []
+    with session_scope(db_url) as db:
+        first = db.exec(select(func.min(CallSession.started_at))).one()
+        while first is not None:
+            months.append(month_key(first))
+            _, next_start = month_bounds(months[-1])
+            first = db.exec(select(func.min(CallSession.started_at)).where(CallSession.started_at >= next_start)).one()
+    return months[::-1]
+
+
+def month_choices(db_url: str) -> list[str]:
+    """The selector's options: months with data and always the current month (the default)."""
+    return sorted({current_month(), *months_with_data(db_url)}, reverse=True)
+
+
+@dataclass(frozen=True)
+class UsagePageData:
+    """Everything the page renders, already formatted with currencies; the page only lays it out."""
+
+    usage: MonthUsage
+    costs: list[ProviderCost]
+    providers_total: Decimal  # display currency
+    complete: bool  # False when a provider has no rate in pricing.toml
+    tiers: list[TierCost]
+    recommendation: Recommendation
+    summary_rows: list[list[str]]
+    cost_rows: list[list[str]]
+    tier_rows: list[list[str]]
+    minutes_bars: list[dict[str, Any]]
+    concurrency_bars: list[dict[str, Any]]
+
+
+def usage_page_data(db_url: str, month: str, pricing: Pricing) -> UsagePageData:
+    usage = monthly_usage(db_url, month)
+    costs = provider_costs(usage, pricing)
+    total = providers_total(costs)
+    complete = all(c.cost is not None for c in costs)
+    tiers = tier_costs(usage, pricing)
+    cur = pricing.display_currency
+    tokens_in, tokens_out = usage.total_llm_tokens
+    summary = [
+        ["Sessions (voice / REST)", f"{usage.sessions:,} ({usage.voice_sessions:,} / "
+                                    f"{usage.sessions - usage.voice_sessions:,})"],
+        ["Agent session minutes (each rounded up)", f"{usage.agent_minutes:,} min"],
+        ["WebRTC participant minutes (caller + agent)", f"{usage.participant_minutes:,} min"],
+        ["STT minutes", f"{usage.stt_minutes:,.2f} min"],
+        ["TTS characters", f"{usage.total_tts_characters:,} characters"],
+        ["LLM tokens (input / output)", f"{tokens_in:,} / {tokens_out:,} tokens"],
+        ["Peak concurrent sessions", f"{usage.peak_concurrency:,}"],
+        ["Provider cost (STT + TTS + LLM)", money(total, cur) + ("" if complete else " + unpriced providers")],
+        ["Exchange rate", f"1 USD = {pricing.eur_per_usd} EUR (stated in pricing.toml)"],
+    ]
+    cost_rows = [[c.role, c.provider, c.quantity, c.rate, "—" if c.cost is None else money(c.cost, cur)]
+                 for c in costs]
+    cost_rows.append(["Total", "", "", "", money(total, cur) + ("" if complete else " (incomplete)")])
+    tier_rows = [[t.name, t.fee, f"{t.overage} ({t.overage_minutes:,} min over)" if t.overage_minutes else t.overage,
+                  money(total, cur), "—" if t.total is None else money(t.total, cur),
+                  "yes" if t.fits else "no — " + ("concurrency cap" if not t.fits_concurrency else "minutes cap")]
+                 for t in tiers]
+    plans = [t.plan for t in tiers if t.plan is not None]
+    minutes_bars = [{"bar": "Used", "minutes": usage.agent_minutes, "series": "used"}] + [
+        {"bar": f"{p.name} included", "minutes": p.included_minutes, "series": "included"} for p in plans]
+    concurrency_bars = [{"bar": "Peak", "sessions": usage.peak_concurrency, "series": "peak"}] + [
+        {"bar": f"{p.name} cap", "sessions": p.max_concurrent, "series": "cap"} for p in plans]
+    return UsagePageData(usage, costs, total, complete, tiers, recommend(usage, pricing), summary, cost_rows,
+                         tier_rows, minutes_bars, concurrency_bars)
