@@ -18,6 +18,7 @@ test-fast: install
 
 bench: install
 	$(PY) -m bench.voice_bench
+	$(PY) -m bench.dashboard_bench
 
 livekit-server:
 	$(PY) -m onboarding.livekit_server

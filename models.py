@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index, event, inspect
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 
@@ -20,6 +21,9 @@ def utcnow() -> datetime:
 
 
 class CallSession(SQLModel, table=True):
+    # the usage page's month range and peak-concurrency sweep read (started_at, ended_at, mode) only
+    __table_args__ = (Index("ix_callsession_started_ended_mode", "started_at", "ended_at", "mode"),)
+
     id: int | None = Field(default=None, primary_key=True)
     room_name: str = Field(index=True)
     mode: str = "voice"  # voice | rest
@@ -42,6 +46,9 @@ class CallSession(SQLModel, table=True):
 
 
 class Turn(SQLModel, table=True):
+    # A transcript is read in order per call: one index range scan instead of a sort.
+    __table_args__ = (Index("ix_turn_session_index", "session_id", "index"),)
+
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="callsession.id", index=True)
     index: int  # order within the session
@@ -58,6 +65,9 @@ class Turn(SQLModel, table=True):
 
 
 class Profile(SQLModel, table=True):
+    # The profiles page filters by completion and pages newest first: both from one index.
+    __table_args__ = (Index("ix_profile_completed_created", "completed", "created_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="callsession.id", index=True, unique=True)
     user_id: str | None = Field(default=None, index=True)
@@ -74,6 +84,8 @@ class Profile(SQLModel, table=True):
     completed: bool = Field(default=False, index=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
+    reviewed_at: datetime | None = Field(default=None, index=True)
+    reviewed_by: str | None = None
 
 
 class FieldValue(SQLModel, table=True):
@@ -86,7 +98,7 @@ class FieldValue(SQLModel, table=True):
     raw_text: str
     confidence: float = 1.0
     source: str = "answer"  # answer | correction | confirmation | staff
-    turn_id: int | None = Field(default=None, foreign_key="turn.id")
+    turn_id: int | None = Field(default=None, foreign_key="turn.id", index=True)  # FK checks on turn delete
     current: bool = True
     changed_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -95,3 +107,22 @@ class FieldValue(SQLModel, table=True):
 TYPED_PROFILE_COLUMNS = (
     "full_name", "email", "company", "role", "team_size", "primary_goal", "phone", "timezone",
 )
+
+
+@event.listens_for(SQLModel.metadata, "after_create")
+def _add_new_columns_and_indexes(metadata, connection: Connection, **_kw) -> None:
+    """create_all never alters an existing table: add the nullable columns and indexes added since.
+
+    Keeps a database made by an earlier version usable without a migration tool; only additive changes.
+    """
+    inspector = inspect(connection)
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        existing = {col["name"] for col in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in existing and column.nullable:
+                col_type = column.type.compile(dialect=connection.dialect)
+                connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {col_type}')
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)
