@@ -33,10 +33,11 @@ import numpy as np
 from livekit import rtc
 
 from onboarding.caller_audio import CALLER_VOICES, ROOM_RATE, resample, speak
+from onboarding.interview.definition import load_definition
 from onboarding.interview.normalize import normalizer_for_kind
 from onboarding.providers.local_tts import default_piper_voice, load_piper, piper_sentences
 from onboarding.providers.whisper_stt import default_model_dir, load_whisper, to_whisper_input, transcribe
-from onboarding.settings import REPO_ROOT
+from onboarding.settings import REPO_ROOT, get_settings
 
 CORPUS_PATH = REPO_ROOT / "tests" / "corpus" / "answers.toml"
 OUT = REPO_ROOT / "docs" / "accuracy.md"
@@ -133,21 +134,32 @@ def frames_of(pcm: np.ndarray) -> list[rtc.AudioFrame]:
             for i in range(0, pcm.size, FRAME_SAMPLES)]
 
 
-def run(cases: list[Case], voices: list[str], progress: bool = True) -> tuple[list[Result], float]:
+def stt_prompts(use: bool = True) -> dict[str, str]:
+    """Corpus kind → the `stt_prompt` the call would give Whisper while asking a field of that kind."""
+    if not use:
+        return {}
+    definition = load_definition(get_settings().interview_path)
+    return {spec.kind: spec.stt_prompt for spec in reversed(definition.fields) if spec.stt_prompt}
+
+
+def run(cases: list[Case], voices: list[str], progress: bool = True,
+        prompts: dict[str, str] | None = None) -> tuple[list[Result], float]:
     """Speak, hear and normalise every case in every voice; returns the results and seconds per transcription."""
+    prompts = prompts or {}
     model = load_whisper(default_model_dir())
     transcribe(model, np.zeros(16000, dtype=np.float32), 1)  # warm-up, not timed
-    heard: dict[tuple[str, str], str] = {}  # the same text under two kinds is transcribed once per voice
+    heard: dict[tuple[str, str, str], str] = {}  # the same text and prompt is transcribed once per voice
     stt_seconds = 0.0
     results: list[Result] = []
     total = len(cases) * len(voices)
     for voice in voices:
         for case in cases:
-            key = (voice, case.text)
+            prompt = prompts.get(case.kind)
+            key = (voice, case.text, prompt or "")
             if key not in heard:
                 audio = to_whisper_input(frames_of(synthesize(case.text, voice)))
                 started = time.perf_counter()
-                heard[key] = transcribe(model, audio)
+                heard[key] = transcribe(model, audio, prompt=prompt)
                 stt_seconds += time.perf_counter() - started
             normalized = normalizer_for_kind(case.kind)(heard[key])
             results.append(Result(case, voice, heard[key], normalized.value if normalized else None))
@@ -233,17 +245,29 @@ def voices_paragraph(voices: list[str]) -> str:
     )
 
 
-def report(results: list[Result], voices: list[str], seconds_per_utterance: float, argv: list[str]) -> str:
+def prompts_paragraph(prompts: dict[str, str]) -> str:
+    if not prompts:
+        return "STT prompts: none (`--no-prompts`): Whisper hears every answer without context."
+    listed = "; ".join(f"`{kind}`: \"{text}\"" for kind, text in prompts.items())
+    return ("STT prompts: as in a call, Whisper is primed with the asked field's `stt_prompt` from "
+            f"`data/interview.toml` ({listed}); other kinds have none.")
+
+
+def report(results: list[Result], voices: list[str], seconds_per_utterance: float, argv: list[str],
+           prompts: dict[str, str] | None = None) -> str:
     overall = 100 * sum(r.right for r in results) / max(1, len(results))
     load = os.getloadavg()[0]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     command = " ".join(["python -m bench.stt_accuracy", *argv])
     return (f"# Answer accuracy: spoken answer → STT → normaliser\n\n"
             f"Run {stamp} on: {machine()}. Command: `{command}`.\n\n"
-            f"{METHOD}\n\n{voices_paragraph(voices)}\n\n{table(results, voices)}\n\n"
+            f"{METHOD}\n\n{voices_paragraph(voices)}\n\n{prompts_paragraph(prompts or {})}\n\n"
+            f"{table(results, voices)}\n\n"
             f"Overall {overall:.1f} % of fields exactly right (product aim: ≥ {TARGET:.0f} %); "
             f"{seconds_per_utterance:.2f} s of transcription per utterance (load average {load:.1f} at the "
-            f"end of the run: other processes share the CPU when this is well above the core count).\n")
+            f"end of the run: other processes share the CPU when this is well above the core count).\n\n"
+            f"## Every miss: what was said, what Whisper heard, what the normaliser made of it\n\n"
+            f"```\n{failures(results)}\n```\n")
 
 
 def main(argv: list[str]) -> int:
@@ -255,6 +279,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--limit", type=int, default=0,
                         help=f"at most N answers, spread over the kinds (default: all that fit in "
                              f"{DEFAULT_BUDGET} utterances)")
+    parser.add_argument("--no-prompts", action="store_true",
+                        help="transcribe without the interview's per-field stt_prompt (to measure what it adds)")
     args = parser.parse_args(argv)
     voices = [v.strip() for v in args.voices.split(",") if v.strip()]
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] or None
@@ -262,10 +288,10 @@ def main(argv: list[str]) -> int:
     cases = load_cases(kinds)
     cases = sample(cases, args.limit if args.limit > 0 else max(1, DEFAULT_BUDGET // max(1, len(voices))))
     print(f"{len(cases)} spoken answers × {len(voices)} voice(s)", file=sys.stderr)
-    results, per_utterance = run(cases, voices)
-    text = report(results, voices, per_utterance, argv)
+    prompts = stt_prompts(not args.no_prompts)
+    results, per_utterance = run(cases, voices, prompts=prompts)
+    text = report(results, voices, per_utterance, argv, prompts)
     print(text)
-    print(failures(results))
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(text, encoding="utf-8")
     print(f"\nwritten to {OUT.relative_to(REPO_ROOT)}")

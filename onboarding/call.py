@@ -25,6 +25,7 @@ from livekit.agents.voice.events import (
 from onboarding.interview import InterviewDefinition, InterviewState, Reply
 from onboarding.providers.scripted_llm import ScriptedInterviewer
 from onboarding.providers.selection import SpeechStack, turn_detector
+from onboarding.providers.whisper_stt import WhisperSTT
 from onboarding.recorder import CallRecorder, Usage
 from onboarding.settings import Settings
 
@@ -117,7 +118,13 @@ class InterviewCall:
                 self._end_status = ("abandoned", f"caller ended the call without giving: {', '.join(missing)}")
             else:  # the interview ran to its end; fields given up on are flagged for staff review
                 self._end_status = ("completed", None)
+        self._listen_for_next_answer()
         self._spawn(self._publish_progress("in_progress"))
+
+    def _listen_for_next_answer(self) -> None:
+        """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it)."""
+        if isinstance(self.stack.stt, WhisperSTT):
+            self.stack.stt.prompt = self.state.stt_prompt
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item

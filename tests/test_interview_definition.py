@@ -59,6 +59,8 @@ def test_default_definition_loads() -> None:
     ('colour = "blue"\n' + GOOD_FIELD, "colour", "unknown top-level key 'colour'"),
     (GOOD_FIELD + '\n[[fields]]\nname = "size"\ntype = "integer"\nquestions = ["Size?"]\nmin = "one"\n',
      "min =", "`min`"),
+    (GOOD_FIELD + '\n[[fields]]\nname = "tz"\ntype = "text"\nquestions = ["Zone?"]\nstt_prompt = 5\n',
+     "stt_prompt =", "`stt_prompt` must be a string"),
 ])
 def test_semantic_errors_name_path_line_and_reason(tmp_path: Path, body: str, needle: str, reason: str) -> None:
     text = HEAD + body

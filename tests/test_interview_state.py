@@ -277,3 +277,17 @@ def test_no_thanks_declines_an_optional_question_without_touching_earlier_answer
     reply = state.handle("No thanks.", 20)
     assert state.values["primary_goal"] == "Grow faster" and "phone" in state.skipped
     assert "time zone" in reply.text
+
+
+def test_stt_prompt_follows_the_open_question(state: InterviewState) -> None:
+    """Whisper is primed with the asked field's vocabulary, and with nothing while a yes/no is awaited."""
+    assert state.current.name == "full_name" and state.stt_prompt is None  # no prompt set for names
+    talk(state, "My name is Maria Garcia.")
+    assert state.pending_confirmation == "full_name" and state.stt_prompt is None
+    talk(state, "Yes.", "maria dot garcia at example dot com", "Yes.", "Acme Corp.")
+    assert state.current.name == "role"
+    assert state.stt_prompt == DEFINITION.field("role").stt_prompt and "CEO" in state.stt_prompt
+    talk(state, "Product manager.", "About 20.", "Onboard customers faster.", "Skip.")
+    assert state.current.name == "timezone" and "Pacific" in state.stt_prompt
+    talk(state, "Pacific time")
+    assert state.finished and state.stt_prompt is None

@@ -18,7 +18,7 @@ FIELD_TYPES = ("text", "person_name", "email", "phone", "integer", "choice", "fr
 NORMALIZERS = ("company", "role", "timezone")
 TOP_KEYS = {"greeting", "goodbye", "max_attempts", "fields"}
 FIELD_KEYS = {"name", "label", "type", "questions", "required", "confirm", "hint", "choices",
-              "min", "max", "pattern", "normalizer"}
+              "min", "max", "pattern", "normalizer", "stt_prompt"}
 
 
 class InterviewDefinitionError(ValueError):
@@ -46,6 +46,7 @@ class FieldSpec:
     max: int | None = None
     pattern: str | None = None
     normalizer: str | None = None
+    stt_prompt: str | None = None  # words the local STT should expect while this field is asked
 
     @property
     def kind(self) -> str:
@@ -122,6 +123,8 @@ def _build_field(raw: dict[str, Any], fail: Any) -> FieldSpec:
     for key in ("min", "max"):
         if key in raw and (ftype != "integer" or not isinstance(raw[key], int)):
             fail(rf"^[ \t]*{key}\s*=", f"field {name!r}: `{key}` needs an integer field and an integer value")
+    if "stt_prompt" in raw and not isinstance(raw["stt_prompt"], str):
+        fail(r"^[ \t]*stt_prompt\s*=", f"field {name!r}: `stt_prompt` must be a string")
     for key in ("required", "confirm"):
         if key in raw and not isinstance(raw[key], bool):
             fail(rf"^[ \t]*{key}\s*=", f"field {name!r}: `{key}` must be true or false")
@@ -130,6 +133,7 @@ def _build_field(raw: dict[str, Any], fail: Any) -> FieldSpec:
         questions=tuple(q.strip() for q in questions), required=raw.get("required", True),
         confirm=raw.get("confirm", False), hint=raw.get("hint"), choices=tuple(str(c) for c in choices),
         min=raw.get("min"), max=raw.get("max"), pattern=pattern, normalizer=normalizer,
+        stt_prompt=(raw.get("stt_prompt") or "").strip() or None,
     )
 
 

@@ -22,9 +22,13 @@ FILLERS = {"um", "uh", "er", "erm", "ah", "hmm", "mm", "uhm", "umm", "uhh"}
 _TOKEN = re.compile(r"[a-z0-9]+(?:[',.][a-z0-9]+)*|[@+&_-]")
 
 
+# Whisper writes compound numbers with a hyphen: "Twenty-five" is two number words, not a dash.
+_HYPHENATED_NUMBER = re.compile(r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)-(?=[a-z])")
+
+
 def tokens(text: str) -> list[str]:
     """Lowercase word tokens; keeps "1,200", "don't" and "maria.garcia" whole and symbols separate."""
-    return _TOKEN.findall(text.lower().replace("’", "'"))
+    return _TOKEN.findall(_HYPHENATED_NUMBER.sub(r"\1 ", text.lower().replace("’", "'")))
 
 
 def number_class(token: str) -> str | None:

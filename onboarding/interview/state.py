@@ -72,6 +72,16 @@ class InterviewState:
         """The value being read back for a yes/no, so a screen can show it too."""
         return self._pending.value.value if self._pending else None
 
+    @property
+    def stt_prompt(self) -> str | None:
+        """What the next answer is likely to contain, for the STT: the asked field's vocabulary.
+
+        None while a yes/no is awaited (read-back, stop question) or when the interview is over.
+        """
+        if self._pending or self._stop_asked or self.finished or self.current is None:
+            return None
+        return self.current.stt_prompt
+
     def missing_required(self) -> list[str]:
         return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]
 

@@ -34,7 +34,7 @@ _SELF = re.compile(r"\b(?:self[- ]employed|freelanc\w*|i work for myself|indepen
 _RUN = re.compile(r"\b(?:i|i'll|we)\s+(?:run|ran|lead|led|head(?: up)?|had up|oversee)\s+(?:the\s+|our\s+)?"
                   r"(?P<x>[\w &/-]+?)(?:\s+(?:team|department|group|org|organi[sz]ation|function))?"
                   r"(?=\s+(?:over\s+)?(?:at|for|with|in)\b|[,.;]|$)", re.IGNORECASE)
-_MANAGE = re.compile(r"\bi\s+manage\s+(?:the\s+|our\s+|a\s+)?(?P<x>[\w &/-]+?)(?:\s+team)?(?=\s+(?:over\s+)?"
+_MANAGE = re.compile(r"\bi\s+manage[sd]?\s+(?:the\s+|our\s+|a\s+)?(?P<x>[\w &/-]+?)(?:\s+team)?(?=\s+(?:over\s+)?"
                      r"(?:at|for|with)\b|[,.;]|$)", re.IGNORECASE)
 _ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm currently|i work in|i'm in|i am in|i'm|"
                          r"i am|im|my (?:job )?(?:role|title|position|job)(?: title)? is|my (?:role|title)'s|as)\s+|^)"

@@ -68,8 +68,11 @@ def to_whisper_input(frames: list[rtc.AudioFrame]) -> np.ndarray:
     return pcm
 
 
-def transcribe(model, audio: np.ndarray, beam_size: int = 5) -> str:
-    """Temperature 0 only: fallback temperatures retry and can take seconds on 2 cores."""
+def transcribe(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None = None) -> str:
+    """Temperature 0 only: fallback temperatures retry and can take seconds on 2 cores.
+
+    `prompt` (Whisper's initial prompt) primes the decoder with the words the asked question expects.
+    """
     if audio.size < WHISPER_RATE // 10 or loudness_dbfs(audio) < MIN_SPEECH_DBFS:
         return ""  # Whisper invents "Thank you." or "Bye." for near-silence: never let that end a call
     segments, _info = model.transcribe(
@@ -80,6 +83,7 @@ def transcribe(model, audio: np.ndarray, beam_size: int = 5) -> str:
         without_timestamps=True,
         condition_on_previous_text=False,
         vad_filter=False,
+        initial_prompt=prompt or None,
     )
     parts = [s.text.strip() for s in segments if s.no_speech_prob < NO_SPEECH_PROB]
     text = " ".join(p for p in parts if p and not _NON_SPEECH.match(p)).strip()
@@ -92,6 +96,7 @@ class WhisperSTT(stt.STT):
         self._model_dir = model_dir or default_model_dir()
         self._beam_size = beam_size
         self._model = load_whisper(self._model_dir)
+        self.prompt: str | None = None  # set per turn by the call from the interview state
 
     def warm_up(self) -> None:
         """One throw-away decode so the first caller does not pay for lazy initialisation."""
@@ -115,7 +120,7 @@ class WhisperSTT(stt.STT):
         frames = buffer if isinstance(buffer, list) else [buffer]
         audio = to_whisper_input(frames)
         started = time.perf_counter()
-        text = await asyncio.to_thread(transcribe, self._model, audio, self._beam_size)
+        text = await asyncio.to_thread(transcribe, self._model, audio, self._beam_size, self.prompt)
         log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),
                                         "stt_s": round(time.perf_counter() - started, 3), "text": text})
         return stt.SpeechEvent(
