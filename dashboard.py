@@ -1,6 +1,10 @@
-"""Dashboard entry point (ASGI): the FastAPI app with the REST routes and the Gradio pages.
+"""Dashboard entry point (ASGI): the FastAPI app with the REST routes, our static files and the Gradio pages.
 
     uvicorn dashboard:app      (what `make run` starts)
+
+/        the talk page (the voice widget); public when TALK_PAGE_PUBLIC, else behind the admin login
+/admin   rooms, profiles, usage & cost, status — always behind the login
+/api     the REST routes (token, agent start/turn/complete); /docs has their OpenAPI description
 """
 
 from __future__ import annotations
@@ -14,26 +18,42 @@ import gradio as gr
 from fastapi import FastAPI
 
 from onboarding.api import router
-from onboarding.settings import get_settings
-from pages import status
+from onboarding.settings import Settings, get_settings
+from onboarding.web import mount_api_docs, mount_static
+from pages import admin, talk
 
 # System fonts only: Gradio's default theme would fetch web fonts from a CDN.
 THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
-    app = FastAPI(title="Voice Onboarding Console", version="0.1.0")
+class UnsafeLogin(SystemExit):
+    """Start-up refused: the admin login is empty or a placeholder and DEV_MODE is off."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    problem = settings.admin_password_problem()
+    if problem:
+        raise UnsafeLogin(f"dashboard not started: {problem}")
+    login = (settings.admin_username, settings.admin_password)
+    app = FastAPI(title="Voice Onboarding Console", version="0.1.0", docs_url=None, redoc_url=None)
+    app.dependency_overrides[get_settings] = lambda: settings  # routes see the settings the app was built with
     app.include_router(router)
+    mount_static(app, settings)  # before Gradio at "/", which would otherwise shadow these routes
+    mount_api_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    return gr.mount_gradio_app(
-        app, status.build(settings), path="/", auth=(settings.admin_username, settings.admin_password),
-        theme=THEME, footer_links=[],
-    )
+    gr.mount_gradio_app(app, admin.build(settings), path="/admin", auth=login, theme=THEME, footer_links=[])
+    return gr.mount_gradio_app(app, talk.build(settings), path="/", auth=None if settings.talk_page_public else login,
+                               theme=THEME, footer_links=[])
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    """`uvicorn dashboard:app` builds the app on first access, so importing this module has no side effects."""
+    if name == "app":
+        globals()["app"] = built = create_app()
+        return built
+    raise AttributeError(name)

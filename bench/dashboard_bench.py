@@ -24,7 +24,7 @@ from sqlalchemy import func, insert
 from sqlmodel import select
 
 from models import CallSession, FieldValue, Profile, Turn
-from onboarding.db import get_engine, session_scope
+from onboarding.db import dispose_engine, get_engine, session_scope
 from onboarding.interview import load_definition
 from onboarding.profile_review import load_profile_detail
 from onboarding.profiles_admin import ProfileFilter, list_profiles
@@ -189,8 +189,7 @@ def main() -> int:
     db_url = f"sqlite:///{DB_PATH}"
     seed_seconds = None
     if args.reseed or not DB_PATH.exists() or seeded_profiles(db_url) != PROFILES:
-        get_engine(db_url).dispose()
-        get_engine.cache_clear()
+        dispose_engine(db_url)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
         log.info("seeding %s profiles and %s turns into %s", f"{PROFILES:,}", f"{PROFILES * TURNS_PER_CALL:,}", DB_PATH)

@@ -56,6 +56,7 @@ class InterviewCall:
         self.session: AgentSession | None = None
         self._end_status: tuple[str, str | None] | None = None
         self._silence_timer: asyncio.TimerHandle | None = None
+        self._closed = False  # the session closed or the worker is shutting down: no more re-prompts
         self._silent_reprompts = 0
         self._answers = 0
         self._turn_ids: dict[int, int] = {}  # interview turn_index → stored Turn id
@@ -153,6 +154,8 @@ class InterviewCall:
         self._usage = list(ev.usage.model_usage)
 
     def _on_close(self, ev: CloseEvent) -> None:
+        self._closed = True
+        self._cancel_silence_timer()  # a re-prompt after the session closed would only log errors
         if self.recorder is None or self.recorder.finished:
             return
         if ev.error is not None:
@@ -164,6 +167,8 @@ class InterviewCall:
         self._finish(status, reason)
 
     async def _on_shutdown(self) -> None:
+        self._closed = True
+        self._cancel_silence_timer()
         if self.recorder is not None and not self.recorder.finished:
             self._finish("abandoned", "worker shut down during the call")
 
@@ -179,7 +184,7 @@ class InterviewCall:
 
     def _on_silence(self) -> None:
         self._silence_timer = None
-        if self.session is None or self._end_status is not None:
+        if self.session is None or self._end_status is not None or self._closed:
             return
         self._silent_reprompts += 1
         log.info("caller silent, re-prompting", extra={**self.log_extra, "count": self._silent_reprompts})

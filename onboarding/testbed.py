@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from onboarding.call_records import CallRecord, load_call
+from onboarding.caller_audio import ROOM_RATE, answer_audio, write_wav
 from onboarding.livekit_server import ensure_binary, server_command
 from onboarding.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, Settings
@@ -62,3 +66,58 @@ def start_worker(settings: Settings, log_path: Path, *, wait: bool = True, **ove
 def stack_settings(base: Settings, database_url: str, agent_name: str) -> Settings:
     return base.model_copy(update={"database_url": database_url, "agent_name": agent_name,
                                    "worker_http_port": free_port(), "reprompt_after_silence_seconds": 4.0})
+
+
+def dashboard_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    """The dashboard sees the same server, keys, agent and database as the worker it hands callers to."""
+    env = {key: value for key, value in worker_env(settings).items() if key != "WORKER_HTTP_PORT"}
+    env.update({"ROOM_PREFIX": settings.room_prefix, "INTERVIEW_PATH": str(settings.interview_path),
+                "AGENT_JOIN_TIMEOUT_SECONDS": str(settings.agent_join_timeout_seconds),
+                "ADMIN_USERNAME": settings.admin_username, "ADMIN_PASSWORD": settings.admin_password,
+                "DEV_MODE": str(settings.dev_mode).lower(), "TALK_PAGE_PUBLIC": str(settings.talk_page_public).lower(),
+                "GRADIO_ANALYTICS_ENABLED": "False"})
+    return {**env, **overrides}
+
+
+# Debian's Chromium, driven by PyPI playwright (never `playwright install`); fake media devices for the mic.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--use-fake-device-for-media-stream",
+                 "--disable-background-networking", "--autoplay-policy=no-user-gesture-required"]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    url: str  # e.g. http://127.0.0.1:41234
+    settings: Settings  # what the dashboard runs with (server, keys, agent, database)
+
+
+def start_dashboard(settings: Settings, log_path: Path, **overrides: str) -> tuple[ManagedProcess, str]:
+    """`uvicorn dashboard:app` on a free port, ready once /healthz answers; returns the process and base URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "dashboard:app", "--host", "127.0.0.1", "--port", str(port)]
+    proc = ManagedProcess("dashboard", cmd, cwd=REPO_ROOT, env=dashboard_env(settings, **overrides),
+                          log_path=log_path)
+    base_url = f"http://127.0.0.1:{port}"
+    proc.wait_ready(f"{base_url}/healthz", timeout=90)
+    return proc, base_url
+
+
+def paced_call_wav(path: Path, answers: list[str], *, first_answer_at: float, reply_seconds: list[float],
+                   turn_latency: float = 1.3, pause: float = 1.5, tail: float = 120.0, voice: str = "slt") -> Path:
+    """A whole call's answers on one timeline, for a microphone that plays a file (Chromium's fake device).
+
+    A file cannot wait for the agent, so each answer starts when the agent should be done with its reply
+    to the previous one: previous answer's end + turn latency (end of turn, STT, first TTS audio) + that
+    reply's length + a caller's pause. The pause must stay below the agent's re-prompt delay, and the
+    long silent tail keeps Chromium from looping back to the first answer before the call has ended.
+    """
+    pieces, clock = [], 0.0
+    for index, answer in enumerate(answers):
+        start = first_answer_at if index == 0 else clock + turn_latency + reply_seconds[index - 1] + pause
+        pieces.append(np.zeros(int((start - clock) * ROOM_RATE), dtype=np.int16))
+        speech = answer_audio(answer, voice)
+        pieces.append(speech)
+        clock = start + speech.size / ROOM_RATE
+    pieces.append(np.zeros(int(tail * ROOM_RATE), dtype=np.int16))
+    write_wav(path, np.concatenate(pieces))
+    return path

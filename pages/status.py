@@ -1,4 +1,4 @@
-"""Status page: says whether the stack is up (the full dashboard is built on top of this)."""
+"""Status tab: says whether the stack is up — LiveKit server, agent worker, database — and what to do if not."""
 
 from __future__ import annotations
 
@@ -14,14 +14,11 @@ def render(checks: list[Check]) -> str:
     return f"{headline}\n\n| State | Part | Detail |\n|---|---|---|\n{rows}"
 
 
-def build(settings: Settings) -> gr.Blocks:
+def build(settings: Settings, page: gr.Blocks) -> None:
     async def refresh() -> str:
         return render(await stack_checks(settings))
 
-    with gr.Blocks(title="Voice Onboarding Console") as page:
-        gr.Markdown("# Voice Onboarding Console")
-        status = gr.Markdown("Checking…", elem_id="stack-status")
-        gr.Button("Refresh").click(refresh, outputs=status)
-        gr.Timer(10).tick(refresh, outputs=status)
-        page.load(refresh, outputs=status)
-    return page
+    status = gr.Markdown("Checking…", elem_id="stack-status")
+    gr.Button("Refresh").click(refresh, outputs=status)
+    gr.Timer(10).tick(refresh, outputs=status, show_progress="hidden")
+    page.load(refresh, outputs=status)

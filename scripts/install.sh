@@ -27,8 +27,8 @@ if [ ! -f "$STAMPS/pip-$req" ]; then
 fi
 
 pkg=$(sha256sum package.json | cut -c1-16)
-if [ ! -f "$STAMPS/npm-$pkg" ] || [ ! -d node_modules/livekit-client ]; then
-  echo "== npm install (livekit-client, served locally by the dashboard)"
+if [ ! -f "$STAMPS/npm-$pkg" ] || [ ! -d node_modules/livekit-client ] || [ ! -d node_modules/swagger-ui-dist ]; then
+  echo "== npm install (livekit-client and swagger-ui-dist, served locally by the dashboard)"
   npm install --no-audit --no-fund --loglevel=error
   touch "$STAMPS/npm-$pkg"
 fi

@@ -11,8 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from onboarding.db import get_engine
+from onboarding.personas import PERSONAS
 from onboarding.settings import REPO_ROOT, Settings
-from onboarding.testbed import stack_settings, start_livekit, start_worker
+from onboarding.testbed import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Dashboard,
+    paced_call_wav,
+    stack_settings,
+    start_dashboard,
+    start_livekit,
+    start_worker,
+)
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
@@ -42,3 +53,58 @@ def stack(livekit_server: Settings, tmp_path_factory: pytest.TempPathFactory, ar
         yield settings
     finally:
         worker.stop()
+
+
+@pytest.fixture(scope="session")
+def dashboard(stack: Settings, artifacts: Path) -> Iterator[Dashboard]:
+    """The real dashboard (uvicorn) talking to the stack's server, agent and database; admin login with
+    `dashboard.settings.admin_username` / `admin_password` (a real password: placeholders are refused)."""
+    settings = stack.model_copy(update={"admin_password": f"test-{os.getpid()}-admin-password"})
+    # Create the tables now: two calls arriving together on a fresh database race in create_all
+    # ("table profile already exists") and the losing job dies before its agent joins.
+    get_engine(settings.database_url)
+    proc, url = start_dashboard(settings, artifacts / "dashboard.log")
+    try:
+        yield Dashboard(url=url, settings=settings)
+    finally:
+        proc.stop()
+
+
+# How long the agent takes to answer each of PERSONAS[0]'s answers (Piper "joe", measured): the read-back
+# of the name, the email question, the email read-back, then the next questions. The fake microphone
+# plays a file, so the answers are placed on a timeline that leaves room for these replies.
+PERSONA0_REPLY_SECONDS = [2.5, 2.9, 3.5, 2.0, 1.8, 2.8, 3.0, 3.3, 3.0]
+# Greeting and first question (≈ 6.2 s) after the agent has joined and started (≈ 2.5 s after the mic opens).
+PERSONA0_FIRST_ANSWER_AT = 10.2
+
+
+@pytest.fixture(scope="session")
+def fake_mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PERSONAS[0]'s whole onboarding as one WAV for Chromium's fake microphone."""
+    return paced_call_wav(tmp_path_factory.mktemp("mic") / "persona0.wav", PERSONAS[0].answers,
+                          first_answer_at=PERSONA0_FIRST_ANSWER_AT, reply_seconds=PERSONA0_REPLY_SECONDS)
+
+
+# Module scope, not session: while Playwright's sync driver runs it holds an event loop on this thread,
+# and the asyncio tests of later modules could not run theirs.
+@pytest.fixture(scope="module")
+def playwright_driver() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_driver, fake_mic_wav: Path) -> Iterator:
+    """Debian Chromium, headless, with a fake microphone that plays `fake_mic_wav` (granted without a prompt)."""
+    chromium = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={fake_mic_wav}"],
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()

@@ -13,22 +13,55 @@ from onboarding.stack_status import stack_checks
 from pages.status import render
 
 
-def test_admin_pages_require_login() -> None:
+def app_with(**overrides: object) -> TestClient:
     from dashboard import create_app
 
-    client = TestClient(create_app())
-    assert client.get("/config").status_code == 401
-    assert client.post("/login", data={"username": "admin", "password": "wrong"}).status_code >= 400
-    assert client.post("/login", data={"username": "admin", "password": "admin"}).status_code == 200
-    assert client.get("/config").status_code == 200
+    return TestClient(create_app(Settings(_env_file=None, **overrides)))
+
+
+def test_admin_pages_require_login() -> None:
+    client = app_with(admin_password="a-real-password-for-tests")
+    assert client.get("/admin/config").status_code == 401
+    wrong = client.post("/admin/login", data={"username": "admin", "password": "admin"})
+    assert wrong.status_code >= 400
+    assert client.post("/admin/login", data={"username": "admin", "password": "a-real-password-for-tests"}
+                       ).status_code == 200
+    config = client.get("/admin/config")
+    assert config.status_code == 200 and "Profiles" in config.text and "Usage & cost" in config.text
+
+
+def test_talk_page_is_public_unless_configured_otherwise() -> None:
+    public = app_with(admin_password="a-real-password-for-tests")
+    assert public.get("/config").status_code == 200
+    private = app_with(admin_password="a-real-password-for-tests", talk_page_public=False)
+    assert private.get("/config").status_code == 401
+
+
+@pytest.mark.parametrize("password", ["", "admin", "changeme"])
+def test_start_up_refuses_a_placeholder_password_unless_dev_mode(password: str) -> None:
+    from dashboard import UnsafeLogin, create_app
+
+    with pytest.raises(UnsafeLogin, match="ADMIN_PASSWORD"):
+        create_app(Settings(_env_file=None, admin_password=password))
+    assert app_with(admin_password=password, dev_mode=True).get("/healthz").status_code == 200
+
+
+def test_no_secret_reaches_a_page() -> None:
+    secret = "s3cret-that-must-never-leave-the-server-0123456789"
+    client = app_with(admin_password="a-real-password-for-tests", livekit_api_secret=secret)
+    client.post("/admin/login", data={"username": "admin", "password": "a-real-password-for-tests"})
+    for path in ("/", "/config", "/admin/", "/admin/config", "/docs", "/openapi.json", "/static/voice-widget.js"):
+        body = client.get(path).text
+        assert secret not in body and "a-real-password-for-tests" not in body, path
 
 
 def test_pages_load_nothing_from_a_cdn() -> None:
-    from dashboard import create_app
-
-    html = TestClient(create_app()).get("/").text
-    for cdn in ("fonts.googleapis", "fonts.gstatic", "cdn.jsdelivr", "unpkg.com", "cdnjs"):
-        assert cdn not in html
+    client = app_with(dev_mode=True)
+    client.post("/admin/login", data={"username": "admin", "password": "admin"})
+    for path in ("/", "/admin/", "/docs", "/static/voice-widget.js"):
+        html = client.get(path).text
+        for cdn in ("fonts.googleapis", "fonts.gstatic", "cdn.jsdelivr", "unpkg.com", "cdnjs"):
+            assert cdn not in html, (path, cdn)
 
 
 @pytest.mark.slow

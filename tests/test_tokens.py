@@ -47,7 +47,7 @@ def test_foreign_or_malformed_room_names_are_refused(settings: Settings, room: s
 def test_token_route(settings: Settings) -> None:
     from dashboard import create_app
 
-    client = TestClient(create_app())
+    client = TestClient(create_app(get_settings().model_copy(update={"dev_mode": True})))
     ok = client.post("/api/livekit/token", json={"participantName": "Maria"})
     assert ok.status_code == 200
     body = ok.json()

