@@ -19,6 +19,7 @@ test-fast: install
 bench: install
 	$(PY) -m bench.voice_bench
 	$(PY) -m bench.dashboard_bench
+	$(PY) -m bench.api_bench
 
 livekit-server:
 	$(PY) -m onboarding.livekit_server

@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr
 from fastapi import FastAPI
 
-from onboarding.api import router
+from onboarding.api import close_rest_sessions, install_error_handlers, router
 from onboarding.settings import Settings, get_settings
 from onboarding.web import mount_api_docs, mount_static
 from pages import admin, talk
@@ -39,6 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Voice Onboarding Console", version="0.1.0", docs_url=None, redoc_url=None)
     app.dependency_overrides[get_settings] = lambda: settings  # routes see the settings the app was built with
     app.include_router(router)
+    install_error_handlers(app)  # client mistakes are 4xx with a message; nothing leaks a stack trace
+
+    async def abandon_open_rest_calls() -> None:
+        await close_rest_sessions(app)
+
+    app.router.add_event_handler("shutdown", abandon_open_rest_calls)
     mount_static(app, settings)  # before Gradio at "/", which would otherwise shadow these routes
     mount_api_docs(app)
 

@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     tts_engine: Literal["piper", "flite"] = "piper"
     piper_voice_path: str = ""
     flite_voice: str = "slt"
+    # Cloud providers: a key selects the provider for its role; an empty key keeps the local one
+    deepgram_api_key: str = ""
+    deepgram_base_url: str = "https://api.deepgram.com/v1/listen"
+    deepgram_model: str = "nova-3"
+    google_api_key: str = ""
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_model: str = "gemini-2.5-flash"
+    eleven_api_key: str = ""
+    elevenlabs_base_url: str = "https://api.elevenlabs.io/v1"
+    elevenlabs_voice_id: str = "hpp4J3VqNfWAUOO0d1Us"
+    elevenlabs_model: str = "eleven_flash_v2_5"
 
     job_executor: Literal["thread", "process"] = "thread"
     worker_http_port: int = 8081
@@ -63,6 +74,12 @@ class Settings(BaseSettings):
     talk_page_public: bool = True
     dev_mode: bool = False
     pricing_path: Path = REPO_ROOT / "data" / "pricing.toml"
+    # REST push-to-talk mode (/api/livekit/agent/*) and request limits of the REST routes
+    rest_max_audio_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000)
+    rest_max_audio_seconds: float = Field(30.0, gt=0, le=600)
+    rest_session_idle_seconds: float = Field(600.0, ge=10)
+    rate_limit_per_minute: int = Field(60, ge=1)
+    rate_limit_burst: int = Field(20, ge=1)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -85,6 +102,14 @@ class Settings(BaseSettings):
     @classmethod
     def _relative_to_repo(cls, value: Path) -> Path:
         return value if value.is_absolute() else REPO_ROOT / value
+
+    @field_validator("deepgram_base_url", "gemini_base_url", "elevenlabs_base_url")
+    @classmethod
+    def _http_url(cls, value: str, info) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in {"http", "https", "ws", "wss"} or not parsed.hostname:
+            raise ValueError(f"{info.field_name.upper()}={value!r} must be an http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("room_prefix")
     @classmethod

@@ -79,3 +79,16 @@ async def test_status_names_what_is_down(tmp_path: Path) -> None:
     assert not worker.ok and "make run" in worker.detail
     assert database.ok
     assert "Something is not running" in render([livekit, worker, database])
+
+
+def test_dashboard_shutdown_closes_open_rest_calls_as_abandoned(tmp_path: Path) -> None:
+    from dashboard import create_app
+    from onboarding.call_records import load_call
+
+    db = f"sqlite:///{tmp_path / 'calls.db'}"
+    with TestClient(create_app(Settings(_env_file=None, dev_mode=True, database_url=db))) as client:
+        started = client.post("/api/livekit/agent/start", json={"roomName": "onboarding-shutdown-test"})
+        assert started.status_code == 200 and started.json()["ready"]
+        assert load_call(db, "onboarding-shutdown-test").call.status == "in_progress"
+    record = load_call(db, "onboarding-shutdown-test")
+    assert record.call.status == "abandoned" and record.call.mode == "rest"
