@@ -16,6 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from onboarding.api import close_rest_sessions, install_error_handlers, router
 from onboarding.settings import Settings, get_settings
@@ -40,6 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings  # routes see the settings the app was built with
     app.include_router(router)
     install_error_handlers(app)  # client mistakes are 4xx with a message; nothing leaks a stack trace
+    # Cross-origin calls only from the sites that embed the widget. Always ours: without a CORS middleware
+    # on the app, Gradio's own would allow every origin once the host is not localhost.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.embed_origins, allow_methods=["GET", "POST"],
+                       allow_headers=["Authorization", "Content-Type"])
 
     async def abandon_open_rest_calls() -> None:
         await close_rest_sessions(app)

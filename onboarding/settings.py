@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     admin_username: str = "admin"
     admin_password: str = "admin"
     talk_page_public: bool = True
+    embed_allowed_origins: str = ""  # comma-separated origins whose pages may embed the voice widget
     dev_mode: bool = False
     pricing_path: Path = REPO_ROOT / "data" / "pricing.toml"
     # REST push-to-talk mode (/api/livekit/agent/*) and request limits of the REST routes
@@ -140,6 +141,10 @@ class Settings(BaseSettings):
             return (f"ADMIN_PASSWORD is the placeholder {self.admin_password!r}: set a real password for the admin "
                     "pages (or DEV_MODE=true for local use)")
         return None
+
+    @property
+    def embed_origins(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.embed_allowed_origins.split(",") if origin.strip()]
 
     @property
     def uses_local_server(self) -> bool:

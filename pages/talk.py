@@ -9,20 +9,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from onboarding.gradio_widget import voice_widget
 from onboarding.settings import Settings
-
-WIDGET_HEAD = (
-    '<link rel="stylesheet" href="/static/voice-widget.css">'
-    '<script src="/vendor/livekit-client.umd.js"></script>'
-    '<script src="/static/voice-widget.js"></script>'
-)
-MOUNT_JS = "window.VoiceOnboarding && window.VoiceOnboarding.mountAll(element);"
-
-
-def widget_html(*, user_id: str = "", agent_timeout: float = 20.0) -> str:
-    """The one element the widget needs; the server picks the room, so every tab gets its own."""
-    user = f' data-user-id="{user_id}"' if user_id else ""
-    return f'<div id="voice-onboarding" data-voice-onboarding data-agent-timeout="{agent_timeout:g}"{user}></div>'
 
 
 def build(settings: Settings) -> gr.Blocks:
@@ -32,6 +20,5 @@ def build(settings: Settings) -> gr.Blocks:
             "Press **Start voice conversation**, allow the microphone and answer the agent's questions. "
             "The profile on the right fills in as you speak."
         )
-        gr.HTML(widget_html(agent_timeout=settings.agent_join_timeout_seconds), head=WIDGET_HEAD,
-                js_on_load=MOUNT_JS, elem_id="talk-widget", padding=False)
+        voice_widget(settings)
     return page

@@ -1,9 +1,11 @@
 /* Voice onboarding widget: a drop-in for any page, and the dashboard's talk page.
  *
- *   <script src="/vendor/livekit-client.umd.js"></script>
- *   <script src="/static/voice-widget.js"></script>
+ *   <script src="https://your-dashboard/static/voice-widget.js"></script>
  *   <div data-voice-onboarding data-user-id="user_123"></div>
  *
+ * One script tag is enough: the widget loads livekit-client and its stylesheet from the server it came
+ * from (never a CDN) and talks to that server's API, so it also works embedded in another site's page
+ * (that site's origin must be in the dashboard's EMBED_ALLOWED_ORIGINS).
  * Attributes: data-user-id, data-participant-name, data-token-url (default /api/livekit/token),
  * data-profile-url (/api/livekit/profile), data-interview-url (/api/livekit/interview),
  * data-agent-timeout (seconds, default 20), data-echo-cancellation / data-noise-suppression (default "true"),
@@ -16,6 +18,11 @@
 (function () {
   "use strict";
   if (window.VoiceOnboarding) return; // loaded twice (e.g. two Gradio components): keep the first
+
+  // The server this script came from serves livekit-client, the stylesheet and the API.
+  const SCRIPT_SRC = document.currentScript && document.currentScript.src;
+  const SERVER = SCRIPT_SRC ? new URL(SCRIPT_SRC).origin : window.location.origin;
+  const fromServer = (path) => SERVER + path;
 
   const TRANSCRIPTION = "lk.transcription";
   const EVENTS = "onboarding.events";
@@ -48,9 +55,9 @@
     constructor(root) {
       this.root = root;
       const d = root.dataset;
-      this.tokenUrl = d.tokenUrl || "/api/livekit/token";
-      this.profileUrl = d.profileUrl || "/api/livekit/profile";
-      this.interviewUrl = d.interviewUrl || "/api/livekit/interview";
+      this.tokenUrl = d.tokenUrl || fromServer("/api/livekit/token");
+      this.profileUrl = d.profileUrl || fromServer("/api/livekit/profile");
+      this.interviewUrl = d.interviewUrl || fromServer("/api/livekit/interview");
       this.agentTimeout = Number(d.agentTimeout || 20);
       this.room = null;
       this.render();
@@ -439,5 +446,23 @@
     mountAll(document);
     new MutationObserver(() => mountAll(document)).observe(document.body, { childList: true, subtree: true });
   };
-  if (document.body) observe(); else document.addEventListener("DOMContentLoaded", observe);
+  // One script tag: fetch what the page did not load itself, then mount.
+  function loadDependencies(done) {
+    if (!document.querySelector('link[href$="voice-widget.css"]')) {
+      const css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = fromServer("/static/voice-widget.css");
+      document.head.appendChild(css);
+    }
+    if (window.LivekitClient) { done(); return; }
+    const lib = document.createElement("script");
+    lib.src = fromServer("/vendor/livekit-client.umd.js");
+    lib.onload = done;
+    lib.onerror = () => document.querySelectorAll("[data-voice-onboarding]").forEach((root) => {
+      root.textContent = "The voice widget could not load livekit-client from " + lib.src + ".";
+    });
+    document.head.appendChild(lib);
+  }
+  const start = () => loadDependencies(observe);
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -92,3 +92,16 @@ def test_dashboard_shutdown_closes_open_rest_calls_as_abandoned(tmp_path: Path) 
         assert load_call(db, "onboarding-shutdown-test").call.status == "in_progress"
     record = load_call(db, "onboarding-shutdown-test")
     assert record.call.status == "abandoned" and record.call.mode == "rest"
+
+
+def test_only_configured_sites_may_call_the_api_from_an_embedded_widget() -> None:
+    preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    allowed = app_with(dev_mode=True, embed_allowed_origins="https://app.example.com, https://other.example.org/")
+    answer = allowed.options("/api/livekit/token", headers=preflight)
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "https://app.example.com"
+    refused = allowed.options("/api/livekit/token", headers={**preflight, "Origin": "https://evil.example.net"})
+    assert "access-control-allow-origin" not in refused.headers
+    same_origin_only = app_with(dev_mode=True).options("/api/livekit/token", headers=preflight)
+    assert "access-control-allow-origin" not in same_origin_only.headers

@@ -106,3 +106,28 @@ def test_profile_of_a_room_without_a_call_is_404(client: TestClient, settings: S
     issued = issue_token(settings)
     response = client.get("/api/livekit/profile", params={"roomName": issued.room_name}, headers=bearer(issued.token))
     assert response.status_code == 404 and issued.room_name in response.json()["detail"]
+
+
+def test_gradio_helper_calls_on_complete_with_the_stored_profile(settings: Settings) -> None:
+    import gradio as gr
+
+    from onboarding.gradio_widget import voice_widget
+
+    received: list[dict] = []
+    with gr.Blocks():
+        widget = voice_widget(settings, user_id="user_123", on_complete=received.append)
+    assert 'data-user-id="user_123"' in widget.value and "onboarding-complete" in widget.js_on_load
+    room = f"{settings.room_prefix}gradio-helper"
+    assert widget.onboarding_complete(room) is False and received == []  # no call there yet
+    completed_call(settings, room)
+    assert widget.onboarding_complete(room) is True
+    assert received == [{"roomName": room, "profileId": received[0]["profileId"], "userId": None,
+                         "fields": {"full_name": "Maria Garcia", "team_size": 20}, "flagged": ["phone"],
+                         "completed": True}]
+    assert widget.onboarding_complete("not-our-room") is False and len(received) == 1
+
+
+def test_plain_embed_page_is_one_script_tag_and_one_element(client: TestClient) -> None:
+    page = client.get("/static/embed-example.html")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.text.count("<script src=") == 1 and page.text.count("data-voice-onboarding") == 1

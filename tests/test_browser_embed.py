@@ -1,0 +1,40 @@
+"""The drop-in widget on a plain HTML page (not Gradio): one script tag, one element, a whole spoken onboarding
+with Chromium's fake microphone, ending in the `onboarding-complete` event with the stored profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from onboarding.call_records import load_call
+from onboarding.personas import PERSONAS
+from onboarding.testbed import Dashboard
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WIDGET = "[data-voice-onboarding]"
+
+
+def test_plain_page_embeds_the_widget_and_receives_the_profile(dashboard: Dashboard, browser, artifacts: Path) -> None:
+    persona = PERSONAS[0]
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    response = page.goto(f"{dashboard.url}/static/embed-example.html")
+    assert response.text().count("<script src=") == 1  # the page itself loads only the widget
+    page.wait_for_selector(f"{WIDGET}[data-state=idle]", timeout=30_000)
+    assert page.evaluate("typeof window.LivekitClient") == "object"  # fetched by the widget from our server
+    page.click(".vo-start")
+    page.wait_for_selector(f"{WIDGET}[data-state=connected]", timeout=30_000)
+    try:
+        page.wait_for_selector("#on-complete:not([hidden])", timeout=240_000)
+    finally:
+        page.screenshot(path=str(artifacts / "embed-completed.png"), full_page=True)
+    profile = json.loads(page.inner_text("#on-complete"))
+    assert {k: profile["fields"].get(k) for k in persona.expected} == persona.expected
+    room = page.get_attribute(WIDGET, "data-room-name")
+    record = load_call(dashboard.settings.database_url, room)
+    assert record is not None and record.call.status == "completed"
+    assert record.call.user_id == "user_123"  # data-user-id reaches the stored call
+    context.close()
