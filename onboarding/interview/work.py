@@ -110,6 +110,10 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     return (value, 0.75) if value else None
 
 
+_HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|eleven|twelve|\w+teen)\s+"
+                        r"(?:people|persons?|employees|staff|folks|members)\b")
+
+
 def _clean_role(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:a|an|the|currently)\s+", "", strip_edges(value), flags=re.IGNORECASE))
     low = re.sub(r"\b([se]?vp)s\s+of\b", r"\1 of", value.lower())  # "vp of" is often heard as "VPs of"
@@ -118,6 +122,8 @@ def _clean_role(value: str) -> str | None:
     if not low or _NO_VALUE.match(low) or len(low.split()) > 7 or not re.search(r"[a-z]", low):
         return None
     if _PRONOUN_LED.match(low) or low in {"myself", "me", "here", "employed"}:
+        return None
+    if _HEADCOUNT.search(low):  # "about 20 people" answers another question, it is no job title
         return None
     return _title(low)
 
