@@ -43,6 +43,10 @@ class CallSession(SQLModel, table=True):
     llm_input_tokens: int = 0
     llm_output_tokens: int = 0
     usage_detail: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    # a cloud provider replaced mid-call by the local one: [{role, from, to, reason, at}], None when none failed
+    provider_fallbacks: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # connection wall time of a streaming cloud STT (what Deepgram bills), None for local STT
+    stt_billed_seconds: float | None = None
 
 
 class Turn(SQLModel, table=True):

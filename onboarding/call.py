@@ -25,7 +25,6 @@ from livekit.agents.voice.events import (
 from onboarding.interview import InterviewDefinition, InterviewState, Reply
 from onboarding.providers.scripted_llm import ScriptedInterviewer
 from onboarding.providers.selection import SpeechStack, turn_detector
-from onboarding.providers.whisper_stt import WhisperSTT
 from onboarding.recorder import CallRecorder, Usage
 from onboarding.settings import Settings
 
@@ -77,6 +76,7 @@ class InterviewCall:
             participant_identity=participant.identity, user_id=user_id,
             providers={**self.stack.labels, "llm": "scripted"}, worker_id=ctx.worker_id,
         )
+        self.stack.attach(self.settings.database_url, self.recorder.session_id)  # fallbacks go on this row
         ctx.add_shutdown_callback(self._on_shutdown)
         session = AgentSession(
             stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,
@@ -124,8 +124,7 @@ class InterviewCall:
 
     def _listen_for_next_answer(self) -> None:
         """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it)."""
-        if isinstance(self.stack.stt, WhisperSTT):
-            self.stack.stt.prompt = self.state.stt_prompt
+        self.stack.prime_stt(self.state.stt_prompt)
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item
@@ -200,6 +199,7 @@ class InterviewCall:
         usage = usage_totals(self._usage or (self.session.usage.model_usage if self.session else []))
         complete = status == "completed" and not self.state.missing_required()
         self.recorder.finish(status, reason, usage=usage, profile_complete=complete)
+        self.stack.finish()  # billed cloud STT connection time
 
     async def _end_call(self) -> None:
         """After the goodbye has played: store the outcome, tell the caller, close the room."""

@@ -1,12 +1,27 @@
-"""Which provider serves each role. Local, offline providers are the default; models load once."""
+"""Which provider serves each role. Local, offline providers are the default; a cloud key selects the cloud
+provider for its role (any mix), with the local one behind it as the fallback for the rest of a call.
+
+Models load once per process; a stack is built per call (its fallback state and meters belong to that call).
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import aiohttp
 from livekit.agents import inference, stt, tts, vad
 
+from onboarding.providers import cloud
+from onboarding.providers.fallback import (
+    STT_ATTEMPT_TIMEOUT,
+    STT_MAX_RETRY,
+    STT_RETRY_INTERVAL,
+    TTS_MAX_RETRY,
+    ProviderMonitor,
+    StickySTTFallback,
+    StickyTTSFallback,
+)
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.whisper_stt import WhisperSTT
 from onboarding.settings import Settings
@@ -19,21 +34,61 @@ class SpeechStack:
     stt: stt.STT
     tts: tts.TTS
     vad: vad.VAD
+    stt_label: str = ""  # set for a cloud provider (the adapter's own label changes after a fallback)
+    tts_label: str = ""
+    local_stt: WhisperSTT | None = None
+    cloud_stt: cloud.MeteredDeepgramSTT | None = None
+    monitor: ProviderMonitor = field(default_factory=ProviderMonitor)
 
     @property
     def labels(self) -> dict[str, str]:
-        return {"stt": f"{self.stt.provider}/{self.stt.model}", "tts": f"{self.tts.provider}/{self.tts.model}"}
+        return {"stt": self.stt_label or f"{self.stt.provider}/{self.stt.model}",
+                "tts": self.tts_label or f"{self.tts.provider}/{self.tts.model}"}
+
+    def prime_stt(self, prompt: str | None) -> None:
+        """The next answer's vocabulary: Whisper's initial prompt, Deepgram's keyterms (nova-3 keyterm prompting)."""
+        if self.local_stt is not None:
+            self.local_stt.prompt = prompt
+        if self.cloud_stt is not None:
+            terms = cloud.keyterms(prompt)
+            if terms != self.cloud_stt._opts.keyterm:  # a change reconnects the stream, between turns
+                self.cloud_stt.update_options(keyterm=terms)
+
+    def attach(self, db_url: str, session_id: int) -> None:
+        self.monitor.attach(db_url, session_id)
+
+    def finish(self) -> None:
+        self.monitor.finish()
 
 
-def build_speech_stack(settings: Settings) -> SpeechStack:
-    """Instances are cheap: the heavy weights behind them are cached per process."""
-    return SpeechStack(
-        stt=WhisperSTT(model_dir=settings.stt_model_dir, beam_size=settings.stt_beam_size),
-        tts=LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
-                     flite_voice=settings.flite_voice),
-        # livekit's bundled local Silero VAD (livekit-local-inference): no download, no network
-        vad=inference.VAD(),
-    )
+def build_speech_stack(settings: Settings, http_session: aiohttp.ClientSession | None = None) -> SpeechStack:
+    """Instances are cheap: the heavy weights behind them are cached per process.
+
+    `http_session` is for use outside a job (tests); inside one the plugins use the job's session.
+    """
+    local_stt = WhisperSTT(model_dir=settings.stt_model_dir, beam_size=settings.stt_beam_size)
+    local_tts = LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
+                         flite_voice=settings.flite_voice)
+    # livekit's bundled local Silero VAD (livekit-local-inference): no download, no network
+    stack = SpeechStack(stt=local_stt, tts=local_tts, vad=inference.VAD(), local_stt=local_stt)
+    if settings.deepgram_api_key:
+        meter = cloud.ConnectionMeter()
+        primary = stack.cloud_stt = cloud.deepgram_stt(settings, meter, http_session)
+        stack.stt = StickySTTFallback([primary, local_stt], vad=stack.vad, attempt_timeout=STT_ATTEMPT_TIMEOUT,
+                                      max_retry_per_stt=STT_MAX_RETRY, retry_interval=STT_RETRY_INTERVAL)
+        stack.stt_label = cloud.stt_label(settings)
+        stack.monitor._stt_meter = meter
+        stack.monitor.watch("stt", stack.stt, primary, stack.stt_label, _label(local_stt))
+    if settings.eleven_api_key:
+        primary_tts = cloud.elevenlabs_tts(settings, http_session)
+        stack.tts = StickyTTSFallback([primary_tts, local_tts], max_retry_per_tts=TTS_MAX_RETRY)
+        stack.tts_label = cloud.tts_label(settings)
+        stack.monitor.watch("tts", stack.tts, primary_tts, stack.tts_label, _label(local_tts))
+    return stack
+
+
+def _label(instance: stt.STT | tts.TTS) -> str:
+    return f"{instance.provider}/{instance.model}"
 
 
 def turn_detector() -> inference.TurnDetector:
@@ -41,16 +96,37 @@ def turn_detector() -> inference.TurnDetector:
     return inference.TurnDetector(version="v1-mini")
 
 
+_CHECKED: set[tuple[str, ...]] = set()
+
+
+def check_cloud_keys(settings: Settings) -> None:
+    """Once per process and configuration: a refused key stops start-up with a message naming the variable."""
+    key = (settings.deepgram_api_key, settings.deepgram_base_url, settings.deepgram_model, settings.eleven_api_key,
+           settings.elevenlabs_base_url, settings.elevenlabs_voice_id)
+    if key not in _CHECKED:
+        cloud.check(settings)
+        _CHECKED.add(key)
+
+
 def preload(settings: Settings) -> SpeechStack:
     from livekit.local_inference import init_eot, init_vad
 
+    try:
+        check_cloud_keys(settings)
+    except cloud.ProviderKeyError as exc:
+        log.error("%s", exc)
+        raise SystemExit(f"cloud provider check failed: {exc}") from None
+    if settings.google_api_key:
+        log.warning("GOOGLE_API_KEY is set, but the Gemini interviewer is not built yet: the scripted one serves")
     init_vad()
     init_eot()  # the v1-mini end-of-turn weights (≈244 MB), shared by every call in this process
     stack = build_speech_stack(settings)
-    if isinstance(stack.stt, WhisperSTT):
-        stack.stt.warm_up()
-    if isinstance(stack.tts, LocalTTS):
-        for _ in stack.tts.synthesize_blocking("Hello."):  # first ONNX run allocates its buffers
-            pass
+    # the local providers are always loaded: they serve when no key is set and take over when a cloud one fails
+    if stack.local_stt is not None:
+        stack.local_stt.warm_up()
+    local_tts = LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
+                         flite_voice=settings.flite_voice)
+    for _ in local_tts.synthesize_blocking("Hello."):  # first ONNX run allocates its buffers
+        pass
     log.info("models loaded", extra={"stt": stack.labels["stt"], "tts": stack.labels["tts"]})
     return stack
