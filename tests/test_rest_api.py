@@ -40,7 +40,9 @@ def rest_app(settings: Settings) -> FastAPI:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'rest.db'}")
+    # one test client stands for many callers (one IP): throttling is tested in test_rest_errors.py
+    return Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'rest.db'}", rate_limit_burst=1000,
+                    rate_limit_per_minute=6000)
 
 
 @pytest.fixture
