@@ -23,7 +23,7 @@ import httpx
 from fastapi import FastAPI
 
 from bench.voice_bench import machine, percentile
-from onboarding.api import install_error_handlers, router
+from onboarding.api import rest_app
 from onboarding.audio_upload import encode_audio
 from onboarding.caller_audio import ROOM_RATE, resample, speak
 from onboarding.personas import PERSONAS, Persona
@@ -37,10 +37,7 @@ RATE = 16000
 
 def create_app() -> FastAPI:
     """What uvicorn serves here: `uvicorn --factory bench.api_bench:create_app`."""
-    app = FastAPI(title="Voice Onboarding Console (REST benchmark)")
-    app.include_router(router)
-    install_error_handlers(app)
-    return app
+    return rest_app()
 
 
 @dataclass

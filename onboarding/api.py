@@ -272,3 +272,13 @@ async def close_rest_sessions(app: FastAPI) -> None:
     calls = getattr(app.state, "rest_calls", None)
     if calls is not None:
         await calls.aclose()
+
+
+def rest_app(settings: Settings | None = None) -> FastAPI:
+    """The REST routes on a bare app (no Gradio pages): for the tests and the API benchmark."""
+    app = FastAPI(title="Voice Onboarding Console REST API")
+    app.include_router(router)
+    install_error_handlers(app)
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+    return app

@@ -17,25 +17,18 @@ import pytest
 from fastapi import FastAPI
 from livekit import api
 
-from onboarding.api import install_error_handlers, router
+from onboarding.api import rest_app
 from onboarding.audio_upload import encode_audio
 from onboarding.call_records import CallRecord, load_call
 from onboarding.caller_audio import ROOM_RATE, resample, speak
 from onboarding.interview import load_definition
 from onboarding.personas import PERSONAS, Persona
-from onboarding.settings import Settings, get_settings
+from onboarding.settings import Settings
 
 # How each of PERSONAS[0]'s ten answers is sent: 16 kHz WAV, browser WebM/Opus, OGG/Opus at 24 kHz, MP3 at 22.05 kHz.
 FORMATS = [("wav", 16000), ("webm", 48000), ("wav", 16000), ("ogg", 24000), ("webm", 48000), ("mp3", 22050),
            ("wav", 44100), ("ogg", 48000), ("webm", 48000), ("wav", 16000)]
 
-
-def rest_app(settings: Settings) -> FastAPI:
-    app = FastAPI()
-    app.include_router(router)
-    install_error_handlers(app)
-    app.dependency_overrides[get_settings] = lambda: settings
-    return app
 
 
 @pytest.fixture

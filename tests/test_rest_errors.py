@@ -10,22 +10,14 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from onboarding.api import install_error_handlers, router
+from onboarding.api import rest_app
 from onboarding.audio_upload import encode_audio
 from onboarding.rate_limit import RateLimiter, retry_after_header
-from onboarding.settings import Settings, get_settings
+from onboarding.settings import Settings
 
 START, TURN, COMPLETE, TOKEN = (f"/api/livekit/{p}" for p in ("agent/start", "agent/turn", "agent/complete", "token"))
 ROOM = "onboarding-rest-errors"
 
-
-def rest_app(settings: Settings) -> FastAPI:
-    """The router on a bare app (as in dashboard.py), with these settings."""
-    app = FastAPI()
-    app.include_router(router)
-    install_error_handlers(app)
-    app.dependency_overrides[get_settings] = lambda: settings
-    return app
 
 
 @pytest.fixture
