@@ -59,6 +59,19 @@ class CallResult:
     answers_spoken: int = 0
 
 
+def reactive_answer(agent_attributes: dict[str, str], answer_book: dict[str, str],
+                    expected: dict[str, str | int] | None = None) -> str:
+    """What a person would say to the agent's current question (its `onboarding.*` attributes):
+    the answer for the asked field, "Yes."/"No." to a read-back, "No." to "anything else?"."""
+    confirming = agent_attributes.get("onboarding.confirming")
+    if agent_attributes.get("onboarding.asking") == "end_call":
+        return "No."  # this caller wants to finish the onboarding
+    if confirming:
+        heard = json.loads(agent_attributes.get("onboarding.confirming_value") or "null")
+        return "Yes." if heard == (expected or {}).get(confirming, heard) else "No."
+    return answer_book.get(agent_attributes.get("onboarding.asking", ""), "Skip.")
+
+
 class SimCaller:
     def __init__(self, settings: Settings, script: CallScript) -> None:
         self.settings, self.script = settings, script
@@ -196,15 +209,7 @@ class SimCaller:
             yield from self.script.answers
             return
         for _ in range(self.script.max_turns):
-            confirming = self.agent_attributes.get("onboarding.confirming")
-            if self.agent_attributes.get("onboarding.asking") == "end_call":
-                yield "No."  # this caller wants to finish the onboarding
-            elif confirming:
-                heard = json.loads(self.agent_attributes.get("onboarding.confirming_value") or "null")
-                expected = (self.script.expected or {}).get(confirming, heard)
-                yield "Yes." if heard == expected else "No."
-            else:
-                yield self.script.answer_book.get(self.agent_attributes.get("onboarding.asking", ""), "Skip.")
+            yield reactive_answer(self.agent_attributes, self.script.answer_book, self.script.expected)
 
     async def _converse(self) -> None:
         answers = self._answers()

@@ -259,13 +259,27 @@
       clearTimeout(this.agentTimer);
       const attrs = agent.attributes || {};
       const state = attrs["lk.agent.state"] || "initializing";
+      // a finished agent utterance is a turn the caller may answer (pages and tests wait on the count)
+      if (this.agentState.dataset.agentState === "speaking" && state !== "speaking") {
+        this.root.dataset.agentTurns = String(Number(this.root.dataset.agentTurns || 0) + 1);
+      }
       this.agentState.dataset.agentState = state;
+      this.markAsked(attrs["onboarding.asking"] || "", attrs["onboarding.confirming"] || "");
       this.agentState.textContent = `Agent: ${state}`;
       if (attrs["onboarding.fields"]) {
         try { this.fillChecklist(JSON.parse(attrs["onboarding.fields"])); } catch (_) { /* partial update */ }
       }
       const status = attrs["onboarding.status"];
       if (status && status !== "in_progress") this.complete(status);
+    }
+
+    /** Which field the agent is asking for (or reading back), on the root and on its checklist line. */
+    markAsked(asking, confirming) {
+      this.root.dataset.asking = asking;
+      this.root.dataset.confirming = confirming;
+      this.checklist.querySelectorAll("li").forEach((item) => {
+        item.dataset.asking = String(item.dataset.field === (confirming || asking));
+      });
     }
 
     async readTranscript(reader, who) {
