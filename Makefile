@@ -2,7 +2,7 @@
 PY ?= python3
 export PYTHON := $(PY)
 
-.PHONY: install run test test-fast bench livekit-server lint clean
+.PHONY: install run test test-fast bench doctor livekit-server lint clean
 
 install:
 	@./scripts/install.sh
@@ -20,6 +20,9 @@ bench: install
 	$(PY) -m bench.voice_bench
 	$(PY) -m bench.dashboard_bench
 	$(PY) -m bench.api_bench
+
+doctor: install
+	$(PY) -m onboarding doctor
 
 livekit-server:
 	$(PY) -m onboarding.livekit_server

@@ -9,7 +9,7 @@ command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin:$HOME/go/b
 STAMPS=.cache/stamps
 mkdir -p "$STAMPS"
 
-APT_PACKAGES="flite sox chromium chromium-driver"
+APT_PACKAGES="flite sox chromium chromium-driver postgresql redis-server"
 missing=""
 for pkg in $APT_PACKAGES; do dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"; done
 if [ -n "$missing" ]; then
