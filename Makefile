@@ -20,6 +20,7 @@ bench: install
 	$(PY) -m bench.voice_bench
 	$(PY) -m bench.dashboard_bench
 	$(PY) -m bench.api_bench
+	$(PY) -m bench.cloud_bench
 
 doctor: install
 	$(PY) -m onboarding doctor

@@ -76,7 +76,7 @@ class InterviewCall:
             participant_identity=participant.identity, user_id=user_id,
             providers={**self.stack.labels, "llm": "scripted"}, worker_id=ctx.worker_id,
         )
-        self.stack.attach(self.settings.database_url, self.recorder.session_id)  # fallbacks go on this row
+        self.stack.attach(self.settings.database_url, self.recorder.session_id, ctx.room.name)  # fallbacks, tags
         ctx.add_shutdown_callback(self._on_shutdown)
         session = AgentSession(
             stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,

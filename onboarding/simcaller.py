@@ -17,7 +17,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +45,8 @@ class CallScript:
     barge_in_at: set[int] = field(default_factory=set)  # answer indexes spoken over the agent
     record_path: Path | None = None
     timeout: float = 180.0
+    # told (room, answer) just before each answer is spoken: the cloud benchmark's fake STT hears it this way
+    on_answer: Callable[[str, str], None] | None = None
 
 
 @dataclass
@@ -231,6 +233,8 @@ class SimCaller:
                 break
             # synthesis off the loop: a blocked loop would starve the other callers' microphones
             pcm = await asyncio.to_thread(answer_audio, answer, self.script.voice)
+            if self.script.on_answer is not None and not answer.startswith("<"):
+                self.script.on_answer(self.result.room_name, answer)
             speech_end = await self._say(pcm)
             self.result.answers_spoken += 1
             if pcm.size and not answer.startswith("<"):

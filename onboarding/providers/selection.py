@@ -54,8 +54,11 @@ class SpeechStack:
             if terms != self.cloud_stt._opts.keyterm:  # a change reconnects the stream, between turns
                 self.cloud_stt.update_options(keyterm=terms)
 
-    def attach(self, db_url: str, session_id: int) -> None:
+    def attach(self, db_url: str, session_id: int, room_name: str = "") -> None:
         self.monitor.attach(db_url, session_id)
+        if self.cloud_stt is not None and room_name:
+            # Deepgram's usage reports group requests by tag: one tag per room maps its bill onto our sessions
+            self.cloud_stt.update_options(tags=[room_name[:128]])
 
     def finish(self) -> None:
         self.monitor.finish()

@@ -6,6 +6,10 @@ header `Authorization: Token <key>` (a wrong key is refused at the handshake wit
 text frames `KeepAlive`, `Finalize` and `CloseStream`. Out: `SpeechStarted`, `Results` (interim and final,
 `speech_final` at an endpoint), `UtteranceEnd`, and `Metadata` before a normal close. Speech is found by
 energy; an utterance ends after `pause_seconds` of quiet, then Whisper transcribes it.
+
+With `ears="script"` (the cloud benchmark) nothing is transcribed: a caller announces what it will say with
+`expect(tag, text)` and the stream whose `tag` query parameter matches (the worker tags each stream with its
+room) hears exactly that. The fake's own CPU then stays out of the worker's measurements.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,6 +56,7 @@ class _Options:
     utterance_end_ms: int | None
     punctuate: bool
     keyterms: list[str]
+    tags: list[str] = field(default_factory=list)
 
 
 def _flag(query, name: str, default: bool) -> bool:
@@ -61,14 +67,27 @@ class FakeDeepgram(FakeServer):
     name = "deepgram"
 
     def __init__(self, api_key: str, *, pause_seconds: float = 0.3, speech_dbfs: float = -40.0,
-                 interim_every: float = 1.0, idle_timeout: float = 10.0) -> None:
+                 interim_every: float = 1.0, idle_timeout: float = 10.0, ears: str = "whisper") -> None:
         super().__init__(api_key)
         self.pause_seconds, self.speech_dbfs = pause_seconds, speech_dbfs
         self.interim_every, self.idle_timeout = interim_every, idle_timeout
-        self.model = load_whisper(default_model_dir())
+        self.ears = ears
+        self.model = load_whisper(default_model_dir()) if ears == "whisper" else None
+        self._expected: dict[str, deque[str]] = defaultdict(deque)  # tag → texts announced (script ears)
         self.requests: list[dict[str, str]] = []  # query parameters of each accepted connection
         self._results_sent = 0  # finals sent since the fault was set: the "drop" trigger
         self.app.router.add_get("/v1/listen", self._listen)
+
+    def expect(self, tag: str, text: str) -> None:
+        """Script ears: the next utterance on a stream tagged `tag` is `text` (deque: safe across threads)."""
+        self._expected[tag].append(text)
+
+    def heard(self, tags: list[str], *, final: bool) -> str:
+        for tag in tags:
+            queue = self._expected.get(tag)
+            if queue:
+                return queue.popleft() if final else queue[0]
+        return ""
 
     @property
     def base_url(self) -> str:
@@ -117,6 +136,7 @@ class FakeDeepgram(FakeServer):
             endpointing_ms=None if endpointing == "false" else int(endpointing),
             utterance_end_ms=int(query["utterance_end_ms"]) if "utterance_end_ms" in query else None,
             punctuate=_flag(query, "punctuate", False), keyterms=query.getall("keyterm", []),
+            tags=query.getall("tag", []),
         )
         self.requests.append(dict(query))
         request_id = str(uuid.uuid4())
@@ -241,7 +261,8 @@ class _Stream:
             if kind == "speech_started":
                 await self.ws.send_json({"type": "SpeechStarted", "channel": [0], "timestamp": round(utt.start, 3)})
             elif kind == "interim":
-                await self._send_results(utt, await self._transcribe(utt), is_final=False, speech_final=False)
+                await self._send_results(utt, await self._transcribe(utt, final=False), is_final=False,
+                                         speech_final=False)
             elif kind in ("endpoint", "final", "finalize"):
                 text = await self._transcribe(utt)
                 await asyncio.sleep(max(0.0, self.fake.latency.first_result - (time.monotonic() - ended_at)))
@@ -261,7 +282,9 @@ class _Stream:
                 await self.ws.close()
                 return
 
-    async def _transcribe(self, utt: _Utterance) -> str:
+    async def _transcribe(self, utt: _Utterance, final: bool = True) -> str:
+        if self.fake.model is None:
+            return self.fake.heard(self.opts.tags, final=final)
         audio = np.concatenate(utt.audio) if utt.audio else np.zeros(0, dtype=np.float32)
         # keyterm prompting (nova-3) maps onto Whisper's initial prompt
         prompt = f"Keyterms: {', '.join(self.opts.keyterms)}." if self.opts.keyterms else None
