@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, event, inspect
-from sqlalchemy.engine import Connection
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -112,21 +111,3 @@ TYPED_PROFILE_COLUMNS = (
     "full_name", "email", "company", "role", "team_size", "primary_goal", "phone", "timezone",
 )
 
-
-@event.listens_for(SQLModel.metadata, "after_create")
-def _add_new_columns_and_indexes(metadata, connection: Connection, **_kw) -> None:
-    """create_all never alters an existing table: add the nullable columns and indexes added since.
-
-    Keeps a database made by an earlier version usable without a migration tool; only additive changes.
-    """
-    inspector = inspect(connection)
-    for table in metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        existing = {col["name"] for col in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in existing and column.nullable:
-                col_type = column.type.compile(dialect=connection.dialect)
-                connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {col_type}')
-        for index in table.indexes:
-            index.create(connection, checkfirst=True)

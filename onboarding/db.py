@@ -1,18 +1,44 @@
-"""Database engine and sessions: SQLite (WAL) by default, any SQLAlchemy URL via DATABASE_URL."""
+"""Database engine, sessions and schema migrations: SQLite (WAL) by default, PostgreSQL through DATABASE_URL.
+
+The schema is owned by Alembic (onboarding/migrations); every process brings its database to the newest revision
+the first time it opens it, under a lock, so a worker and the dashboard starting together never race. Operators can
+run the same step ahead of a deploy: `python -m onboarding.db upgrade` (also `current`, `revision -m "…"`).
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, create_engine
 
-import models  # noqa: F401  (registers the tables)
+import models  # registers the tables (models.SQLModel.metadata)
+
+log = logging.getLogger("onboarding.db")
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001"  # the revision a database made by the pre-Alembic create_all path is brought to, then stamped
+_PG_MIGRATION_LOCK = 0x6F6E626F  # pg_advisory_xact_lock key: one migrating process per database at a time
+_POSTGRES_PREFIXES = ("postgres://", "postgresql://")
+
+
+def normalize_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (as hosting providers hand them out) mean psycopg 3, the driver we ship."""
+    for prefix in _POSTGRES_PREFIXES:
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -30,22 +56,29 @@ _ENGINES_LOCK = threading.Lock()
 
 
 def get_engine(url: str) -> Engine:
-    """One engine per URL per process; tables are created on first use.
+    """One engine per URL per process; its schema is brought up to date on first use.
 
-    Calls that start together (thread executor) share one creation under a lock; another process
-    creating the same tables at the same moment makes create_all fail once, so it is retried.
+    Calls that start together (thread executor) share one upgrade under a lock; other processes wait on the
+    database's own lock (see `upgrade_database`).
     """
+    url = normalize_url(url)
     with _ENGINES_LOCK:
         engine = _ENGINES.get(url)
         if engine is None:
-            engine = _ENGINES[url] = _create(url)
+            engine = _create(url)
+            try:
+                upgrade_database(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+            _ENGINES[url] = engine
         return engine
 
 
 def dispose_engine(url: str) -> None:
-    """Close and forget the engine of a URL (before deleting its database file)."""
+    """Close and forget the engine of a URL (before deleting its database file or dropping the database)."""
     with _ENGINES_LOCK:
-        engine = _ENGINES.pop(url, None)
+        engine = _ENGINES.pop(normalize_url(url), None)
     if engine is not None:
         engine.dispose()
 
@@ -55,16 +88,8 @@ def _create(url: str) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    for attempt in range(3):
-        try:
-            SQLModel.metadata.create_all(engine)
-            break
-        except OperationalError as exc:  # "table … already exists": another process won the race
-            if attempt == 2 or "already exists" not in str(exc):
-                raise
-    return engine
+        return engine
+    return create_engine(url, pool_pre_ping=True)
 
 
 @contextmanager
@@ -77,3 +102,133 @@ def session_scope(url: str) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+# ---- migrations -------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+def _config(connection: Connection | None = None) -> Config:
+    """Alembic configured in code: no alembic.ini to ship or to find at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes.update(connection=connection, applied=[])
+    return config
+
+
+def current_revisions(connection: Connection) -> set[str]:
+    """The stamped revisions, read directly (a MigrationContext would log two lines on every process start)."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return set()
+    return set(connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
+
+
+def _is_up_to_date(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return current_revisions(connection) == set(_scripts().get_heads())
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A transaction only one process at a time holds: the check, the migrations and the stamp happen in it.
+
+    PostgreSQL: a transaction-scoped advisory lock (DDL is transactional there). SQLite: BEGIN IMMEDIATE takes the
+    database's write lock, so a second process waits (busy_timeout) and then finds the schema current.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+        elif engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+
+def upgrade_database(engine: Engine, revision: str = "heads") -> list[str]:
+    """Bring the schema to `revision`; returns the revisions applied (empty when it was already there)."""
+    if revision == "heads" and _is_up_to_date(engine):
+        return []
+    with _migration_lock(engine) as connection:
+        adopted = not current_revisions(connection) and _has_legacy_tables(connection)
+        if adopted:
+            _adopt_legacy_schema(connection)
+        config = _config(connection)
+        command.upgrade(config, revision)
+        applied = ([BASELINE] if adopted else []) + config.attributes["applied"]
+    if applied:
+        log.info("database schema upgraded", extra={"revisions": applied, "dialect": engine.dialect.name})
+    return applied
+
+
+def _has_legacy_tables(connection: Connection) -> bool:
+    return bool(set(sa.inspect(connection).get_table_names()) & set(models.SQLModel.metadata.tables))
+
+
+def _adopt_legacy_schema(connection: Connection) -> None:
+    """A database made by create_all before Alembic: add what the baseline has and it lacks, then stamp it.
+
+    Old releases only ever added nullable columns and indexes, so adding them is safe; a missing NOT NULL column
+    would mean a database this code never made, and is refused rather than guessed.
+    """
+    baseline = _scripts().get_revision(BASELINE).module.schema()
+    inspector = sa.inspect(connection)
+    for table in baseline.sorted_tables:
+        if not inspector.has_table(table.name):
+            table.create(connection)
+            continue
+        existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            if not column.nullable:
+                raise RuntimeError(f"Table {table.name} has no column {column.name} and it cannot be added safely: "
+                                   "this database was not made by this application; migrate it by hand.")
+            column_type = column.type.compile(dialect=connection.dialect)
+            connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column_type}')
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)
+    command.stamp(_config(connection), BASELINE)
+    log.info("pre-Alembic database adopted", extra={"revision": BASELINE})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m onboarding.db upgrade|current|revision -m MSG`, on DATABASE_URL (or --url)."""
+    from onboarding.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m onboarding.db", description=main.__doc__)
+    parser.add_argument("action", choices=["upgrade", "current", "revision"])
+    parser.add_argument("--url", help="database URL (default: DATABASE_URL)")
+    parser.add_argument("-m", "--message", help="revision message (revision: autogenerated from models.py)")
+    args = parser.parse_args(argv)
+    url = normalize_url(args.url or Settings().database_url)
+    engine = _create(url)
+    try:
+        if args.action == "upgrade":
+            applied = upgrade_database(engine)
+            print(f"applied {', '.join(applied)}" if applied else "already up to date")
+        elif args.action == "current":
+            with engine.connect() as connection:
+                print(", ".join(sorted(current_revisions(connection))) or "no schema yet")
+        else:
+            if not args.message:
+                parser.error("revision needs -m MESSAGE")
+            upgrade_database(engine)
+            with _migration_lock(engine) as connection:
+                config = _config(connection)
+                config.set_main_option("file_template", "%%(rev)s_%%(slug)s")  # 0002_add_x.py, like 0001_initial.py
+                next_id = f"{max(int(head) for head in _scripts().get_heads()) + 1:04d}"
+                command.revision(config, message=args.message, autogenerate=True, rev_id=next_id)
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

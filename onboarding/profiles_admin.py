@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, false, func, literal, literal_column, or_, true, tuple_
+from sqlalchemy import ColumnElement, case, delete, false, func, literal, literal_column, or_, true, tuple_
 from sqlmodel import select
 
 from models import CallSession, FieldValue, Profile, Turn
@@ -103,6 +103,14 @@ def _is_sqlite(db_url: str) -> bool:
     return get_engine(db_url).dialect.name == "sqlite"
 
 
+def _flag_count(sqlite: bool) -> ColumnElement[int]:
+    """How many fields are flagged. PostgreSQL refuses json_array_length on a JSON null ("cannot get array length of
+    a scalar") where SQLite answers 0, so there only arrays are measured (CASE: AND would not guard the call)."""
+    if sqlite:
+        return func.json_array_length(Profile.flagged)
+    return func.json_array_length(case((func.json_typeof(Profile.flagged) == "array", Profile.flagged)))
+
+
 def _conditions(flt: ProfileFilter, sqlite: bool) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if flt.search:
@@ -118,7 +126,7 @@ def _conditions(flt: ProfileFilter, sqlite: bool) -> list[ColumnElement[bool]]:
     elif flt.status == "partial":
         conds.append(Profile.completed == false())
     elif flt.status == "flagged":
-        conds += [func.json_array_length(Profile.flagged) > 0, Profile.reviewed_at.is_(None)]
+        conds += [_flag_count(sqlite) > 0, Profile.reviewed_at.is_(None)]
     elif flt.status == "reviewed":
         conds.append(Profile.reviewed_at.is_not(None))
     if flt.date_from:

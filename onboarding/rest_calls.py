@@ -143,7 +143,7 @@ class RestCalls:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.definition = load_definition(settings.interview_path)
-        # create the tables now, once: sessions opening together in threads would race in create_all
+        # migrate the schema now, once, before sessions open together in threads
         get_engine(settings.database_url)
         self.models = SpeechModels(settings)
         self._calls: dict[str, RestCall] = {}

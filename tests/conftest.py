@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from onboarding.db import get_engine
+from onboarding.db import dispose_engine, get_engine
 from onboarding.personas import PERSONAS
+from onboarding.pgserver import PgServer, find_bin_dir, start_postgres
 from onboarding.settings import REPO_ROOT, Settings
 from onboarding.testbed import (
     CHROMIUM,
@@ -32,6 +33,36 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def postgres(artifacts: Path) -> Iterator[PgServer]:
+    """A real PostgreSQL server for the whole run (Debian binaries, free port, trust auth), in a time zone
+    far from UTC so that a timestamp read back in server-local time would show."""
+    if find_bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed: apt-get install postgresql (make install does)")
+    server = start_postgres(artifacts / "postgres.log", settings={"timezone": "Pacific/Auckland"})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PgServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (the schema is created on first use)."""
+    url = postgres.create_database()
+    yield url
+    dispose_engine(url)
+    postgres.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each kind: a test taking it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +91,8 @@ def dashboard(stack: Settings, artifacts: Path) -> Iterator[Dashboard]:
     """The real dashboard (uvicorn) talking to the stack's server, agent and database; admin login with
     `dashboard.settings.admin_username` / `admin_password` (a real password: placeholders are refused)."""
     settings = stack.model_copy(update={"admin_password": f"test-{os.getpid()}-admin-password"})
-    # Create the tables now: two calls arriving together on a fresh database race in create_all
-    # ("table profile already exists") and the losing job dies before its agent joins.
+    # Migrate the schema before the first calls: the migration is locked, but an agent waiting on it
+    # would join its room late.
     get_engine(settings.database_url)
     proc, url = start_dashboard(settings, artifacts / "dashboard.log")
     try:
