@@ -17,13 +17,19 @@ from livekit.agents.voice import room_io
 from livekit.agents.voice.events import (
     AgentStateChangedEvent,
     CloseEvent,
+    CloseReason,
     ConversationItemAddedEvent,
     SessionUsageUpdatedEvent,
     UserStateChangedEvent,
 )
 
 from onboarding.interview import InterviewDefinition, InterviewState, Reply
-from onboarding.providers.scripted_llm import ScriptedInterviewer
+from onboarding.providers.gemini_interviewer import (
+    build_interviewer,
+    interviewer_label,
+    prepare_agent,
+    video_options,
+)
 from onboarding.providers.selection import SpeechStack, turn_detector
 from onboarding.recorder import CallRecorder, Usage
 from onboarding.settings import Settings
@@ -50,7 +56,8 @@ class InterviewCall:
                  definition: InterviewDefinition, agent: Agent) -> None:
         self.ctx, self.settings, self.stack, self.agent = ctx, settings, stack, agent
         self.state = InterviewState(definition)
-        self.interviewer = ScriptedInterviewer(self.state, on_reply=self._on_reply)
+        # Gemini when GOOGLE_API_KEY is set (scripted behind it), else scripted; both drive self.state
+        self.interviewer = build_interviewer(settings, self.state, self._on_reply, stack.monitor)
         self.recorder: CallRecorder | None = None
         self.session: AgentSession | None = None
         self._end_status: tuple[str, str | None] | None = None
@@ -74,7 +81,7 @@ class InterviewCall:
         self.recorder = await asyncio.to_thread(
             CallRecorder, self.settings.database_url, room_name=ctx.room.name,
             participant_identity=participant.identity, user_id=user_id,
-            providers={**self.stack.labels, "llm": "scripted"}, worker_id=ctx.worker_id,
+            providers={**self.stack.labels, "llm": interviewer_label(self.interviewer)}, worker_id=ctx.worker_id,
         )
         self.stack.attach(self.settings.database_url, self.recorder.session_id, ctx.room.name)  # fallbacks, tags
         ctx.add_shutdown_callback(self._on_shutdown)
@@ -89,6 +96,7 @@ class InterviewCall:
                 "preemptive_generation": {"enabled": False},
             },
             user_away_timeout=None,  # our own silence watchdog re-prompts, repeatedly
+            video_sampler=video_options(self.interviewer)["video_sampler"],  # Gemini keeps the latest frame
         )
         self.session = session
         session.on("conversation_item_added", self._on_item)
@@ -96,9 +104,11 @@ class InterviewCall:
         session.on("user_state_changed", self._on_user_state)
         session.on("session_usage_updated", self._on_usage)
         session.on("close", self._on_close)
+        await prepare_agent(self.agent, self.interviewer)  # Gemini: instructions and tools from the definition
         await session.start(
             self.agent, room=ctx.room, record=False,
-            room_options=room_io.RoomOptions(participant_identity=participant.identity),
+            room_options=room_io.RoomOptions(participant_identity=participant.identity,
+                                             video_input=video_options(self.interviewer)["video_input"]),
         )
         await self._publish_progress("in_progress")
 
@@ -161,9 +171,18 @@ class InterviewCall:
             status, reason = "failed", f"{type(ev.error).__name__}: {ev.error}"
         elif self._end_status is not None:
             status, reason = self._end_status
-        else:
-            status, reason = "abandoned", f"caller left after {self._answers} answers ({ev.reason})"
+        elif ev.reason == CloseReason.PARTICIPANT_DISCONNECTED:
+            status, reason = "abandoned", f"caller left after {self._answers} answers"
+            self._spawn(self._close_room())  # an empty room would hold this worker's job slot ~20 s more
+        else:  # the job is shutting down (worker stopped, room deleted) with the caller still there
+            status, reason = "abandoned", f"call closed by the worker after {self._answers} answers ({ev.reason})"
         self._finish(status, reason)
+
+    async def _close_room(self) -> None:
+        try:
+            await self.ctx.delete_room()
+        except Exception:
+            log.warning("could not delete room", extra=self.log_extra)
 
     async def _on_shutdown(self) -> None:
         self._closed = True

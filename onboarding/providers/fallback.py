@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from livekit.agents import stt, tts
+from livekit.agents import llm, stt, tts
 from livekit.agents.stt.fallback_adapter import DEFAULT_FALLBACK_API_CONNECT_OPTIONS as STT_CONN
 from livekit.agents.stt.fallback_adapter import FallbackRecognizeStream
 from livekit.agents.tts.fallback_adapter import DEFAULT_FALLBACK_API_CONNECT_OPTIONS as TTS_CONN
@@ -22,6 +22,7 @@ from livekit.agents.tts.fallback_adapter import FallbackChunkedStream, FallbackS
 from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 from models import CallSession, utcnow
+from onboarding import metrics
 from onboarding.db import session_scope
 
 log = logging.getLogger("onboarding.providers")
@@ -75,6 +76,9 @@ def describe_error(error: BaseException | None) -> str:
     cause = error.__cause__
     if cause is not None and not text:
         text = str(cause)[:200]
+    body = getattr(error, "body", None)
+    if isinstance(body, str) and body.strip() and body.strip() not in text:  # e.g. Gemini's "API key not valid"
+        text = f"{text} ({body.strip()[:160]})"
     return f"{type(error).__name__}" + (f" {status}" if status not in (None, -1) else "") + f": {text}"
 
 
@@ -87,13 +91,14 @@ class ProviderMonitor:
     _db: tuple[str, int] | None = None
     _stt_meter: Any = None  # a ConnectionMeter (cloud.py) when a streaming cloud STT is in use
 
-    def watch(self, role: str, adapter: stt.FallbackAdapter | tts.FallbackAdapter,
-              primary: stt.STT | tts.TTS, primary_label: str, fallback_label: str) -> None:
+    def watch(self, role: str, adapter: stt.FallbackAdapter | tts.FallbackAdapter | llm.LLM,
+              primary: stt.STT | tts.TTS | llm.LLM, primary_label: str, fallback_label: str) -> None:
         def on_error(ev: Any) -> None:
             self._last_error[role] = ev.error
+            metrics.provider_error(role, primary_label)
 
         def on_availability(ev: Any) -> None:
-            instance = getattr(ev, "stt", None) or getattr(ev, "tts", None)
+            instance = getattr(ev, "stt", None) or getattr(ev, "tts", None) or getattr(ev, "llm", None)
             if instance is primary and not ev.available:
                 self._record(role, primary_label, fallback_label, describe_error(self._last_error.get(role)))
 
@@ -119,10 +124,12 @@ class ProviderMonitor:
         event = {"role": role, "from": primary, "to": fallback, "reason": reason, "at": utcnow().isoformat(),
                  "monotonic": round(time.monotonic(), 3)}
         self.fallbacks.append(event)
+        metrics.provider_fallback(role)
         log.warning("%s provider %s failed, %s serves the rest of the call: %s", role, primary, fallback, reason)
         if self._db is not None:
             self._store()
 
+    @metrics.counted_db_write
     def _store(self) -> None:
         assert self._db is not None
         db_url, session_id = self._db

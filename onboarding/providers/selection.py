@@ -105,9 +105,15 @@ _CHECKED: set[tuple[str, ...]] = set()
 def check_cloud_keys(settings: Settings) -> None:
     """Once per process and configuration: a refused key stops start-up with a message naming the variable."""
     key = (settings.deepgram_api_key, settings.deepgram_base_url, settings.deepgram_model, settings.eleven_api_key,
-           settings.elevenlabs_base_url, settings.elevenlabs_voice_id)
+           settings.elevenlabs_base_url, settings.elevenlabs_voice_id, settings.google_api_key,
+           settings.gemini_base_url, settings.gemini_model)
     if key not in _CHECKED:
         cloud.check(settings)
+        if settings.google_api_key:
+            from onboarding.providers.gemini_interviewer import check_gemini
+
+            for warning in check_gemini(settings):
+                log.warning(warning)
         _CHECKED.add(key)
 
 
@@ -119,8 +125,6 @@ def preload(settings: Settings) -> SpeechStack:
     except cloud.ProviderKeyError as exc:
         log.error("%s", exc)
         raise SystemExit(f"cloud provider check failed: {exc}") from None
-    if settings.google_api_key:
-        log.warning("GOOGLE_API_KEY is set, but the Gemini interviewer is not built yet: the scripted one serves")
     init_vad()
     init_eot()  # the v1-mini end-of-turn weights (≈244 MB), shared by every call in this process
     stack = build_speech_stack(settings)

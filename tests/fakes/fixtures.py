@@ -13,9 +13,11 @@ import pytest
 from onboarding.settings import Settings
 from tests.fakes.deepgram import FakeDeepgram
 from tests.fakes.elevenlabs import FakeElevenLabs
+from tests.fakes.gemini import FakeGemini
 
 DEEPGRAM_KEY = "fake-deepgram-key"
 ELEVEN_KEY = "fake-eleven-key"
+GOOGLE_KEY = "fake-google-key"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +38,22 @@ def elevenlabs_server() -> Iterator[FakeElevenLabs]:
         fake.stop()
 
 
+@pytest.fixture(scope="session")
+def gemini_server() -> Iterator[FakeGemini]:
+    fake = FakeGemini(GOOGLE_KEY).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_gemini(gemini_server: FakeGemini) -> Iterator[FakeGemini]:
+    gemini_server.reset()
+    yield gemini_server
+    gemini_server.reset()
+
+
 @pytest.fixture
 def fake_deepgram(deepgram_server: FakeDeepgram) -> Iterator[FakeDeepgram]:
     deepgram_server.reset()
@@ -51,13 +69,15 @@ def fake_elevenlabs(elevenlabs_server: FakeElevenLabs) -> Iterator[FakeElevenLab
 
 
 def cloud_settings(base: Settings, deepgram: FakeDeepgram | None = None, eleven: FakeElevenLabs | None = None,
-                   **overrides) -> Settings:
+                   gemini: FakeGemini | None = None, **overrides) -> Settings:
     """Settings that point the plugins at the fakes (with the fakes' keys unless overridden)."""
     update: dict = {}
     if deepgram is not None:
         update |= {"deepgram_api_key": DEEPGRAM_KEY, "deepgram_base_url": deepgram.base_url}
     if eleven is not None:
         update |= {"eleven_api_key": ELEVEN_KEY, "elevenlabs_base_url": eleven.base_url, "tts_engine": "flite"}
+    if gemini is not None:
+        update |= {"google_api_key": GOOGLE_KEY, "gemini_base_url": gemini.base_url}
     return base.model_copy(update={**update, **overrides})
 
 
@@ -66,4 +86,5 @@ def cloud_env(settings: Settings) -> dict[str, str]:
     return {"DEEPGRAM_API_KEY": settings.deepgram_api_key, "DEEPGRAM_BASE_URL": settings.deepgram_base_url,
             "DEEPGRAM_MODEL": settings.deepgram_model, "ELEVEN_API_KEY": settings.eleven_api_key,
             "ELEVENLABS_BASE_URL": settings.elevenlabs_base_url, "ELEVENLABS_VOICE_ID": settings.elevenlabs_voice_id,
-            "ELEVENLABS_MODEL": settings.elevenlabs_model}
+            "ELEVENLABS_MODEL": settings.elevenlabs_model, "GOOGLE_API_KEY": settings.google_api_key,
+            "GEMINI_BASE_URL": settings.gemini_base_url, "GEMINI_MODEL": settings.gemini_model}
