@@ -5,6 +5,7 @@
 /        the talk page (the voice widget); public when TALK_PAGE_PUBLIC, else behind the admin login
 /admin   rooms, profiles, usage & cost, status — always behind the login
 /api     the REST routes (token, agent start/turn/complete); /docs has their OpenAPI description
+/metrics Prometheus metrics (bearer METRICS_TOKEN, or this machine only when it is unset)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from onboarding.api import close_rest_sessions, install_error_handlers, router
+from onboarding.metrics import install_dashboard_metrics
 from onboarding.settings import Settings, get_settings
 from onboarding.web import mount_api_docs, mount_static
 from pages import admin, talk
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.add_event_handler("shutdown", abandon_open_rest_calls)
     mount_static(app, settings)  # before Gradio at "/", which would otherwise shadow these routes
     mount_api_docs(app)
+    install_dashboard_metrics(app, settings)  # request counts and GET /metrics (METRICS_TOKEN, or loopback only)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

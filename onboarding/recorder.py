@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import select
 
 from models import TYPED_PROFILE_COLUMNS, CallSession, FieldValue, Profile, Turn, utcnow
+from onboarding import metrics as prom
 from onboarding.db import session_scope
 from onboarding.interview import FieldUpdate
 
@@ -38,12 +39,13 @@ class Usage:
 
 
 class CallRecorder:
+    @prom.counted_db_write
     def __init__(
         self, db_url: str, *, room_name: str, mode: str = "voice", participant_identity: str | None = None,
         user_id: str | None = None, providers: dict[str, str] | None = None, worker_id: str | None = None,
     ) -> None:
         self.db_url = db_url
-        self.room_name = room_name
+        self.room_name, self.mode = room_name, mode
         self._turn_ids: dict[str, int] = {}
         self._next_index = 0
         self.finished = False
@@ -62,8 +64,10 @@ class CallRecorder:
             db.add(profile)
             db.flush()
             self.session_id, self.profile_id = call.id, profile.id
+        prom.session_opened(mode)
         log.info("call started", extra={"room": room_name, "session_id": self.session_id})
 
+    @prom.counted_db_write
     def add_turn(
         self, role: str, text: str, *, message_id: str | None = None, interrupted: bool = False,
         metrics: dict[str, float] | None = None,
@@ -88,8 +92,12 @@ class CallRecorder:
             if message_id:
                 self._turn_ids[message_id] = turn.id
             log.info("turn stored", extra={"room": self.room_name, "session_id": self.session_id, "role": role})
-            return turn.id
+        prom.turn_stored(role)
+        if self.mode == "voice" and role == "agent":
+            prom.voice_to_voice(metric_values.get("e2e_latency"))
+        return turn.id
 
+    @prom.counted_db_write
     def apply(self, updates: list[FieldUpdate], turn_ids: dict[int, int], changed_by: str | None = None) -> None:
         """Record field values with their provenance; earlier values stay as history.
 
@@ -119,12 +127,14 @@ class CallRecorder:
             profile.answers, profile.updated_at = answers, utcnow()
             db.add(profile)
 
+    @prom.counted_db_write
     def set_flagged(self, flagged: list[str]) -> None:
         with session_scope(self.db_url) as db:
             profile = db.get(Profile, self.profile_id)
             profile.flagged = list(flagged)
             db.add(profile)
 
+    @prom.counted_db_write
     def finish(self, status: str, reason: str | None = None, *, usage: Usage | None = None,
                profile_complete: bool = False) -> None:
         """Close the call once; later calls (e.g. a shutdown after completion) change nothing."""
@@ -132,6 +142,7 @@ class CallRecorder:
             return
         assert status in FINAL_STATUSES, status
         self.finished = True
+        prom.session_closed(self.mode, status)
         usage = usage or Usage()
         with session_scope(self.db_url) as db:
             call = db.get(CallSession, self.session_id)

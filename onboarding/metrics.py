@@ -1,0 +1,303 @@
+"""Prometheus metrics of the agent worker and the dashboard, for a team running calls on several machines.
+
+The names are a contract: deploy/'s Grafana dashboard is built on them. Each process exposes only what it
+measures: the worker serves its registry on WORKER_METRICS_PORT (thread-executor jobs run inside the worker
+process, so every call counts into the same values), the dashboard at GET /metrics. Session and turn counters
+are kept by the recorder, which voice and REST calls share, so both doors are counted the same way.
+
+JOB_EXECUTOR=process runs each call in its own process, whose values the worker's port cannot see unless
+PROMETHEUS_MULTIPROC_DIR names a directory of its own (prometheus-client's multiprocess mode): then the worker
+serves the sum of every job process's values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import hmac
+import ipaddress
+import logging
+import os
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
+
+from onboarding.settings import Settings
+
+log = logging.getLogger("onboarding.metrics")
+
+# End of the caller's speech → first agent audio: ≈0.4 s with instant models, seconds with a slow cloud hop.
+VOICE_TO_VOICE_BUCKETS = (0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0)
+
+# registry=None: each process registers only its own metrics (see worker_registry / dashboard_registry)
+ACTIVE_SESSIONS = Gauge("onboarding_active_sessions", "Voice calls in progress on this worker",
+                        registry=None, multiprocess_mode="livesum")
+REST_SESSIONS_ACTIVE = Gauge("onboarding_rest_sessions_active", "REST push-to-talk calls in progress",
+                             registry=None, multiprocess_mode="livesum")
+SESSIONS_TOTAL = Counter("onboarding_sessions_total", "Calls ended, by outcome", ["status"], registry=None)
+TURNS_TOTAL = Counter("onboarding_turns_total", "Turns stored, by speaker", ["role"], registry=None)
+VOICE_TO_VOICE_SECONDS = Histogram(
+    "onboarding_voice_to_voice_seconds", "End of the caller's speech to the agent's first audio (livekit e2e_latency)",
+    buckets=VOICE_TO_VOICE_BUCKETS, registry=None)
+PROVIDER_ERRORS = Counter("onboarding_provider_errors_total", "Errors reported by a cloud provider",
+                          ["kind", "provider"], registry=None)
+PROVIDER_FALLBACKS = Counter("onboarding_provider_fallbacks_total", "Calls switched to the local provider",
+                             ["kind"], registry=None)
+DB_WRITE_FAILURES = Counter("onboarding_db_write_failures_total", "Database writes of a call that raised",
+                            registry=None)
+HTTP_REQUESTS = Counter("onboarding_http_requests_total", "Dashboard HTTP requests, by route template and status",
+                        ["route", "status"], registry=None)
+
+SHARED: tuple[Collector, ...] = (SESSIONS_TOTAL, TURNS_TOTAL, DB_WRITE_FAILURES)
+WORKER_ONLY: tuple[Collector, ...] = (ACTIVE_SESSIONS, VOICE_TO_VOICE_SECONDS, PROVIDER_ERRORS, PROVIDER_FALLBACKS)
+DASHBOARD_ONLY: tuple[Collector, ...] = (HTTP_REQUESTS, REST_SESSIONS_ACTIVE)
+RUNTIME = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR)
+
+
+# --- recording (called by the recorder and the provider monitor) --------------------------------
+def session_opened(mode: str) -> None:
+    (REST_SESSIONS_ACTIVE if mode == "rest" else ACTIVE_SESSIONS).inc()
+
+
+def session_closed(mode: str, status: str) -> None:
+    (REST_SESSIONS_ACTIVE if mode == "rest" else ACTIVE_SESSIONS).dec()
+    SESSIONS_TOTAL.labels(status).inc()
+
+
+def turn_stored(role: str) -> None:
+    TURNS_TOTAL.labels(role).inc()
+
+
+def voice_to_voice(seconds: float | None) -> None:
+    if seconds is not None and seconds >= 0:
+        VOICE_TO_VOICE_SECONDS.observe(seconds)
+
+
+def counted_db_write(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorates a method that writes a call's records: a database error it raises is counted, then re-raised."""
+    return DB_WRITE_FAILURES.count_exceptions(SQLAlchemyError)(func)
+
+
+def provider_error(kind: str, provider: str) -> None:
+    PROVIDER_ERRORS.labels(kind, provider).inc()
+
+
+def provider_fallback(kind: str) -> None:
+    PROVIDER_FALLBACKS.labels(kind).inc()
+
+
+# --- registries -----------------------------------------------------------------------------------
+def _registry(collectors: Iterable[Collector]) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    for collector in (*collectors, *RUNTIME):
+        registry.register(collector)
+    return registry
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class _LiveJobProcesses(multiprocess.MultiProcessCollector):
+    """Sums the job processes' files; a process that died mid-call no longer counts as an active session."""
+
+    def collect(self) -> Iterable[Any]:
+        for path in glob.glob(os.path.join(self._path, "gauge_live*_*.db")):
+            pid = _pid_of(path)
+            if pid and not _alive(pid):
+                multiprocess.mark_process_dead(pid, self._path)
+        return super().collect()
+
+
+def _pid_of(path: str) -> int:
+    """prometheus-client names its files <type>[_<mode>]_<pid>.db."""
+    digits = os.path.basename(path).removesuffix(".db").rsplit("_", 1)[-1]
+    return int(digits) if digits.isdigit() else 0
+
+
+def _remove_files_of_earlier_runs(path: str) -> None:
+    """At worker start no job process runs yet: every file not of this process is left from an earlier run."""
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        if _pid_of(stale) != os.getpid():
+            os.remove(stale)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def worker_registry() -> CollectorRegistry:
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        _LiveJobProcesses(registry)
+        return registry
+    return _registry((*SHARED, *WORKER_ONLY))
+
+
+@lru_cache
+def dashboard_registry() -> CollectorRegistry:
+    return _registry((*SHARED, *DASHBOARD_ONLY))
+
+
+# --- worker: its own HTTP port ----------------------------------------------------------------------
+def serve_worker_metrics(settings: Settings) -> str | None:
+    """Start the worker's /metrics server; its URL, or None when off or the port is taken (calls go on)."""
+    if settings.worker_metrics_port == 0:
+        log.info("worker metrics off (WORKER_METRICS_PORT=0)")
+        return None
+    if multiprocess_dir():
+        _remove_files_of_earlier_runs(multiprocess_dir())
+    elif settings.job_executor == "process":
+        log.warning("JOB_EXECUTOR=process: calls run in job processes this port cannot see; set "
+                    "PROMETHEUS_MULTIPROC_DIR to a directory of its own to export their metrics")
+    host, port = settings.worker_metrics_host, settings.worker_metrics_port
+    try:
+        start_http_server(port, addr=host, registry=worker_registry())
+    except OSError as exc:
+        log.error("worker metrics not served: cannot listen on %s:%s (%s) — set WORKER_METRICS_PORT to a free "
+                  "port, or 0 for none", host, port, exc)
+        return None
+    url = f"http://{host}:{port}/metrics"
+    log.info("worker metrics at %s", url)
+    return url
+
+
+# --- dashboard: middleware and GET /metrics -------------------------------------------------------
+def route_template(scope: dict[str, Any]) -> str:
+    """The matched route's template (mount prefix included), never the raw path: bounded label values."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
+        return "unmatched"
+    prefix = scope.get("root_path", "") or ""
+    if getattr(route, "routes", None) is not None:  # a mount whose app matched nothing inside (e.g. a 404)
+        return f"{prefix or path}/*"
+    return f"{prefix}{path}" or "/"
+
+
+class HttpMetricsMiddleware:
+    """Counts every HTTP request by route template and status; an exception counts as a 500."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_and_note_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        finally:
+            HTTP_REQUESTS.labels(route_template(scope), str(status)).inc()
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def scrape_refusal(settings: Settings, request: Request) -> tuple[int, str] | None:
+    """Why this scrape is refused, or None.
+
+    With METRICS_TOKEN set, a scraper sends `Authorization: Bearer <token>`. Without it the endpoint answers
+    only this machine, and not through a proxy on it (which would add X-Forwarded-For / Forwarded).
+    """
+    if settings.metrics_token:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode()):
+            return None
+        return 401, "send 'Authorization: Bearer <METRICS_TOKEN>' to read the metrics"
+    proxied = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+    if _is_loopback(request.client.host if request.client else None) and not proxied:
+        return None
+    return 403, "metrics answer only this machine: set METRICS_TOKEN to let a Prometheus elsewhere scrape them"
+
+
+def install_dashboard_metrics(app: FastAPI, settings: Settings) -> None:
+    """Count the app's requests and serve GET /metrics (add before Gradio's catch-all mount at "/")."""
+    app.add_middleware(HttpMetricsMiddleware)
+    registry = dashboard_registry()
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint(request: Request) -> Response:
+        refusal = scrape_refusal(settings, request)
+        if refusal is not None:
+            status, detail = refusal
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return Response(f"{detail}\n", status_code=status, media_type="text/plain", headers=headers)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+# --- reading a /metrics page (tests, operators' checks) --------------------------------------------
+@dataclass(frozen=True)
+class Scrape:
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+    @classmethod
+    def parse(cls, text: str) -> Scrape:
+        return cls({(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                    for family in text_string_to_metric_families(text) for sample in family.samples})
+
+    def value(self, name: str, **labels: str) -> float:
+        """A sample's value; 0 for a labelled series that has not been created yet."""
+        return self.samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    def label_values(self, name: str, label: str) -> set[str]:
+        return {dict(labels)[label] for sample, labels in self.samples if sample == name and label in dict(labels)}
+
+
+def scrape(url: str, token: str = "", timeout: float = 5.0) -> Scrape:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return Scrape.parse(response.read().decode())
+
+
+async def wait_for_scrape(url: str, predicate: Callable[[Scrape], bool], what: str, timeout: float = 60.0) -> Scrape:
+    """Scrape until `predicate` holds, with a deadline; the error names what never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = await asyncio.to_thread(scrape, url)
+        if predicate(page):
+            return page
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not seen at {url} within {timeout}s")
+        await asyncio.sleep(0.2)  # poll interval
