@@ -1,7 +1,8 @@
 """Rates, LiveKit Cloud tiers and the tier recommendation: pure functions over one month's usage.
 
 Rates live in data/pricing.toml so whoever pays can edit them without touching code. Amounts are Decimals so the
-original design's example (100 users × 5 minutes → €2.65) comes out exact, not 2.6500000000000004.
+original design's example (100 users × 5 minutes → €2.65) comes out exact, not 2.6500000000000004. A provider's
+rate is the one for its full label ("deepgram/nova-3") if the file has one, else its vendor's ("deepgram").
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from onboarding.settings import REPO_ROOT
 
@@ -23,6 +24,7 @@ DEFAULT_PRICING_PATH = REPO_ROOT / "data" / "pricing.toml"
 Currency = Literal["EUR", "USD"]
 SYMBOLS: dict[str, str] = {"EUR": "€", "USD": "$"}
 Binding = Literal["minutes", "concurrency", "none"]
+RateT = TypeVar("RateT")
 
 
 class PricingError(ValueError):
@@ -39,8 +41,33 @@ class SttRate(_Strict):
 
 
 class TtsRate(_Strict):
-    per_character: Decimal = Field(ge=0)
+    """Either a price per character, or credits per character (ElevenLabs) at a price per 1,000 credits."""
+
+    per_character: Decimal | None = Field(default=None, ge=0)
+    credits_per_character: Decimal | None = Field(default=None, ge=0)
+    per_thousand_credits: Decimal | None = Field(default=None, ge=0)
     currency: Currency
+
+    @model_validator(mode="after")
+    def _one_way_to_price(self) -> TtsRate:
+        by_credits = [value is not None for value in (self.credits_per_character, self.per_thousand_credits)]
+        if (any(by_credits) and not all(by_credits)) or (self.per_character is not None) == all(by_credits):
+            raise ValueError("give either per_character, or both credits_per_character and per_thousand_credits")
+        return self
+
+    @property
+    def character_price(self) -> Decimal:
+        if self.per_character is not None:
+            return self.per_character
+        assert self.credits_per_character is not None and self.per_thousand_credits is not None
+        return self.credits_per_character * self.per_thousand_credits / 1000
+
+    @property
+    def label(self) -> str:
+        symbol = SYMBOLS[self.currency]
+        if self.per_character is not None:
+            return f"{symbol}{self.per_character}/char"
+        return f"{symbol}{self.per_thousand_credits}/1k credits × {self.credits_per_character} credits/char"
 
 
 class LlmRate(_Strict):
@@ -86,6 +113,11 @@ class Pricing(_Strict):
     def is_local(self, vendor: str) -> bool:
         return vendor in {name.lower() for name in self.local_providers}
 
+    def rate_for(self, rates: dict[str, RateT], provider: str) -> RateT | None:
+        """The full label's rate ("deepgram/nova-3"), else the vendor's ("deepgram"); keys match case-insensitively."""
+        by_key = {key.lower(): rate for key, rate in rates.items()}
+        return by_key.get(provider.strip().lower()) or by_key.get(vendor_of(provider))
+
     @property
     def cloud_plans(self) -> list[tuple[str, Plan]]:
         return sorted(self.livekit.plans.items(), key=lambda item: self.to_display(item[1].fee, item[1].currency))
@@ -125,31 +157,36 @@ class ProviderCost:
 
 
 def provider_costs(usage: MonthUsage, pricing: Pricing) -> list[ProviderCost]:
+    """One row per provider and model: STT on billed minutes, TTS on characters, LLM on input and output tokens."""
     rows: list[ProviderCost] = []
     for provider, seconds in sorted(usage.stt_seconds.items()):
         minutes = Decimal(str(seconds)) / 60
-        rate = pricing.stt.get(vendor_of(provider))
-        quantity = f"{minutes:,.2f} min"
-        if rate:
-            rows.append(ProviderCost("STT", provider, quantity, f"{SYMBOLS[rate.currency]}{rate.per_minute}/min",
-                                     pricing.to_display(minutes * rate.per_minute, rate.currency)))
+        audio = Decimal(str(usage.stt_audio_seconds.get(provider, seconds))) / 60
+        quantity = f"{minutes:,.2f} min" + ("" if round(audio, 2) == round(minutes, 2) else
+                                            f" billed ({audio:,.2f} min audio)")
+        stt_rate = pricing.rate_for(pricing.stt, provider)
+        if stt_rate:
+            label = f"{SYMBOLS[stt_rate.currency]}{stt_rate.per_minute}/min"
+            rows.append(ProviderCost("STT", provider, quantity, label,
+                                     pricing.to_display(minutes * stt_rate.per_minute, stt_rate.currency)))
         else:
             rows.append(_unrated("STT", provider, quantity, pricing))
     for provider, characters in sorted(usage.tts_characters.items()):
-        rate = pricing.tts.get(vendor_of(provider))
+        tts_rate = pricing.rate_for(pricing.tts, provider)
         quantity = f"{characters:,} characters"
-        if rate:
-            rows.append(ProviderCost("TTS", provider, quantity, f"{SYMBOLS[rate.currency]}{rate.per_character}/char",
-                                     pricing.to_display(characters * rate.per_character, rate.currency)))
+        if tts_rate:
+            rows.append(ProviderCost("TTS", provider, quantity, tts_rate.label,
+                                     pricing.to_display(characters * tts_rate.character_price, tts_rate.currency)))
         else:
             rows.append(_unrated("TTS", provider, quantity, pricing))
     for provider, (tokens_in, tokens_out) in sorted(usage.llm_tokens.items()):
-        rate = pricing.llm.get(vendor_of(provider))
+        rate = pricing.rate_for(pricing.llm, provider)
         quantity = f"{tokens_in:,} in / {tokens_out:,} out tokens"
         if rate:
             cost = (tokens_in * rate.per_million_input_tokens + tokens_out * rate.per_million_output_tokens) / 10**6
-            label = "free" if cost == 0 else (f"{SYMBOLS[rate.currency]}{rate.per_million_input_tokens} in, "
-                                              f"{rate.per_million_output_tokens} out /M tokens")
+            label = "free" if rate.per_million_input_tokens == rate.per_million_output_tokens == 0 else (
+                f"{SYMBOLS[rate.currency]}{rate.per_million_input_tokens} in, "
+                f"{rate.per_million_output_tokens} out /M tokens")
             rows.append(ProviderCost("LLM", provider, quantity, label, pricing.to_display(cost, rate.currency)))
         else:
             rows.append(_unrated("LLM", provider, quantity, pricing))

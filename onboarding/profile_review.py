@@ -1,4 +1,5 @@
-"""One profile under review: its values with their provenance and transcript, staff corrections, sign-off.
+"""One profile under review: its values with their provenance and transcript, the providers that served its call
+(with any fallback and why, and what each was metered for), staff corrections, sign-off.
 
 A staff correction is recorded exactly like a value heard on the call (a FieldValue, the old one kept
 as history) with source "staff" and the staff member's name, and it must pass the same normaliser the
@@ -14,6 +15,7 @@ from sqlmodel import select
 from models import TYPED_PROFILE_COLUMNS, CallSession, FieldValue, Profile, Turn, utcnow
 from onboarding.db import session_scope
 from onboarding.interview import FieldSpec, InterviewDefinition, normalize_value
+from onboarding.metering import KIND_NAMES, Fallback, ProviderUse, parse_fallbacks, split_usage
 
 EXAMPLES = {
     "email": "an address like maria.garcia@example.com",
@@ -54,6 +56,31 @@ class ProfileDetail:
     def source_turn_ids(self) -> set[int]:
         """The turns the current values were heard in (highlighted in the transcript)."""
         return {f.current.turn_id for f in self.fields if f.current and f.current.turn_id is not None}
+
+    @property
+    def providers(self) -> list[ProviderUse]:
+        """STT, LLM, TTS: the provider the call started with, then any that took over, with their figures."""
+        return split_usage(self.call)
+
+    @property
+    def fallbacks(self) -> list[Fallback]:
+        return parse_fallbacks(self.call.provider_fallbacks)
+
+
+def describe_use(use: ProviderUse) -> str:
+    """The figures a provider is metered (and billed) in: "42.5 s audio, 61.0 s billed", "1,234 characters"."""
+    if use.kind == "stt":
+        return f"{use.audio_seconds:,.1f} s audio, {use.billed_seconds:,.1f} s billed"
+    if use.kind == "tts":
+        return f"{use.characters:,} characters"
+    return f"{use.input_tokens:,} input / {use.output_tokens:,} output tokens"
+
+
+def describe_fallback(fallback: Fallback) -> str:
+    """One line staff can act on: what failed, what took over, when (UTC) and why."""
+    when = f" at {fallback.at.strftime('%Y-%m-%d %H:%M:%S')} UTC" if fallback.at else ""
+    return (f"{KIND_NAMES.get(fallback.kind, fallback.kind.upper())}: {fallback.from_provider} → "
+            f"{fallback.to_provider}{when} — {fallback.reason}")
 
 
 def load_profile_detail(db_url: str, profile_id: int, definition: InterviewDefinition) -> ProfileDetail | None:

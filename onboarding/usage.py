@@ -4,6 +4,8 @@ Portable on SQLite and PostgreSQL: month buckets are half-open ranges computed h
 rounding up is done with CAST and CASE, and peak concurrency is a running SUM window over start/end events.
 A session belongs to the month (UTC) it started in. The LiveKit figures (agent and participant minutes, concurrency)
 count voice sessions only — the REST turn mode never opens a room — and a session still running counts once it ends.
+Provider figures are summed in SQL per provider combination; sessions that fell back to a local provider mid-call
+are split per provider in SQL too (onboarding.fallback_usage), by the rules the profile detail uses for one call.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
 from models import CallSession
+from onboarding import fallback_usage
 from onboarding.db import session_scope
+from onboarding.fallback_usage import flag
+from onboarding.metering import KIND_NAMES, NOT_RECORDED, ProviderUse
 from onboarding.pricing import (
     Pricing,
     ProviderCost,
@@ -34,7 +39,6 @@ from onboarding.pricing import (
 
 PARTICIPANTS_PER_VOICE_SESSION = 2  # the caller and the agent, each billed as a WebRTC participant
 LONGEST_SESSION = timedelta(days=1)  # how far before a month a session may start and still overlap it
-NOT_RECORDED = "(not recorded)"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -66,13 +70,22 @@ class MonthUsage:
     agent_minutes: int = 0  # voice sessions, each rounded up to a whole minute
     participant_minutes: int = 0
     peak_concurrency: int = 0
-    stt_seconds: dict[str, float] = field(default_factory=dict)  # per provider label, e.g. "deepgram/nova-3"
+    # billed seconds per provider label, e.g. "deepgram/nova-3": Deepgram's connection time, else the audio heard
+    stt_seconds: dict[str, float] = field(default_factory=dict)
+    stt_audio_seconds: dict[str, float] = field(default_factory=dict)  # audio heard per provider label
     tts_characters: dict[str, int] = field(default_factory=dict)
     llm_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)  # (input, output)
+    fallbacks: dict[str, int] = field(default_factory=dict)  # kind (stt|tts|llm) → sessions that fell back
+    fallback_sessions: int = 0  # sessions with any fallback (one with STT and TTS fallbacks counts once)
 
     @property
     def stt_minutes(self) -> Decimal:
+        """Billed STT minutes, every provider."""
         return sum((Decimal(str(s)) for s in self.stt_seconds.values()), Decimal(0)) / 60
+
+    @property
+    def stt_audio_minutes(self) -> Decimal:
+        return sum((Decimal(str(s)) for s in self.stt_audio_seconds.values()), Decimal(0)) / 60
 
     @property
     def total_tts_characters(self) -> int:
@@ -91,36 +104,55 @@ def _minutes_rounded_up(seconds: Any) -> ColumnElement[int]:
 
 
 def monthly_usage(db_url: str, month: str) -> MonthUsage:
-    """One indexed range scan grouped by provider combination (a handful of rows), then the concurrency window."""
+    """One indexed range scan grouped by provider combination (a handful of rows); the sessions that fell back
+    split per provider in SQL (onboarding.fallback_usage); then the concurrency window."""
     start, end = month_bounds(month)
     c = CallSession
     voice = c.mode == "voice"
+    fell_back, split = flag(fallback_usage.fell_back()), flag(fallback_usage.split_by_detail())
     query = select(
-        c.stt_provider, c.tts_provider, c.llm_provider, func.count(), func.sum(case((voice, 1), else_=0)),
-        func.sum(case((voice, _minutes_rounded_up(c.agent_seconds)), else_=0)), func.sum(c.stt_audio_seconds),
-        func.sum(c.tts_characters), func.sum(c.llm_input_tokens), func.sum(c.llm_output_tokens),
-    ).where(c.started_at >= start, c.started_at < end).group_by(c.stt_provider, c.tts_provider, c.llm_provider)
+        c.stt_provider, c.tts_provider, c.llm_provider, fell_back, split, func.count(),
+        func.sum(case((voice, 1), else_=0)), func.sum(case((voice, _minutes_rounded_up(c.agent_seconds)), else_=0)),
+        func.sum(c.stt_audio_seconds), func.sum(func.coalesce(c.stt_billed_seconds, c.stt_audio_seconds)),
+        func.coalesce(func.sum(c.stt_billed_seconds), 0), func.sum(c.tts_characters), func.sum(c.llm_input_tokens),
+        func.sum(c.llm_output_tokens),
+    ).where(c.started_at >= start, c.started_at < end).group_by(c.stt_provider, c.tts_provider, c.llm_provider,
+                                                                  fell_back, split)
     with session_scope(db_url) as db:
         combinations = db.exec(query).all()
+        fallbacks = (fallback_usage.fallback_month(db, start, end) if any(row[3] for row in combinations)
+                     else fallback_usage.FallbackMonth())
         peak = peak_concurrency(db, start, end)
-    sessions = voice_sessions = agent_minutes = 0
-    stt: dict[str, float] = {}
-    tts: dict[str, int] = {}
-    llm: dict[str, tuple[int, int]] = {}
+    sessions = voice_sessions = agent_minutes = fallback_sessions = 0
+    per_provider: dict[tuple[str, str], ProviderUse] = {}
+
+    def count(use: ProviderUse) -> None:
+        # a named provider shows even at zero use (a free LLM); a blank one only if used
+        if use.provider != NOT_RECORDED or use.used:
+            per_provider.setdefault((use.kind, use.provider), ProviderUse(use.kind, use.provider)).add(use)
+
     for row in combinations:
-        stt_name, tts_name, llm_name, count, voiced, minutes, seconds, characters, tokens_in, tokens_out = row
-        sessions, voice_sessions, agent_minutes = sessions + count, voice_sessions + voiced, agent_minutes + minutes
-        if stt_name or seconds:  # a named provider shows even at zero use (a free LLM); a blank one only if used
-            stt[stt_name or NOT_RECORDED] = stt.get(stt_name or NOT_RECORDED, 0.0) + float(seconds)
-        if tts_name or characters:
-            tts[tts_name or NOT_RECORDED] = tts.get(tts_name or NOT_RECORDED, 0) + int(characters)
-        if llm_name or tokens_in or tokens_out:
-            before = llm.get(llm_name or NOT_RECORDED, (0, 0))
-            llm[llm_name or NOT_RECORDED] = (before[0] + int(tokens_in), before[1] + int(tokens_out))
+        stt_name, tts_name, llm_name, fallback, by_detail, n, voiced, minutes = row[:8]
+        audio, billed, billed_known, characters, tokens_in, tokens_out = row[8:]
+        sessions, voice_sessions, agent_minutes = sessions + n, voice_sessions + voiced, agent_minutes + minutes
+        fallback_sessions += n if fallback else 0
+        if by_detail:  # split per provider by fallback_month; the starting STT keeps the connection time it billed
+            count(ProviderUse("stt", stt_name or NOT_RECORDED, billed_seconds=float(billed_known)))
+            continue
+        count(ProviderUse("stt", stt_name or NOT_RECORDED, audio_seconds=float(audio), billed_seconds=float(billed)))
+        count(ProviderUse("tts", tts_name or NOT_RECORDED, characters=int(characters)))
+        count(ProviderUse("llm", llm_name or NOT_RECORDED, input_tokens=int(tokens_in), output_tokens=int(tokens_out)))
+    for use in fallbacks.uses:
+        count(use)
+    uses = per_provider.values()
     return MonthUsage(
         month=month, sessions=sessions, voice_sessions=int(voice_sessions), agent_minutes=int(agent_minutes),
         participant_minutes=PARTICIPANTS_PER_VOICE_SESSION * int(agent_minutes), peak_concurrency=peak,
-        stt_seconds=stt, tts_characters=tts, llm_tokens=llm,
+        stt_seconds={u.provider: u.billed_seconds for u in uses if u.kind == "stt"},
+        stt_audio_seconds={u.provider: u.audio_seconds for u in uses if u.kind == "stt"},
+        tts_characters={u.provider: u.characters for u in uses if u.kind == "tts"},
+        llm_tokens={u.provider: (u.input_tokens, u.output_tokens) for u in uses if u.kind == "llm"},
+        fallbacks=fallbacks.sessions_per_kind, fallback_sessions=fallback_sessions,
     )
 
 
@@ -174,6 +206,7 @@ class UsagePageData:
     summary_rows: list[list[str]]
     cost_rows: list[list[str]]
     tier_rows: list[list[str]]
+    fallback_rows: list[list[str]]  # kind, sessions that fell back, share of the month's sessions
     minutes_bars: list[dict[str, Any]]
     concurrency_bars: list[dict[str, Any]]
 
@@ -191,11 +224,13 @@ def usage_page_data(db_url: str, month: str, pricing: Pricing) -> UsagePageData:
                                     f"{usage.sessions - usage.voice_sessions:,})"],
         ["Agent session minutes (each rounded up)", f"{usage.agent_minutes:,} min"],
         ["WebRTC participant minutes (caller + agent)", f"{usage.participant_minutes:,} min"],
-        ["STT minutes", f"{usage.stt_minutes:,.2f} min"],
+        ["STT minutes billed (audio heard)", f"{usage.stt_minutes:,.2f} min ({usage.stt_audio_minutes:,.2f} min)"],
         ["TTS characters", f"{usage.total_tts_characters:,} characters"],
         ["LLM tokens (input / output)", f"{tokens_in:,} / {tokens_out:,} tokens"],
         ["Peak concurrent sessions", f"{usage.peak_concurrency:,}"],
-        ["Provider cost (STT + TTS + LLM)", money(total, cur) + ("" if complete else " + unpriced providers")],
+        ["Sessions that fell back to a local provider", f"{usage.fallback_sessions:,}"],
+        ["Provider cost estimate (STT + TTS + LLM)",
+         money(total, cur) + ("" if complete else " + unpriced providers")],
         ["Exchange rate", f"1 USD = {pricing.eur_per_usd} EUR (stated in pricing.toml)"],
     ]
     cost_rows = [[c.role, c.provider, c.quantity, c.rate, "—" if c.cost is None else money(c.cost, cur)]
@@ -205,10 +240,13 @@ def usage_page_data(db_url: str, month: str, pricing: Pricing) -> UsagePageData:
                   money(total, cur), "—" if t.total is None else money(t.total, cur),
                   "yes" if t.fits else "no — " + ("concurrency cap" if not t.fits_concurrency else "minutes cap")]
                  for t in tiers]
+    fallback_rows = [[KIND_NAMES.get(kind, kind.upper()), f"{count:,}",
+                      f"{count / usage.sessions:.1%}" if usage.sessions else "—"]
+                     for kind, count in usage.fallbacks.items()]
     plans = [t.plan for t in tiers if t.plan is not None]
     minutes_bars = [{"bar": "Used", "minutes": usage.agent_minutes, "series": "used"}] + [
         {"bar": f"{p.name} included", "minutes": p.included_minutes, "series": "included"} for p in plans]
     concurrency_bars = [{"bar": "Peak", "sessions": usage.peak_concurrency, "series": "peak"}] + [
         {"bar": f"{p.name} cap", "sessions": p.max_concurrent, "series": "cap"} for p in plans]
     return UsagePageData(usage, costs, total, complete, tiers, recommend(usage, pricing), summary, cost_rows,
-                         tier_rows, minutes_bars, concurrency_bars)
+                         tier_rows, fallback_rows, minutes_bars, concurrency_bars)

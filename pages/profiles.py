@@ -13,7 +13,16 @@ import gradio as gr
 import pandas as pd
 
 from onboarding.interview import load_definition
-from onboarding.profile_review import CorrectionError, ProfileDetail, correct_field, load_profile_detail, mark_reviewed
+from onboarding.metering import KIND_NAMES
+from onboarding.profile_review import (
+    CorrectionError,
+    ProfileDetail,
+    correct_field,
+    describe_fallback,
+    describe_use,
+    load_profile_detail,
+    mark_reviewed,
+)
 from onboarding.profiles_admin import STATUSES, ProfileFilter, ProfilePage, delete_profile, export_csv, list_profiles
 from onboarding.settings import Settings
 
@@ -29,6 +38,8 @@ DETAIL_CSS = """
 .fields { overflow-x: auto; max-width: 100%; }
 .fields table { width: 100%; border-collapse: collapse; font-size: 0.9em; }
 .fields td, .fields th { padding: 4px 6px; vertical-align: top; }
+.fields.providers table { width: auto; }
+.fallbacks { color: #b45309; margin: 4px 0 8px 0; padding-left: 4px; list-style: none; }
 """
 
 
@@ -80,7 +91,21 @@ def render_detail(detail: ProfileDetail) -> str:
     table = ('<div class="fields"><table><thead><tr><th>Field</th><th>Value</th><th>Heard</th><th>Confidence</th>'
              "<th>Source</th>"
              f"<th>From</th><th>Earlier values</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
-    return head + table
+    return head + render_providers(detail) + table
+
+
+def render_providers(detail: ProfileDetail) -> str:
+    """Which provider served the call per kind, what each was metered for, and every fallback with its reason."""
+    rows = "".join(
+        f"<tr><td>{KIND_NAMES.get(use.kind, use.kind)}</td><td><code>{_esc(use.provider)}</code>"
+        f"{' <em>(took over)</em>' if use.fallback else ''}</td><td>{_esc(describe_use(use))}</td></tr>"
+        for use in detail.providers)
+    fallbacks = detail.fallbacks
+    notes = (f'<ul class="fallbacks">{"".join(f"<li>⚠ {_esc(describe_fallback(f))}</li>" for f in fallbacks)}</ul>'
+             if fallbacks else "<p><em>No fallback: every provider served the whole call.</em></p>")
+    return ('<h4>Providers</h4><div class="fields providers"><table><thead><tr><th>Kind</th><th>Provider</th>'
+            "<th>Metered</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table></div>{notes}")
 
 
 def _link(turn_id: int, turn_number: dict[int, int]) -> str:

@@ -1,4 +1,5 @@
-"""Usage & cost page: a month's minutes, concurrency and cost against LiveKit Cloud's tiers, and which tier to pick.
+"""Usage & cost page: a month's minutes, concurrency and cost against LiveKit Cloud's tiers, and which tier to pick;
+what each speech provider and model was metered for, and how many sessions fell back to a local provider.
 
 UI only: the figures come from onboarding.usage.usage_page_data (SQL aggregation + pricing), already formatted.
 """
@@ -17,16 +18,19 @@ from onboarding.usage import current_month, month_choices, usage_page_data
 SUMMARY_HEADERS = ["Figure", "Value"]
 COST_HEADERS = ["Role", "Provider", "Used", "Rate", "Cost"]
 TIER_HEADERS = ["Plan", "Plan fee / month", "Overage", "Providers", "Total", "Carries this month"]
+FALLBACK_HEADERS = ["Kind", "Sessions that fell back", "Share of sessions"]
+COST_NOTE = ("Costs are estimates from the rates in data/pricing.toml (edit them there). STT is costed on billed "
+             "minutes: Deepgram streaming bills the connection's wall time; local providers are free.")
 
 
 def render_month(settings: Settings, month: str) -> tuple[Any, ...]:
-    """The values of (summary, costs, tiers, minutes chart, concurrency chart, recommendation) for one month."""
+    """The values of (summary, costs, tiers, fallbacks, minutes chart, concurrency chart, recommendation)."""
     try:
         pricing = load_pricing(settings.pricing_path)  # read per render: edited rates show on the next load
     except PricingError as err:
         empty = pd.DataFrame()
         return (pd.DataFrame(columns=SUMMARY_HEADERS), pd.DataFrame(columns=COST_HEADERS),
-                pd.DataFrame(columns=TIER_HEADERS), empty, empty,
+                pd.DataFrame(columns=TIER_HEADERS), pd.DataFrame(columns=FALLBACK_HEADERS), empty, empty,
                 f"**Pricing file is invalid — fix it and reload:** {err}")
     data = usage_page_data(settings.database_url, month, pricing)
     minutes = pd.DataFrame(data.minutes_bars)
@@ -36,6 +40,7 @@ def render_month(settings: Settings, month: str) -> tuple[Any, ...]:
         pd.DataFrame(data.summary_rows, columns=SUMMARY_HEADERS),
         pd.DataFrame(data.cost_rows, columns=COST_HEADERS),
         pd.DataFrame(data.tier_rows, columns=TIER_HEADERS),
+        pd.DataFrame(data.fallback_rows, columns=FALLBACK_HEADERS),
         gr.BarPlot(value=minutes, sort=list(minutes["bar"])),
         gr.BarPlot(value=concurrency, sort=list(concurrency["bar"])),
         f"**Recommended: {data.recommendation.plan}.** {data.recommendation.reason}{note}",
@@ -55,9 +60,13 @@ def build(settings: Settings, page: gr.Blocks) -> None:
                                    x_title="", y_title="minutes", elem_id="usage-minutes-chart")
         concurrency_chart = gr.BarPlot(x="bar", y="sessions", color="series", title="Peak concurrency vs plan caps",
                                        x_title="", y_title="concurrent sessions", elem_id="usage-concurrency-chart")
-    costs = gr.Dataframe(headers=COST_HEADERS, label="Cost per provider", interactive=False, elem_id="usage-costs")
+    costs = gr.Dataframe(headers=COST_HEADERS, label="Cost per provider and model (estimate)", interactive=False,
+                         elem_id="usage-costs")
+    gr.Markdown(COST_NOTE)
     tiers = gr.Dataframe(headers=TIER_HEADERS, label="Total per tier", interactive=False, elem_id="usage-tiers")
-    outputs = [summary, costs, tiers, minutes_chart, concurrency_chart, recommendation]
+    fallbacks = gr.Dataframe(headers=FALLBACK_HEADERS, label="Fallbacks to a local provider", interactive=False,
+                             elem_id="usage-fallbacks")
+    outputs = [summary, costs, tiers, fallbacks, minutes_chart, concurrency_chart, recommendation]
 
     def show(selected: str) -> tuple[Any, ...]:
         return render_month(settings, selected or current_month())

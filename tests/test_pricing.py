@@ -31,6 +31,13 @@ def usage(minutes: int = 0, peak: int = 0, **kw) -> MonthUsage:
     return MonthUsage(month="2026-03", agent_minutes=minutes, peak_concurrency=peak, **kw)
 
 
+def design_rates(pricing: Pricing) -> Pricing:
+    """The original design's cost table: the vendor-wide rates only (no per-model list prices), $1 = €1."""
+    vendor_only = {kind: {k: v for k, v in getattr(pricing, kind).items() if "/" not in k} for kind in ("stt", "tts",
+                                                                                                      "llm")}
+    return pricing.model_copy(update={"eur_per_usd": Decimal(1), **vendor_only})
+
+
 def test_defaults_are_the_original_designs(pricing: Pricing) -> None:
     assert (pricing.stt["deepgram"].per_minute, pricing.stt["deepgram"].currency) == (Decimal("0.0043"), "EUR")
     assert (pricing.tts["elevenlabs"].per_character, pricing.tts["elevenlabs"].currency) == (Decimal("0.001"), "USD")
@@ -45,7 +52,7 @@ def test_defaults_are_the_original_designs(pricing: Pricing) -> None:
 
 
 def test_design_example_is_exact_at_par() -> None:
-    at_par = load_pricing().model_copy(update={"eur_per_usd": Decimal(1)})
+    at_par = design_rates(load_pricing())
     month = usage(500, 1, stt_seconds={"deepgram/nova-3": 30000.0}, tts_characters={"elevenlabs/flash": 500},
                   llm_tokens={"gemini/gemini-2.0-flash": (12000, 3000)})
     costs = {c.role: c.cost for c in provider_costs(month, at_par)}
@@ -68,7 +75,7 @@ def test_local_providers_are_free_and_unknown_ones_are_flagged(pricing: Pricing)
 
 
 def test_tier_totals_add_plan_fee_overage_and_providers(pricing: Pricing) -> None:
-    at_par = pricing.model_copy(update={"eur_per_usd": Decimal(1)})
+    at_par = design_rates(pricing)
     tiers = {t.name: t for t in tier_costs(usage(6000, 3, stt_seconds={"deepgram/nova-3": 6000.0}), at_par)}
     providers = Decimal("0.43")  # 100 STT minutes at €0.0043
     assert tiers["Free"].total is None and not tiers["Free"].fits_minutes  # Free's minutes are a hard cap
@@ -115,8 +122,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_syntax_error_names_the_line(tmp_path: Path) -> None:
-    broken = DEFAULT_PRICING_PATH.read_text().replace("eur_per_usd = 0.86", "eur_per_usd = 0,86")
-    with pytest.raises(PricingError, match=r"pricing\.toml: .*line 11"):
+    text = DEFAULT_PRICING_PATH.read_text()
+    line = text.splitlines().index("eur_per_usd = 0.86") + 1
+    broken = text.replace("eur_per_usd = 0.86", "eur_per_usd = 0,86")
+    with pytest.raises(PricingError, match=rf"pricing\.toml: .*line {line}\b"):
         load_pricing(write(tmp_path, broken))
 
 
@@ -141,3 +150,55 @@ def test_a_bad_value_names_the_key(tmp_path: Path, old: str, new: str, named: st
 def test_a_missing_file_says_which(tmp_path: Path) -> None:
     with pytest.raises(PricingError, match=r"cannot read pricing file .*nowhere\.toml"):
         load_pricing(tmp_path / "nowhere.toml")
+
+
+def test_a_models_list_price_wins_over_its_vendors(pricing: Pricing) -> None:
+    """The recorded labels get the per-model rates; another model of the same vendor gets the vendor's."""
+    at_par = pricing.model_copy(update={"eur_per_usd": Decimal(1)})
+    month = usage(stt_seconds={"deepgram/nova-3": 6000.0, "Deepgram/Nova-3-Medical": 60.0},
+                  stt_audio_seconds={"deepgram/nova-3": 3000.0},
+                  tts_characters={"elevenlabs/eleven_flash_v2_5": 1_000_000, "elevenlabs/eleven_multilingual_v2": 100},
+                  llm_tokens={"google/gemini-2.5-flash": (1_000_000, 1_000_000), "google/gemini-9-ultra": (5, 5)})
+    rows = {c.provider: c for c in provider_costs(month, at_par)}
+    # Deepgram streaming bills the connection: 100 billed minutes at $0.0077, not the 50 minutes of audio
+    assert rows["deepgram/nova-3"].cost == Decimal("0.77")
+    assert rows["deepgram/nova-3"].quantity == "100.00 min billed (50.00 min audio)"
+    assert rows["deepgram/nova-3"].rate == "$0.0077/min"
+    assert (rows["Deepgram/Nova-3-Medical"].cost, rows["Deepgram/Nova-3-Medical"].quantity) == (
+        Decimal("0.0043"), "1.00 min")  # the vendor-wide rate, in euros
+    # Flash v2.5: 0.5 credits per character at $0.10 per 1,000 credits = $0.05 per 1,000 characters
+    flash = rows["elevenlabs/eleven_flash_v2_5"]
+    assert (flash.cost, flash.rate) == (Decimal(50), "$0.1/1k credits × 0.5 credits/char")
+    assert rows["elevenlabs/eleven_multilingual_v2"].cost == Decimal("0.1")
+    gemini = rows["google/gemini-2.5-flash"]
+    assert (gemini.cost, gemini.rate) == (Decimal("2.80"), "$0.3 in, 2.5 out /M tokens")
+    assert (rows["google/gemini-9-ultra"].cost, rows["google/gemini-9-ultra"].rate) == (0, "free")
+
+
+def test_dollar_list_prices_convert_at_the_stated_rate(pricing: Pricing) -> None:
+    [stt] = provider_costs(usage(stt_seconds={"deepgram/nova-3": 60.0}), pricing)
+    assert stt.cost == Decimal("0.0077") * pricing.eur_per_usd and money(stt.cost, "EUR") == "€0.01"
+
+
+def test_list_prices_cite_their_pages_and_say_they_are_estimates() -> None:
+    text = DEFAULT_PRICING_PATH.read_text()
+    for page in ("https://deepgram.com/pricing", "https://elevenlabs.io/pricing/api",
+                 "https://ai.google.dev/gemini-api/docs/pricing"):
+        assert page in text
+    assert "ESTIMATES" in text and "2025" in text
+    rates = load_pricing()
+    assert {"deepgram/nova-3"} <= set(rates.stt) and {"elevenlabs/eleven_flash_v2_5"} <= set(rates.tts)
+    assert {"google/gemini-2.5-flash"} <= set(rates.llm)
+
+
+@pytest.mark.parametrize("rate", [
+    "per_character = 0.001\ncredits_per_character = 0.5\nper_thousand_credits = 0.1",  # two ways at once
+    "credits_per_character = 0.5",  # a credit price is missing
+    "",  # no price at all
+])
+def test_a_tts_rate_has_exactly_one_price(tmp_path: Path, rate: str) -> None:
+    text = DEFAULT_PRICING_PATH.read_text().replace(
+        '[tts.elevenlabs]\nper_character = 0.001', f"[tts.elevenlabs]\n{rate}", 1)
+    assert "[tts.elevenlabs]\n" + rate in text
+    with pytest.raises(PricingError, match=r"tts\.elevenlabs: .*either per_character, or both"):
+        load_pricing(write(tmp_path, text))

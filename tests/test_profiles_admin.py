@@ -6,20 +6,32 @@ Calls are seeded through the real CallRecorder into a real SQLite file, the way 
 from __future__ import annotations
 
 import csv
+import html
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import gradio as gr
 import pytest
+from livekit.agents.metrics.usage import LLMModelUsage, STTModelUsage, TTSModelUsage
 from sqlalchemy import func, update
 from sqlmodel import select
 
 from models import CallSession, FieldValue, Profile, Turn
+from onboarding.call import usage_totals
 from onboarding.db import session_scope
 from onboarding.interview import FieldUpdate, load_definition
-from onboarding.profile_review import CorrectionError, correct_field, load_profile_detail, mark_reviewed
+from onboarding.profile_review import (
+    CorrectionError,
+    correct_field,
+    describe_fallback,
+    describe_use,
+    load_profile_detail,
+    mark_reviewed,
+)
 from onboarding.profiles_admin import ProfileFilter, count_profiles, delete_profile, export_csv, list_profiles
+from onboarding.providers.cloud import ConnectionMeter
+from onboarding.providers.fallback import ProviderMonitor
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
 from pages import profiles as profiles_page
@@ -245,3 +257,63 @@ def test_a_database_from_before_review_columns_gains_them(tmp_path: Path) -> Non
     assert {"reviewed_at", "reviewed_by"} <= {c["name"] for c in inspector.get_columns("profile")}
     assert "ix_profile_completed_created" in {i["name"] for i in inspector.get_indexes("profile")}
     assert "ix_turn_session_index" in {i["name"] for i in inspector.get_indexes("turn")}
+
+
+def page_text(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def test_detail_says_which_providers_served_the_call_and_why_one_fell_back(db_url: str) -> None:
+    """A call that started on Deepgram, Gemini and ElevenLabs, and whose Deepgram failed mid-call: recorded by the
+    real recorder and provider monitor, with livekit-agents' own per-model usage records."""
+    cloud = {"stt": "deepgram/nova-3", "llm": "google/gemini-2.5-flash", "tts": "elevenlabs/eleven_flash_v2_5"}
+    rec = CallRecorder(db_url, room_name="onboarding-cloud", providers=cloud)
+    turn_id = rec.add_turn("user", "my name is Maria Garcia")
+    rec.apply([FieldUpdate("full_name", "Maria Garcia", "my name is Maria Garcia", 0.9, 0, None, "answer")],
+              {0: turn_id})
+    monitor = ProviderMonitor(_stt_meter=ConnectionMeter(closed_seconds=31.5))  # Deepgram's connection time
+    monitor.attach(db_url, rec.session_id)
+    monitor._record("stt", cloud["stt"], "faster-whisper/tiny.en", "APIStatusError 500: Internal Server Error")
+    monitor.finish()
+    rec.finish("completed", usage=usage_totals([
+        STTModelUsage(provider="Deepgram", model="nova-3", audio_duration=20.0),
+        STTModelUsage(provider="faster-whisper", model="tiny.en", audio_duration=80.4),
+        LLMModelUsage(provider="Gemini", model="gemini-2.5-flash", input_tokens=1200, output_tokens=150),
+        TTSModelUsage(provider="ElevenLabs", model="eleven_flash_v2_5", characters_count=512),
+    ]))
+
+    detail = load_profile_detail(db_url, rec.profile_id, DEFINITION)
+    assert [(u.kind, u.provider, u.fallback, describe_use(u)) for u in detail.providers] == [
+        ("stt", "deepgram/nova-3", False, "20.0 s audio, 31.5 s billed"),
+        ("stt", "faster-whisper/tiny.en", True, "80.4 s audio, 80.4 s billed"),
+        ("llm", "google/gemini-2.5-flash", False, "1,200 input / 150 output tokens"),
+        ("tts", "elevenlabs/eleven_flash_v2_5", False, "512 characters"),
+    ]
+    [fallback] = detail.fallbacks
+    stored_at = monitor.fallbacks[0]["at"]
+    when = datetime.fromisoformat(stored_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert describe_fallback(fallback) == (f"STT: deepgram/nova-3 → faster-whisper/tiny.en at {when} UTC — "
+                                           "APIStatusError 500: Internal Server Error")
+
+    text = page_text(profiles_page.render_detail(detail))
+    assert ("Kind Provider Metered STT deepgram/nova-3 20.0 s audio, 31.5 s billed "
+            "STT faster-whisper/tiny.en (took over) 80.4 s audio, 80.4 s billed "
+            "LLM google/gemini-2.5-flash 1,200 input / 150 output tokens "
+            "TTS elevenlabs/eleven_flash_v2_5 512 characters") in text
+    assert f"⚠ STT: deepgram/nova-3 → faster-whisper/tiny.en at {when} UTC — APIStatusError 500" in text
+
+
+def test_detail_of_a_local_call_says_nothing_fell_back(db_url: str) -> None:
+    local = {"stt": "faster-whisper/tiny.en", "llm": "scripted", "tts": "piper/joe"}
+    rec = CallRecorder(db_url, room_name="onboarding-local", providers=local)
+    rec.finish("abandoned", usage=usage_totals([
+        STTModelUsage(provider="faster-whisper", model="tiny.en", audio_duration=12.0),
+        TTSModelUsage(provider="piper", model="joe", characters_count=90),
+        LLMModelUsage(provider="scripted", model="scripted"),
+    ]))
+    detail = load_profile_detail(db_url, rec.profile_id, DEFINITION)
+    assert detail.fallbacks == [] and detail.call.stt_billed_seconds is None
+    text = page_text(profiles_page.render_detail(detail))
+    assert ("STT faster-whisper/tiny.en 12.0 s audio, 12.0 s billed LLM scripted 0 input / 0 output tokens "
+            "TTS piper/joe 90 characters") in text  # local STT bills nothing but the audio it heard, at no cost
+    assert "No fallback: every provider served the whole call." in text and "took over" not in text

@@ -9,9 +9,12 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 import pytest
+from livekit.agents.metrics.usage import LLMModelUsage, STTModelUsage, TTSModelUsage
+from sqlmodel import select
 
 from models import CallSession
 from onboarding.db import session_scope
+from onboarding.metering import ProviderUse, split_usage
 from onboarding.pricing import Pricing, load_pricing
 from onboarding.settings import Settings
 from onboarding.usage import (
@@ -38,6 +41,13 @@ def at_par() -> Pricing:
     return load_pricing().model_copy(update={"eur_per_usd": Decimal(1)})
 
 
+@pytest.fixture
+def design_rates(at_par: Pricing) -> Pricing:
+    """The original design's cost table: vendor-wide rates only, without the per-model list prices."""
+    return at_par.model_copy(update={kind: {k: v for k, v in getattr(at_par, kind).items() if "/" not in k}
+                                     for kind in ("stt", "tts", "llm")})
+
+
 def seed(db_url: str, *calls: tuple[datetime, float], **columns: object) -> None:
     """One ended CallSession per (start, seconds), as the recorder leaves it."""
     with session_scope(db_url) as db:
@@ -48,13 +58,13 @@ def seed(db_url: str, *calls: tuple[datetime, float], **columns: object) -> None
         )
 
 
-def test_design_example_100_users_for_5_minutes(db_url: str, at_par: Pricing) -> None:
+def test_design_example_100_users_for_5_minutes(db_url: str, design_rates: Pricing) -> None:
     """100 users × 5 minutes, 500 TTS characters in all, $1 = €1 → STT €2.15 + TTS €0.50 + LLM free = €2.65."""
     calls = [(MARCH + timedelta(minutes=10 * i), 300.0) for i in range(100)]
     seed(db_url, *calls, stt_audio_seconds=300.0, stt_provider="deepgram/nova-3", tts_characters=5,
          tts_provider="elevenlabs/eleven_flash_v2_5", llm_provider="gemini/gemini-2.0-flash")
 
-    data = usage_page_data(db_url, "2026-03", at_par)
+    data = usage_page_data(db_url, "2026-03", design_rates)
 
     assert (data.usage.agent_minutes, data.usage.participant_minutes, data.usage.peak_concurrency) == (500, 1000, 1)
     assert data.usage.stt_minutes == 500 and data.usage.total_tts_characters == 500
@@ -64,7 +74,7 @@ def test_design_example_100_users_for_5_minutes(db_url: str, at_par: Pricing) ->
     assert [row[2] for row in data.cost_rows[:2]] == ["500.00 min", "500 characters"]
     summary = dict(map(tuple, data.summary_rows))
     assert summary["Agent session minutes (each rounded up)"] == "500 min"
-    assert summary["Provider cost (STT + TTS + LLM)"] == "€2.65"
+    assert summary["Provider cost estimate (STT + TTS + LLM)"] == "€2.65"
     assert {row[0]: row[4] for row in data.tier_rows} == {
         "Free": "€2.65", "Ship": "€52.65", "Scale": "€502.65", "Self-hosted": "€22.65"}
     assert data.recommendation.plan == "Free"
@@ -121,10 +131,11 @@ def test_the_page_builds_and_renders_a_month(db_url: str) -> None:
         usage_page.build(settings, page)
     elem_ids = {c.get("props", {}).get("elem_id") for c in page.get_config_file()["components"]}
     assert {"usage-summary", "usage-costs", "usage-minutes-chart", "usage-concurrency-chart",
-            "usage-recommendation"} <= elem_ids
+            "usage-recommendation", "usage-fallbacks"} <= elem_ids
 
-    summary, costs, tiers, minutes, concurrency, advice = usage_page.render_month(settings, "2026-03")
+    summary, costs, tiers, fallbacks, minutes, concurrency, advice = usage_page.render_month(settings, "2026-03")
     assert isinstance(summary, pd.DataFrame) and "10 min" in summary["Value"].tolist()
+    assert fallbacks.values.tolist() == [["STT", "0", "0.0%"], ["LLM", "0", "0.0%"], ["TTS", "0", "0.0%"]]
     assert costs["Cost"].tolist()[-1].startswith("€")
     assert tiers["Plan"].tolist() == ["Free", "Ship", "Scale", "Self-hosted"]
     assert minutes.value["data"][0] == ["Used", 10, "used"]
@@ -137,3 +148,109 @@ def test_the_page_names_an_invalid_pricing_file(db_url: str, tmp_path: Path) -> 
     bad.write_text("display_currency = \"EUR\"\neur_per_usd = = 1\n")
     *_, advice = usage_page.render_month(Settings(_env_file=None, database_url=db_url, pricing_path=bad), "2026-03")
     assert "Pricing file is invalid" in advice and str(bad) in advice and "line 2" in advice
+
+
+CLOUD = dict(stt_provider="deepgram/nova-3", tts_provider="elevenlabs/eleven_flash_v2_5",
+             llm_provider="google/gemini-2.5-flash")
+LOCAL = dict(stt_provider="faster-whisper/tiny.en", tts_provider="piper/joe", llm_provider="scripted")
+
+
+def fallback(kind: str, old: str, new: str, reason: str) -> dict[str, object]:
+    """As onboarding.providers.fallback.ProviderMonitor stores it."""
+    return {"role": kind, "from": old, "to": new, "reason": reason, "at": MARCH.isoformat(), "monotonic": 12.5}
+
+
+def detail(*usages: STTModelUsage | TTSModelUsage | LLMModelUsage) -> list[dict[str, object]]:
+    """As onboarding.call.usage_totals stores livekit-agents' per-model usage."""
+    return [u.model_dump() for u in usages]
+
+
+def seed_month_with_fallbacks(db_url: str) -> None:
+    """Five March sessions: two all-cloud, one all-local, one whose Deepgram fell back to Whisper, one whose
+    ElevenLabs and Gemini fell back to Piper and the scripted interviewer; one April session."""
+    at = lambda minute: MARCH + timedelta(minutes=minute)  # noqa: E731
+    cloud_call = dict(CLOUD, stt_audio_seconds=200.0, stt_billed_seconds=240.0, tts_characters=1000,
+                      llm_input_tokens=4000, llm_output_tokens=500)
+    seed(db_url, (at(0), 300.0), **cloud_call)
+    seed(db_url, (at(10), 300.0), **cloud_call, provider_fallbacks=[])  # an empty list is no fallback either
+    seed(db_url, (at(20), 200.0), **LOCAL, stt_audio_seconds=120.0, tts_characters=800)
+    seed(db_url, (at(30), 200.0), **CLOUD, stt_audio_seconds=120.0, stt_billed_seconds=60.0, tts_characters=500,
+         llm_input_tokens=1000, llm_output_tokens=100,
+         provider_fallbacks=[fallback("stt", "deepgram/nova-3", "faster-whisper/tiny.en", "APIStatusError 500: boom")],
+         usage_detail=detail(STTModelUsage(provider="Deepgram", model="nova-3", audio_duration=40.0),
+                             STTModelUsage(provider="faster-whisper", model="tiny.en", audio_duration=80.0),
+                             TTSModelUsage(provider="ElevenLabs", model="eleven_flash_v2_5", characters_count=500),
+                             LLMModelUsage(provider="Gemini", model="gemini-2.5-flash", input_tokens=1000,
+                                           output_tokens=100)))
+    seed(db_url, (at(40), 200.0), **CLOUD, stt_audio_seconds=50.0, stt_billed_seconds=60.0, tts_characters=1000,
+         llm_input_tokens=2000, llm_output_tokens=200,
+         provider_fallbacks=[fallback("tts", "elevenlabs/eleven_flash_v2_5", "piper/joe", "APIStatusError 429: slow"),
+                             fallback("llm", "google/gemini-2.5-flash", "scripted", "APIStatusError 429: quota")],
+         usage_detail=detail(STTModelUsage(provider="Deepgram", model="nova-3", audio_duration=50.0),
+                             TTSModelUsage(provider="ElevenLabs", model="eleven_flash_v2_5", characters_count=300),
+                             TTSModelUsage(provider="piper", model="joe", characters_count=700),
+                             LLMModelUsage(provider="Gemini", model="gemini-2.5-flash", input_tokens=2000,
+                                           output_tokens=200),
+                             LLMModelUsage(provider="scripted", model="scripted")))
+    seed(db_url, (datetime(2026, 4, 2, tzinfo=UTC), 60.0), **CLOUD, stt_audio_seconds=9.0, stt_billed_seconds=9.0,
+         provider_fallbacks=[fallback("stt", "deepgram/nova-3", "faster-whisper/tiny.en", "April")])
+
+
+def test_each_provider_and_model_is_metered_with_fallbacks_split(database_url: str) -> None:
+    """On SQLite and PostgreSQL: the per-model usage records are summed inside the database (JSON functions)."""
+    db_url = database_url
+    seed_month_with_fallbacks(db_url)
+    usage = monthly_usage(db_url, "2026-03")
+    # Deepgram bills its connection time (240 + 240 + 60 + 60 s) though it heard less; Whisper bills what it heard
+    assert usage.stt_seconds == {"deepgram/nova-3": 600.0, "faster-whisper/tiny.en": 200.0}
+    assert usage.stt_audio_seconds == {"deepgram/nova-3": 490.0, "faster-whisper/tiny.en": 200.0}
+    assert usage.tts_characters == {"elevenlabs/eleven_flash_v2_5": 2800, "piper/joe": 1500}
+    assert usage.llm_tokens == {"google/gemini-2.5-flash": (11000, 1300), "scripted": (0, 0)}
+    assert usage.fallbacks == {"stt": 1, "llm": 1, "tts": 1} and usage.fallback_sessions == 2
+    assert (usage.sessions, usage.agent_minutes) == (5, 5 + 5 + 4 + 4 + 4)
+    april = monthly_usage(db_url, "2026-04")
+    assert april.fallbacks == {"stt": 1, "llm": 0, "tts": 0}
+    # no per-model usage was recorded (the call crashed): its figures stay with the provider it started with
+    assert april.stt_seconds == {"deepgram/nova-3": 9.0}
+
+    # the month is the sum of what each call's detail shows (onboarding.metering), call by call
+    with session_scope(db_url) as db:
+        calls = db.exec(select(CallSession).where(CallSession.started_at < datetime(2026, 4, 1, tzinfo=UTC))).all()
+        per_call = [use for call in calls for use in split_usage(call)]
+    totals: dict[tuple[str, str], ProviderUse] = {}
+    for use in per_call:
+        totals.setdefault((use.kind, use.provider), ProviderUse(use.kind, use.provider)).add(use)
+    assert {p: u.billed_seconds for (k, p), u in totals.items() if k == "stt"} == usage.stt_seconds
+    assert {p: u.audio_seconds for (k, p), u in totals.items() if k == "stt"} == usage.stt_audio_seconds
+    assert {p: u.characters for (k, p), u in totals.items() if k == "tts"} == usage.tts_characters
+    assert {p: (u.input_tokens, u.output_tokens) for (k, p), u in totals.items() if k == "llm"} == usage.llm_tokens
+
+
+def test_costs_are_estimated_per_provider_from_the_list_prices(database_url: str, at_par: Pricing) -> None:
+    db_url = database_url
+    seed_month_with_fallbacks(db_url)
+    data = usage_page_data(db_url, "2026-03", at_par)
+    costs = {c.provider: c.cost for c in data.costs}
+    assert costs == {
+        "deepgram/nova-3": Decimal("0.077"),  # 10 billed minutes × $0.0077
+        "faster-whisper/tiny.en": 0,
+        "elevenlabs/eleven_flash_v2_5": Decimal("0.14"),  # 2,800 characters × 0.5 credits × $0.10 / 1,000 credits
+        "piper/joe": 0,
+        "google/gemini-2.5-flash": Decimal("0.00655"),  # 11,000 × $0.30/M + 1,300 × $2.50/M
+        "scripted": 0,
+    }
+    assert data.providers_total == Decimal("0.22355") and data.complete
+    assert data.cost_rows == [
+        ["STT", "deepgram/nova-3", "10.00 min billed (8.17 min audio)", "$0.0077/min", "€0.08"],
+        ["STT", "faster-whisper/tiny.en", "3.33 min", "local (free)", "€0.00"],
+        ["TTS", "elevenlabs/eleven_flash_v2_5", "2,800 characters", "$0.1/1k credits × 0.5 credits/char", "€0.14"],
+        ["TTS", "piper/joe", "1,500 characters", "local (free)", "€0.00"],
+        ["LLM", "google/gemini-2.5-flash", "11,000 in / 1,300 out tokens", "$0.3 in, 2.5 out /M tokens", "€0.01"],
+        ["LLM", "scripted", "0 in / 0 out tokens", "local (free)", "€0.00"],
+        ["Total", "", "", "", "€0.22"],
+    ]
+    assert data.fallback_rows == [["STT", "1", "20.0%"], ["LLM", "1", "20.0%"], ["TTS", "1", "20.0%"]]
+    summary = dict(map(tuple, data.summary_rows))
+    assert summary["Sessions that fell back to a local provider"] == "2"
+    assert summary["STT minutes billed (audio heard)"] == "13.33 min (11.50 min)"
+    assert {row[0]: row[4] for row in data.tier_rows}["Ship"] == "€50.22"  # $50 plan + the providers' estimate
