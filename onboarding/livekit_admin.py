@@ -47,11 +47,17 @@ def check_room_name(settings: Settings, room_name: str) -> str:
     return room_name
 
 
+def caller_sources(settings: Settings) -> list[str]:
+    """What a caller may publish: the microphone, plus camera and screen share (the widget's buttons) unless
+    CALLER_VIDEO=false."""
+    return ["microphone", "camera", "screen_share"] if settings.caller_video else ["microphone"]
+
+
 def issue_token(
     settings: Settings, *, room_name: str | None = None, participant_name: str | None = None,
     user_id: str | None = None,
 ) -> IssuedToken:
-    """A short-lived token for one room: join, publish the microphone and data, subscribe.
+    """A short-lived token for one room: join, publish the microphone, camera, screen share and data, subscribe.
 
     The token's room configuration dispatches the onboarding agent, so joining starts the call.
     """
@@ -62,7 +68,7 @@ def issue_token(
     identity = f"caller-{secrets.token_hex(4)}"
     grants = api.VideoGrants(
         room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True,
-        can_publish_sources=["microphone"],
+        can_publish_sources=caller_sources(settings),
     )
     token = (
         api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)

@@ -25,7 +25,12 @@ AGENT_STATE = "lk.agent.state"  # listening | thinking | speaking | initializing
 LIST_TIMEOUT_SECONDS = 5.0
 PARALLEL_PARTICIPANT_LISTS = 8  # ListParticipants calls in flight at once; keeps a busy server from a burst
 TABLE_HEADERS = ["Room", "Age", "Participants", "Callers", "Agents", "Agent state", "Interview", "Asking",
-                 "Fields filled"]
+                 "Fields filled", "Tracks"]
+# What an admin calls each kind of published track (the server's TrackSource names are protocol-speak).
+TRACK_NAMES = {
+    api.TrackSource.MICROPHONE: "microphone", api.TrackSource.CAMERA: "camera",
+    api.TrackSource.SCREEN_SHARE: "screen share", api.TrackSource.SCREEN_SHARE_AUDIO: "screen share audio",
+}
 
 
 @dataclass(frozen=True)
@@ -34,10 +39,16 @@ class Participant:
     name: str
     is_agent: bool
     attributes: dict[str, str]
+    tracks: tuple[str, ...] = ()  # what it publishes, e.g. ("microphone", "camera (muted)")
 
     @property
     def agent_state(self) -> str:
         return self.attributes.get(AGENT_STATE, "")
+
+    @property
+    def publishes(self) -> set[str]:
+        """The kinds of track it publishes, muted or not: {"microphone", "camera", "screen share"}."""
+        return {track.removesuffix(" (muted)") for track in self.tracks}
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,13 @@ class ActiveRoom:
     def age_seconds(self, now: float | None = None) -> int:
         return max(0, int((time.time() if now is None else now) - self.created_at))
 
+    @property
+    def tracks_summary(self) -> str:
+        """Who publishes what, callers first: "caller: microphone, camera · agent: microphone"."""
+        people = [*self.callers, *self.agents]
+        return " · ".join(f"{'agent' if p.is_agent else 'caller'}: {', '.join(p.tracks) or 'nothing'}"
+                          for p in people) or "—"
+
 
 @dataclass(frozen=True)
 class RoomListing:
@@ -112,9 +130,19 @@ def is_agent(info: api.ParticipantInfo) -> bool:
     return info.kind == api.ParticipantInfo.Kind.AGENT or info.identity.startswith(AGENT_IDENTITY_PREFIX)
 
 
+def published_tracks(info: api.ParticipantInfo) -> tuple[str, ...]:
+    """The participant's tracks by what they carry, microphone first (the server's own order changes as
+    tracks are muted and republished; it lists a track once it is published)."""
+    order = list(TRACK_NAMES)
+    tracks = sorted(info.tracks, key=lambda t: order.index(t.source) if t.source in order else len(order))
+    return tuple(TRACK_NAMES.get(t.source, "other " + ("video" if t.type == api.TrackType.VIDEO else "audio"))
+                 + (" (muted)" if t.muted else "") for t in tracks)
+
+
 def _room(room: api.Room, infos: list[api.ParticipantInfo]) -> ActiveRoom:
     participants = tuple(
-        Participant(identity=p.identity, name=p.name, is_agent=is_agent(p), attributes=dict(p.attributes))
+        Participant(identity=p.identity, name=p.name, is_agent=is_agent(p), attributes=dict(p.attributes),
+                    tracks=published_tracks(p))
         for p in infos if p.state != api.ParticipantInfo.State.DISCONNECTED
     )
     return ActiveRoom(name=room.name, created_at=float(room.creation_time), participants=participants)
@@ -210,6 +238,6 @@ def table_rows(listing: RoomListing, now: float | None = None) -> list[list[str 
     """One row per room, in TABLE_HEADERS order, for the page's table."""
     return [
         [r.name, format_age(r.age_seconds(now)), len(r.participants), len(r.callers), len(r.agents), r.agent_state,
-         r.interview_status or "—", r.asking or "—", r.fields_filled]
+         r.interview_status or "—", r.asking or "—", r.fields_filled, r.tracks_summary]
         for r in listing.rooms
     ]

@@ -1,4 +1,5 @@
-"""Rooms page: the live onboarding rooms, refreshed every few seconds, and closing one after a confirmation."""
+"""Rooms page: the live onboarding rooms with what each participant publishes (microphone, camera, screen share),
+refreshed every few seconds, and closing one after a confirmation."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def build(settings: Settings, page: gr.Blocks) -> None:
     with gr.Row():
         refresh_button = gr.Button("Refresh", elem_id="rooms-refresh", scale=0)
     table = gr.Dataframe(value=[], headers=TABLE_HEADERS, interactive=False, elem_id="rooms-table",
-                         label="Active onboarding rooms (newest first; click a row to pick it)")
+                         label="Active onboarding rooms (newest first; click a row to pick it; "
+                               "Tracks: what each participant publishes)")
     with gr.Row(equal_height=True):
         room_name = gr.Textbox(label="Room to close", placeholder=f"{settings.room_prefix}…",
                                elem_id="rooms-close-name", scale=3)

@@ -11,8 +11,12 @@
  * data-agent-timeout (seconds, default 20), data-echo-cancellation / data-noise-suppression (default "true"),
  * data-auto-gain (default "false": Chromium's AGC drives speech into clipping, which costs the speech
  * recogniser words — measured with Whisper tiny — and the recogniser normalises the level itself).
+ * data-camera / data-screen-share="false" hide the Camera / Share screen buttons (both shown by default; the
+ * caller's camera and screen go to the room as LiveKit tracks, for an agent that looks at them).
  * When the interview ends the element fires `onboarding-complete` (bubbles; detail = {profile, roomName}).
- * State for styling and tests: data-state on the root (idle|connecting|connected|completed|error).
+ * State for styling and tests: data-state on the root (idle|connecting|connected|completed|error);
+ * data-camera / data-screen-share on the buttons (off|starting|on|stopping); .vo-notice[data-error] for a
+ * camera or screen that could not be shared (the call goes on).
  * Plain script, no build step: uses the global `LivekitClient` from livekit-client's UMD bundle.
  */
 (function () {
@@ -34,6 +38,18 @@
     "agent-timeout": "The agent did not join within {n} seconds. Please try again in a moment.",
     "call-dropped": "The call dropped before the interview finished. Start again to retry.",
   };
+  // Camera and screen are extras: failing to share one is said, and the voice call goes on.
+  const VIDEO_ERRORS = {
+    "camera-denied": "Camera access was denied. Allow the camera for this page in your browser to show it; "
+                     + "the call goes on with voice only.",
+    "no-camera": "No camera was found. Connect one to show it; the call goes on with voice only.",
+    "camera-busy": "The camera is in use by another program. Close that program, then try again.",
+    "camera-failed": "The camera could not be shared: ",
+    "screen-denied": "Screen sharing was cancelled or not allowed; the call goes on with voice only.",
+    "screen-unsupported": "This browser cannot share its screen; the call goes on with voice only.",
+    "screen-failed": "The screen could not be shared: ",
+  };
+  const DENIED = ["NotAllowedError", "PermissionDeniedError", "SecurityError"];
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -59,6 +75,7 @@
       this.profileUrl = d.profileUrl || fromServer("/api/livekit/profile");
       this.interviewUrl = d.interviewUrl || fromServer("/api/livekit/interview");
       this.agentTimeout = Number(d.agentTimeout || 20);
+      this.videoAllowed = { camera: d.camera !== "false", screen: d.screenShare !== "false" };
       this.room = null;
       this.render();
       this.setState("idle");
@@ -77,7 +94,17 @@
       this.muteButton = el("button", { type: "button", class: "vo-mute", "data-muted": "false", disabled: "" }, "Mute");
       this.endButton = el("button", { type: "button", class: "vo-end", disabled: "" }, "End");
       this.micSelect = el("select", { class: "vo-mic-select", "aria-label": "Microphone", disabled: "" });
-      controls.append(this.startButton, this.muteButton, this.endButton, this.micSelect);
+      this.videoButtons = {
+        camera: el("button", { type: "button", class: "vo-camera", "data-camera": "off", "aria-pressed": "false",
+                               disabled: "" }, "Camera"),
+        screen: el("button", { type: "button", class: "vo-screen-share", "data-screen-share": "off",
+                               "aria-pressed": "false", disabled: "" }, "Share screen"),
+      };
+      const canShareScreen = Boolean(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+      this.videoButtons.camera.hidden = !this.videoAllowed.camera;
+      this.videoButtons.screen.hidden = !this.videoAllowed.screen || !canShareScreen; // phones cannot share
+      controls.append(this.startButton, this.muteButton, this.endButton, this.micSelect,
+                      this.videoButtons.camera, this.videoButtons.screen);
 
       const status = el("div", { class: "vo-status" });
       this.connection = el("span", { class: "vo-connection", "data-connection-state": "disconnected" }, "Not connected");
@@ -89,6 +116,8 @@
       meters.append(this.callerMeter, this.agentMeter);
 
       this.error = el("div", { class: "vo-error", role: "alert", hidden: "" });
+      this.notice = el("div", { class: "vo-notice", role: "status", hidden: "" });
+      this.previews = el("div", { class: "vo-previews", hidden: "" });
       const body = el("div", { class: "vo-body" });
       this.transcript = el("ol", { class: "vo-transcript", "aria-live": "polite" });
       this.checklist = el("ul", { class: "vo-checklist" });
@@ -99,12 +128,14 @@
       body.append(left, right);
       this.profile = el("dl", { class: "vo-profile", hidden: "" });
       this.audio = el("div", { class: "vo-audio", hidden: "" });
-      root.append(controls, status, meters, this.error, body, this.profile, this.audio);
+      root.append(controls, status, meters, this.error, this.notice, this.previews, body, this.profile, this.audio);
 
       this.startButton.addEventListener("click", () => this.start());
       this.endButton.addEventListener("click", () => this.end("caller ended"));
       this.muteButton.addEventListener("click", () => this.toggleMute());
       this.micSelect.addEventListener("change", () => this.switchMic(this.micSelect.value));
+      this.videoButtons.camera.addEventListener("click", () => this.toggleVideo("camera"));
+      this.videoButtons.screen.addEventListener("click", () => this.toggleVideo("screen"));
     }
 
     setState(state) {
@@ -115,6 +146,7 @@
       this.endButton.disabled = !live;
       this.muteButton.disabled = state !== "connected";
       this.micSelect.disabled = state !== "connected";
+      this.showVideo();
     }
 
     fail(kind, detail) {
@@ -161,6 +193,7 @@
       if (this.state === "connecting" || this.state === "connected") return;
       const LK = window.LivekitClient;
       this.error.hidden = true;
+      this.notice.hidden = true;
       this.transcript.replaceChildren();
       this.profile.hidden = true;
       this.checklist.querySelectorAll("li").forEach((item) => {
@@ -203,6 +236,7 @@
       this.token = issued.token;
       this.roomName = issued.roomName;
       this.root.dataset.roomName = issued.roomName;
+      this.applyTokenSources(issued.token);
 
       const room = new LK.Room({ adaptiveStream: false, dynacast: false });
       this.room = room;
@@ -241,6 +275,9 @@
       room.on(E.TrackUnsubscribed, (track) => track.detach().forEach((node) => node.remove()));
       room.on(E.Disconnected, (reason) => this.onDisconnected(reason));
       room.on(E.MediaDevicesChanged, () => this.listMics(LK));
+      // camera and screen share: also when the browser's own "Stop sharing" bar ends the screen track
+      room.on(E.LocalTrackPublished, () => this.showVideo());
+      room.on(E.LocalTrackUnpublished, () => this.showVideo());
       room.registerTextStreamHandler(TRANSCRIPTION, (reader, who) => this.readTranscript(reader, who));
       room.registerTextStreamHandler(EVENTS, (reader) => this.readEvent(reader));
     }
@@ -271,6 +308,18 @@
       }
       const status = attrs["onboarding.status"];
       if (status && status !== "in_progress") this.complete(status);
+    }
+
+    /** The server may grant the microphone only (CALLER_VIDEO=false): hide buttons the token cannot publish. */
+    applyTokenSources(token) {
+      let sources;
+      try {
+        const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+        sources = (JSON.parse(atob(payload)).video || {}).canPublishSources;
+      } catch (_) { return; } // not a JWT we can read: leave the buttons as the page set them
+      if (!Array.isArray(sources) || !sources.length) return; // no list: every source is allowed
+      if (!sources.includes("camera")) this.videoButtons.camera.hidden = true;
+      if (!sources.includes("screen_share")) this.videoButtons.screen.hidden = true;
     }
 
     /** Which field the agent is asking for (or reading back), on the root and on its checklist line. */
@@ -401,6 +450,101 @@
       });
     }
 
+    // --- camera and screen share ----------------------------------------------------------------
+    videoSource(kind) {
+      const S = window.LivekitClient.Track.Source;
+      return kind === "camera" ? S.Camera : S.ScreenShare;
+    }
+
+    videoPublication(kind) {
+      const publication = this.room && this.room.localParticipant.getTrackPublication(this.videoSource(kind));
+      return publication && publication.track ? publication : null;
+    }
+
+    /** Publish the camera or the screen as a LiveKit track, or unpublish it (its device is released). */
+    async toggleVideo(kind) {
+      const room = this.room;
+      if (!room || this.state !== "connected" || this.videoBusy) return;
+      const publication = this.videoPublication(kind);
+      this.videoBusy = kind;
+      this.notice.hidden = true;
+      this.showVideo(publication ? "stopping" : "starting");
+      try {
+        if (publication) {
+          await room.localParticipant.unpublishTrack(publication.track, true);
+        } else if (kind === "camera") {
+          await room.localParticipant.setCameraEnabled(true);
+        } else {
+          await room.localParticipant.setScreenShareEnabled(true, { audio: false });
+        }
+      } catch (err) {
+        if (this.room === room) this.videoFailed(kind, err);
+      } finally {
+        this.videoBusy = null;
+        if (this.room !== room) this.stopVideo(room); // the call ended while the browser was asking
+        this.showVideo();
+      }
+    }
+
+    videoFailed(kind, err) {
+      const name = err && err.name;
+      let key = `${kind}-failed`;
+      if (DENIED.includes(name)) key = `${kind}-denied`;
+      else if (kind === "camera" && ["NotFoundError", "DevicesNotFoundError", "OverconstrainedError"].includes(name)) {
+        key = "no-camera";
+      } else if (kind === "camera" && ["NotReadableError", "TrackStartError"].includes(name)) key = "camera-busy";
+      else if (kind === "screen" && name === "DeviceUnsupportedError") key = "screen-unsupported";
+      let text = VIDEO_ERRORS[key];
+      if (key.endsWith("-failed")) text += `${(err && err.message) || err}. The call goes on with voice only.`;
+      this.notice.textContent = text;
+      this.notice.dataset.error = key;
+      this.notice.hidden = false;
+    }
+
+    /** Buttons and previews from what the room really publishes; `pending` marks the button being toggled. */
+    showVideo(pending) {
+      const labels = { camera: ["Camera", "Stop camera"], screen: ["Share screen", "Stop sharing"] };
+      for (const kind of ["camera", "screen"]) {
+        const button = this.videoButtons[kind];
+        const publication = this.state === "connected" ? this.videoPublication(kind) : null;
+        const attr = kind === "camera" ? "camera" : "screenShare"; // data-camera / data-screen-share
+        let state = publication ? "on" : "off";
+        if (this.videoBusy === kind) state = pending || button.dataset[attr]; // starting or stopping
+        button.dataset[attr] = state;
+        button.setAttribute("aria-pressed", String(state === "on"));
+        button.textContent = labels[kind][publication ? 1 : 0];
+        button.disabled = this.state !== "connected" || Boolean(this.videoBusy);
+        this.showPreview(kind, publication && publication.track);
+      }
+      this.previews.hidden = !this.previews.children.length;
+    }
+
+    showPreview(kind, track) {
+      let figure = this.previews.querySelector(`[data-source="${kind}"]`);
+      if (figure && figure.track !== track) {
+        figure.track.detach(figure.querySelector("video"));
+        figure.remove();
+        figure = null;
+      }
+      if (!track || figure) return;
+      figure = el("figure", { class: "vo-preview", "data-source": kind });
+      const video = el("video", { muted: "", playsinline: "", autoplay: "" });
+      video.muted = true;
+      track.attach(video);
+      figure.track = track;
+      figure.append(video, el("figcaption", {}, kind === "camera" ? "Your camera" : "Your screen"));
+      this.previews.append(figure);
+    }
+
+    /** Release camera and screen at once (End, page hide): the room's own cleanup is asynchronous. */
+    stopVideo(room) {
+      if (!room) return;
+      for (const kind of ["camera", "screen"]) {
+        const publication = room.localParticipant.getTrackPublication(this.videoSource(kind));
+        if (publication && publication.track) publication.track.stop();
+      }
+    }
+
     showConnection(state, text) {
       this.connection.dataset.connectionState = state;
       this.connection.textContent = text;
@@ -424,7 +568,9 @@
       this.localTrack = null;
       const room = this.room;
       this.room = null;
+      this.stopVideo(room);
       if (room) { this.endedByUs = true; room.disconnect(); }
+      this.showVideo();
       this.agentState.dataset.agentState = "";
       this.agentState.textContent = "Agent: gone";
     }

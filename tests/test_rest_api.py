@@ -216,7 +216,7 @@ async def test_token_grants_exactly_one_room_for_the_configured_lifetime(tmp_pat
     grants = claims.video
     assert body["roomName"].startswith(settings.room_prefix) and grants.room == body["roomName"]
     assert (grants.room_join, grants.can_publish, grants.can_subscribe, grants.can_publish_data) == (True,) * 4
-    assert list(grants.can_publish_sources) == ["microphone"]
+    assert list(grants.can_publish_sources) == ["microphone", "camera", "screen_share"]  # CALLER_VIDEO default
     assert not (grants.room_admin or grants.room_create or grants.room_list or grants.room_record
                 or grants.ingress_admin or grants.hidden or grants.recorder)
     assert claims.name == "Maria" and claims.attributes == {"onboarding.user_id": "user_123"}

@@ -1,5 +1,5 @@
-"""Rooms page: live rooms from a real livekit-server with real participants joined over WebRTC, closing rooms,
-and the banner sentences for a stopped server, wrong keys and a server that never answers."""
+"""Rooms page: live rooms from a real livekit-server with real participants joined over WebRTC, the tracks each
+publishes, closing rooms, and the banner sentences for a stopped server, wrong keys and a server that never answers."""
 
 from __future__ import annotations
 
@@ -109,7 +109,44 @@ async def test_listing_splits_callers_from_agents_and_shows_progress(settings: S
     [row] = table_rows(listing, now=room.created_at + 75)
     assert dict(zip(TABLE_HEADERS, row, strict=True)) == {
         "Room": call_room.name, "Age": "1 min 15 s", "Participants": 2, "Callers": 1, "Agents": 1,
-        "Agent state": "listening", "Interview": "in_progress", "Asking": "email", "Fields filled": 2}
+        "Agent state": "listening", "Interview": "in_progress", "Asking": "email", "Fields filled": 2,
+        "Tracks": "caller: nothing · agent: nothing"}
+
+
+async def publish_camera(room: rtc.Room) -> rtc.LocalTrackPublication:
+    """A camera track as a browser publishes it: a video source with one grey 320x240 frame in it."""
+    source = rtc.VideoSource(320, 240)
+    track = rtc.LocalVideoTrack.create_video_track("camera", source)
+    publication = await room.local_participant.publish_track(
+        track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA))
+    source.capture_frame(rtc.VideoFrame(320, 240, rtc.VideoBufferType.RGBA, bytes([128]) * (320 * 240 * 4)))
+    return publication
+
+
+async def test_listing_shows_the_tracks_each_participant_publishes(settings: Settings, empty_room: LiveRoom) -> None:
+    caller = await empty_room.join(settings, issue_token(settings, room_name=empty_room.name).token)
+    await empty_room.join(settings, agent_token(settings, empty_room.name, "agent-onboarding-1"))
+    microphone = rtc.LocalAudioTrack.create_audio_track("microphone", rtc.AudioSource(48000, 1))
+    await caller.local_participant.publish_track(
+        microphone, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+    camera = await publish_camera(caller)
+
+    def caller_publishes(kinds: set[str]) -> Callable[[RoomListing], bool]:
+        return has_room(empty_room.name, lambda r: len(r.participants) == 2 and r.callers[0].publishes == kinds)
+
+    listing = await wait_for_rooms(settings, caller_publishes({"microphone", "camera"}))
+    room = listing.room(empty_room.name)
+    assert room.callers[0].tracks == ("microphone", "camera") and room.agents[0].tracks == ()
+    assert dict(zip(TABLE_HEADERS, table_rows(listing)[0], strict=True))["Tracks"] == (
+        "caller: microphone, camera · agent: nothing")
+
+    microphone.mute()  # a muted microphone is still published, and the admin sees that it is muted
+    listing = await wait_for_rooms(settings, has_room(
+        empty_room.name, lambda r: "microphone (muted)" in r.callers[0].tracks))
+    assert listing.room(empty_room.name).tracks_summary == "caller: microphone (muted), camera · agent: nothing"
+
+    await caller.local_participant.unpublish_track(camera.sid)  # camera off: the listing drops it
+    await wait_for_rooms(settings, caller_publishes({"microphone"}))
 
 
 async def test_identity_prefix_marks_an_agent_that_joined_as_standard(settings: Settings, empty_room: LiveRoom) -> None:

@@ -29,6 +29,16 @@ def test_token_is_scoped_to_one_fresh_room(settings: Settings) -> None:
     assert issue_token(settings).room_name != issued.room_name
 
 
+@pytest.mark.parametrize(("caller_video", "sources"), [
+    (True, ["microphone", "camera", "screen_share"]),
+    (False, ["microphone"]),
+])
+def test_caller_publishes_only_the_sources_allowed(settings: Settings, caller_video: bool, sources: list[str]) -> None:
+    issued = issue_token(settings.model_copy(update={"caller_video": caller_video}))
+    grants = api.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret).verify(issued.token).video
+    assert list(grants.can_publish_sources) == sources
+
+
 def test_token_lifetime_follows_setting(settings: Settings) -> None:
     import jwt
 
