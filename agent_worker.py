@@ -19,6 +19,7 @@ from onboarding.call import InterviewCall
 from onboarding.interview import load_definition
 from onboarding.livekit_admin import server_reachable
 from onboarding.logging_setup import setup_logging
+from onboarding.metrics import serve_worker_metrics
 from onboarding.providers.selection import build_speech_stack, preload
 from onboarding.settings import get_settings
 
@@ -43,9 +44,18 @@ def prewarm(proc: JobProcess) -> None:
     preload(settings)
 
 
+# livekit-server's agents.target_load: it routes a job only to a node whose workers report less than this,
+# so a worker with room must stay below it, or calls stop at 70 % of MAX_JOBS_PER_WORKER.
+SERVER_TARGET_LOAD = 0.7
+
+
 def job_load(server: AgentServer) -> float:
-    """Report full once MAX_JOBS_PER_WORKER calls run here, so LiveKit sends the next one elsewhere."""
-    return min(1.0, len(server.active_jobs) / settings.max_jobs_per_worker)
+    """1.0 (full: above WORKER_LOAD_THRESHOLD) once MAX_JOBS_PER_WORKER calls run here, so LiveKit sends the
+    next call to another worker; below the server's target load while there is room for one more."""
+    active = len(server.active_jobs)
+    if active >= settings.max_jobs_per_worker:
+        return 1.0
+    return SERVER_TARGET_LOAD * active / settings.max_jobs_per_worker
 
 
 server = AgentServer(
@@ -57,7 +67,7 @@ server = AgentServer(
     ws_url=settings.livekit_url,
     api_key=settings.livekit_api_key,
     api_secret=settings.livekit_api_secret,
-    host="127.0.0.1",
+    host=settings.worker_http_host,
     port=settings.worker_http_port,
 )
 
@@ -89,6 +99,7 @@ async def serve() -> int:
 def main() -> None:
     setup_logging(settings.log_level)
     preload(settings)  # load in the main process too: thread jobs share these weights
+    serve_worker_metrics(settings)  # one port per worker process; thread jobs count into its registry
     sys.exit(asyncio.run(serve()))
 
 

@@ -73,8 +73,13 @@ def ensure_binary(settings: Settings) -> Path:
     return find_binary(settings) or build_binary()
 
 
-def config_body(settings: Settings, *, port: int, rtc_tcp_port: int, udp_port: int) -> str:
-    """livekit.yaml with loopback-only networking and our keys, for a local dev server."""
+def config_body(settings: Settings, *, port: int, rtc_tcp_port: int, udp_port: int,
+                redis_address: str | None = None) -> str:
+    """livekit.yaml with loopback-only networking and our keys, for a local dev server.
+
+    With `redis_address` (host:port) the server runs in distributed mode: nodes sharing that Redis
+    share rooms, routing and agent workers, each node with its own ports.
+    """
     config = yaml.safe_load(CONFIG_FILE.read_text())
     config["port"] = port
     config["bind_addresses"] = ["127.0.0.1"]
@@ -84,11 +89,15 @@ def config_body(settings: Settings, *, port: int, rtc_tcp_port: int, udp_port: i
     }
     config["keys"] = {settings.livekit_api_key: settings.livekit_api_secret}
     config["logging"] = {"level": "info"}
+    if redis_address:
+        config["redis"] = {"address": redis_address}
     return yaml.safe_dump(config)
 
 
-def server_command(binary: Path, settings: Settings, *, port: int, rtc_tcp_port: int, udp_port: int) -> list[str]:
-    body = config_body(settings, port=port, rtc_tcp_port=rtc_tcp_port, udp_port=udp_port)
+def server_command(binary: Path, settings: Settings, *, port: int, rtc_tcp_port: int, udp_port: int,
+                   redis_address: str | None = None) -> list[str]:
+    body = config_body(settings, port=port, rtc_tcp_port=rtc_tcp_port, udp_port=udp_port,
+                       redis_address=redis_address)
     return [str(binary), "--dev", "--bind", "127.0.0.1", "--node-ip", "127.0.0.1", "--config-body", body]
 
 

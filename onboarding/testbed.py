@@ -33,7 +33,8 @@ async def settled_call(settings: Settings, room: str, timeout: float = 30.0) -> 
 def start_livekit(base: Settings, log_path: Path) -> tuple[ManagedProcess, Settings]:
     port, tcp, udp = free_port(), free_port(), free_port()
     settings = base.model_copy(update={"livekit_url": f"ws://127.0.0.1:{port}", "livekit_rtc_port": tcp,
-                                       "livekit_udp_port": udp})
+                                       "livekit_udp_port": udp,
+                                       "worker_metrics_port": 0})  # test workers: metrics only on a free port
     cmd = server_command(ensure_binary(settings), settings, port=port, rtc_tcp_port=tcp, udp_port=udp)
     proc = ManagedProcess("livekit-server", cmd, log_path=log_path)
     proc.wait_ready(f"http://127.0.0.1:{port}/", timeout=30)
@@ -45,6 +46,7 @@ def worker_env(settings: Settings, **overrides: str) -> dict[str, str]:
         "LIVEKIT_URL": settings.livekit_url, "LIVEKIT_API_KEY": settings.livekit_api_key,
         "LIVEKIT_API_SECRET": settings.livekit_api_secret, "DATABASE_URL": settings.database_url,
         "AGENT_NAME": settings.agent_name, "WORKER_HTTP_PORT": str(settings.worker_http_port),
+        "WORKER_METRICS_PORT": str(settings.worker_metrics_port),
         "REPROMPT_AFTER_SILENCE_SECONDS": str(settings.reprompt_after_silence_seconds),
         "ENDPOINTING_MIN_DELAY": str(settings.endpointing_min_delay),
         "ENDPOINTING_MAX_DELAY": str(settings.endpointing_max_delay),
@@ -65,7 +67,9 @@ def start_worker(settings: Settings, log_path: Path, *, wait: bool = True, **ove
 
 def stack_settings(base: Settings, database_url: str, agent_name: str) -> Settings:
     return base.model_copy(update={"database_url": database_url, "agent_name": agent_name,
-                                   "worker_http_port": free_port(), "reprompt_after_silence_seconds": 4.0})
+                                   "worker_http_port": free_port(), "worker_metrics_port": free_port(),
+                                   "reprompt_after_silence_seconds": 4.0,
+                                   "max_jobs_per_worker": 6})  # the tests put up to 5 callers on one worker
 
 
 def dashboard_env(settings: Settings, **overrides: str) -> dict[str, str]:
