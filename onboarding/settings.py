@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     agent_name: str = "onboarding"
     room_prefix: str = "onboarding-"
     token_ttl_seconds: int = Field(600, ge=30, le=86400)
+    caller_video: bool = True  # callers may publish camera and screen share (Gemini sees the frames)
 
     database_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'onboarding.db'}"
     interview_path: Path = REPO_ROOT / "data" / "interview.toml"
@@ -59,8 +60,11 @@ class Settings(BaseSettings):
 
     job_executor: Literal["thread", "process"] = "thread"
     worker_http_port: int = 8081
+    worker_http_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so probes from outside reach it
+    worker_metrics_port: int = Field(9100, ge=0, le=65535)  # Prometheus /metrics of the worker; 0 = off
+    worker_metrics_host: str = "127.0.0.1"
     worker_load_threshold: float = Field(0.9, gt=0, le=1)
-    max_jobs_per_worker: int = Field(10, ge=1)
+    max_jobs_per_worker: int = Field(3, ge=1)  # `make bench`: ≈ 3 local-speech calls per 2-core worker
     endpointing_min_delay: float = Field(0.3, ge=0, le=5)
     endpointing_max_delay: float = Field(1.2, gt=0, le=10)
     reprompt_after_silence_seconds: float = Field(8.0, ge=2)
@@ -81,6 +85,7 @@ class Settings(BaseSettings):
     rest_session_idle_seconds: float = Field(600.0, ge=10)
     rate_limit_per_minute: int = Field(60, ge=1)
     rate_limit_burst: int = Field(20, ge=1)
+    metrics_token: str = ""  # bearer token for the dashboard's GET /metrics; empty = this machine only
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
