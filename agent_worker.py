@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import os
 import signal
@@ -98,6 +99,10 @@ async def serve() -> int:
 
 def main() -> None:
     setup_logging(settings.log_level)
+    # a native crash leaves the Python stacks in the log, and `kill -USR1 <pid>` writes every thread's stack
+    # there too: what a stuck worker is waiting on
+    faulthandler.enable(all_threads=True)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     preload(settings)  # load in the main process too: thread jobs share these weights
     serve_worker_metrics(settings)  # one port per worker process; thread jobs count into its registry
     sys.exit(asyncio.run(serve()))

@@ -42,6 +42,28 @@ QUESTIONS = ["What's your full name?", "What's the best email address to reach y
              "What's your role there?", "Roughly how many people are on your team?"]
 
 
+FALLBACK_SHARE = 0.02  # calls whose Deepgram fell back to Whisper: the usage page splits their figures
+
+
+def _stt_fallback(at: datetime) -> dict:
+    """As onboarding.providers.fallback.ProviderMonitor stores a switch."""
+    return {"role": "stt", "from": "deepgram/nova-3", "to": "faster-whisper/tiny.en",
+            "reason": "APIStatusError 500: fake outage", "at": (at + timedelta(seconds=30)).isoformat()}
+
+
+def _usage_detail(seconds: float, fell_back: bool) -> list[dict]:
+    """livekit-agents' per-model usage as onboarding.call stores it; a fallback call has two STT entries."""
+    stt = [{"type": "stt_usage", "provider": "Deepgram", "model": "nova-3",
+            "audio_duration": seconds / 2 if not fell_back else 30.0}]
+    if fell_back:
+        stt.append({"type": "stt_usage", "provider": "faster-whisper", "model": "tiny.en",
+                    "audio_duration": max(0.0, seconds / 2 - 30.0)})
+    return [*stt, {"type": "tts_usage", "provider": "ElevenLabs", "model": "eleven_flash_v2_5",
+                   "characters_count": int(seconds * 3)},
+            {"type": "llm_usage", "provider": "Gemini", "model": "gemini-2.5-flash", "input_tokens": 800,
+             "output_tokens": 200}]
+
+
 def _call_rows(first_id: int, count: int, rng: random.Random, epoch: datetime) -> tuple[list[dict], ...]:
     """One chunk of calls: session, profile, 10 turns and 3 field values each, ids assigned here."""
     calls, profiles, turns, values = [], [], [], []
@@ -52,12 +74,15 @@ def _call_rows(first_id: int, count: int, rng: random.Random, epoch: datetime) -
         started = epoch + timedelta(seconds=rng.randrange(365 * 86400))
         seconds = rng.uniform(60, 480)
         completed = rng.random() < 0.7
+        fell_back = rng.random() < FALLBACK_SHARE
         calls.append(dict(id=pid, room_name=f"onboarding-{pid:08x}", mode="voice", user_id=f"user-{pid}",
                           status="completed" if completed else "abandoned", started_at=started,
                           ended_at=started + timedelta(seconds=seconds), stt_provider="deepgram/nova-3",
-                          llm_provider="google/gemini-2.0-flash", tts_provider="elevenlabs/flash",
-                          agent_seconds=seconds, stt_audio_seconds=seconds / 2, tts_characters=int(seconds * 3),
-                          llm_input_tokens=800, llm_output_tokens=200, usage_detail=[]))
+                          llm_provider="google/gemini-2.5-flash", tts_provider="elevenlabs/eleven_flash_v2_5",
+                          agent_seconds=seconds, stt_audio_seconds=seconds / 2, stt_billed_seconds=seconds,
+                          tts_characters=int(seconds * 3), llm_input_tokens=800, llm_output_tokens=200,
+                          usage_detail=_usage_detail(seconds, fell_back),
+                          provider_fallbacks=[_stt_fallback(started)] if fell_back else None))
         flagged = ["email"] if rng.random() < 0.1 else []
         reviewed = rng.random() < 0.05
         profiles.append(dict(id=pid, session_id=pid, user_id=f"user-{pid}", full_name=name, email=email,

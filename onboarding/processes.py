@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -68,6 +69,15 @@ class ManagedProcess:
             time.sleep(0.1)  # poll interval
         raise TimeoutError(f"{self.name}: no '{needle}' after {timeout:.0f}s:\n{self.log_tail()}")
 
+    def _dump_stacks(self) -> None:
+        """A process that ignored SIGTERM is stuck: the agent worker writes its threads' stacks on SIGUSR1."""
+        if self.name != "agent-worker":
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGUSR1)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(2.0)  # time to write the dump; a stuck process does not exit from it
+
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM the group, then SIGKILL what is left after the timeout."""
         if self.alive():
@@ -75,6 +85,7 @@ class ManagedProcess:
                 os.killpg(self.proc.pid, signal.SIGTERM)
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                self._dump_stacks()
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
             except ProcessLookupError:

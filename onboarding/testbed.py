@@ -57,9 +57,13 @@ def worker_env(settings: Settings, **overrides: str) -> dict[str, str]:
     return {**env, **overrides}
 
 
+RUNNING_WORKERS: list[ManagedProcess] = []  # for a failed test to ask each live worker for its stacks
+
+
 def start_worker(settings: Settings, log_path: Path, *, wait: bool = True, **overrides: str) -> ManagedProcess:
     proc = ManagedProcess("agent-worker", [sys.executable, "agent_worker.py"], cwd=REPO_ROOT,
                           env=worker_env(settings, **overrides), log_path=log_path)
+    RUNNING_WORKERS[:] = [w for w in RUNNING_WORKERS if w.alive()] + [proc]
     if wait:
         proc.wait_for_output("registered worker", timeout=120)
     return proc

@@ -6,6 +6,7 @@ Fixtures wait for readiness by polling with a deadline and attach the process lo
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from onboarding.settings import REPO_ROOT, Settings
 from onboarding.testbed import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    RUNNING_WORKERS,
     Dashboard,
     paced_call_wav,
     stack_settings,
@@ -27,6 +29,18 @@ from onboarding.testbed import (
 )
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """When a test fails, every live agent worker writes its threads' stacks into its log (SIGUSR1): a
+    worker that stopped answering shows what it waits on."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for worker in RUNNING_WORKERS:
+            if worker.alive():
+                os.kill(worker.proc.pid, signal.SIGUSR1)
+    return report
 
 
 @pytest.fixture(scope="session")
