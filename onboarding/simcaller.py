@@ -83,6 +83,7 @@ class SimCaller:
         self.speaking_turns = 0  # how many times the agent has finished speaking
         self.agent_attributes: dict[str, str] = {}
         self.last_agent_audio = 0.0
+        self.greeted = asyncio.Event()  # the agent has finished its first utterance
         self.recording: list[np.ndarray] = []
         self._tasks: list[asyncio.Task] = []
 
@@ -116,6 +117,7 @@ class SimCaller:
         if state and state != self.agent_state:
             if self.agent_state == "speaking":
                 self.speaking_turns += 1
+                self.greeted.set()
             self.agent_state = state
         if participant.attributes.get("onboarding.status") not in (None, "in_progress"):
             self._complete(participant.attributes)
