@@ -1,6 +1,6 @@
 """`make bench` cloud-fakes mode: how many concurrent calls one worker carries with cloud speech.
 
-    python -m bench.cloud_bench [N ...]      (default 1 5 10 20 30 40 50)
+    python -m bench.cloud_bench [--gemini] [--process] [N ...]      (default 1 5 10 20 30 40 50)
 
 The worker talks to local fakes of Deepgram and ElevenLabs (and Gemini with `--gemini`, when the fake is
 there) that answer after fixed service times. Deepgram's fake uses "script ears": each simulated caller
@@ -102,6 +102,8 @@ def start_fakes(gemini: bool):
 
 def main(argv: list[str]) -> None:
     gemini = "--gemini" in argv
+    executor = "process" if "--process" in argv else "thread"  # one process per call: both cores, no shared GIL
+    out = OUT.with_name(f"cloud-benchmark-{executor}.md") if executor == "process" else OUT
     counts = [int(a) for a in argv if a.isdigit()] or [1, 5, 10, 20, 30, 40, 50]
     logs = Path(tempfile.mkdtemp(prefix="cloud-bench-"))
     lk, base = start_livekit(Settings(_env_file=None), logs / "livekit-server.log")
@@ -110,7 +112,7 @@ def main(argv: list[str]) -> None:
     deepgram, eleven, llm = start_fakes(gemini)
     fakes = [f for f in (deepgram, eleven, llm) if f is not None]
     env = cloud_env(cloud_settings(settings, deepgram, eleven, llm))
-    worker = start_worker(settings, logs / "agent-worker.log", TTS_ENGINE="flite",
+    worker = start_worker(settings, logs / "agent-worker.log", TTS_ENGINE="flite", JOB_EXECUTOR=executor,
                           MAX_JOBS_PER_WORKER=str(max(counts) + 2), **env)
     rows: list[Row] = []
     service = fake_service_ms(gemini)
@@ -129,7 +131,7 @@ def main(argv: list[str]) -> None:
     llm = "Gemini fake" if gemini else "scripted interviewer"
     report = (
         f"# Cloud-fakes benchmark\n\nRun {stamp} on: {machine()}.\n\n"
-        f"One agent worker (thread executor) with Deepgram STT and ElevenLabs TTS served by local fakes, {llm}, "
+        f"One agent worker ({executor} executor) with Deepgram STT and ElevenLabs TTS served by local fakes, {llm}, "
         "Silero VAD + v1-mini end of turn in the worker, real livekit-server v1.13.5, simulated callers speaking "
         "over WebRTC (`python -m bench.cloud_bench`). Fixed fake service times: Deepgram final "
         f"{DEEPGRAM_LATENCY.first_result * 1000:.0f} ms, ElevenLabs first audio "
@@ -141,9 +143,9 @@ def main(argv: list[str]) -> None:
         + f"\n\nLargest N with p95 ≤ {P95_GOAL_MS:.0f} ms, no failed turn and every call completed: "
         f"**{largest_within_goal(rows)}**.\n"
     )
-    OUT.write_text(report)
+    out.write_text(report)
     print(report)
-    print(f"written to {OUT.relative_to(REPO_ROOT)}; logs in {logs}")
+    print(f"written to {out.relative_to(REPO_ROOT)}; logs in {logs}")
 
 
 if __name__ == "__main__":
