@@ -69,6 +69,18 @@ def start_worker(settings: Settings, log_path: Path, *, wait: bool = True, **ove
     return proc
 
 
+def worker_exit(settings: Settings, log_path: Path, timeout: float = 60.0, **overrides: str) -> tuple[int, str]:
+    """Start a worker that is expected to refuse to start (a bad setting): its exit code and its log's end."""
+    proc = ManagedProcess("agent-worker", [sys.executable, "agent_worker.py"], cwd=REPO_ROOT,
+                          env=worker_env(settings.model_copy(update={"worker_http_port": free_port()}), **overrides),
+                          log_path=log_path)
+    try:
+        code = proc.proc.wait(timeout=timeout)
+    finally:
+        proc.stop()
+    return code, proc.log_tail(40)
+
+
 def stack_settings(base: Settings, database_url: str, agent_name: str) -> Settings:
     return base.model_copy(update={"database_url": database_url, "agent_name": agent_name,
                                    "worker_http_port": free_port(), "worker_metrics_port": free_port(),

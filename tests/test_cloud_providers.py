@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -24,15 +23,14 @@ from models import CallSession
 from onboarding.caller_audio import ROOM_RATE, speak
 from onboarding.db import session_scope
 from onboarding.personas import PERSONAS
-from onboarding.processes import ManagedProcess, free_port
 from onboarding.providers import cloud
 from onboarding.providers.fallback import StickySTTFallback, StickyTTSFallback
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.selection import build_speech_stack
 from onboarding.providers.whisper_stt import WhisperSTT
-from onboarding.settings import REPO_ROOT, Settings
+from onboarding.settings import Settings
 from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import settled_call, stack_settings, start_worker, worker_env
+from onboarding.testbed import settled_call, stack_settings, start_worker, worker_exit
 from tests.fakes.audio import hear
 from tests.fakes.deepgram import FakeDeepgram
 from tests.fakes.elevenlabs import FakeElevenLabs
@@ -263,15 +261,9 @@ async def test_connection_time_is_metered_like_deepgram_bills_it(fake_deepgram, 
 # --- the worker: start-up check and one spoken call through the fakes ------------------------------------
 @pytest.mark.slow
 def test_worker_with_refused_key_stops_naming_it(livekit_server: Settings, fake_deepgram, artifacts) -> None:
-    env = worker_env(livekit_server.model_copy(update={"worker_http_port": free_port()}),
-                     **cloud_env(cloud_settings(BASE, fake_deepgram, deepgram_api_key="wrong-key")))
-    proc = ManagedProcess("agent-worker", [sys.executable, "agent_worker.py"], cwd=REPO_ROOT, env=env,
-                          log_path=artifacts / "agent-worker-bad-key.log")
-    try:
-        code = proc.proc.wait(timeout=60)
-    finally:
-        proc.stop()
-    assert code != 0 and "DEEPGRAM_API_KEY" in proc.log_tail(40)
+    refused = cloud_env(cloud_settings(BASE, fake_deepgram, deepgram_api_key="wrong-key"))
+    code, log = worker_exit(livekit_server, artifacts / "agent-worker-bad-key.log", **refused)
+    assert code != 0 and "DEEPGRAM_API_KEY" in log
 
 
 @pytest.mark.slow

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from livekit.agents.llm import ToolError
 
 from onboarding.interview import InterviewState, load_definition
 from onboarding.personas import PERSONAS
-from onboarding.processes import ManagedProcess, free_port
 from onboarding.providers import cloud
 from onboarding.providers.fallback import ProviderMonitor
 from onboarding.providers.gemini_interviewer import (
@@ -34,9 +32,9 @@ from onboarding.providers.gemini_interviewer import (
 )
 from onboarding.providers.gemini_tools import InterviewTools, build_instructions
 from onboarding.providers.scripted_llm import ScriptedInterviewer
-from onboarding.settings import REPO_ROOT, Settings
+from onboarding.settings import Settings
 from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import settled_call, stack_settings, start_worker, worker_env
+from onboarding.testbed import settled_call, stack_settings, start_worker, worker_exit
 from tests.fakes.deepgram import FakeDeepgram
 from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
@@ -283,15 +281,9 @@ def test_start_up_check(fake_gemini: FakeGemini) -> None:
 
 @pytest.mark.slow
 def test_worker_with_refused_google_key_stops_naming_it(livekit_server: Settings, fake_gemini, artifacts) -> None:
-    env = worker_env(livekit_server.model_copy(update={"worker_http_port": free_port()}),
-                     **cloud_env(cloud_settings(BASE, gemini=fake_gemini, google_api_key="wrong-key")))
-    proc = ManagedProcess("agent-worker", [sys.executable, "agent_worker.py"], cwd=REPO_ROOT, env=env,
-                          log_path=artifacts / "agent-worker-bad-google-key.log")
-    try:
-        code = proc.proc.wait(timeout=60)
-    finally:
-        proc.stop()
-    assert code != 0 and "GOOGLE_API_KEY" in proc.log_tail(40)
+    refused = cloud_env(cloud_settings(BASE, gemini=fake_gemini, google_api_key="wrong-key"))
+    code, log = worker_exit(livekit_server, artifacts / "agent-worker-bad-google-key.log", **refused)
+    assert code != 0 and "GOOGLE_API_KEY" in log
 
 
 # --- spoken calls: real livekit-server, real worker, simulated caller -------------------------------------
