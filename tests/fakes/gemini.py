@@ -205,6 +205,7 @@ class FakeGemini(FakeServer):
                 candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
                 if last:
                     candidate["finishReason"] = "STOP"
+                    self._served(events, decision, prompt, output)
                 await response.write(b"data: " + json.dumps({
                     "candidates": [candidate],
                     "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": output,
@@ -216,13 +217,17 @@ class FakeGemini(FakeServer):
             await response.write_eof()
         finally:
             self.connection_closed(time.monotonic() - started)
+        return response
+
+    def _served(self, events: list[list[dict[str, Any]]], decision: Decision, prompt: int, output: int) -> None:
+        """Figures of a whole answer, recorded before its last event goes out: a client that has the answer
+        can read them."""
         self.llm.requests += 1
         self.llm.prompt_tokens += prompt
         self.llm.output_tokens += output
         self.llm.function_calls += [p["functionCall"] for parts in events for p in parts if "functionCall" in p]
         if decision.text:
             self.llm.texts.append(decision.text)
-        return response
 
 
 def _events(decision: Decision) -> list[list[dict[str, Any]]]:
