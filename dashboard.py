@@ -20,9 +20,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from onboarding.api import close_rest_sessions, install_error_handlers, router
+from onboarding.api.widget import mount_api_docs, mount_static
 from onboarding.metrics import install_dashboard_metrics
 from onboarding.settings import Settings, get_settings
-from onboarding.web import mount_api_docs, mount_static
 from pages import admin, talk
 
 # System fonts only: Gradio's default theme would fetch web fonts from a CDN.

@@ -23,11 +23,10 @@ import httpx
 from fastapi import FastAPI
 
 from bench.voice_bench import machine, percentile
-from onboarding.api import rest_app
-from onboarding.audio_upload import encode_audio
-from onboarding.caller_audio import ROOM_RATE, resample, speak
-from onboarding.personas import PERSONAS, Persona
-from onboarding.processes import ManagedProcess, free_port
+from harness.caller_audio import ROOM_RATE, encode_audio, resample, speak
+from harness.personas import PERSONAS, Persona
+from harness.testbed import rest_app
+from onboarding.ops.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, get_settings
 
 OUT = REPO_ROOT / "docs" / "api-benchmark.md"

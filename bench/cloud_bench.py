@@ -21,15 +21,15 @@ import time
 from pathlib import Path
 
 from bench.voice_bench import ProcessSampler, Row, machine, percentile
-from onboarding.personas import PERSONAS
+from harness.fakes.deepgram import FakeDeepgram
+from harness.fakes.elevenlabs import FakeElevenLabs
+from harness.fakes.fixtures import DEEPGRAM_KEY, ELEVEN_KEY, GOOGLE_KEY, cloud_env, cloud_settings
+from harness.fakes.gemini import FakeGemini
+from harness.fakes.server import Latency
+from harness.personas import PERSONAS
+from harness.simcaller import CallScript, SimCaller
+from harness.testbed import stack_settings, start_livekit, start_worker
 from onboarding.settings import REPO_ROOT, Settings
-from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import stack_settings, start_livekit, start_worker
-from tests.fakes.deepgram import FakeDeepgram
-from tests.fakes.elevenlabs import FakeElevenLabs
-from tests.fakes.fixtures import DEEPGRAM_KEY, ELEVEN_KEY, GOOGLE_KEY, cloud_env, cloud_settings
-from tests.fakes.gemini import FakeGemini
-from tests.fakes.server import Latency
 
 OUT = REPO_ROOT / "docs" / "cloud-benchmark.md"
 P95_GOAL_MS = 1200.0

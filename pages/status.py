@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from onboarding.admin.status import Check, stack_checks
 from onboarding.settings import Settings
-from onboarding.stack_status import Check, stack_checks
 
 
 def render(checks: list[Check]) -> str:

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from onboarding.db import dispose_engine, get_engine
-from onboarding.personas import PERSONAS
-from onboarding.pgserver import PgServer, find_bin_dir, start_postgres
-from onboarding.settings import REPO_ROOT, Settings
-from onboarding.testbed import (
+from harness.personas import PERSONAS
+from harness.pgserver import PgServer, find_bin_dir, start_postgres
+from harness.testbed import (
     CHROMIUM,
     CHROMIUM_ARGS,
     RUNNING_WORKERS,
@@ -27,6 +25,8 @@ from onboarding.testbed import (
     start_livekit,
     start_worker,
 )
+from onboarding.db import dispose_engine, get_engine
+from onboarding.settings import REPO_ROOT, Settings
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.testbed import Dashboard, settled_call
 from onboarding.call_records import CallRecord
-from onboarding.testbed import Dashboard, settled_call
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from onboarding.browser_caller import converse, reactive_context
+from harness.browser_caller import converse, reactive_context
+from harness.personas import PERSONAS
+from harness.testbed import Dashboard
 from onboarding.call_records import load_call
-from onboarding.personas import PERSONAS
-from onboarding.testbed import Dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -18,13 +18,21 @@ from typing import Any
 
 import pytest
 
-from onboarding.browser_caller import reactive_context, wav_base64
+from harness.browser_caller import reactive_context, wav_base64
+from harness.testbed import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Dashboard,
+    settled_call,
+    stack_settings,
+    start_dashboard,
+    wait_for_rooms,
+)
+from harness.testbed import start_worker as start_agent_worker
+from onboarding.admin.rooms import RoomListing
 from onboarding.db import get_engine
-from onboarding.processes import ManagedProcess
-from onboarding.rooms import RoomListing, wait_for_rooms
+from onboarding.ops.processes import ManagedProcess
 from onboarding.settings import Settings
-from onboarding.testbed import CHROMIUM, CHROMIUM_ARGS, Dashboard, settled_call, stack_settings, start_dashboard
-from onboarding.testbed import start_worker as start_agent_worker
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """The talk page in headless Chromium: a whole spoken onboarding through the voice widget, two tabs at once,
 and the errors it must put into words. The whole onboarding answers through a Web Audio microphone that
-speaks when the agent has asked (onboarding.browser_caller); the other calls use Chromium's fake device and a WAV.
+speaks when the agent has asked (harness.browser_caller); the other calls use Chromium's fake device and a WAV.
 
 Every wait is on DOM state the widget exposes (data-state, data-agent-state, data-filled, ...), never a sleep.
 """
@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from livekit import api
 
-from onboarding.browser_caller import converse, reactive_context
+from harness.browser_caller import converse, reactive_context
+from harness.personas import PERSONAS
+from harness.testbed import CHROMIUM, CHROMIUM_ARGS, Dashboard, start_dashboard
 from onboarding.call_records import load_call
 from onboarding.livekit_admin import livekit_api
-from onboarding.personas import PERSONAS
-from onboarding.processes import free_port
+from onboarding.ops.processes import free_port
 from onboarding.settings import Settings
-from onboarding.testbed import CHROMIUM, CHROMIUM_ARGS, Dashboard, start_dashboard
 
 pytestmark = pytest.mark.browser
 

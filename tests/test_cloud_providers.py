@@ -19,22 +19,11 @@ from livekit.agents import APIConnectOptions, APIStatusError, stt
 from livekit.plugins import deepgram, elevenlabs
 from pydantic import ValidationError
 
-from models import CallSession
-from onboarding.caller_audio import ROOM_RATE, speak
-from onboarding.db import session_scope
-from onboarding.personas import PERSONAS
-from onboarding.providers import cloud
-from onboarding.providers.fallback import StickySTTFallback, StickyTTSFallback
-from onboarding.providers.local_tts import LocalTTS
-from onboarding.providers.selection import build_speech_stack
-from onboarding.providers.whisper_stt import WhisperSTT
-from onboarding.settings import Settings
-from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import settled_call, stack_settings, start_worker, worker_exit
-from tests.fakes.audio import hear
-from tests.fakes.deepgram import FakeDeepgram
-from tests.fakes.elevenlabs import FakeElevenLabs
-from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
+from harness.caller_audio import ROOM_RATE, speak
+from harness.fakes.audio import hear
+from harness.fakes.deepgram import FakeDeepgram
+from harness.fakes.elevenlabs import FakeElevenLabs
+from harness.fakes.fixtures import (  # noqa: F401  (fixtures)
     DEEPGRAM_KEY,
     ELEVEN_KEY,
     cloud_env,
@@ -44,6 +33,17 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
     fake_deepgram,
     fake_elevenlabs,
 )
+from harness.personas import PERSONAS
+from harness.simcaller import CallScript, SimCaller
+from harness.testbed import settled_call, stack_settings, start_worker, worker_exit
+from models import CallSession
+from onboarding.db import session_scope
+from onboarding.providers import cloud
+from onboarding.providers.fallback import StickySTTFallback, StickyTTSFallback
+from onboarding.providers.local_tts import LocalTTS
+from onboarding.providers.selection import build_speech_stack
+from onboarding.providers.whisper_stt import WhisperSTT
+from onboarding.settings import Settings
 
 NO_RETRY = APIConnectOptions(max_retry=0, timeout=5)
 BASE = Settings(_env_file=None)

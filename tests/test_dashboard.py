@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from onboarding.processes import free_port
+from onboarding.admin.status import stack_checks
+from onboarding.ops.processes import free_port
 from onboarding.settings import Settings
-from onboarding.stack_status import stack_checks
 from pages.status import render
 
 

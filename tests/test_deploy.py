@@ -24,10 +24,10 @@ from sqlalchemy.engine import make_url
 
 from bench.scaling_costs import Assumptions, cost_row, markdown_table, self_hosted_boxes
 from onboarding import metrics
-from onboarding.livekit_server import LIVEKIT_SERVER_VERSION, find_binary
-from onboarding.pricing import load_pricing
-from onboarding.processes import ManagedProcess, free_port
+from onboarding.ops.livekit_server import LIVEKIT_SERVER_VERSION, find_binary
+from onboarding.ops.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, Settings
+from onboarding.usage.pricing import load_pricing
 
 DEPLOY = REPO_ROOT / "deploy"
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}

@@ -16,7 +16,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from onboarding.doctor import (
+from harness.fakes.fixtures import (  # noqa: F401  (fixtures)
+    cloud_settings,
+    deepgram_server,
+    elevenlabs_server,
+    fake_deepgram,
+    fake_elevenlabs,
+)
+from harness.testbed import worker_env
+from onboarding.ops.checks import Check, admin_password_check
+from onboarding.ops.doctor import (
     AGENT_CASE,
     CONCURRENCY_CASE,
     TOKEN_CASE,
@@ -26,17 +35,8 @@ from onboarding.doctor import (
     exit_code,
     run_checks,
 )
-from onboarding.doctor_checks import Check, admin_password_check
-from onboarding.processes import free_port
+from onboarding.ops.processes import free_port
 from onboarding.settings import REPO_ROOT, Settings
-from onboarding.testbed import worker_env
-from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
-    cloud_settings,
-    deepgram_server,
-    elevenlabs_server,
-    fake_deepgram,
-    fake_elevenlabs,
-)
 
 REAL_PASSWORD = "doctor-test-admin-password"
 

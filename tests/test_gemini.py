@@ -19,8 +19,24 @@ from livekit import rtc
 from livekit.agents import Agent, AgentSession, APIConnectOptions, APIStatusError, llm
 from livekit.agents.llm import ToolError
 
+from harness.fakes.deepgram import FakeDeepgram
+from harness.fakes.elevenlabs import FakeElevenLabs
+from harness.fakes.fixtures import (  # noqa: F401  (fixtures)
+    GOOGLE_KEY,
+    cloud_env,
+    cloud_settings,
+    deepgram_server,
+    elevenlabs_server,
+    fake_deepgram,
+    fake_elevenlabs,
+    fake_gemini,
+    gemini_server,
+)
+from harness.fakes.gemini import FakeGemini
+from harness.personas import PERSONAS
+from harness.simcaller import CallScript, SimCaller
+from harness.testbed import settled_call, stack_settings, start_worker, worker_exit
 from onboarding.interview import InterviewState, load_definition
-from onboarding.personas import PERSONAS
 from onboarding.providers import cloud
 from onboarding.providers.fallback import ProviderMonitor
 from onboarding.providers.gemini_interviewer import (
@@ -33,22 +49,6 @@ from onboarding.providers.gemini_interviewer import (
 from onboarding.providers.gemini_tools import InterviewTools, build_instructions
 from onboarding.providers.scripted_llm import ScriptedInterviewer
 from onboarding.settings import Settings
-from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import settled_call, stack_settings, start_worker, worker_exit
-from tests.fakes.deepgram import FakeDeepgram
-from tests.fakes.elevenlabs import FakeElevenLabs
-from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
-    GOOGLE_KEY,
-    cloud_env,
-    cloud_settings,
-    deepgram_server,
-    elevenlabs_server,
-    fake_deepgram,
-    fake_elevenlabs,
-    fake_gemini,
-    gemini_server,
-)
-from tests.fakes.gemini import FakeGemini
 
 BASE = Settings(_env_file=None)
 DEFINITION = load_definition()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from onboarding import livekit_server as lks
+from onboarding.ops import livekit_server as lks
 from onboarding.settings import Settings
 
 

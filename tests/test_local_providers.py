@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from onboarding.caller_audio import noise, speak
+from harness.caller_audio import noise, speak
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.whisper_stt import WhisperSTT
 

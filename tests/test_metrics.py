@@ -11,14 +11,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from harness.personas import PERSONAS
+from harness.scrape import Scrape, scrape, wait_for_scrape
+from harness.simcaller import CallScript, SimCaller
+from harness.testbed import Dashboard, settled_call, stack_settings, start_worker
 from models import CallSession, Profile
 from onboarding.db import get_engine, session_scope
-from onboarding.metrics import Scrape, dashboard_registry, install_dashboard_metrics, scrape, wait_for_scrape
-from onboarding.personas import PERSONAS
+from onboarding.metrics import dashboard_registry, install_dashboard_metrics
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
-from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import Dashboard, settled_call, stack_settings, start_worker
 
 ACTIVE, SESSIONS, TURNS = "onboarding_active_sessions", "onboarding_sessions_total", "onboarding_turns_total"
 V2V_COUNT, V2V_SUM = "onboarding_voice_to_voice_seconds_count", "onboarding_voice_to_voice_seconds_sum"

@@ -17,21 +17,21 @@ from pathlib import Path
 
 import pytest
 
+from harness.cluster import Cluster, PlacedCall, open_room, place_call, running_cluster, wait_until
+from harness.personas import PERSONAS
+from harness.simcaller import CallScript
+from harness.testbed import settled_call, wait_for_rooms
+from onboarding.admin.rooms import close_room
 from onboarding.call_records import load_call
-from onboarding.cluster import Cluster, PlacedCall, open_room, place_call, running_cluster, wait_until
 from onboarding.livekit_admin import new_room_name
-from onboarding.personas import PERSONAS
-from onboarding.rooms import close_room, wait_for_rooms
 from onboarding.settings import Settings
-from onboarding.simcaller import CallScript
-from onboarding.testbed import settled_call
 
 pytestmark = pytest.mark.slow
 
 DEFAULT_MAX_JOBS = Settings.model_fields["max_jobs_per_worker"].default  # the capacity `make bench` measured
 WORKER1_MAX_JOBS = 2  # worker 1 takes fewer, so the two workers fill up at different points
 CONCURRENT_CALLS = 3
-SHORT_FIELDS = ("full_name", "team_size")  # what onboarding.cluster.SHORT_INTERVIEW asks
+SHORT_FIELDS = ("full_name", "team_size")  # what harness.cluster.SHORT_INTERVIEW asks
 
 
 @pytest.fixture(scope="module")

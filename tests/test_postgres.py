@@ -27,10 +27,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from models import CallSession, FieldValue, Profile, Turn
+from onboarding.admin.profiles import ProfileFilter, list_profiles
+from onboarding.admin.review import mark_reviewed
 from onboarding.call_records import load_call
 from onboarding.db import current_revisions, dispose_engine, get_engine, normalize_url, session_scope, upgrade_database
-from onboarding.profile_review import mark_reviewed
-from onboarding.profiles_admin import ProfileFilter, list_profiles
 from onboarding.settings import REPO_ROOT
 
 SQLITE_ONLY = {"test_a_database_from_before_review_columns_gains_them"}  # builds its database with sqlite3

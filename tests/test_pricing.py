@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from onboarding.pricing import (
+from onboarding.usage.monthly import MonthUsage
+from onboarding.usage.pricing import (
     DEFAULT_PRICING_PATH,
     Pricing,
     PricingError,
@@ -19,7 +20,6 @@ from onboarding.pricing import (
     recommend,
     tier_costs,
 )
-from onboarding.usage import MonthUsage
 
 
 @pytest.fixture(scope="module")

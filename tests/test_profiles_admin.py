@@ -18,10 +18,8 @@ from sqlalchemy import func, update
 from sqlmodel import select
 
 from models import CallSession, FieldValue, Profile, Turn
-from onboarding.call import usage_totals
-from onboarding.db import session_scope
-from onboarding.interview import FieldUpdate, load_definition
-from onboarding.profile_review import (
+from onboarding.admin.profiles import ProfileFilter, count_profiles, delete_profile, export_csv, list_profiles
+from onboarding.admin.review import (
     CorrectionError,
     correct_field,
     describe_fallback,
@@ -29,7 +27,9 @@ from onboarding.profile_review import (
     load_profile_detail,
     mark_reviewed,
 )
-from onboarding.profiles_admin import ProfileFilter, count_profiles, delete_profile, export_csv, list_profiles
+from onboarding.call import usage_totals
+from onboarding.db import session_scope
+from onboarding.interview import FieldUpdate, load_definition
 from onboarding.providers.cloud import ConnectionMeter
 from onboarding.providers.fallback import ProviderMonitor
 from onboarding.recorder import CallRecorder
@@ -102,7 +102,7 @@ def test_sparse_search_sorts_matches_the_same_way_as_the_index_walk(db_url: str,
                     room=f"onboarding-{i}")
     flt = ProfileFilter(search="acme")
     walked = [[r.id for r in list_profiles(db_url, flt, page=p, page_size=3).rows] for p in (1, 2, 3)]
-    monkeypatch.setattr("onboarding.profiles_admin.SORT_INSTEAD_OF_WALK", 0)  # force the scan-and-sort plan
+    monkeypatch.setattr("onboarding.admin.profiles.SORT_INSTEAD_OF_WALK", 0)  # force the scan-and-sort plan
     sorted_ = [[r.id for r in list_profiles(db_url, flt, page=p, page_size=3).rows] for p in (1, 2, 3)]
     assert walked == sorted_ and sum(map(len, walked)) == 8
     assert list_profiles(db_url, ProfileFilter(search="nobody-matches")).rows == []
@@ -201,7 +201,7 @@ def test_mark_reviewed_records_who_and_when(db_url: str, three: dict[str, CallRe
 
 
 def test_csv_export_holds_every_row_of_the_filter(db_url: str, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("onboarding.profiles_admin.EXPORT_CHUNK", 4)  # several chunks with a few rows
+    monkeypatch.setattr("onboarding.admin.profiles.EXPORT_CHUNK", 4)  # several chunks with a few rows
     for i in range(11):
         record_call(db_url, f"Person {i:02d}", f"p{i}@example.com", "Acme" if i % 2 else "Globex",
                     room=f"onboarding-{i}")

@@ -17,12 +17,11 @@ import pytest
 from fastapi import FastAPI
 from livekit import api
 
-from onboarding.api import rest_app
-from onboarding.audio_upload import encode_audio
+from harness.caller_audio import ROOM_RATE, encode_audio, resample, speak
+from harness.personas import PERSONAS, Persona
+from harness.testbed import rest_app
 from onboarding.call_records import CallRecord, load_call
-from onboarding.caller_audio import ROOM_RATE, resample, speak
 from onboarding.interview import load_definition
-from onboarding.personas import PERSONAS, Persona
 from onboarding.settings import Settings
 
 # How each of PERSONAS[0]'s ten answers is sent: 16 kHz WAV, browser WebM/Opus, OGG/Opus at 24 kHz, MP3 at 22.05 kHz.

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from onboarding.api import rest_app
-from onboarding.audio_upload import encode_audio
-from onboarding.rate_limit import RateLimiter, retry_after_header
+from harness.caller_audio import encode_audio
+from harness.testbed import rest_app
+from onboarding.api.rate_limit import RateLimiter, retry_after_header
 from onboarding.settings import Settings
 
 START, TURN, COMPLETE, TOKEN = (f"/api/livekit/{p}" for p in ("agent/start", "agent/turn", "agent/complete", "token"))

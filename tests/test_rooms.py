@@ -15,17 +15,17 @@ import gradio as gr
 import pytest
 from livekit import api, rtc
 
-from onboarding.livekit_admin import issue_token, livekit_api, new_room_name
-from onboarding.processes import free_port
-from onboarding.rooms import (
+from harness.testbed import wait_for_rooms
+from onboarding.admin.rooms import (
     TABLE_HEADERS,
     RoomListing,
     close_room,
     format_age,
     list_active_rooms,
     table_rows,
-    wait_for_rooms,
 )
+from onboarding.livekit_admin import issue_token, livekit_api, new_room_name
+from onboarding.ops.processes import free_port
 from onboarding.settings import Settings
 from pages import rooms as rooms_page
 

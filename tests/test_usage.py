@@ -14,10 +14,9 @@ from sqlmodel import select
 
 from models import CallSession
 from onboarding.db import session_scope
-from onboarding.metering import ProviderUse, split_usage
-from onboarding.pricing import Pricing, load_pricing
 from onboarding.settings import Settings
-from onboarding.usage import (
+from onboarding.usage.metering import ProviderUse, split_usage
+from onboarding.usage.monthly import (
     current_month,
     month_bounds,
     month_choices,
@@ -25,6 +24,7 @@ from onboarding.usage import (
     months_with_data,
     usage_page_data,
 )
+from onboarding.usage.pricing import Pricing, load_pricing
 from pages import usage as usage_page
 
 MARCH = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -213,7 +213,7 @@ def test_each_provider_and_model_is_metered_with_fallbacks_split(database_url: s
     # no per-model usage was recorded (the call crashed): its figures stay with the provider it started with
     assert april.stt_seconds == {"deepgram/nova-3": 9.0}
 
-    # the month is the sum of what each call's detail shows (onboarding.metering), call by call
+    # the month is the sum of what each call's detail shows (onboarding.usage.metering), call by call
     with session_scope(db_url) as db:
         calls = db.exec(select(CallSession).where(CallSession.started_at < datetime(2026, 4, 1, tzinfo=UTC))).all()
         per_call = [use for call in calls for use in split_usage(call)]

@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
+from harness.personas import CORRECTION_CALL, PERSONAS
+from harness.simcaller import CallScript, SimCaller
+from harness.testbed import settled_call, worker_env
 from onboarding.call_records import CallRecord
-from onboarding.personas import CORRECTION_CALL, PERSONAS
-from onboarding.processes import ManagedProcess, free_port
+from onboarding.ops.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, Settings
-from onboarding.simcaller import CallScript, SimCaller
-from onboarding.testbed import settled_call, worker_env
 
 pytestmark = pytest.mark.slow
 

@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from livekit import api
 
+from onboarding.api.widget import LIVEKIT_CLIENT, mount_static
 from onboarding.interview import FieldUpdate, load_definition
 from onboarding.livekit_admin import issue_token
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings, get_settings
-from onboarding.web import LIVEKIT_CLIENT, mount_static
 
 
 @pytest.fixture

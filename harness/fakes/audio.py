@@ -13,7 +13,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import stt
 
-from onboarding.caller_audio import ROOM_RATE
+from harness.caller_audio import ROOM_RATE
 
 FRAME = ROOM_RATE // 100  # 10 ms
 

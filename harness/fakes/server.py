@@ -9,7 +9,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from onboarding.processes import free_port
+from onboarding.ops.processes import free_port
 
 # What a fake does instead of its normal answer:
 #   "http500" / "http429" refuse the WebSocket handshake with that status (429 carries Retry-After),

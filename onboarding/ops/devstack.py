@@ -10,8 +10,8 @@ import signal
 import sys
 import threading
 
-from onboarding.livekit_server import ServerBinaryMissing, ensure_binary, server_command
-from onboarding.processes import ManagedProcess
+from onboarding.ops.livekit_server import ServerBinaryMissing, ensure_binary, server_command
+from onboarding.ops.processes import ManagedProcess
 from onboarding.settings import REPO_ROOT, Settings, get_settings, is_local_url
 
 LOG_DIR = REPO_ROOT / "data" / "logs"
@@ -60,7 +60,7 @@ def main() -> None:
         dashboard.wait_ready(f"http://{settings.dashboard_host}:{settings.dashboard_port}/healthz", timeout=90)
         print(f"dashboard       http://{settings.dashboard_host}:{settings.dashboard_port}/  "
               f"(login {settings.admin_username})", flush=True)
-        print("Try a call:     python -m onboarding.simcaller      Ctrl-C stops everything.", flush=True)
+        print("Try a call:     python -m harness.simcaller      Ctrl-C stops everything.", flush=True)
         while not stop.wait(1.0):
             for proc in started:
                 if not proc.alive():

@@ -3,11 +3,13 @@ silence and noise, all as 48 kHz mono int16 for a LiveKit microphone track."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import tempfile
 import wave
 from pathlib import Path
 
+import av
 import numpy as np
 from livekit import rtc
 
@@ -68,3 +70,24 @@ def answer_audio(answer: str, voice: str = "slt") -> np.ndarray:
 def rms(frame: rtc.AudioFrame) -> float:
     data = np.frombuffer(frame.data, dtype=np.int16).astype(np.float32)
     return float(np.sqrt(np.mean(data * data))) if data.size else 0.0
+
+
+ENCODINGS = {  # what browsers and scripts send: container → (FFmpeg muxer, codec, content type)
+    "wav": ("wav", "pcm_s16le", "audio/wav"),
+    "webm": ("webm", "libopus", "audio/webm;codecs=opus"),
+    "ogg": ("ogg", "libopus", "audio/ogg"),
+    "mp3": ("mp3", "libmp3lame", "audio/mpeg"),
+}
+
+
+def encode_audio(pcm: np.ndarray, rate: int, kind: str) -> tuple[bytes, str]:
+    """int16 mono PCM as a file of `kind` (wav, webm, ogg, mp3) and its content type: for tests and the bench."""
+    muxer, codec, content_type = ENCODINGS[kind]
+    out = io.BytesIO()
+    with av.open(out, "w", format=muxer) as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(pcm.astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in (*stream.encode(frame), *stream.encode(None)):
+            container.mux(packet)
+    return out.getvalue(), content_type

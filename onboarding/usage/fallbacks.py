@@ -4,7 +4,7 @@ Such a call's totals mix the cloud provider it started with and the local one th
 usage records (CallSession.usage_detail, a JSON list) are summed inside the database: decoding them row by row in
 Python takes seconds when a provider outage makes every call of a month fall back. The JSON functions differ per
 database (SQLite: json_each/json_extract; PostgreSQL: json_array_elements/->>), everything else is shared. The
-labelling and billing rules are onboarding.metering's, the ones the profile detail uses for one call.
+labelling and billing rules are onboarding.usage.metering's, the ones the profile detail uses for one call.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
 from models import CallSession
-from onboarding.metering import KINDS, NOT_RECORDED, USAGE_KINDS, ProviderUse, from_entry, label_for
+from onboarding.usage.metering import KINDS, NOT_RECORDED, USAGE_KINDS, ProviderUse, from_entry, label_for
 
 _YES, _NO = literal_column("1"), literal_column("0")  # literals: PostgreSQL matches GROUP BY expressions textually
 

@@ -27,14 +27,14 @@ from pathlib import Path
 import redis
 from livekit import api
 
+from harness.simcaller import CallResult, CallScript, SimCaller
+from harness.testbed import worker_env
 from onboarding.call_records import load_call
 from onboarding.db import get_engine
 from onboarding.livekit_admin import issue_token, livekit_api, new_room_name
-from onboarding.livekit_server import ensure_binary, server_command
-from onboarding.processes import ManagedProcess, free_port
+from onboarding.ops.livekit_server import ensure_binary, server_command
+from onboarding.ops.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, Settings
-from onboarding.simcaller import CallResult, CallScript, SimCaller
-from onboarding.testbed import worker_env
 
 ROOM_NODE_MAP = "room_node_map"  # livekit-server's Redis hash: room name → node id
 NODE_ID = re.compile(r'"nodeID": "(ND_\w+)"')

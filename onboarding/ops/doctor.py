@@ -23,7 +23,8 @@ import psutil
 from livekit import api, rtc
 from pydantic import ValidationError
 
-from onboarding.doctor_checks import (
+from onboarding.livekit_admin import describe_error, issue_token, livekit_api
+from onboarding.ops.checks import (
     Check,
     admin_password_check,
     database_check,
@@ -33,10 +34,9 @@ from onboarding.doctor_checks import (
     settings_errors,
     split_fix,
 )
-from onboarding.livekit_admin import describe_error, issue_token, livekit_api
-from onboarding.livekit_server import ServerBinaryMissing, find_binary
-from onboarding.pricing import PricingError, load_pricing
+from onboarding.ops.livekit_server import ServerBinaryMissing, find_binary
 from onboarding.settings import Settings, is_local_url
+from onboarding.usage.pricing import PricingError, load_pricing
 
 TOKEN_CASE = "Failed to get LiveKit token"
 WEBRTC_CASE = "WebRTC connection failed"

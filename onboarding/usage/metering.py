@@ -4,7 +4,7 @@ A call records one label per kind (the provider it started with, e.g. "deepgram/
 When a cloud provider fell back to the local one mid-call, the totals mix both, so they are split with the
 per-provider usage livekit-agents reported (`usage_detail`). The connection time Deepgram bills
 (`stt_billed_seconds`) belongs to the cloud STT the call started with; a local provider bills what it heard, at
-no charge. The profile detail applies these rules to one call; onboarding.fallback_usage applies the same
+no charge. The profile detail applies these rules to one call; onboarding.usage.fallbacks applies the same
 rules in SQL to a month, so the usage page adds up what the call records show.
 """
 
@@ -92,7 +92,7 @@ def split_usage(call: MeteredCall) -> list[ProviderUse]:
     """Per kind (STT, LLM, TTS): the starting provider first, then any that took over, each with its figures.
 
     A call that fell back and has per-model usage is split by that usage (every kind); otherwise the call's
-    totals belong to the providers it started with. onboarding.fallback_usage applies the same rules in SQL.
+    totals belong to the providers it started with. onboarding.usage.fallbacks applies the same rules in SQL.
     """
     fallbacks = parse_fallbacks(call.provider_fallbacks)
     entries = [u for u in call.usage_detail or [] if isinstance(u, dict)]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from onboarding.settings import REPO_ROOT
 
 if TYPE_CHECKING:
-    from onboarding.usage import MonthUsage
+    from onboarding.usage.monthly import MonthUsage
 
 DEFAULT_PRICING_PATH = REPO_ROOT / "data" / "pricing.toml"
 Currency = Literal["EUR", "USD"]

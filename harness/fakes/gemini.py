@@ -29,9 +29,9 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.fakes.gemini_brain import Decision, decide, tokens
+from harness.fakes.server import FakeServer, Latency
 from onboarding.interview import InterviewDefinition
-from tests.fakes.gemini_brain import Decision, decide, tokens
-from tests.fakes.server import FakeServer, Latency
 
 KNOWN_MODELS = ("gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro", "gemini-2.0-flash")
 VERSIONS = ("v1", "v1beta")

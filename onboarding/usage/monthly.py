@@ -5,7 +5,7 @@ rounding up is done with CAST and CASE, and peak concurrency is a running SUM wi
 A session belongs to the month (UTC) it started in. The LiveKit figures (agent and participant minutes, concurrency)
 count voice sessions only — the REST turn mode never opens a room — and a session still running counts once it ends.
 Provider figures are summed in SQL per provider combination; sessions that fell back to a local provider mid-call
-are split per provider in SQL too (onboarding.fallback_usage), by the rules the profile detail uses for one call.
+are split per provider in SQL too (onboarding.usage.fallbacks), by the rules the profile detail uses for one call.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
 from models import CallSession
-from onboarding import fallback_usage
 from onboarding.db import session_scope
-from onboarding.fallback_usage import flag
-from onboarding.metering import KIND_NAMES, NOT_RECORDED, ProviderUse
-from onboarding.pricing import (
+from onboarding.usage import fallbacks as fallback_usage
+from onboarding.usage.fallbacks import flag
+from onboarding.usage.metering import KIND_NAMES, NOT_RECORDED, ProviderUse
+from onboarding.usage.pricing import (
     Pricing,
     ProviderCost,
     Recommendation,
@@ -105,7 +105,7 @@ def _minutes_rounded_up(seconds: Any) -> ColumnElement[int]:
 
 def monthly_usage(db_url: str, month: str) -> MonthUsage:
     """One indexed range scan grouped by provider combination (a handful of rows); the sessions that fell back
-    split per provider in SQL (onboarding.fallback_usage); then the concurrency window."""
+    split per provider in SQL (onboarding.usage.fallbacks); then the concurrency window."""
     start, end = month_bounds(month)
     c = CallSession
     voice = c.mode == "voice"

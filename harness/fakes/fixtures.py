@@ -1,4 +1,4 @@
-"""pytest fixtures for the fakes: import them into a test module (`from tests.fakes.fixtures import *`).
+"""pytest fixtures for the fakes: import them into a test module (`from harness.fakes.fixtures import *`).
 
 One fake per service for the whole session (Whisper and the voice load once); each test gets it reset to
 normal service, so a fault set by one test never leaks into the next.
@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.fakes.deepgram import FakeDeepgram
+from harness.fakes.elevenlabs import FakeElevenLabs
+from harness.fakes.gemini import FakeGemini
 from onboarding.settings import Settings
-from tests.fakes.deepgram import FakeDeepgram
-from tests.fakes.elevenlabs import FakeElevenLabs
-from tests.fakes.gemini import FakeGemini
 
 DEEPGRAM_KEY = "fake-deepgram-key"
 ELEVEN_KEY = "fake-eleven-key"

@@ -15,7 +15,7 @@ from sqlmodel import select
 from models import TYPED_PROFILE_COLUMNS, CallSession, FieldValue, Profile, Turn, utcnow
 from onboarding.db import session_scope
 from onboarding.interview import FieldSpec, InterviewDefinition, normalize_value
-from onboarding.metering import KIND_NAMES, Fallback, ProviderUse, parse_fallbacks, split_usage
+from onboarding.usage.metering import KIND_NAMES, Fallback, ProviderUse, parse_fallbacks, split_usage
 
 EXAMPLES = {
     "email": "an address like maria.garcia@example.com",

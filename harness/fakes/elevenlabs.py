@@ -20,9 +20,9 @@ import time
 import numpy as np
 from aiohttp import WSMsgType, web
 
-from onboarding.caller_audio import resample
+from harness.caller_audio import resample
+from harness.fakes.server import FakeServer
 from onboarding.providers.local_tts import LocalTTS
-from tests.fakes.server import FakeServer
 
 DEFAULT_VOICE_ID = "hpp4J3VqNfWAUOO0d1Us"
 KNOWN_MODELS = ("eleven_flash_v2_5", "eleven_turbo_v2_5", "eleven_multilingual_v2", "eleven_flash_v2")

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fastapi import FastAPI
 
+from harness.caller_audio import ROOM_RATE, answer_audio, write_wav
+from onboarding.admin.rooms import RoomListing, list_active_rooms
+from onboarding.api import install_error_handlers, router
 from onboarding.call_records import CallRecord, load_call
-from onboarding.caller_audio import ROOM_RATE, answer_audio, write_wav
-from onboarding.livekit_server import ensure_binary, server_command
-from onboarding.processes import ManagedProcess, free_port
-from onboarding.settings import REPO_ROOT, Settings
+from onboarding.ops.livekit_server import ensure_binary, server_command
+from onboarding.ops.processes import ManagedProcess, free_port
+from onboarding.settings import REPO_ROOT, Settings, get_settings
 
 
 async def settled_call(settings: Settings, room: str, timeout: float = 30.0) -> CallRecord:
@@ -141,3 +145,28 @@ def paced_call_wav(path: Path, answers: list[str], *, first_answer_at: float, re
     pieces.append(np.zeros(int(tail * ROOM_RATE), dtype=np.int16))
     write_wav(path, np.concatenate(pieces))
     return path
+
+
+async def wait_for_rooms(settings: Settings, until: Callable[[RoomListing], bool], *, timeout: float = 10.0,
+                         interval: float = 0.1) -> RoomListing:
+    """Poll the listing until it succeeds and `until` holds; the server applies joins, attributes and deletes
+    asynchronously. An error listing never satisfies it (no rooms because the server is down is not "closed")."""
+    deadline = time.monotonic() + timeout
+    listing = await list_active_rooms(settings)
+    while listing.error or not until(listing):
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"rooms did not reach the expected state within {timeout:g} s; last: "
+                               f"{listing.error or [(r.name, len(r.participants)) for r in listing.rooms]}")
+        await asyncio.sleep(interval)  # poll interval
+        listing = await list_active_rooms(settings)
+    return listing
+
+
+def rest_app(settings: Settings | None = None) -> FastAPI:
+    """The REST routes on a bare app (no Gradio pages): for the tests and the API benchmark."""
+    app = FastAPI(title="Voice Onboarding Console REST API")
+    app.include_router(router)
+    install_error_handlers(app)
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+    return app

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 import numpy as np
 from aiohttp import WSMsgType, web
 
+from harness.fakes.server import FakeServer
 from onboarding.providers.whisper_stt import default_model_dir, load_whisper, loudness_dbfs, transcribe
-from tests.fakes.server import FakeServer
 
 KNOWN_MODELS = ("nova-3", "nova-3-general", "nova-2", "nova-2-general", "nova-2-phonecall", "base", "enhanced")
 WHISPER_RATE = 16000

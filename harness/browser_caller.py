@@ -14,8 +14,8 @@ import io
 import json
 import wave
 
-from onboarding.caller_audio import ROOM_RATE, answer_audio
-from onboarding.simcaller import reactive_answer
+from harness.caller_audio import ROOM_RATE, answer_audio
+from harness.simcaller import reactive_answer
 
 WIDGET = "[data-voice-onboarding]"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from onboarding.processes import free_port
+from onboarding.ops.processes import free_port
 
 SUPERUSER = "postgres"
 FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}

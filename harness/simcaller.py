@@ -1,6 +1,6 @@
 """Simulated caller: joins a room over real WebRTC and answers the agent out loud.
 
-    python -m onboarding.simcaller "Maria Garcia" "maria at example dot com" ... [--hang-up-after N]
+    python -m harness.simcaller "Maria Garcia" "maria at example dot com" ... [--hang-up-after N]
 
 It takes a token through the same path as any client, speaks each answer (flite voice, a WAV file,
 `<silence>` or `<noise>`) once the agent has finished speaking, records the agent, and reports the
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from livekit import rtc
 
-from onboarding.caller_audio import ROOM_RATE, answer_audio, rms, write_wav
+from harness.caller_audio import ROOM_RATE, answer_audio, rms, write_wav
 from onboarding.livekit_admin import issue_token
 from onboarding.settings import Settings, get_settings
 

@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from livekit import api
@@ -18,7 +17,7 @@ from livekit import api
 from onboarding.livekit_admin import describe_error, livekit_api
 from onboarding.settings import Settings
 
-log = logging.getLogger("onboarding.rooms")
+log = logging.getLogger("onboarding.admin.rooms")
 
 AGENT_IDENTITY_PREFIX = "agent-"
 AGENT_STATE = "lk.agent.state"  # listening | thinking | speaking | initializing, published by livekit-agents
@@ -209,21 +208,6 @@ async def close_room(settings: Settings, room_name: str, *, timeout: float = LIS
         return CloseResult(False, describe_error(settings, exc, timeout))
     finally:
         await lk.aclose()
-
-
-async def wait_for_rooms(settings: Settings, until: Callable[[RoomListing], bool], *, timeout: float = 10.0,
-                         interval: float = 0.1) -> RoomListing:
-    """Poll the listing until it succeeds and `until` holds; the server applies joins, attributes and deletes
-    asynchronously. An error listing never satisfies it (no rooms because the server is down is not "closed")."""
-    deadline = time.monotonic() + timeout
-    listing = await list_active_rooms(settings)
-    while listing.error or not until(listing):
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"rooms did not reach the expected state within {timeout:g} s; last: "
-                               f"{listing.error or [(r.name, len(r.participants)) for r in listing.rooms]}")
-        await asyncio.sleep(interval)  # poll interval
-        listing = await list_active_rooms(settings)
-    return listing
 
 
 def format_age(seconds: int) -> str:
