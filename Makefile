@@ -8,7 +8,7 @@ install:
 	@./scripts/install.sh
 
 run: install
-	$(PY) -m onboarding.ops.devstack
+	$(PY) -m onboarding run
 
 test: install
 	$(PY) -m pytest
@@ -26,7 +26,7 @@ doctor: install
 	$(PY) -m onboarding doctor
 
 livekit-server:
-	$(PY) -m onboarding.ops.livekit_server
+	$(PY) -m onboarding livekit-server
 
 lint:
 	$(PY) -m ruff check .

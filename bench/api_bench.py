@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from bench.voice_bench import machine, percentile
+from bench.common import machine, percentile
 from harness.caller_audio import ROOM_RATE, encode_audio, resample, speak
 from harness.personas import PERSONAS, Persona
 from harness.testbed import rest_app

@@ -20,12 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.voice_bench import ProcessSampler, Row, machine, percentile
+from bench.common import machine, percentile
+from bench.voice_bench import ProcessSampler, Row
 from harness.fakes.deepgram import FakeDeepgram
 from harness.fakes.elevenlabs import FakeElevenLabs
-from harness.fakes.fixtures import DEEPGRAM_KEY, ELEVEN_KEY, GOOGLE_KEY, cloud_env, cloud_settings
 from harness.fakes.gemini import FakeGemini
 from harness.fakes.server import Latency
+from harness.fakes.settings import DEEPGRAM_KEY, ELEVEN_KEY, GOOGLE_KEY, cloud_env, cloud_settings
 from harness.personas import PERSONAS
 from harness.simcaller import CallScript, SimCaller
 from harness.testbed import stack_settings, start_livekit, start_worker

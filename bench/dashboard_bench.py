@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import statistics
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, insert
 from sqlmodel import select
 
+from bench.common import machine
 from models import CallSession, FieldValue, Profile, Turn
 from onboarding.admin.profiles import ProfileFilter, list_profiles
 from onboarding.admin.review import load_profile_detail
@@ -188,13 +188,12 @@ def rooms_timing(runs: int) -> Timing:
         proc.stop()
 
 
-def usage_timings(db_url: str, runs: int) -> list[Timing] | str:
-    """The usage page's data, if onboarding.usage.monthly exists in this checkout (written by another change)."""
-    try:
-        from onboarding.usage.monthly import current_month, month_choices, usage_page_data
-        from onboarding.usage.pricing import load_pricing
-    except ImportError as exc:
-        return f"usage page skipped: {exc}"
+def usage_timings(db_url: str, runs: int) -> list[Timing]:
+    """The usage page's data."""
+    from onboarding.admin.usage import usage_page_data
+    from onboarding.usage.monthly import current_month, month_choices
+    from onboarding.usage.pricing import load_pricing
+
     pricing = load_pricing()
     month = current_month()
     return [measure("usage: month selector (months with data)", lambda: month_choices(db_url), runs),
@@ -222,16 +221,6 @@ def profile_timings(db_url: str, runs: int) -> list[Timing]:
         measure("profiles: detail with transcript",
                 lambda: load_profile_detail(db_url, PROFILES // 2, definition), runs),
     ]
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    load = f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
-    return f"{model}, {os.cpu_count()} cores{load}"
 
 
 def report(timings: list[Timing], notes: list[str], seed_seconds: float | None, runs: int) -> str:
@@ -267,11 +256,7 @@ def main() -> int:
     timings = profile_timings(db_url, args.runs)
     notes = []
     timings.append(rooms_timing(args.runs))
-    usage = usage_timings(db_url, args.runs)
-    if isinstance(usage, str):
-        notes.append(usage)
-    else:
-        timings += usage
+    timings += usage_timings(db_url, args.runs)
     text = report(timings, notes, seed_seconds, args.runs)
     OUT.write_text(text, encoding="utf-8")
     print(text)

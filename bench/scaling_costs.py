@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from onboarding.usage.monthly import PARTICIPANTS_PER_VOICE_SESSION, MonthUsage
+from onboarding.usage.metering import MonthUsage
+from onboarding.usage.monthly import PARTICIPANTS_PER_VOICE_SESSION
 from onboarding.usage.pricing import Pricing, load_pricing, money, provider_costs, providers_total, tier_costs
 
 CONCURRENCY_LEVELS = (5, 20, 100, 600)

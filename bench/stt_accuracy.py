@@ -18,20 +18,18 @@ voices, robotic. The default set is piper and slt: the agent's default TTS voice
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import platform
 import re
 import subprocess
 import sys
 import time
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from livekit import rtc
 
+from bench.common import machine
 from harness.caller_audio import CALLER_VOICES, ROOM_RATE, resample, speak
 from onboarding.interview.definition import load_definition
 from onboarding.interview.normalize import normalizer_for_kind
@@ -197,15 +195,6 @@ def failures(results: list[Result]) -> str:
         lines.append(f"  [{r.case.kind}/{r.voice}] {r.case.text!r} → heard {r.heard!r} → got {r.got!r}, "
                      f"expected {r.case.expected!r}")
     return "\n".join(lines)
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
 
 
 METHOD = (

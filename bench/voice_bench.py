@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.common import machine, percentile
 from harness.personas import PERSONAS
 from harness.simcaller import CallScript, SimCaller
 from harness.testbed import stack_settings, start_livekit, start_worker
@@ -84,13 +83,6 @@ class ProcessSampler:
         self._thread.join()
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 async def run_round(settings: Settings, callers: int) -> tuple[list, list[BaseException]]:
     personas = [PERSONAS[i % len(PERSONAS)] for i in range(callers)]
     scripts = [CallScript(answer_book=p.answer_book, expected=p.expected, timeout=400) for p in personas]
@@ -112,16 +104,6 @@ def measure(settings: Settings, worker_pid: int, callers: int) -> Row:
     return Row(callers, statistics.median(latencies) if latencies else float("nan"), percentile(latencies, 0.95),
                len(latencies), failed, sum(r.completed for r in results), cpu, sampler.peak_rss / 2**20,
                (sampler.peak_rss - baseline) / 2**20 / callers)
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    mem = psutil.virtual_memory().total / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, " \
-           f"Python {platform.python_version()}"
 
 
 def table(rows: list[Row]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import wave
 from dataclasses import dataclass
 
 import av
@@ -107,3 +108,15 @@ def _decode(data: bytes, container_name: str, max_seconds: float) -> DecodedAudi
     if total == 0:
         raise AudioRejected(400, "the audio file contains no sound")
     return DecodedAudio(np.concatenate(chunks), container_name, source_rate)
+
+
+def wav_bytes(pcm: bytes | np.ndarray, rate: int) -> bytes:
+    """int16 mono PCM as a WAV file: the one WAV writer (REST replies, test audio, the browser caller's clips)."""
+    data = pcm.astype(np.int16).tobytes() if isinstance(pcm, np.ndarray) else pcm
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(data)
+    return out.getvalue()

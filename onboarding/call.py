@@ -23,15 +23,9 @@ from livekit.agents.voice.events import (
     UserStateChangedEvent,
 )
 
-from onboarding.interview import InterviewDefinition, InterviewState, Reply
-from onboarding.providers.gemini_interviewer import (
-    build_interviewer,
-    interviewer_label,
-    prepare_agent,
-    video_options,
-)
-from onboarding.providers.selection import SpeechStack, turn_detector
-from onboarding.recorder import CallRecorder, Usage
+from onboarding.interview import InterviewDefinition, InterviewState, Outcome, Reply
+from onboarding.providers.selection import SpeechStack, build_interviewer, turn_detector
+from onboarding.recorder import CallerTurn, CallRecorder, Usage
 from onboarding.settings import Settings
 
 log = logging.getLogger("onboarding.call")
@@ -60,12 +54,11 @@ class InterviewCall:
         self.interviewer = build_interviewer(settings, self.state, self._on_reply, stack.monitor)
         self.recorder: CallRecorder | None = None
         self.session: AgentSession | None = None
-        self._end_status: tuple[str, str | None] | None = None
+        self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
         self._silence_timer: asyncio.TimerHandle | None = None
         self._closed = False  # the session closed or the worker is shutting down: no more re-prompts
         self._silent_reprompts = 0
         self._answers = 0
-        self._turn_ids: dict[int, int] = {}  # interview turn_index → stored Turn id
         self._usage: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -81,10 +74,11 @@ class InterviewCall:
         self.recorder = await asyncio.to_thread(
             CallRecorder, self.settings.database_url, room_name=ctx.room.name,
             participant_identity=participant.identity, user_id=user_id,
-            providers={**self.stack.labels, "llm": interviewer_label(self.interviewer)}, worker_id=ctx.worker_id,
+            providers={**self.stack.labels, "llm": self.interviewer.label}, worker_id=ctx.worker_id,
         )
-        self.stack.attach(self.settings.database_url, self.recorder.session_id, ctx.room.name)  # fallbacks, tags
+        self.stack.attach(self.recorder.record_fallbacks, ctx.room.name)  # the recorder stores fallbacks
         ctx.add_shutdown_callback(self._on_shutdown)
+        video = self.interviewer.video_options()  # Gemini keeps the latest frame; offline, none is subscribed
         session = AgentSession(
             stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,
             turn_handling={
@@ -96,7 +90,7 @@ class InterviewCall:
                 "preemptive_generation": {"enabled": False},
             },
             user_away_timeout=None,  # our own silence watchdog re-prompts, repeatedly
-            video_sampler=video_options(self.interviewer)["video_sampler"],  # Gemini keeps the latest frame
+            video_sampler=video["video_sampler"],
         )
         self.session = session
         session.on("conversation_item_added", self._on_item)
@@ -104,31 +98,25 @@ class InterviewCall:
         session.on("user_state_changed", self._on_user_state)
         session.on("session_usage_updated", self._on_usage)
         session.on("close", self._on_close)
-        await prepare_agent(self.agent, self.interviewer)  # Gemini: instructions and tools from the definition
+        await self.interviewer.prepare(self.agent)  # Gemini: instructions and tools from the definition
         await session.start(
             self.agent, room=ctx.room, record=False,
             room_options=room_io.RoomOptions(participant_identity=participant.identity,
-                                             video_input=video_options(self.interviewer)["video_input"]),
+                                             video_input=video["video_input"]),
         )
         await self._publish_progress("in_progress")
 
     # --- interviewer and session events -------------------------------------------------
     def _on_reply(self, message: llm.ChatMessage | None, reply: Reply) -> None:
         assert self.recorder is not None
+        caller = None
         if message is not None:
             self._answers += 1
             self._silent_reprompts = 0
-            turn_id = self.recorder.add_turn("user", message.text_content or "", message_id=message.id)
-            self._turn_ids[self.interviewer.user_turns] = turn_id
-        self.recorder.apply(reply.updates, self._turn_ids)
-        if self.state.flagged:
-            self.recorder.set_flagged(self.state.flagged)
+            caller = CallerTurn(message.text_content or "", self.interviewer.user_turns, message_id=message.id)
+        self.recorder.record_reply(reply, flagged=self.state.flagged, caller=caller)
         if reply.done:
-            missing = self.state.missing_required()
-            if reply.ended_by_caller and missing:
-                self._end_status = ("abandoned", f"caller ended the call without giving: {', '.join(missing)}")
-            else:  # the interview ran to its end; fields given up on are flagged for staff review
-                self._end_status = ("completed", None)
+            self._outcome = self.state.outcome()
         self._listen_for_next_answer()
         self._spawn(self._publish_progress("in_progress"))
 
@@ -148,7 +136,7 @@ class InterviewCall:
         self._cancel_silence_timer()
         if ev.new_state != "listening":
             return
-        if self._end_status is not None:
+        if self._outcome is not None:
             self._spawn(self._end_call())
         else:
             self._arm_silence_timer()
@@ -168,15 +156,15 @@ class InterviewCall:
         if self.recorder is None or self.recorder.finished:
             return
         if ev.error is not None:
-            status, reason = "failed", f"{type(ev.error).__name__}: {ev.error}"
-        elif self._end_status is not None:
-            status, reason = self._end_status
+            outcome = Outcome("failed", f"{type(ev.error).__name__}: {ev.error}")
+        elif self._outcome is not None:
+            outcome = self._outcome
         elif ev.reason == CloseReason.PARTICIPANT_DISCONNECTED:
-            status, reason = "abandoned", f"caller left after {self._answers} answers"
+            outcome = Outcome("abandoned", f"caller left after {self._answers} answers")
             self._spawn(self._close_room())  # an empty room would hold this worker's job slot ~20 s more
         else:  # the job is shutting down (worker stopped, room deleted) with the caller still there
-            status, reason = "abandoned", f"call closed by the worker after {self._answers} answers ({ev.reason})"
-        self._finish(status, reason)
+            outcome = Outcome("abandoned", f"call closed by the worker after {self._answers} answers ({ev.reason})")
+        self._finish(outcome)
 
     async def _close_room(self) -> None:
         try:
@@ -188,7 +176,7 @@ class InterviewCall:
         self._closed = True
         self._cancel_silence_timer()
         if self.recorder is not None and not self.recorder.finished:
-            self._finish("abandoned", "worker shut down during the call")
+            self._finish(Outcome("abandoned", "worker shut down during the call"))
 
     # --- silence --------------------------------------------------------------------------
     def _arm_silence_timer(self) -> None:
@@ -202,31 +190,29 @@ class InterviewCall:
 
     def _on_silence(self) -> None:
         self._silence_timer = None
-        if self.session is None or self._end_status is not None or self._closed:
+        if self.session is None or self._outcome is not None or self._closed:
             return
         self._silent_reprompts += 1
         log.info("caller silent, re-prompting", extra={**self.log_extra, "count": self._silent_reprompts})
         if self._silent_reprompts > self.settings.max_silent_reprompts:
-            self._end_status = ("abandoned", "caller stayed silent")
+            self._outcome = Outcome("abandoned", "caller stayed silent")
             self.session.say("I can't hear you, so I'll end the call here. You can call back any time. Goodbye.")
         else:
             self.session.generate_reply()  # no new caller message: the interviewer re-prompts
 
     # --- ending ----------------------------------------------------------------------------
-    def _finish(self, status: str, reason: str | None) -> None:
+    def _finish(self, outcome: Outcome) -> None:
         assert self.recorder is not None
         usage = usage_totals(self._usage or (self.session.usage.model_usage if self.session else []))
-        complete = status == "completed" and not self.state.missing_required()
-        self.recorder.finish(status, reason, usage=usage, profile_complete=complete)
-        self.stack.finish()  # billed cloud STT connection time
+        self.stack.finish()  # billed cloud STT connection time, through the recorder
+        self.recorder.close(outcome, usage)
 
     async def _end_call(self) -> None:
         """After the goodbye has played: store the outcome, tell the caller, close the room."""
-        if self.recorder is None or self.recorder.finished or self._end_status is None:
+        if self.recorder is None or self.recorder.finished or self._outcome is None:
             return
-        status, reason = self._end_status
-        self._finish(status, reason)
-        await self._publish_progress(status)
+        self._finish(self._outcome)
+        await self._publish_progress(self._outcome.status)
         if self.session is not None:
             self.session.shutdown()
         try:

@@ -1,7 +1,11 @@
-"""Writes a call as it happens: the session at join, each turn when spoken, each field with its turn.
+"""THE writer of a call: the session at join, each turn when spoken, each field with its turn, the fields flagged
+for staff, the provider fallbacks, and the close with its status and usage.
 
-Used by the voice worker and (later) the REST turn mode, so both store exactly the same records.
-A call that drops keeps everything said until then because nothing is buffered.
+Both doors use it the same way (the voice call in `call.py`, the REST push-to-talk call in `rest_calls.py`):
+`record_reply` for what a caller said and the changes it made, `add_turn` for what the agent said,
+`record_fallbacks` when a provider was replaced, `close` with the interview's `Outcome`. Nothing else writes a
+CallSession, its Turns or its Profile during a call. A call that drops keeps everything said until then because
+nothing is buffered.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlmodel import select
 from models import TYPED_PROFILE_COLUMNS, CallSession, FieldValue, Profile, Turn, utcnow
 from onboarding import metrics as prom
 from onboarding.db import session_scope
-from onboarding.interview import FieldUpdate
+from onboarding.interview import FieldUpdate, Outcome, Reply
 
 log = logging.getLogger("onboarding.recorder")
 
@@ -27,6 +31,16 @@ METRIC_COLUMNS = {
     "llm_node_ttft": "llm_ttft",
     "tts_node_ttfb": "tts_ttfb",
 }
+
+
+@dataclass(frozen=True)
+class CallerTurn:
+    """What the caller said, as the interviewer counted it (`turn_index`) and as the session named it."""
+
+    text: str
+    turn_index: int
+    message_id: str | None = None
+    metrics: dict[str, float] | None = None
 
 
 @dataclass
@@ -46,7 +60,8 @@ class CallRecorder:
     ) -> None:
         self.db_url = db_url
         self.room_name, self.mode = room_name, mode
-        self._turn_ids: dict[str, int] = {}
+        self._turn_ids: dict[str, int] = {}  # session message id → stored Turn id
+        self._interview_turns: dict[int, int] = {}  # the interviewer's turn_index → stored Turn id
         self._next_index = 0
         self.finished = False
         self.started_at = utcnow()
@@ -97,6 +112,16 @@ class CallRecorder:
             prom.voice_to_voice(metric_values.get("e2e_latency"))
         return turn.id
 
+    def record_reply(self, reply: Reply, *, flagged: list[str], caller: CallerTurn | None = None) -> None:
+        """One step of the interview: the caller's words (when a caller turn caused it), the field changes with the
+        turn each came from, and the fields now flagged for staff."""
+        if caller is not None:
+            turn_id = self.add_turn("user", caller.text, message_id=caller.message_id, metrics=caller.metrics)
+            self._interview_turns[caller.turn_index] = turn_id
+        self.apply(reply.updates, self._interview_turns)
+        if flagged:
+            self.set_flagged(flagged)
+
     @prom.counted_db_write
     def apply(self, updates: list[FieldUpdate], turn_ids: dict[int, int], changed_by: str | None = None) -> None:
         """Record field values with their provenance; earlier values stay as history.
@@ -133,6 +158,23 @@ class CallRecorder:
             profile = db.get(Profile, self.profile_id)
             profile.flagged = list(flagged)
             db.add(profile)
+
+    def close(self, outcome: Outcome, usage: Usage | None = None) -> None:
+        """The end of the call, once: its status and reason, whether the profile is complete, the usage."""
+        self.finish(outcome.status, outcome.reason, usage=usage, profile_complete=outcome.profile_complete)
+
+    @prom.counted_db_write
+    def record_fallbacks(self, fallbacks: list[dict[str, Any]], stt_billed_seconds: float | None) -> None:
+        """Providers replaced mid-call, with why (written as each happens: a crash keeps it), and the cloud STT's
+        billed connection time."""
+        with session_scope(self.db_url) as db:
+            call = db.get(CallSession, self.session_id)
+            if call is None:
+                return
+            call.provider_fallbacks = [dict(f) for f in fallbacks] or None
+            if stt_billed_seconds is not None:
+                call.stt_billed_seconds = stt_billed_seconds
+            db.add(call)
 
     @prom.counted_db_write
     def finish(self, status: str, reason: str | None = None, *, usage: Usage | None = None,

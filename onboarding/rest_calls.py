@@ -10,28 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import logging
 import threading
 import time
-import wave
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlmodel import select
 
 from models import CallSession
-from onboarding.audio_upload import decode_upload
+from onboarding.audio_upload import decode_upload, wav_bytes
 from onboarding.call_records import load_call
 from onboarding.db import get_engine, session_scope
-from onboarding.interview import InterviewState, Reply, load_definition
+from onboarding.interview import InterviewState, Outcome, load_definition
 from onboarding.livekit_admin import check_room_name
 from onboarding.providers.local_tts import LocalTTS
-from onboarding.providers.whisper_stt import default_model_dir, load_whisper, transcribe
-from onboarding.recorder import CallRecorder, Usage
+from onboarding.providers.selection import local_speech
+from onboarding.providers.whisper_stt import WhisperSTT
+from onboarding.recorder import CallerTurn, CallRecorder, Usage
 from onboarding.settings import Settings
 
 log = logging.getLogger("onboarding.rest_calls")
@@ -58,7 +55,6 @@ class RestCall:
     recorder: CallRecorder | None = None  # set once the session row exists
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     user_turns: int = 0
-    turn_ids: dict[int, int] = field(default_factory=dict)  # interview turn_index → stored Turn id
     usage: Usage = field(default_factory=Usage)
 
 
@@ -83,43 +79,28 @@ class CallSummary:
     summary: str
 
 
-@lru_cache(maxsize=4)
-def _local_tts(engine: str, piper_voice_path: str, flite_voice: str) -> LocalTTS:
-    return LocalTTS(engine=engine, piper_voice_path=piper_voice_path, flite_voice=flite_voice)
-
-
 class SpeechModels:
-    """Whisper and the local TTS, loaded on first use (not at import: the token route needs neither)."""
+    """The local STT and TTS from `providers.selection`, loaded on first use (the token route needs neither)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def load(self) -> tuple[Any, LocalTTS]:
-        s = self.settings
-        with _LOAD_LOCK:
-            model_dir = s.stt_model_dir or default_model_dir()
-            return load_whisper(model_dir), _local_tts(s.tts_engine, s.piper_voice_path, s.flite_voice)
+    def load(self) -> tuple[WhisperSTT, LocalTTS]:
+        with _LOAD_LOCK:  # two first requests at once must not load the models twice
+            return local_speech(self.settings)
 
     def labels(self) -> dict[str, str]:
-        _, tts = self.load()
-        model_dir = self.settings.stt_model_dir or default_model_dir()
-        return {"stt": f"faster-whisper/{Path(model_dir).name or 'whisper'}", "tts": f"{tts.provider}/{tts.model}",
-                "llm": "scripted"}
+        stt, tts = self.load()
+        return {"stt": f"{stt.provider}/{stt.model}", "tts": f"{tts.provider}/{tts.model}", "llm": "scripted"}
 
     def speak(self, text: str) -> Spoken:
         _, tts = self.load()
         pcm = b"".join(tts.synthesize_blocking(text)) if text else b""
-        out = io.BytesIO()
-        with wave.open(out, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(tts.sample_rate)
-            wav.writeframes(pcm)
-        return Spoken(text, base64.b64encode(out.getvalue()).decode("ascii"))
+        return Spoken(text, base64.b64encode(wav_bytes(pcm, tts.sample_rate)).decode("ascii"))
 
     def hear(self, audio: np.ndarray, prompt: str | None) -> str:
-        model, _ = self.load()
-        return transcribe(model, audio, self.settings.stt_beam_size, prompt)
+        stt, _ = self.load()
+        return stt.hear(audio, prompt)
 
 
 def _last_status(db_url: str, room_name: str) -> tuple[str, str | None] | None:
@@ -127,16 +108,6 @@ def _last_status(db_url: str, room_name: str) -> tuple[str, str | None] | None:
         row = db.exec(select(CallSession.status, CallSession.status_reason)
                       .where(CallSession.room_name == room_name).order_by(CallSession.id.desc())).first()
         return (row[0], row[1]) if row else None
-
-
-def end_status(state: InterviewState, *, by_client: bool = False) -> tuple[str, str | None]:
-    """As in voice mode: an interview that ran to its end is completed (given-up fields are flagged);
-    one the caller or client ended early is abandoned unless every required field is in."""
-    missing = state.missing_required()
-    if (state.ended_by_caller or by_client or not state.finished) and missing:
-        who = "caller ended the call" if state.ended_by_caller else "client completed the session"
-        return "abandoned", f"{who} without giving: {', '.join(missing)}"
-    return "completed", None
 
 
 class RestCalls:
@@ -212,31 +183,21 @@ class RestCalls:
         text = self.models.hear(samples, call.state.stt_prompt)
         heard = time.perf_counter()
         call.usage.stt_audio_seconds += seconds
+        caller = None
         if text:
             call.user_turns += 1
-            turn_id = call.recorder.add_turn("user", text, metrics={"transcription_delay": heard - started})
-            call.turn_ids[call.user_turns] = turn_id
+            caller = CallerTurn(text, call.user_turns, metrics={"transcription_delay": heard - started})
             reply = call.state.handle(text, call.user_turns)
         else:  # silence or noise: re-ask, as the voice agent does after a silent turn
             reply = call.state.reprompt()
-        self._record(call, reply)
+        call.recorder.record_reply(reply, flagged=call.state.flagged, caller=caller)
         spoken = self.models.speak(reply.text)
         call.recorder.add_turn("agent", reply.text, metrics={
             "tts_node_ttfb": time.perf_counter() - heard, "e2e_latency": time.perf_counter() - started})
         call.usage.tts_characters += len(reply.text)
         if reply.done:
-            status, reason = end_status(call.state)
-            self._finish(call, status, reason)
+            call.recorder.close(call.state.outcome(), call.usage)
         return TurnOutcome(text, spoken, dict(call.state.values), reply.done)
-
-    def _record(self, call: RestCall, reply: Reply) -> None:
-        call.recorder.apply(reply.updates, call.turn_ids)
-        if call.state.flagged:
-            call.recorder.set_flagged(call.state.flagged)
-
-    def _finish(self, call: RestCall, status: str, reason: str | None) -> None:
-        complete = status == "completed" and not call.state.missing_required()
-        call.recorder.finish(status, reason, usage=call.usage, profile_complete=complete)
 
     async def complete(self, room_name: str) -> CallSummary:
         call = await self._live(room_name)
@@ -249,8 +210,7 @@ class RestCalls:
 
     def _complete(self, call: RestCall) -> CallSummary:
         if not call.recorder.finished:
-            status, reason = end_status(call.state, by_client=True)
-            self._finish(call, status, reason)
+            call.recorder.close(call.state.outcome(ended_by_client=True), call.usage)
         record = load_call(self.settings.database_url, call.room_name)
         assert record is not None
         history = [{"role": t.role, "text": t.text} for t in record.turns]
@@ -278,7 +238,7 @@ class RestCalls:
             self._calls.pop(call.room_name, None)
             if not call.recorder.finished:
                 reason = f"no request for {limit:g} s (REST_SESSION_IDLE_SECONDS)"
-                await asyncio.to_thread(self._finish, call, "abandoned", reason)
+                await asyncio.to_thread(call.recorder.close, Outcome("abandoned", reason), call.usage)
             log.info("rest session expired", extra={"room": call.room_name, "session_id": call.recorder.session_id})
         return [c.room_name for c in expired]
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from onboarding.admin.status import Check, stack_checks
+from onboarding.admin.status import stack_checks
+from onboarding.ops.checks import Check
 from onboarding.settings import Settings
 
 
 def render(checks: list[Check]) -> str:
-    rows = "\n".join(f"| {'OK' if c.ok else 'DOWN'} | {c.name} | {c.detail} |" for c in checks)
+    rows = "\n".join(f"| {c.status.upper() if c.ok else 'DOWN'} | {c.name} | {c.detail} |" for c in checks)
     headline = "**The stack is up.**" if all(c.ok for c in checks) else "**Something is not running.**"
     return f"{headline}\n\n| State | Part | Detail |\n|---|---|---|\n{rows}"
 

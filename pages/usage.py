@@ -1,7 +1,7 @@
 """Usage & cost page: a month's minutes, concurrency and cost against LiveKit Cloud's tiers, and which tier to pick;
 what each speech provider and model was metered for, and how many sessions fell back to a local provider.
 
-UI only: the figures come from onboarding.usage.monthly.usage_page_data (SQL aggregation + pricing), already formatted.
+UI only: the figures come from onboarding.admin.usage.usage_page_data (SQL aggregation + pricing), already formatted.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from onboarding.admin.usage import usage_page_data
 from onboarding.settings import Settings
-from onboarding.usage.monthly import current_month, month_choices, usage_page_data
+from onboarding.usage.monthly import current_month, month_choices
 from onboarding.usage.pricing import PricingError, load_pricing
 
 SUMMARY_HEADERS = ["Figure", "Value"]

@@ -35,5 +35,5 @@ fi
 
 # The local LiveKit server: reuse LIVEKIT_SERVER_BIN / PATH / our cached build, else build it once.
 if $PY -c "from onboarding.settings import get_settings as g; import sys; sys.exit(0 if g().uses_local_server else 1)"; then
-  $PY -m onboarding.ops.livekit_server >/dev/null
+  $PY -m onboarding livekit-server >/dev/null
 fi

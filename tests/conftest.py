@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.fakes.deepgram import FakeDeepgram
+from harness.fakes.elevenlabs import FakeElevenLabs
+from harness.fakes.gemini import FakeGemini
+from harness.fakes.settings import DEEPGRAM_KEY, ELEVEN_KEY, GOOGLE_KEY
 from harness.personas import PERSONAS
 from harness.pgserver import PgServer, find_bin_dir, start_postgres
 from harness.testbed import (
@@ -153,3 +157,53 @@ def browser(playwright_driver, fake_mic_wav: Path) -> Iterator:
         yield chromium
     finally:
         chromium.close()
+
+
+# --- the cloud fakes: one per service for the whole session (Whisper and the voice load once); each test gets it
+# reset to normal service, so a fault set by one test never leaks into the next
+@pytest.fixture(scope="session")
+def deepgram_server() -> Iterator[FakeDeepgram]:
+    fake = FakeDeepgram(DEEPGRAM_KEY).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def elevenlabs_server() -> Iterator[FakeElevenLabs]:
+    fake = FakeElevenLabs(ELEVEN_KEY).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def gemini_server() -> Iterator[FakeGemini]:
+    fake = FakeGemini(GOOGLE_KEY).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_gemini(gemini_server: FakeGemini) -> Iterator[FakeGemini]:
+    gemini_server.reset()
+    yield gemini_server
+    gemini_server.reset()
+
+
+@pytest.fixture
+def fake_deepgram(deepgram_server: FakeDeepgram) -> Iterator[FakeDeepgram]:
+    deepgram_server.reset()
+    yield deepgram_server
+    deepgram_server.reset()
+
+
+@pytest.fixture
+def fake_elevenlabs(elevenlabs_server: FakeElevenLabs) -> Iterator[FakeElevenLabs]:
+    elevenlabs_server.reset()
+    yield elevenlabs_server
+    elevenlabs_server.reset()

@@ -2,7 +2,7 @@
 plugins, provider selection and labels, the start-up key check, sticky fallback with its recorded reason,
 metering, and one spoken call through Deepgram + ElevenLabs fakes."""
 
-# ruff: noqa: F811  (the fakes' pytest fixtures are imported by name, and test parameters name them)
+
 
 from __future__ import annotations
 
@@ -23,16 +23,7 @@ from harness.caller_audio import ROOM_RATE, speak
 from harness.fakes.audio import hear
 from harness.fakes.deepgram import FakeDeepgram
 from harness.fakes.elevenlabs import FakeElevenLabs
-from harness.fakes.fixtures import (  # noqa: F401  (fixtures)
-    DEEPGRAM_KEY,
-    ELEVEN_KEY,
-    cloud_env,
-    cloud_settings,
-    deepgram_server,
-    elevenlabs_server,
-    fake_deepgram,
-    fake_elevenlabs,
-)
+from harness.fakes.settings import DEEPGRAM_KEY, cloud_env, cloud_settings
 from harness.personas import PERSONAS
 from harness.simcaller import CallScript, SimCaller
 from harness.testbed import settled_call, stack_settings, start_worker, worker_exit
@@ -43,6 +34,7 @@ from onboarding.providers.fallback import StickySTTFallback, StickyTTSFallback
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.selection import build_speech_stack
 from onboarding.providers.whisper_stt import WhisperSTT
+from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
 
 NO_RETRY = APIConnectOptions(max_retry=0, timeout=5)
@@ -193,13 +185,8 @@ def test_unreachable_service_only_warns(fake_deepgram) -> None:
 
 
 # --- fallback ------------------------------------------------------------------------------------------
-def new_call_row(tmp_path) -> tuple[str, int]:
-    db_url = f"sqlite:///{tmp_path / 'calls.db'}"
-    with session_scope(db_url) as db:
-        call = CallSession(room_name="onboarding-test")
-        db.add(call)
-        db.flush()
-        return db_url, call.id
+def new_call(tmp_path) -> CallRecorder:
+    return CallRecorder(f"sqlite:///{tmp_path / 'calls.db'}", room_name="onboarding-test")
 
 
 @pytest.mark.parametrize(("fault", "api_key", "reason"), [
@@ -212,8 +199,9 @@ async def test_stt_falls_back_to_whisper_and_records_why(fake_deepgram, http, tm
                                                           reason: str) -> None:
     fake_deepgram.fault.mode = fault  # drop_after=0: every connection closes right after the handshake
     stack = build_speech_stack(cloud_settings(BASE, fake_deepgram, deepgram_api_key=api_key), http)
-    db_url, session_id = new_call_row(tmp_path)
-    stack.attach(db_url, session_id)
+    recorder = new_call(tmp_path)
+    db_url, session_id = recorder.db_url, recorder.session_id
+    stack.attach(recorder.record_fallbacks)
     events = await hear(stack.stt.stream(), utterances("My name is Maria Garcia."))
     assert "maria garcia" in " ".join(finals(events)).lower()  # heard all the same, by the local STT
     [fallback] = stack.monitor.fallbacks

@@ -1,7 +1,7 @@
 """`python -m onboarding doctor` against the real local stack (livekit-server, agent worker, SQLite) and the
 cloud fakes: good settings give all ok; each bad setting gives its exact failing line and fix."""
 
-# ruff: noqa: F811  (the fakes' pytest fixtures are imported by name, and test parameters name them)
+
 
 from __future__ import annotations
 
@@ -16,13 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.fakes.fixtures import (  # noqa: F401  (fixtures)
-    cloud_settings,
-    deepgram_server,
-    elevenlabs_server,
-    fake_deepgram,
-    fake_elevenlabs,
-)
+from harness.fakes.settings import cloud_settings
 from harness.testbed import worker_env
 from onboarding.ops.checks import Check, admin_password_check
 from onboarding.ops.doctor import (

@@ -4,7 +4,7 @@ the scripted interviewer, the start-up key check, and spoken calls through a rea
 
 The fake's replies come from a deterministic fake brain (tests/fakes/gemini_brain.py), not a model."""
 
-# ruff: noqa: F811  (the fakes' pytest fixtures are imported by name, and test parameters name them)
+
 
 from __future__ import annotations
 
@@ -21,33 +21,18 @@ from livekit.agents.llm import ToolError
 
 from harness.fakes.deepgram import FakeDeepgram
 from harness.fakes.elevenlabs import FakeElevenLabs
-from harness.fakes.fixtures import (  # noqa: F401  (fixtures)
-    GOOGLE_KEY,
-    cloud_env,
-    cloud_settings,
-    deepgram_server,
-    elevenlabs_server,
-    fake_deepgram,
-    fake_elevenlabs,
-    fake_gemini,
-    gemini_server,
-)
 from harness.fakes.gemini import FakeGemini
+from harness.fakes.settings import cloud_env, cloud_settings
 from harness.personas import PERSONAS
 from harness.simcaller import CallScript, SimCaller
 from harness.testbed import settled_call, stack_settings, start_worker, worker_exit
 from onboarding.interview import InterviewState, load_definition
 from onboarding.providers import cloud
 from onboarding.providers.fallback import ProviderMonitor
-from onboarding.providers.gemini_interviewer import (
-    GeminiInterviewer,
-    build_interviewer,
-    check_gemini,
-    gemini_llm,
-    prepare_agent,
-)
+from onboarding.providers.gemini_interviewer import GeminiInterviewer, check_gemini, gemini_llm
 from onboarding.providers.gemini_tools import InterviewTools, build_instructions
 from onboarding.providers.scripted_llm import ScriptedInterviewer
+from onboarding.providers.selection import build_interviewer
 from onboarding.settings import Settings
 
 BASE = Settings(_env_file=None)
@@ -93,8 +78,8 @@ async def session_for(fake_gemini: FakeGemini) -> AsyncIterator:
     sessions: list[AgentSession] = []
 
     async def start(hooked: Hooked) -> AgentSession:
-        agent = Agent(instructions="set by prepare_agent")
-        await prepare_agent(agent, hooked.interviewer)
+        agent = Agent(instructions="set by the interviewer's prepare()")
+        await hooked.interviewer.prepare(agent)
         session = AgentSession(llm=hooked.interviewer)
         await session.start(agent)
         sessions.append(session)

@@ -140,7 +140,7 @@ def test_a_first_release_database_is_upgraded_in_place_without_losing_rows(datab
     assert not {c["name"] for c in sa.inspect(plain).get_columns("profile")} & {"reviewed_at", "reviewed_by"}
     plain.dispose()  # really the old shape
 
-    operator = subprocess.run([sys.executable, "-m", "onboarding.db", "upgrade", "--url", database_url],
+    operator = subprocess.run([sys.executable, "-m", "onboarding", "db", "upgrade", "--url", database_url],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert (operator.returncode, operator.stdout.strip()) == (0, "applied 0001"), operator.stderr  # adopted, stamped
     engine = get_engine(database_url)  # a process opening it now finds it current

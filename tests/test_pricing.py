@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from onboarding.usage.monthly import MonthUsage
+from onboarding.usage.metering import MonthUsage
 from onboarding.usage.pricing import (
     DEFAULT_PRICING_PATH,
     Pricing,

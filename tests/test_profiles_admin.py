@@ -272,7 +272,7 @@ def test_detail_says_which_providers_served_the_call_and_why_one_fell_back(db_ur
     rec.apply([FieldUpdate("full_name", "Maria Garcia", "my name is Maria Garcia", 0.9, 0, None, "answer")],
               {0: turn_id})
     monitor = ProviderMonitor(_stt_meter=ConnectionMeter(closed_seconds=31.5))  # Deepgram's connection time
-    monitor.attach(db_url, rec.session_id)
+    monitor.attach(rec.record_fallbacks)
     monitor._record("stt", cloud["stt"], "faster-whisper/tiny.en", "APIStatusError 500: Internal Server Error")
     monitor.finish()
     rec.finish("completed", usage=usage_totals([

@@ -13,6 +13,7 @@ from livekit.agents.metrics.usage import LLMModelUsage, STTModelUsage, TTSModelU
 from sqlmodel import select
 
 from models import CallSession
+from onboarding.admin.usage import usage_page_data
 from onboarding.db import session_scope
 from onboarding.settings import Settings
 from onboarding.usage.metering import ProviderUse, split_usage
@@ -22,7 +23,6 @@ from onboarding.usage.monthly import (
     month_choices,
     monthly_usage,
     months_with_data,
-    usage_page_data,
 )
 from onboarding.usage.pricing import Pricing, load_pricing
 from pages import usage as usage_page

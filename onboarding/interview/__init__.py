@@ -17,10 +17,10 @@ from onboarding.interview.normalize import (
     spell_out_email,
     strip_correction,
 )
-from onboarding.interview.state import FieldUpdate, InterviewState, Reply
+from onboarding.interview.state import FieldUpdate, InterviewState, Outcome, Reply
 
 __all__ = [
     "DEFAULT_DEFINITION_PATH", "FIELD_TYPES", "FieldSpec", "FieldUpdate", "InterviewDefinition",
-    "InterviewDefinitionError", "InterviewState", "Normalized", "Reply", "classify_reply", "load_definition",
+    "InterviewDefinitionError", "InterviewState", "Normalized", "Outcome", "Reply", "classify_reply", "load_definition",
     "normalize_value", "parse_definition", "speakable", "spell_out_email", "strip_correction",
 ]

@@ -5,13 +5,8 @@ Sentences are short and plain because TTS reads them aloud: no markdown, no emoj
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.normalize import speakable
-
-if TYPE_CHECKING:
-    from onboarding.interview.state import InterviewState
 
 ACKS = ("Thanks.", "Got it.", "Great.", "Perfect.")
 NOT_CAUGHT = "Sorry, I didn't catch that."
@@ -52,9 +47,8 @@ def follow_up_later(spec: FieldSpec) -> str:
     return f"No problem, someone from our team will follow up about your {spec.label}."
 
 
-def confirm_stop(state: InterviewState) -> str:
-    missing = [state.definition.field(name).label for name in state.missing_required()]
-    return join("Do you want to end the call now?", f"I still need your {missing[0]}." if missing else "")
+def confirm_stop(missing_labels: list[str]) -> str:
+    return join("Do you want to end the call now?", f"I still need your {missing_labels[0]}." if missing_labels else "")
 
 
 def early_goodbye(definition: InterviewDefinition) -> str:
@@ -81,17 +75,14 @@ def invalid_message(spec: FieldSpec) -> str:
     return f"That doesn't look like a valid {spec.label}."
 
 
-def summary(state: InterviewState) -> str:
-    """A short wrap-up: thank by first name, list what we have, mention what staff will follow up."""
-    name = state.values.get("full_name")
-    first = str(name).split()[0] if name else ""
-    have = [spec.label for spec in state.definition.fields if spec.name in state.values]
+def summary(full_name: str | None, have: list[str], flagged: list[str], goodbye: str) -> str:
+    """A short wrap-up: thank by first name, list what we have (labels), mention what staff will follow up."""
+    first = str(full_name).split()[0] if full_name else ""
     parts = [f"That's everything, {first}." if first else "That's everything."]
     if have:
         listed = have[0] if len(have) == 1 else ", ".join(have[:-1]) + " and " + have[-1]
         parts.append(f"I have your {listed}.")
-    if state.flagged:
-        labels = [state.definition.field(n).label for n in state.flagged]
-        parts.append(f"Someone will follow up about your {' and '.join(labels)}.")
-    parts.append(state.definition.goodbye)
+    if flagged:
+        parts.append(f"Someone will follow up about your {' and '.join(flagged)}.")
+    parts.append(goodbye)
     return join(*parts)

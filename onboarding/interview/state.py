@@ -20,12 +20,12 @@ from onboarding.interview.normalize import (
     strip_correction,
 )
 from onboarding.interview.replies import correction_field_words
-from onboarding.interview.turns import FieldUpdate, PendingValue, Reply, Value
+from onboarding.interview.turns import FieldUpdate, Outcome, PendingValue, Reply, Value
 
 _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
                        r"(?P<rest>\S.{2,})$", re.IGNORECASE)
 
-__all__ = ["FieldUpdate", "InterviewState", "Reply"]
+__all__ = ["FieldUpdate", "InterviewState", "Outcome", "Reply"]
 
 
 class InterviewState:
@@ -85,6 +85,24 @@ class InterviewState:
     def missing_required(self) -> list[str]:
         return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]
 
+    def wrap_up(self) -> str:
+        """The closing summary: what was collected and what staff will follow up."""
+        have = [spec.label for spec in self.definition.fields if spec.name in self.values]
+        return prompts.summary(self.values.get("full_name"), have, self._labels(self.flagged), self.definition.goodbye)
+
+    def _labels(self, names: list[str]) -> list[str]:
+        return [self.definition.field(name).label for name in names]
+
+    def outcome(self, *, ended_by_client: bool = False) -> Outcome:
+        """The one end-of-call rule, for every door: an interview that ran to its end is completed (fields given up
+        on are flagged for staff); one the caller or a REST client ended early is abandoned unless every required
+        field is in. The profile is complete only when nothing required is missing."""
+        missing = self.missing_required()
+        if (self.ended_by_caller or ended_by_client or not self.finished) and missing:
+            who = "caller ended the call" if self.ended_by_caller else "client completed the session"
+            return Outcome("abandoned", f"{who} without giving: {', '.join(missing)}")
+        return Outcome("completed", None, profile_complete=not missing)
+
     # --- turns ----------------------------------------------------------------------------
     def opening(self) -> Reply:
         """Greeting plus the first question."""
@@ -109,7 +127,7 @@ class InterviewState:
                 return self._end_early()
             # one misheard word ("bye") must not end a call: ask first
             self._stop_asked = True
-            self._last_prompt = prompts.confirm_stop(self)
+            self._last_prompt = prompts.confirm_stop(self._labels(self.missing_required()))
             return Reply(self._last_prompt, [], False)
         if kind == "repeat":
             return Reply(self._last_prompt or self._prompt_for_current(), [], False)
@@ -329,7 +347,7 @@ class InterviewState:
         spec = self.current
         if spec is None:
             self.finished = True
-            return Reply(prompts.join(prefix, prompts.summary(self)), updates, True)
+            return Reply(prompts.join(prefix, self.wrap_up()), updates, True)
         if spec.name in self._candidates:
             value, raw, turn = self._candidates.pop(spec.name)
             return self._confirm(spec, value, raw, turn, "answer", prefix, updates)

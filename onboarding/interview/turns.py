@@ -45,3 +45,12 @@ class PendingValue:
     raw: str
     turn_index: int
     source: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a call ended: its status (completed | abandoned | failed), why, and whether the profile is complete."""
+
+    status: str
+    reason: str | None = None
+    profile_complete: bool = False

@@ -1,4 +1,4 @@
-"""Alembic environment, run by `onboarding.db` (no alembic.ini): `python -m onboarding.db upgrade|current|revision`.
+"""Alembic environment, run by `onboarding.db` (no alembic.ini): `python -m onboarding db upgrade|current|revision`.
 
 `onboarding.db` passes an open connection, already inside the transaction that holds the migration lock, in
 `config.attributes["connection"]`, so the version check, the migrations and the version stamp are one unit.
@@ -15,7 +15,7 @@ import models  # noqa: F401  (registers the tables, for `revision --autogenerate
 connection = context.config.attributes.get("connection")
 applied: list[str] = context.config.attributes.setdefault("applied", [])
 if connection is None or context.is_offline_mode():
-    raise SystemExit("Run migrations with `python -m onboarding.db upgrade` (it connects to DATABASE_URL).")
+    raise SystemExit("Run migrations with `python -m onboarding db upgrade` (it connects to DATABASE_URL).")
 
 context.configure(
     connection=connection,

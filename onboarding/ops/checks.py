@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-import aiohttp
 from pydantic import ValidationError
 from sqlalchemy import create_engine, make_url
 
 from onboarding.providers import cloud
+from onboarding.providers.gemini_interviewer import check_gemini
 from onboarding.settings import Settings, is_local_url
 
 Status = Literal["ok", "warn", "fail"]
@@ -33,6 +33,16 @@ class Check:
     what: str  # what was found
     fix: str = ""  # what to do; empty when there is nothing to do
     case: str = ""  # the original design's troubleshooting case this check covers
+
+    @property
+    def ok(self) -> bool:
+        """Nothing to fix now: "ok", or a warning (something to look at, nothing broken)."""
+        return self.status != "fail"
+
+    @property
+    def detail(self) -> str:
+        """What was found and, if anything is to be done, what."""
+        return f"{self.what} — {self.fix}" if self.fix else self.what
 
     def line(self) -> str:
         text = f"{self.status:<4}  {self.name:<18} {self.what}"
@@ -194,30 +204,19 @@ def _base_url(settings: Settings, name: str) -> str:
 
 
 async def gemini_check(settings: Settings) -> Check:
-    """GET the configured model: authenticated, free of charge, and it proves GEMINI_MODEL exists too."""
+    """The worker's own start-up probe (`check_gemini`: GET the configured model, which proves the key and
+    GEMINI_MODEL in one free request)."""
     if not settings.google_api_key:
         return Check("ok", "gemini", "GOOGLE_API_KEY not set: the scripted interviewer serves")
-    host = urlparse(settings.gemini_base_url).netloc
-    url = f"{settings.gemini_base_url}/v1beta/models/{settings.gemini_model}"
     try:
-        async with aiohttp.ClientSession() as http, http.get(
-                url, headers={"x-goog-api-key": settings.google_api_key},
-                timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT)) as resp:
-            status, body = resp.status, await resp.text()
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        return Check("warn", "gemini", f"Gemini not reachable at {host} ({type(exc).__name__})",
-                     "check GEMINI_BASE_URL and the network; calls use the scripted interviewer meanwhile")
-    if status in (401, 403) or (status == 400 and ("API_KEY_INVALID" in body or "API key not valid" in body)):
-        return Check("fail", "gemini", f"GOOGLE_API_KEY was refused by {host} ({status})",
-                     "set a valid GOOGLE_API_KEY, or leave it empty for the scripted interviewer")
-    if status == 404:
-        return Check("fail", "gemini", f"GEMINI_MODEL={settings.gemini_model!r} is not a model at {host} (404)",
-                     "set GEMINI_MODEL to a current model, e.g. gemini-2.5-flash")
-    if status == 429:
-        return Check("warn", "gemini", f"Gemini at {host} is rate limiting this key (429)",
-                     "the free tier allows about 5 requests/min: wait, or use a paid key")
-    if status >= 300:
-        return Check("warn", "gemini", f"Gemini at {host} answered {status}", "retry later; check GEMINI_BASE_URL")
+        warnings = await asyncio.to_thread(check_gemini, settings)
+    except cloud.ProviderKeyError as exc:
+        what, fix = split_fix(str(exc), "set a valid GOOGLE_API_KEY")
+        return Check("fail", "gemini", what, fix)
+    if warnings:
+        what, fix = split_fix(warnings[0], "check GEMINI_BASE_URL and the network")
+        return Check("warn", "gemini", what, fix)
+    host = urlparse(settings.gemini_base_url).netloc
     return Check("ok", "gemini", f"GOOGLE_API_KEY accepted by {host}, model {settings.gemini_model} available")
 
 

@@ -75,7 +75,3 @@ def main() -> None:
             proc.stop()
         print("stopped.", flush=True)
     sys.exit(exit_code)
-
-
-if __name__ == "__main__":
-    main()

@@ -102,7 +102,7 @@ def server_command(binary: Path, settings: Settings, *, port: int, rtc_tcp_port:
 
 
 def main() -> None:
-    """`python -m onboarding.ops.livekit_server`: build if needed and print the binary path."""
+    """`python -m onboarding livekit-server`: build if needed and print the binary path."""
     from onboarding.settings import get_settings
 
     try:
@@ -110,7 +110,3 @@ def main() -> None:
     except ServerBinaryMissing as exc:
         print(exc, file=sys.stderr)
         sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

@@ -4,14 +4,17 @@ livekit-agents' FallbackAdapters switch to the next provider when one fails, the
 in the background and switch back once it answers. For a phone-like call we switch once and stay: a provider
 that just returned 5xx/429 or dropped its socket is not asked again mid-interview (no flapping voices, no
 probes billed or rate-limited), and the next call starts with the cloud provider again. What switched, when
-and why is written to the call's row (`CallSession.provider_fallbacks`) as it happens.
+and why is reported as it happens to whoever the call attached (its recorder writes it to the call's row):
+providers never touch storage.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from livekit.agents import llm, stt, tts
@@ -21,9 +24,7 @@ from livekit.agents.tts.fallback_adapter import DEFAULT_FALLBACK_API_CONNECT_OPT
 from livekit.agents.tts.fallback_adapter import FallbackChunkedStream, FallbackSynthesizeStream
 from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 
-from models import CallSession, utcnow
 from onboarding import metrics
-from onboarding.db import session_scope
 
 log = logging.getLogger("onboarding.providers")
 
@@ -82,13 +83,16 @@ def describe_error(error: BaseException | None) -> str:
     return f"{type(error).__name__}" + (f" {status}" if status not in (None, -1) else "") + f": {text}"
 
 
+FallbackReport = Callable[[list[dict[str, Any]], float | None], None]  # (fallbacks so far, billed STT seconds)
+
+
 @dataclass
 class ProviderMonitor:
     """Per call: fallbacks with their reasons, and the cloud STT's billed connection time."""
 
     fallbacks: list[dict[str, Any]] = field(default_factory=list)
     _last_error: dict[str, BaseException] = field(default_factory=dict)
-    _db: tuple[str, int] | None = None
+    _report: FallbackReport | None = None
     _stt_meter: Any = None  # a ConnectionMeter (cloud.py) when a streaming cloud STT is in use
 
     def watch(self, role: str, adapter: stt.FallbackAdapter | tts.FallbackAdapter | llm.LLM,
@@ -105,11 +109,11 @@ class ProviderMonitor:
         primary.on("error", on_error)
         adapter.on(f"{role}_availability_changed", on_availability)
 
-    def attach(self, db_url: str, session_id: int) -> None:
-        """From now on every fallback is written to this call's row at once (a crash keeps it)."""
-        self._db = (db_url, session_id)
+    def attach(self, report: FallbackReport) -> None:
+        """From now on every fallback is reported at once (the call's recorder stores it: a crash keeps it)."""
+        self._report = report
         if self.fallbacks:
-            self._store()
+            self._send()
 
     @property
     def stt_billed_seconds(self) -> float | None:
@@ -117,27 +121,18 @@ class ProviderMonitor:
 
     def finish(self) -> None:
         """At the end of the call: the billed STT connection time next to the metered usage."""
-        if self._db is not None and self._stt_meter is not None:
-            self._store()
+        if self._report is not None and self._stt_meter is not None:
+            self._send()
 
     def _record(self, role: str, primary: str, fallback: str, reason: str) -> None:
-        event = {"role": role, "from": primary, "to": fallback, "reason": reason, "at": utcnow().isoformat(),
+        event = {"role": role, "from": primary, "to": fallback, "reason": reason, "at": datetime.now(UTC).isoformat(),
                  "monotonic": round(time.monotonic(), 3)}
         self.fallbacks.append(event)
         metrics.provider_fallback(role)
         log.warning("%s provider %s failed, %s serves the rest of the call: %s", role, primary, fallback, reason)
-        if self._db is not None:
-            self._store()
+        if self._report is not None:
+            self._send()
 
-    @metrics.counted_db_write
-    def _store(self) -> None:
-        assert self._db is not None
-        db_url, session_id = self._db
-        with session_scope(db_url) as db:
-            call = db.get(CallSession, session_id)
-            if call is None:
-                return
-            call.provider_fallbacks = [dict(f) for f in self.fallbacks] or None
-            if self._stt_meter is not None:
-                call.stt_billed_seconds = self.stt_billed_seconds
-            db.add(call)
+    def _send(self) -> None:
+        assert self._report is not None
+        self._report([dict(f) for f in self.fallbacks], self.stt_billed_seconds)

@@ -87,8 +87,7 @@ class GeminiInterviewer(llm.LLM):
         self._user_turns = 0
         self._turn_texts: dict[int, str] = {}
         self._noted: set[str] = set()
-        self._scripted_replies: dict[str, Reply] = {}
-        self._opened = False
+        self.scripted = ScriptedInterviewer(state)  # answers the rest of the call once Gemini fails
         self.failed = False
         self.latest_frame: rtc.VideoFrame | None = None
         self._image: llm.ImageContent | None = None  # the latest frame, JPEG-encoded once however often it is sent
@@ -98,6 +97,20 @@ class GeminiInterviewer(llm.LLM):
     @property
     def user_turns(self) -> int:
         return self._user_turns
+
+    @property
+    def label(self) -> str:
+        return self.provider_label
+
+    async def prepare(self, agent: Agent) -> None:
+        """Before the session starts: the Gemini client, and the instructions and tools on the agent."""
+        await self.connect()
+        await agent.update_instructions(self.instructions)
+        await agent.update_tools(self.toolbox.tools)
+
+    def video_options(self) -> dict[str, Any]:
+        """The caller's latest camera/screen frame rides along with each request."""
+        return {"video_sampler": self.keep_frame, "video_input": True}
 
     @property
     def model(self) -> str:
@@ -166,19 +179,14 @@ class GeminiInterviewer(llm.LLM):
             spec = self.state.current
             if self.state.finished or spec is None:
                 self.state.finished = True
-                reply = Reply(prompts.summary(self.state), [], True, self.state.ended_by_caller)
+                reply = Reply(self.state.wrap_up(), [], True, self.state.ended_by_caller)
             else:
                 reply = Reply(prompts.join(prompts.ACKS[1], spec.question), [], False)
-        elif message is not None and (message.text_content or "").strip():
-            if message.id in self._scripted_replies:
-                return self._scripted_replies[message.id]
-            reply = self.state.handle(message.text_content or "", self._user_turns)
-            self._scripted_replies[message.id] = reply
-        elif not self._opened:
-            reply = self.state.opening()
-        else:
-            reply = self.state.reprompt()
-        self._opened = True
+            self.scripted.opened = True
+        elif (earlier := self.scripted.already_answered(message)) is not None:
+            return earlier
+        else:  # the caller's turn was counted and stored by note_caller: reuse its number
+            reply = self.scripted.respond(message, self._user_turns)
         self._on_reply(None, reply)
         return reply
 
@@ -197,7 +205,7 @@ class _InterviewStream(llm.LLMStream):
                     async for chunk in stream:
                         tools_sent = tools_sent or bool(chunk.delta and chunk.delta.tool_calls)
                         self._event_ch.send_nowait(chunk)
-                interviewer._opened = True
+                interviewer.scripted.opened = True
                 return
             except Exception as exc:  # any failure: the caller must hear the next question, not silence
                 interviewer.fail(exc)
@@ -206,37 +214,6 @@ class _InterviewStream(llm.LLMStream):
         reply = interviewer.scripted_reply(self._chat_ctx)
         self._event_ch.send_nowait(llm.ChatChunk(id=utils.shortuuid("scripted_"),
                                                  delta=llm.ChoiceDelta(role="assistant", content=reply.text)))
-
-
-Interviewer = ScriptedInterviewer | GeminiInterviewer
-
-
-def build_interviewer(settings: Settings, state: InterviewState, on_reply: ReplyHook,
-                      monitor: ProviderMonitor | None = None) -> Interviewer:
-    """Gemini when GOOGLE_API_KEY is set (its fallbacks go to `monitor`), the scripted interviewer otherwise."""
-    if not settings.google_api_key:
-        return ScriptedInterviewer(state, on_reply=on_reply)
-    return GeminiInterviewer(state, settings, on_reply=on_reply, monitor=monitor)
-
-
-def interviewer_label(interviewer: Interviewer) -> str:
-    return interviewer.provider_label if isinstance(interviewer, GeminiInterviewer) else "scripted"
-
-
-async def prepare_agent(agent: Agent, interviewer: Interviewer) -> None:
-    """Before the session starts: the Gemini client, and its instructions and tools on the agent (the scripted
-    interviewer needs none)."""
-    if isinstance(interviewer, GeminiInterviewer):
-        await interviewer.connect()
-        await agent.update_instructions(interviewer.instructions)
-        await agent.update_tools(interviewer.toolbox.tools)
-
-
-def video_options(interviewer: Interviewer) -> dict[str, Any]:
-    """Session and room options for video: the caller's frames for Gemini; offline, video is not subscribed."""
-    if isinstance(interviewer, GeminiInterviewer):
-        return {"video_sampler": interviewer.keep_frame, "video_input": True}
-    return {"video_sampler": NOT_GIVEN, "video_input": False}
 
 
 # --- start-up check ---------------------------------------------------------------------------------
@@ -274,8 +251,12 @@ def check_gemini(settings: Settings) -> list[str]:
                                    "empty to use the scripted interviewer") from None
         if exc.code in (400, 404):
             raise ProviderKeyError(f"GEMINI_MODEL={settings.gemini_model!r} is not served by {host} ({said})") from None
-        return [f"Gemini at {host} answered {said}: calls fall back to the scripted interviewer until it works"]
+        if exc.code == 429:
+            return [f"Gemini at {host} is rate limiting this key (429) — the free tier allows about 5 requests/min: "
+                    "wait, or use a paid key; calls use the scripted interviewer meanwhile"]
+        return [f"Gemini at {host} answered {said} — retry later, check GEMINI_BASE_URL; calls fall back to the "
+                "scripted interviewer until it works"]
     except Exception as exc:  # unreachable: calls try Gemini and fall back
-        return [f"Gemini not reachable at {host} ({type(exc).__name__}): calls will use the scripted interviewer; "
-                "check GEMINI_BASE_URL and the network"]
+        return [f"Gemini not reachable at {host} ({type(exc).__name__}) — check GEMINI_BASE_URL and the network; "
+                "calls use the scripted interviewer meanwhile"]
     return []

@@ -136,7 +136,7 @@ class InterviewTools:
             raise ToolError(f"Not done yet: still missing {', '.join(missing)}. Ask: {first.question}")
         state.finished, state.ended_by_caller = True, reason == "caller_ended"
         self._on_reply(None, Reply("", [], True, state.ended_by_caller))
-        goodbye = prompts.summary(state) if reason == "completed" else prompts.early_goodbye(state.definition)
+        goodbye = state.wrap_up() if reason == "completed" else prompts.early_goodbye(state.definition)
         return json.dumps({"say": goodbye, "then": "the call ends after you say it"})
 
     def _spec(self, name: str):

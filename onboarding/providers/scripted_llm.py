@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from livekit.agents import llm, utils
+from livekit.agents import Agent, llm, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 from onboarding.interview import InterviewState, Reply
@@ -34,13 +34,25 @@ class ScriptedInterviewer(llm.LLM):
         self.state = state
         self._on_reply = on_reply
         self._handled: dict[str, Reply] = {}
-        self._opened = False
+        self.opened = False  # the opening was said (by this interviewer or the one it stands in for)
         self._user_turns = 0
 
     @property
     def user_turns(self) -> int:
         """How many caller messages were handled: the turn_index of the latest one."""
         return self._user_turns
+
+    @property
+    def label(self) -> str:
+        """What the call's row records as its LLM provider."""
+        return "scripted"
+
+    async def prepare(self, agent: Agent) -> None:
+        """Nothing to connect, and no instructions or tools: the rules live in the interview state."""
+
+    def video_options(self) -> dict[str, Any]:
+        """Offline, the caller's video is not subscribed."""
+        return {"video_sampler": NOT_GIVEN, "video_input": False}
 
     @property
     def model(self) -> str:
@@ -50,19 +62,34 @@ class ScriptedInterviewer(llm.LLM):
     def provider(self) -> str:
         return "scripted"
 
-    def reply_for(self, chat_ctx: llm.ChatContext) -> Reply:
-        message = last_user_message(chat_ctx)
+    def respond(self, message: llm.ChatMessage | None, turn_index: int) -> Reply:
+        """The scripted reply to a caller message (once per message id), else the opening or a re-prompt.
+
+        No counting and no hook: the Gemini interviewer delegates its fallback here with its own turn count.
+        """
         if message is not None and message.id in self._handled:
             return self._handled[message.id]
         if message is not None and (message.text_content or "").strip():
-            self._user_turns += 1
-            reply = self.state.handle(message.text_content or "", self._user_turns)
+            reply = self.state.handle(message.text_content or "", turn_index)
             self._handled[message.id] = reply
-        elif not self._opened:
+        elif not self.opened:
             reply = self.state.opening()
         else:
             reply = self.state.reprompt()
-        self._opened = True
+        self.opened = True
+        return reply
+
+    def already_answered(self, message: llm.ChatMessage | None) -> Reply | None:
+        """The reply given before to this caller message (a retried or repeated inference)."""
+        return self._handled.get(message.id) if message is not None else None
+
+    def reply_for(self, chat_ctx: llm.ChatContext) -> Reply:
+        message = last_user_message(chat_ctx)
+        if (earlier := self.already_answered(message)) is not None:
+            return earlier
+        if message is not None and (message.text_content or "").strip():
+            self._user_turns += 1
+        reply = self.respond(message, self._user_turns)
         if self._on_reply is not None:
             self._on_reply(message, reply)
         return reply

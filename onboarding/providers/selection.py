@@ -12,17 +12,21 @@ from dataclasses import dataclass, field
 import aiohttp
 from livekit.agents import inference, stt, tts, vad
 
+from onboarding.interview import InterviewState
 from onboarding.providers import cloud
 from onboarding.providers.fallback import (
     STT_ATTEMPT_TIMEOUT,
     STT_MAX_RETRY,
     STT_RETRY_INTERVAL,
     TTS_MAX_RETRY,
+    FallbackReport,
     ProviderMonitor,
     StickySTTFallback,
     StickyTTSFallback,
 )
+from onboarding.providers.gemini_interviewer import GeminiInterviewer, check_gemini
 from onboarding.providers.local_tts import LocalTTS
+from onboarding.providers.scripted_llm import ReplyHook, ScriptedInterviewer
 from onboarding.providers.whisper_stt import WhisperSTT
 from onboarding.settings import Settings
 
@@ -54,8 +58,9 @@ class SpeechStack:
             if terms != self.cloud_stt._opts.keyterm:  # a change reconnects the stream, between turns
                 self.cloud_stt.update_options(keyterm=terms)
 
-    def attach(self, db_url: str, session_id: int, room_name: str = "") -> None:
-        self.monitor.attach(db_url, session_id)
+    def attach(self, report: FallbackReport, room_name: str = "") -> None:
+        """Fallbacks go to `report` (the call's recorder); Deepgram's usage is tagged with the room."""
+        self.monitor.attach(report)
         if self.cloud_stt is not None and room_name:
             # Deepgram's usage reports group requests by tag: one tag per room maps its bill onto our sessions
             self.cloud_stt.update_options(tags=[room_name[:128]])
@@ -64,14 +69,20 @@ class SpeechStack:
         self.monitor.finish()
 
 
+def local_speech(settings: Settings) -> tuple[WhisperSTT, LocalTTS]:
+    """The offline STT and TTS: serve every role without a key, stand behind every cloud one, and answer REST turns.
+    Instances are cheap: the weights behind them load once per process."""
+    return (WhisperSTT(model_dir=settings.stt_model_dir, beam_size=settings.stt_beam_size),
+            LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
+                     flite_voice=settings.flite_voice))
+
+
 def build_speech_stack(settings: Settings, http_session: aiohttp.ClientSession | None = None) -> SpeechStack:
-    """Instances are cheap: the heavy weights behind them are cached per process.
+    """A stack per call (its fallback state and meters are the call's); the weights are cached per process.
 
     `http_session` is for use outside a job (tests); inside one the plugins use the job's session.
     """
-    local_stt = WhisperSTT(model_dir=settings.stt_model_dir, beam_size=settings.stt_beam_size)
-    local_tts = LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
-                         flite_voice=settings.flite_voice)
+    local_stt, local_tts = local_speech(settings)
     # livekit's bundled local Silero VAD (livekit-local-inference): no download, no network
     stack = SpeechStack(stt=local_stt, tts=local_tts, vad=inference.VAD(), local_stt=local_stt)
     if settings.deepgram_api_key:
@@ -110,8 +121,6 @@ def check_cloud_keys(settings: Settings) -> None:
     if key not in _CHECKED:
         cloud.check(settings)
         if settings.google_api_key:
-            from onboarding.providers.gemini_interviewer import check_gemini
-
             for warning in check_gemini(settings):
                 log.warning(warning)
         _CHECKED.add(key)
@@ -131,9 +140,20 @@ def preload(settings: Settings) -> SpeechStack:
     # the local providers are always loaded: they serve when no key is set and take over when a cloud one fails
     if stack.local_stt is not None:
         stack.local_stt.warm_up()
-    local_tts = LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
-                         flite_voice=settings.flite_voice)
+    _, local_tts = local_speech(settings)
     for _ in local_tts.synthesize_blocking("Hello."):  # first ONNX run allocates its buffers
         pass
     log.info("models loaded", extra={"stt": stack.labels["stt"], "tts": stack.labels["tts"]})
     return stack
+
+
+Interviewer = ScriptedInterviewer | GeminiInterviewer
+
+
+def build_interviewer(settings: Settings, state: InterviewState, on_reply: ReplyHook,
+                      monitor: ProviderMonitor | None = None) -> Interviewer:
+    """Gemini when GOOGLE_API_KEY is set (the scripted rules behind it; its fallbacks go to `monitor`), the scripted
+    interviewer otherwise. Both expose `label`, `prepare(agent)` and `video_options()`."""
+    if not settings.google_api_key:
+        return ScriptedInterviewer(state, on_reply=on_reply)
+    return GeminiInterviewer(state, settings, on_reply=on_reply, monitor=monitor)

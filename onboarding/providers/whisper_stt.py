@@ -98,6 +98,10 @@ class WhisperSTT(stt.STT):
         self._model = load_whisper(self._model_dir)
         self.prompt: str | None = None  # set per turn by the call from the interview state
 
+    def hear(self, audio: np.ndarray, prompt: str | None = None) -> str:
+        """Blocking: 16 kHz float audio to text (the REST door calls this from a worker thread)."""
+        return transcribe(self._model, audio, self._beam_size, prompt)
+
     def warm_up(self) -> None:
         """One throw-away decode so the first caller does not pay for lazy initialisation."""
         transcribe(self._model, np.zeros(WHISPER_RATE, dtype=np.float32), 1)

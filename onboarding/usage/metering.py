@@ -10,8 +10,9 @@ rules in SQL to a month, so the usage page adds up what the call records show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 KINDS = ("stt", "llm", "tts")
@@ -158,3 +159,37 @@ def label_for(provider: Any, model: Any, primary: str, targets: list[str]) -> st
         if found:
             return found[0]
     return f"{provider}/{model}" if model and model != provider else provider or NOT_RECORDED
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    month: str
+    sessions: int = 0  # every mode
+    voice_sessions: int = 0
+    agent_minutes: int = 0  # voice sessions, each rounded up to a whole minute
+    participant_minutes: int = 0
+    peak_concurrency: int = 0
+    # billed seconds per provider label, e.g. "deepgram/nova-3": Deepgram's connection time, else the audio heard
+    stt_seconds: dict[str, float] = field(default_factory=dict)
+    stt_audio_seconds: dict[str, float] = field(default_factory=dict)  # audio heard per provider label
+    tts_characters: dict[str, int] = field(default_factory=dict)
+    llm_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)  # (input, output)
+    fallbacks: dict[str, int] = field(default_factory=dict)  # kind (stt|tts|llm) → sessions that fell back
+    fallback_sessions: int = 0  # sessions with any fallback (one with STT and TTS fallbacks counts once)
+
+    @property
+    def stt_minutes(self) -> Decimal:
+        """Billed STT minutes, every provider."""
+        return sum((Decimal(str(s)) for s in self.stt_seconds.values()), Decimal(0)) / 60
+
+    @property
+    def stt_audio_minutes(self) -> Decimal:
+        return sum((Decimal(str(s)) for s in self.stt_audio_seconds.values()), Decimal(0)) / 60
+
+    @property
+    def total_tts_characters(self) -> int:
+        return sum(self.tts_characters.values())
+
+    @property
+    def total_llm_tokens(self) -> tuple[int, int]:
+        return sum(t[0] for t in self.llm_tokens.values()), sum(t[1] for t in self.llm_tokens.values())

@@ -11,9 +11,7 @@ are split per provider in SQL too (onboarding.usage.fallbacks), by the rules the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Float, Integer, and_, case, cast, func, literal, union_all
@@ -24,18 +22,7 @@ from models import CallSession
 from onboarding.db import session_scope
 from onboarding.usage import fallbacks as fallback_usage
 from onboarding.usage.fallbacks import flag
-from onboarding.usage.metering import KIND_NAMES, NOT_RECORDED, ProviderUse
-from onboarding.usage.pricing import (
-    Pricing,
-    ProviderCost,
-    Recommendation,
-    TierCost,
-    money,
-    provider_costs,
-    providers_total,
-    recommend,
-    tier_costs,
-)
+from onboarding.usage.metering import NOT_RECORDED, MonthUsage, ProviderUse
 
 PARTICIPANTS_PER_VOICE_SESSION = 2  # the caller and the agent, each billed as a WebRTC participant
 LONGEST_SESSION = timedelta(days=1)  # how far before a month a session may start and still overlap it
@@ -60,40 +47,6 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     year, number = int(found[1]), int(found[2])
     start = datetime(year, number, 1, tzinfo=UTC)
     return start, datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class MonthUsage:
-    month: str
-    sessions: int = 0  # every mode
-    voice_sessions: int = 0
-    agent_minutes: int = 0  # voice sessions, each rounded up to a whole minute
-    participant_minutes: int = 0
-    peak_concurrency: int = 0
-    # billed seconds per provider label, e.g. "deepgram/nova-3": Deepgram's connection time, else the audio heard
-    stt_seconds: dict[str, float] = field(default_factory=dict)
-    stt_audio_seconds: dict[str, float] = field(default_factory=dict)  # audio heard per provider label
-    tts_characters: dict[str, int] = field(default_factory=dict)
-    llm_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)  # (input, output)
-    fallbacks: dict[str, int] = field(default_factory=dict)  # kind (stt|tts|llm) → sessions that fell back
-    fallback_sessions: int = 0  # sessions with any fallback (one with STT and TTS fallbacks counts once)
-
-    @property
-    def stt_minutes(self) -> Decimal:
-        """Billed STT minutes, every provider."""
-        return sum((Decimal(str(s)) for s in self.stt_seconds.values()), Decimal(0)) / 60
-
-    @property
-    def stt_audio_minutes(self) -> Decimal:
-        return sum((Decimal(str(s)) for s in self.stt_audio_seconds.values()), Decimal(0)) / 60
-
-    @property
-    def total_tts_characters(self) -> int:
-        return sum(self.tts_characters.values())
-
-    @property
-    def total_llm_tokens(self) -> tuple[int, int]:
-        return sum(t[0] for t in self.llm_tokens.values()), sum(t[1] for t in self.llm_tokens.values())
 
 
 def _minutes_rounded_up(seconds: Any) -> ColumnElement[int]:
@@ -191,62 +144,3 @@ def months_with_data(db_url: str) -> list[str]:
 def month_choices(db_url: str) -> list[str]:
     """The selector's options: months with data and always the current month (the default)."""
     return sorted({current_month(), *months_with_data(db_url)}, reverse=True)
-
-
-@dataclass(frozen=True)
-class UsagePageData:
-    """Everything the page renders, already formatted with currencies; the page only lays it out."""
-
-    usage: MonthUsage
-    costs: list[ProviderCost]
-    providers_total: Decimal  # display currency
-    complete: bool  # False when a provider has no rate in pricing.toml
-    tiers: list[TierCost]
-    recommendation: Recommendation
-    summary_rows: list[list[str]]
-    cost_rows: list[list[str]]
-    tier_rows: list[list[str]]
-    fallback_rows: list[list[str]]  # kind, sessions that fell back, share of the month's sessions
-    minutes_bars: list[dict[str, Any]]
-    concurrency_bars: list[dict[str, Any]]
-
-
-def usage_page_data(db_url: str, month: str, pricing: Pricing) -> UsagePageData:
-    usage = monthly_usage(db_url, month)
-    costs = provider_costs(usage, pricing)
-    total = providers_total(costs)
-    complete = all(c.cost is not None for c in costs)
-    tiers = tier_costs(usage, pricing)
-    cur = pricing.display_currency
-    tokens_in, tokens_out = usage.total_llm_tokens
-    summary = [
-        ["Sessions (voice / REST)", f"{usage.sessions:,} ({usage.voice_sessions:,} / "
-                                    f"{usage.sessions - usage.voice_sessions:,})"],
-        ["Agent session minutes (each rounded up)", f"{usage.agent_minutes:,} min"],
-        ["WebRTC participant minutes (caller + agent)", f"{usage.participant_minutes:,} min"],
-        ["STT minutes billed (audio heard)", f"{usage.stt_minutes:,.2f} min ({usage.stt_audio_minutes:,.2f} min)"],
-        ["TTS characters", f"{usage.total_tts_characters:,} characters"],
-        ["LLM tokens (input / output)", f"{tokens_in:,} / {tokens_out:,} tokens"],
-        ["Peak concurrent sessions", f"{usage.peak_concurrency:,}"],
-        ["Sessions that fell back to a local provider", f"{usage.fallback_sessions:,}"],
-        ["Provider cost estimate (STT + TTS + LLM)",
-         money(total, cur) + ("" if complete else " + unpriced providers")],
-        ["Exchange rate", f"1 USD = {pricing.eur_per_usd} EUR (stated in pricing.toml)"],
-    ]
-    cost_rows = [[c.role, c.provider, c.quantity, c.rate, "—" if c.cost is None else money(c.cost, cur)]
-                 for c in costs]
-    cost_rows.append(["Total", "", "", "", money(total, cur) + ("" if complete else " (incomplete)")])
-    tier_rows = [[t.name, t.fee, f"{t.overage} ({t.overage_minutes:,} min over)" if t.overage_minutes else t.overage,
-                  money(total, cur), "—" if t.total is None else money(t.total, cur),
-                  "yes" if t.fits else "no — " + ("concurrency cap" if not t.fits_concurrency else "minutes cap")]
-                 for t in tiers]
-    fallback_rows = [[KIND_NAMES.get(kind, kind.upper()), f"{count:,}",
-                      f"{count / usage.sessions:.1%}" if usage.sessions else "—"]
-                     for kind, count in usage.fallbacks.items()]
-    plans = [t.plan for t in tiers if t.plan is not None]
-    minutes_bars = [{"bar": "Used", "minutes": usage.agent_minutes, "series": "used"}] + [
-        {"bar": f"{p.name} included", "minutes": p.included_minutes, "series": "included"} for p in plans]
-    concurrency_bars = [{"bar": "Peak", "sessions": usage.peak_concurrency, "series": "peak"}] + [
-        {"bar": f"{p.name} cap", "sessions": p.max_concurrent, "series": "cap"} for p in plans]
-    return UsagePageData(usage, costs, total, complete, tiers, recommend(usage, pricing), summary, cost_rows,
-                         tier_rows, fallback_rows, minutes_bars, concurrency_bars)

@@ -11,14 +11,12 @@ import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from onboarding.settings import REPO_ROOT
-
-if TYPE_CHECKING:
-    from onboarding.usage.monthly import MonthUsage
+from onboarding.usage.metering import MonthUsage
 
 DEFAULT_PRICING_PATH = REPO_ROOT / "data" / "pricing.toml"
 Currency = Literal["EUR", "USD"]

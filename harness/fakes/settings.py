@@ -1,14 +1,6 @@
-"""pytest fixtures for the fakes: import them into a test module (`from harness.fakes.fixtures import *`).
-
-One fake per service for the whole session (Whisper and the voice load once); each test gets it reset to
-normal service, so a fault set by one test never leaks into the next.
-"""
+"""Settings and worker environment that point the cloud plugins at the local fakes, with the fakes' keys."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
 
 from harness.fakes.deepgram import FakeDeepgram
 from harness.fakes.elevenlabs import FakeElevenLabs
@@ -18,54 +10,6 @@ from onboarding.settings import Settings
 DEEPGRAM_KEY = "fake-deepgram-key"
 ELEVEN_KEY = "fake-eleven-key"
 GOOGLE_KEY = "fake-google-key"
-
-
-@pytest.fixture(scope="session")
-def deepgram_server() -> Iterator[FakeDeepgram]:
-    fake = FakeDeepgram(DEEPGRAM_KEY).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture(scope="session")
-def elevenlabs_server() -> Iterator[FakeElevenLabs]:
-    fake = FakeElevenLabs(ELEVEN_KEY).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture(scope="session")
-def gemini_server() -> Iterator[FakeGemini]:
-    fake = FakeGemini(GOOGLE_KEY).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
-def fake_gemini(gemini_server: FakeGemini) -> Iterator[FakeGemini]:
-    gemini_server.reset()
-    yield gemini_server
-    gemini_server.reset()
-
-
-@pytest.fixture
-def fake_deepgram(deepgram_server: FakeDeepgram) -> Iterator[FakeDeepgram]:
-    deepgram_server.reset()
-    yield deepgram_server
-    deepgram_server.reset()
-
-
-@pytest.fixture
-def fake_elevenlabs(elevenlabs_server: FakeElevenLabs) -> Iterator[FakeElevenLabs]:
-    elevenlabs_server.reset()
-    yield elevenlabs_server
-    elevenlabs_server.reset()
 
 
 def cloud_settings(base: Settings, deepgram: FakeDeepgram | None = None, eleven: FakeElevenLabs | None = None,
