@@ -10,12 +10,11 @@ choosing it from what the agent asks — the same choice as the reactive simulat
 from __future__ import annotations
 
 import base64
-import io
 import json
-import wave
 
 from harness.caller_audio import ROOM_RATE, answer_audio
 from harness.simcaller import reactive_answer
+from onboarding.audio_upload import wav_bytes
 
 WIDGET = "[data-voice-onboarding]"
 
@@ -67,14 +66,7 @@ AGENT_ATTRIBUTES = """(selector) => {
 
 
 def wav_base64(text: str, voice: str = "slt") -> str:
-    pcm = answer_audio(text, voice)
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(ROOM_RATE)
-        wav.writeframes(pcm.tobytes())
-    return base64.b64encode(buffer.getvalue()).decode()
+    return base64.b64encode(wav_bytes(answer_audio(text, voice), ROOM_RATE)).decode()
 
 
 def converse(page, answer_book: dict[str, str], expected: dict[str, str | int] | None = None, *,

@@ -13,6 +13,8 @@ import av
 import numpy as np
 from livekit import rtc
 
+from onboarding.audio_upload import wav_bytes
+
 ROOM_RATE = 48000
 CALLER_VOICES = ("slt", "awb", "rms")
 
@@ -35,11 +37,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 
 def write_wav(path: Path, pcm: np.ndarray, rate: int = ROOM_RATE) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm.astype(np.int16).tobytes())
+    path.write_bytes(wav_bytes(pcm, rate))
 
 
 def speak(text: str, voice: str = "slt") -> np.ndarray:
