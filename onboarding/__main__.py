@@ -40,7 +40,7 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _users(args: argparse.Namespace) -> int:
-    from onboarding.api.accounts import AccountError
+    from onboarding.accounts import AccountError
     from onboarding.ops.users import run
 
     try:

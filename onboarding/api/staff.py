@@ -29,7 +29,7 @@ from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from onboarding.api import accounts
+from onboarding import accounts
 from onboarding.settings import Settings, get_settings
 
 COOKIE = "onboarding_staff"

@@ -11,7 +11,7 @@ import getpass
 import sys
 from typing import TextIO
 
-from onboarding.api import accounts
+from onboarding import accounts
 from onboarding.settings import Settings
 
 ACTIONS = ("add", "passwd", "disable", "enable", "list")
