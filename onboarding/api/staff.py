@@ -44,7 +44,8 @@ def settings_of(request: Request) -> Settings:
 
 
 def current_staff(request: Request) -> str | None:
-    """The signed-in staff member's username, or None (no cookie, expired, logged out, or account disabled)."""
+    """The signed-in staff member's username, or None (no cookie, expired, logged out, or account disabled).
+    A short database read: call it from a sync route or dependency (FastAPI runs those in a thread)."""
     token = request.cookies.get(COOKIE)
     return accounts.session_user(settings_of(request).database_url, token) if token else None
 
