@@ -93,7 +93,8 @@ async def test_rest_sessions_count_on_the_dashboard(dashboard: Dashboard) -> Non
         during = await asyncio.to_thread(scrape, url)
         assert during.value(REST_ACTIVE) == before.value(REST_ACTIVE) + 1
         assert during.value(TURNS, role="agent") == before.value(TURNS, role="agent") + 1  # the greeting
-        completed = await client.post("/api/livekit/agent/complete", json={"roomName": room})
+        completed = await client.post("/api/livekit/agent/complete", json={"roomName": room},
+                                      headers={"Authorization": f"Bearer {started.json()['sessionToken']}"})
         assert completed.status_code == 200, completed.text
     after = await asyncio.to_thread(scrape, url)
     assert after.value(REST_ACTIVE) == before.value(REST_ACTIVE)
