@@ -29,6 +29,7 @@ from sqlmodel import select
 from harness.caller_audio import encode_audio
 from harness.testbed import Dashboard, rest_app
 from models import CallSession, RoomGrant, utcnow
+from onboarding.api.grants import RoomTaken, reserve
 from onboarding.db import session_scope
 from onboarding.livekit_admin import livekit_api
 from onboarding.ops.processes import free_port
@@ -134,6 +135,13 @@ async def test_rest_sessions_need_their_own_credential(app: FastAPI) -> None:
         assert (await mallory.post(COMPLETE, json={"roomName": keyed}, headers=bearer(API_KEY))).status_code == 200
         # an Authorization header on start must be a real key
         assert (await mallory.post(START, json={}, headers=bearer("not-a-key"))).status_code == 401
+
+
+def test_two_requests_for_one_name_get_it_once(settings: Settings) -> None:
+    """The name passed every check for both; the UNIQUE grant lets only the first have it."""
+    reserve(settings, room_name="onboarding-raced-for", mode="voice", identity="caller-a", client="a", lifetime=60)
+    with pytest.raises(RoomTaken, match="omit roomName"):
+        reserve(settings, room_name="onboarding-raced-for", mode="rest", identity="rest-b", client="b", lifetime=60)
 
 
 def test_stored_credentials_are_hashes(settings: Settings) -> None:
