@@ -22,6 +22,7 @@ from onboarding.livekit_admin import server_reachable
 from onboarding.logging_setup import setup_logging
 from onboarding.metrics import serve_worker_metrics
 from onboarding.providers.selection import build_speech_stack, preload
+from onboarding.secret_checks import startup_refusals
 from onboarding.settings import get_settings
 
 log = logging.getLogger("onboarding.worker")
@@ -99,6 +100,10 @@ async def serve() -> int:
 
 def main() -> None:
     setup_logging(settings.log_level)
+    refusals = startup_refusals(settings, "worker")  # example secrets from this repository's templates
+    if refusals:
+        log.error("worker not started: %s", "; ".join(refusals))
+        sys.exit(2)
     # a native crash leaves the Python stacks in the log, and `kill -USR1 <pid>` writes every thread's stack
     # there too: what a stuck worker is waiting on
     faulthandler.enable(all_threads=True)

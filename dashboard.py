@@ -2,8 +2,8 @@
 
     uvicorn dashboard:app      (what `make run` starts)
 
-/        the talk page (the voice widget); public when TALK_PAGE_PUBLIC, else behind the admin login
-/admin   rooms, profiles, usage & cost, status — always behind the login
+/        the talk page (the voice widget); public when TALK_PAGE_PUBLIC, else behind the staff login
+/admin   rooms, profiles, usage & cost, status — always behind the staff login (/admin/login, /admin/logout)
 /api     the REST routes (token, agent start/turn/complete); /docs has their OpenAPI description
 /metrics Prometheus metrics (bearer METRICS_TOKEN, or this machine only when it is unset)
 """
@@ -20,8 +20,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from onboarding.api import close_rest_sessions, install_error_handlers, router
+from onboarding.api.exports import router as exports_router
+from onboarding.api.staff import install_staff_login
 from onboarding.api.widget import mount_api_docs, mount_static
 from onboarding.metrics import install_dashboard_metrics
+from onboarding.secret_checks import startup_refusals
 from onboarding.settings import Settings, get_settings
 from pages import admin, talk
 
@@ -30,15 +33,15 @@ THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monos
 
 
 class UnsafeLogin(SystemExit):
-    """Start-up refused: the admin login is empty or a placeholder and DEV_MODE is off."""
+    """Start-up refused (DEV_MODE off): the admin password is empty, a placeholder or short, or a secret is a value
+    from this repository's examples."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    problem = settings.admin_password_problem()
-    if problem:
-        raise UnsafeLogin(f"dashboard not started: {problem}")
-    login = (settings.admin_username, settings.admin_password)
+    problems = startup_refusals(settings, "dashboard")
+    if problems:
+        raise UnsafeLogin("dashboard not started: " + "; ".join(problems))
     app = FastAPI(title="Voice Onboarding Console", version="0.1.0", docs_url=None, redoc_url=None)
     app.dependency_overrides[get_settings] = lambda: settings  # routes see the settings the app was built with
     app.include_router(router)
@@ -52,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await close_rest_sessions(app)
 
     app.router.add_event_handler("shutdown", abandon_open_rest_calls)
+    staff = install_staff_login(app, settings)  # our /admin/login and /admin/logout, before Gradio's own
+    app.include_router(exports_router)  # staff-only downloads (the CSV export): streamed, never a file on disk
     mount_static(app, settings)  # before Gradio at "/", which would otherwise shadow these routes
     mount_api_docs(app)
     install_dashboard_metrics(app, settings)  # request counts and GET /metrics (METRICS_TOKEN, or loopback only)
@@ -60,9 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    gr.mount_gradio_app(app, admin.build(settings), path="/admin", auth=login, theme=THEME, footer_links=[])
-    return gr.mount_gradio_app(app, talk.build(settings), path="/", auth=None if settings.talk_page_public else login,
-                               theme=THEME, footer_links=[])
+    gr.mount_gradio_app(app, admin.build(settings), path="/admin", auth_dependency=staff, theme=THEME,
+                        footer_links=[])
+    return gr.mount_gradio_app(app, talk.build(settings), path="/",
+                               auth_dependency=None if settings.talk_page_public else staff, theme=THEME,
+                               footer_links=[])
 
 
 def __getattr__(name: str) -> FastAPI:

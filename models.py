@@ -107,6 +107,48 @@ class FieldValue(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class RoomGrant(SQLModel, table=True):
+    """A room name the server handed out: who it was issued to, from where, and until when it counts.
+
+    A room is granted once (room_name is unique), so a name that was ever used or reserved opens nothing
+    again. A REST session's credential is kept as its SHA-256 (it is random, so a fast hash is enough).
+    """
+
+    # the per-client cap counts a client's grants that have not expired yet
+    __table_args__ = (Index("ix_roomgrant_client_expires", "client_address", "expires_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_name: str = Field(unique=True, index=True)
+    mode: str = "voice"  # voice | rest
+    identity: str  # the LiveKit identity of the token (voice) or the REST session's participant identity
+    client_address: str | None = None
+    credential_hash: str | None = Field(default=None, unique=True, index=True)  # REST session credential, SHA-256 hex
+    api_key_id: str | None = None  # the REST_API_KEYS key that started a REST session (a fingerprint, not the key)
+    issued_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class StaffUser(SQLModel, table=True):
+    """A named staff member of the admin pages: what "corrected by" and "reviewed by" show."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True)
+    password_hash: str  # argon2id (argon2-cffi's PasswordHasher)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, the table its SHA-256 and when it stops counting."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True)
+    username: str = Field(index=True)
+    client_address: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
 TYPED_PROFILE_COLUMNS = (
     "full_name", "email", "company", "role", "team_size", "primary_goal", "phone", "timezone",
 )

@@ -89,7 +89,9 @@ def stack_settings(base: Settings, database_url: str, agent_name: str) -> Settin
     return base.model_copy(update={"database_url": database_url, "agent_name": agent_name,
                                    "worker_http_port": free_port(), "worker_metrics_port": free_port(),
                                    "reprompt_after_silence_seconds": 4.0,
-                                   "max_jobs_per_worker": 6})  # the tests put up to 5 callers on one worker
+                                   "max_jobs_per_worker": 6,  # the tests put up to 5 callers on one worker
+                                   # every test caller comes from 127.0.0.1: one address standing for many callers
+                                   "max_calls_per_client": 50})
 
 
 def dashboard_env(settings: Settings, **overrides: str) -> dict[str, str]:
@@ -99,7 +101,8 @@ def dashboard_env(settings: Settings, **overrides: str) -> dict[str, str]:
                 "AGENT_JOIN_TIMEOUT_SECONDS": str(settings.agent_join_timeout_seconds),
                 "ADMIN_USERNAME": settings.admin_username, "ADMIN_PASSWORD": settings.admin_password,
                 "DEV_MODE": str(settings.dev_mode).lower(), "TALK_PAGE_PUBLIC": str(settings.talk_page_public).lower(),
-                "GRADIO_ANALYTICS_ENABLED": "False"})
+                "MAX_CALLS_PER_CLIENT": str(settings.max_calls_per_client),
+                "WORKER_HEALTH_URL": settings.worker_health_url, "GRADIO_ANALYTICS_ENABLED": "False"})
     return {**env, **overrides}
 
 
@@ -124,6 +127,18 @@ def start_dashboard(settings: Settings, log_path: Path, **overrides: str) -> tup
     base_url = f"http://127.0.0.1:{port}"
     proc.wait_ready(f"{base_url}/healthz", timeout=90)
     return proc, base_url
+
+
+def dashboard_exit(settings: Settings, log_path: Path, timeout: float = 90.0, **overrides: str) -> tuple[int, str]:
+    """Start a dashboard that is expected to refuse to start (a bad setting): its exit code and its log's end."""
+    cmd = [sys.executable, "-m", "uvicorn", "dashboard:app", "--host", "127.0.0.1", "--port", str(free_port())]
+    proc = ManagedProcess("dashboard", cmd, cwd=REPO_ROOT, env=dashboard_env(settings, **overrides),
+                          log_path=log_path)
+    try:
+        code = proc.proc.wait(timeout=timeout)
+    finally:
+        proc.stop()
+    return code, proc.log_tail(40)
 
 
 def paced_call_wav(path: Path, answers: list[str], *, first_answer_at: float, reply_seconds: list[float],

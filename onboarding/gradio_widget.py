@@ -4,7 +4,9 @@
         voice_widget(settings, user_id="user_123", on_complete=lambda profile: print(profile["fields"]))
 
 The same static/voice-widget.js as the talk page and the drop-in; the callback gets the profile as stored
-in the database for the widget's room (not what the browser claims), once that call has completed.
+in the database for the widget's room (not what the browser claims), once that call has completed. The page
+proves the room is its own with the caller's LiveKit token (identity and room checked, as the profile route
+does), so a visitor cannot have `on_complete` run for another caller's room by sending its name.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
+from fastapi import HTTPException
 
-from onboarding.call_records import load_call
+from onboarding.api.callers import own_call
 from onboarding.livekit_admin import InvalidRequest, check_room_name
 from onboarding.settings import Settings
 
@@ -25,8 +28,11 @@ WIDGET_HEAD = (
     '<script src="/static/voice-widget.js"></script>'
 )
 MOUNT_JS = "window.VoiceOnboarding && window.VoiceOnboarding.mountAll(element);"
+# The widget keeps the caller's token on its element (never in the event): the server checks it owns the room.
 CALLBACK_JS = MOUNT_JS + (
-    "element.addEventListener('onboarding-complete', (e) => server.onboarding_complete(e.detail.roomName));"
+    "element.addEventListener('onboarding-complete', (e) => {"
+    " const widget = e.target.voiceOnboarding;"
+    " server.onboarding_complete(e.detail.roomName, widget ? widget.token : ''); });"
 )
 
 
@@ -36,14 +42,15 @@ def widget_html(*, user_id: str = "", agent_timeout: float = 20.0) -> str:
     return f'<div id="voice-onboarding" data-voice-onboarding data-agent-timeout="{agent_timeout:g}"{user}></div>'
 
 
-def stored_profile(settings: Settings, room_name: str) -> dict[str, Any] | None:
-    """The completed call's profile for a room, or None (unknown room, not ours, not completed yet)."""
+def stored_profile(settings: Settings, room_name: str, token: str) -> dict[str, Any] | None:
+    """The completed call's profile for the caller's own room, or None (unknown room, another caller's token,
+    not completed yet)."""
     try:
         check_room_name(settings, room_name)
-    except InvalidRequest:
+        record = own_call(settings, room_name, token or None)
+    except (InvalidRequest, HTTPException):
         return None
-    record = load_call(settings.database_url, room_name)
-    if record is None or record.call.status != "completed":
+    if record.call.status != "completed":
         return None
     return {"roomName": room_name, "profileId": record.profile.id, "userId": record.call.user_id,
             "fields": dict(record.profile.answers), "flagged": list(record.profile.flagged),
@@ -55,8 +62,8 @@ def voice_widget(settings: Settings, *, user_id: str = "",
     """Add the widget to the current Blocks; `on_complete(profile)` runs on the server when a call completes."""
     server_functions = None
     if on_complete is not None:
-        def onboarding_complete(room_name: str) -> bool:
-            profile = stored_profile(settings, str(room_name))
+        def onboarding_complete(room_name: str, token: str) -> bool:
+            profile = stored_profile(settings, str(room_name), str(token or ""))
             if profile is not None:
                 on_complete(profile)
             return profile is not None

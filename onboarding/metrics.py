@@ -2,8 +2,9 @@
 
 The names are a contract: deploy/'s Grafana dashboard is built on them. Each process exposes only what it
 measures: the worker serves its registry on WORKER_METRICS_PORT (thread-executor jobs run inside the worker
-process, so every call counts into the same values), the dashboard at GET /metrics. Session and turn counters
-are kept by the recorder, which voice and REST calls share, so both doors are counted the same way.
+process, so every call counts into the same values), the dashboard at GET /metrics. Both answer the same way:
+with METRICS_TOKEN set only a scraper that sends it as a bearer token, without it only this machine. Session and
+turn counters are kept by the recorder, which voice and REST calls share, so both doors are counted the same way.
 
 JOB_EXECUTOR=process runs each call in its own process, whose values the worker's port cannot see unless
 PROMETHEUS_MULTIPROC_DIR names a directory of its own (prometheus-client's multiprocess mode): then the worker
@@ -17,9 +18,12 @@ import hmac
 import ipaddress
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
@@ -32,9 +36,10 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    make_wsgi_app,
     multiprocess,
-    start_http_server,
 )
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -174,7 +179,7 @@ def serve_worker_metrics(settings: Settings) -> str | None:
                     "PROMETHEUS_MULTIPROC_DIR to a directory of its own to export their metrics")
     host, port = settings.worker_metrics_host, settings.worker_metrics_port
     try:
-        start_http_server(port, addr=host, registry=worker_registry())
+        _serve_guarded(settings, host, port, worker_registry())
     except OSError as exc:
         log.error("worker metrics not served: cannot listen on %s:%s (%s) — set WORKER_METRICS_PORT to a free "
                   "port, or 0 for none", host, port, exc)
@@ -230,21 +235,58 @@ def _is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def scrape_refusal(settings: Settings, request: Request) -> tuple[int, str] | None:
-    """Why this scrape is refused, or None.
+def refusal_for(settings: Settings, headers: Mapping[str, str], client_host: str | None) -> tuple[int, str] | None:
+    """Why a scrape with these (lower-case) headers from this address is refused, or None.
 
     With METRICS_TOKEN set, a scraper sends `Authorization: Bearer <token>`. Without it the endpoint answers
     only this machine, and not through a proxy on it (which would add X-Forwarded-For / Forwarded).
     """
     if settings.metrics_token:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode()):
             return None
         return 401, "send 'Authorization: Bearer <METRICS_TOKEN>' to read the metrics"
-    proxied = "x-forwarded-for" in request.headers or "forwarded" in request.headers
-    if _is_loopback(request.client.host if request.client else None) and not proxied:
+    proxied = "x-forwarded-for" in headers or "forwarded" in headers
+    if _is_loopback(client_host) and not proxied:
         return None
     return 403, "metrics answer only this machine: set METRICS_TOKEN to let a Prometheus elsewhere scrape them"
+
+
+def scrape_refusal(settings: Settings, request: Request) -> tuple[int, str] | None:
+    """The dashboard's GET /metrics: `refusal_for` the request."""
+    return refusal_for(settings, request.headers, request.client.host if request.client else None)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not worth a log line each."""
+
+
+def _guarded_app(settings: Settings, registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
+    """prometheus-client's WSGI app behind the same check as the dashboard's /metrics."""
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+                   if key.startswith("HTTP_")}
+        refusal = refusal_for(settings, headers, environ.get("REMOTE_ADDR"))
+        if refusal is None:
+            return metrics(environ, start_response)
+        status, detail = refusal
+        extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
+        start_response(f"{status} {'Unauthorized' if status == 401 else 'Forbidden'}",
+                       [("Content-Type", "text/plain; charset=utf-8"), *extra])
+        return [f"{detail}\n".encode()]
+
+    return app
+
+
+def _serve_guarded(settings: Settings, host: str, port: int, registry: CollectorRegistry) -> None:
+    class Server(ThreadingWSGIServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    httpd = make_server(host, port, _guarded_app(settings, registry), Server, handler_class=_QuietHandler)
+    threading.Thread(target=httpd.serve_forever, name="worker-metrics", daemon=True).start()
 
 
 def install_dashboard_metrics(app: FastAPI, settings: Settings) -> None:

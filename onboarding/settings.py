@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from onboarding.secret_checks import MIN_ADMIN_PASSWORD, is_shipped_example
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_KEY, DEV_SECRET = "devkey", "secret"
 PLACEHOLDER_PASSWORDS = {"admin", "password", "changeme", "change-me", "secret", "123456"}
@@ -37,6 +39,7 @@ class Settings(BaseSettings):
     room_prefix: str = "onboarding-"
     token_ttl_seconds: int = Field(600, ge=30, le=86400)
     caller_video: bool = True  # callers may publish camera and screen share (Gemini sees the frames)
+    max_calls_per_client: int = Field(5, ge=0)  # calls granted at once to one client address; 0 = no cap
 
     database_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'onboarding.db'}"
     interview_path: Path = REPO_ROOT / "data" / "interview.toml"
@@ -61,6 +64,7 @@ class Settings(BaseSettings):
     job_executor: Literal["thread", "process"] = "thread"
     worker_http_port: int = 8081
     worker_http_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so probes from outside reach it
+    worker_health_url: str = ""  # where the dashboard and doctor probe the worker; empty = this machine
     worker_metrics_port: int = Field(9100, ge=0, le=65535)  # Prometheus /metrics of the worker; 0 = off
     worker_metrics_host: str = "127.0.0.1"
     worker_load_threshold: float = Field(0.9, gt=0, le=1)
@@ -75,6 +79,9 @@ class Settings(BaseSettings):
     dashboard_port: int = 8000
     admin_username: str = "admin"
     admin_password: str = "admin"
+    staff_session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    login_max_failures: int = Field(5, ge=1)  # failed logins per account and per client address ...
+    login_failure_window_seconds: int = Field(900, ge=1)  # ... within this window, then 429
     talk_page_public: bool = True
     embed_allowed_origins: str = ""  # comma-separated origins whose pages may embed the voice widget
     dev_mode: bool = False
@@ -83,6 +90,7 @@ class Settings(BaseSettings):
     rest_max_audio_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000)
     rest_max_audio_seconds: float = Field(30.0, gt=0, le=600)
     rest_session_idle_seconds: float = Field(600.0, ge=10)
+    rest_api_keys: str = ""  # comma-separated keys of server-side integrations (Authorization: Bearer <key>)
     rate_limit_per_minute: int = Field(60, ge=1)
     rate_limit_burst: int = Field(20, ge=1)
     metrics_token: str = ""  # bearer token for the dashboard's GET /metrics; empty = this machine only
@@ -117,6 +125,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{info.field_name.upper()}={value!r} must be an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("worker_health_url")
+    @classmethod
+    def _health_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if value and (parsed.scheme not in {"http", "https"} or not parsed.hostname):
+            raise ValueError(f"WORKER_HEALTH_URL={value!r} must look like http://worker:8081 (or be empty)")
+        return value
+
     @field_validator("room_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
@@ -145,7 +161,23 @@ class Settings(BaseSettings):
         if self.admin_password.strip().lower() in PLACEHOLDER_PASSWORDS:
             return (f"ADMIN_PASSWORD is the placeholder {self.admin_password!r}: set a real password for the admin "
                     "pages (or DEV_MODE=true for local use)")
+        if is_shipped_example(self.admin_password):
+            return ("ADMIN_PASSWORD is a value shipped in this repository's examples: set a password of your own "
+                    "(or DEV_MODE=true for local use)")
+        if len(self.admin_password) < MIN_ADMIN_PASSWORD:
+            return (f"ADMIN_PASSWORD is shorter than {MIN_ADMIN_PASSWORD} characters: set a longer password for the "
+                    "admin pages (or DEV_MODE=true for local use)")
         return None
+
+    @property
+    def api_keys(self) -> list[str]:
+        """REST_API_KEYS as a list (comma-separated, blanks dropped)."""
+        return [key.strip() for key in self.rest_api_keys.split(",") if key.strip()]
+
+    @property
+    def worker_health_base(self) -> str:
+        """The worker's health port as the dashboard and doctor reach it: WORKER_HEALTH_URL, else this machine."""
+        return self.worker_health_url.rstrip("/") or f"http://127.0.0.1:{self.worker_http_port}"
 
     @property
     def embed_origins(self) -> list[str]:

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import html
 from typing import Any
+from urllib.parse import urlencode
 
 import gradio as gr
 import pandas as pd
 
-from onboarding.admin.profiles import STATUSES, ProfileFilter, ProfilePage, delete_profile, export_csv, list_profiles
+from onboarding.admin.profiles import (
+    STATUSES,
+    ProfileFilter,
+    ProfilePage,
+    count_profiles,
+    delete_profile,
+    list_profiles,
+)
 from onboarding.admin.review import (
     CorrectionError,
     ProfileDetail,
@@ -22,6 +30,7 @@ from onboarding.admin.review import (
     load_profile_detail,
     mark_reviewed,
 )
+from onboarding.api.exports import PROFILES_CSV
 from onboarding.interview import load_definition
 from onboarding.settings import Settings
 from onboarding.usage.metering import KIND_NAMES
@@ -175,12 +184,16 @@ def build(settings: Settings, page: gr.Blocks) -> None:
         return f"Profile {int(profile_id)} marked reviewed by {_user(request)}." if done else "⚠ That profile is gone."
 
     def export(search: str, status: str, date_from: Any, date_to: Any):
+        """A link to the staff-only download of these filters (streamed from the database, never a file here)."""
         try:
             flt = ProfileFilter.from_inputs(search, status, date_from, date_to)
         except ValueError as exc:
             return gr.skip(), f"⚠ {exc}"
-        path = export_csv(db_url, flt, definition().names)
-        return gr.update(value=str(path), visible=True), "Export ready."
+        query = {"search": flt.search, "status": flt.status, "from": flt.date_from or "", "to": flt.date_to or ""}
+        href = f"{PROFILES_CSV}?{urlencode({k: str(v) for k, v in query.items() if v})}"
+        count = count_profiles(db_url, flt)
+        link = f'<a href="{_esc(href)}" download id="profiles-export-link">Download the CSV ({count} profiles)</a>'
+        return gr.update(value=link, visible=True), "Export ready: the link downloads the CSV."
 
     def remove(profile_id: Any):
         if profile_id in (None, ""):
@@ -204,7 +217,7 @@ def build(settings: Settings, page: gr.Blocks) -> None:
         next_btn = gr.Button("Next ▶", size="sm", elem_id="profiles-next")
         page_size = gr.Dropdown(PAGE_SIZES, value=PAGE_SIZES[0], label="Per page", scale=0, min_width=100)
         export_btn = gr.Button("Export CSV", size="sm", elem_id="profiles-export")
-    export_file = gr.File(label="CSV export", visible=False, elem_id="profiles-export-file")
+    export_file = gr.HTML("", visible=False, elem_id="profiles-export-file")
     page_no = gr.State(1)
 
     with gr.Row():

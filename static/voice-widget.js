@@ -13,8 +13,14 @@
  * recogniser words — measured with Whisper tiny — and the recogniser normalises the level itself).
  * data-camera / data-screen-share="false" hide the Camera / Share screen buttons (both shown by default; the
  * caller's camera and screen go to the room as LiveKit tracks, for an agent that looks at them).
- * When the interview ends the element fires `onboarding-complete` (bubbles; detail = {profile, roomName}).
- * State for styling and tests: data-state on the root (idle|connecting|connected|completed|error);
+ * Events (both bubble): `onboarding-complete` (the original design's onComplete) only when the stored profile is
+ * completed, detail = {profile, roomName}; `onboarding-ended` for every other end of a started call — abandoned
+ * (the caller pressed End, left the page, or the agent ended it), failed (no token, no server, no agent, no mic) or
+ * dropped (the connection went before the interview finished) — detail = {status, reason?, roomName} (roomName is
+ * null when no room was made).
+ * The caller's LiveKit token proves the room is theirs: the widget keeps it on the element's `voiceOnboarding`
+ * object (`.token`) for the stored-profile request, never in an event.
+ * State for styling and tests: data-state on the root (idle|connecting|connected|completed|ended|error);
  * data-camera / data-screen-share on the buttons (off|starting|on|stopping); .vo-notice[data-error] for a
  * camera or screen that could not be shared (the call goes on).
  * Plain script, no build step: uses the global `LivekitClient` from livekit-client's UMD bundle.
@@ -149,7 +155,7 @@
       this.showVideo();
     }
 
-    fail(kind, detail) {
+    fail(kind, detail, status) {
       let text = ERRORS[kind].replace("{n}", String(this.agentTimeout));
       if (detail) text += detail;
       this.error.textContent = text;
@@ -157,6 +163,17 @@
       this.error.hidden = false;
       this.setState("error");
       this.disconnect();
+      this.announceEnd(status || (kind === "call-dropped" ? "dropped" : "failed"), kind);
+    }
+
+    /** `onboarding-ended` once per started call that did not end with a completed, stored profile. */
+    announceEnd(status, reason) {
+      if (this.announced) return;
+      this.announced = true;
+      const detail = { status, roomName: this.roomName || null };
+      if (reason) detail.reason = reason;
+      this.root.dataset.endStatus = status;
+      this.root.dispatchEvent(new CustomEvent("onboarding-ended", { bubbles: true, composed: true, detail }));
     }
 
     async loadChecklist() {
@@ -202,6 +219,11 @@
       });
       this.endedByUs = false;
       this.completing = false;
+      this.announced = false;
+      this.token = null;
+      this.roomName = null;
+      delete this.root.dataset.roomName;
+      delete this.root.dataset.endStatus;
       this.setState("connecting");
       this.showConnection("connecting", "Connecting…");
 
@@ -364,10 +386,18 @@
       this.root.dataset.status = status;
       const profile = await this.fetchProfile();
       if (profile) this.showProfile(profile);
-      this.setState("completed");
-      this.root.dispatchEvent(new CustomEvent("onboarding-complete", {
-        bubbles: true, composed: true, detail: { profile, roomName: this.roomName },
-      }));
+      // only what the server stored counts as complete, not what the agent's event said
+      const completed = status === "completed" && profile !== null && profile.status === "completed";
+      this.setState(completed ? "completed" : "ended");
+      if (completed) {
+        this.announced = true;
+        this.root.dispatchEvent(new CustomEvent("onboarding-complete", {
+          bubbles: true, composed: true, detail: { profile, roomName: this.roomName },
+        }));
+      } else {
+        this.announceEnd(profile && profile.status !== "in_progress" ? profile.status : status,
+                         profile ? "agent ended the call" : "the stored profile could not be read");
+      }
       this.disconnect();
     }
 
@@ -398,7 +428,7 @@
       // the room can close before the completion event is read: the stored call says which it was
       const profile = this.roomName ? await this.fetchProfile() : null;
       if (profile && profile.status === "completed") return this.complete(profile.status);
-      this.fail("call-dropped", "");
+      this.fail("call-dropped", "", profile && profile.status !== "in_progress" ? profile.status : "dropped");
     }
 
     captureOptions() {
@@ -557,6 +587,7 @@
       if (this.state === "connecting" || this.state === "connected") {
         this.setState("idle");
         this.root.dataset.endedBecause = why;
+        this.announceEnd("abandoned", why);
       }
     }
 

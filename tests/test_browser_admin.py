@@ -1,4 +1,5 @@
-"""The admin pages in headless Chromium, against the real dashboard, livekit-server and worker: login first;
+"""The admin pages in headless Chromium, against the real dashboard, livekit-server and worker: login first (a
+named staff member's actions carry their name, logout ends the session);
 the rooms page lists the rooms of two tabs while they talk; the profiles page then shows both profiles with
 their transcripts; the usage page draws its charts. Every wait is on page state, never a sleep.
 """
@@ -6,23 +7,30 @@ their transcripts; the usage page draws its charts. Every wait is on page state,
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from harness.testbed import Dashboard, settled_call
+from models import Profile
 from onboarding.call_records import CallRecord
+from onboarding.db import session_scope
+from onboarding.recorder import CallRecorder
+from onboarding.settings import REPO_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WIDGET = "[data-voice-onboarding]"
 
 
-def log_in(context, dashboard: Dashboard, password: str | None = None):
+def log_in(context, dashboard: Dashboard, password: str | None = None, username: str | None = None):
     page = context.new_page()
-    page.goto(f"{dashboard.url}/admin/")
-    page.get_by_label("username").fill(dashboard.settings.admin_username)
+    page.goto(f"{dashboard.url}/admin/")  # no session: the login form (/admin/login)
+    page.get_by_label("username").fill(username or dashboard.settings.admin_username)
     page.get_by_label("password").fill(password or dashboard.settings.admin_password)
     page.get_by_role("button", name="Login").click()
     return page
@@ -52,6 +60,33 @@ def test_admin_pages_need_the_login(dashboard: Dashboard, browser, artifacts: Pa
     page.screenshot(path=str(artifacts / "admin-login.png"))
     page = log_in(context, dashboard)
     page.get_by_role("tab", name="Profiles").wait_for(timeout=30_000)
+    context.close()
+
+
+def test_a_named_staff_member_signs_in_reviews_and_logs_out(dashboard: Dashboard, browser) -> None:
+    """`users add` makes a person; what they do in the pages carries their name; logging out ends the session."""
+    settings = dashboard.settings
+    name, password = f"reviewer{os.getpid()}", "a-reviewer-has-a-long-password"
+    added = subprocess.run([sys.executable, "-m", "onboarding", "users", "add", name, "--url", settings.database_url],
+                           input=f"{password}\n", capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert added.returncode == 0, added.stderr
+    recorder = CallRecorder(settings.database_url, room_name=f"onboarding-review-{os.getpid()}")
+    recorder.finish("completed", profile_complete=False)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = log_in(context, dashboard, password=password, username=name)
+    wait_for_text(page, "#signed-in", name)
+    open_tab(page, "Profiles")
+    page.fill("#profile-id input", str(recorder.profile_id))
+    page.click("#profile-mark-reviewed")
+    wait_for_text(page, "#profile-message", f"marked reviewed by {name}")
+    with session_scope(settings.database_url) as db:
+        assert db.get(Profile, recorder.profile_id).reviewed_by == name
+    page.click("#log-out")
+    page.wait_for_url("**/admin/login**", timeout=15_000)
+    page.goto(f"{dashboard.url}/admin/")  # the session is over: back to the form
+    page.get_by_label("password").wait_for(timeout=15_000)
+    assert page.get_by_role("tab", name="Profiles").count() == 0
     context.close()
 
 

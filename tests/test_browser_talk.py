@@ -38,9 +38,12 @@ def talk_page(context, dashboard_url: str):
 
 
 def record_completion(page) -> None:
-    """Keep the widget's `onboarding-complete` event where the test can read it."""
-    page.evaluate("""() => document.addEventListener('onboarding-complete',
-        (e) => { window.onboardingComplete = e.detail; })""")
+    """Keep the widget's `onboarding-complete` and `onboarding-ended` events where the test can read them."""
+    page.evaluate("""() => {
+        window.onboardingEnded = [];
+        document.addEventListener('onboarding-complete', (e) => { window.onboardingComplete = e.detail; });
+        document.addEventListener('onboarding-ended', (e) => { window.onboardingEnded.push(e.detail); });
+    }""")
 
 
 @pytest.mark.slow
@@ -78,6 +81,7 @@ def test_spoken_onboarding_on_the_talk_page_ends_with_the_stored_profile(
         assert page.get_attribute(f".vo-checklist li[data-field={name}]", "data-filled") == "true"
     event = page.evaluate("window.onboardingComplete")
     assert event["roomName"] == room and event["profile"]["fields"] == stored
+    assert page.evaluate("window.onboardingEnded") == []  # a completed call is not also "ended"
     assert {"user", "agent"} <= {role for role, _ in lines}
     assert any("maria garcia" in text.lower() for role, text in lines if role == "user")
     assert any("goodbye" in text.lower() for role, text in lines if role == "agent")
@@ -183,6 +187,7 @@ def test_agent_that_never_joins_is_said_in_words(agentless_dashboard: Dashboard,
 
 def test_a_dropped_call_is_said_in_words(agentless_dashboard: Dashboard, browser) -> None:
     page = talk_page(browser, agentless_dashboard.url)
+    record_completion(page)
     set_widget_attributes(page, agentTimeout="120")
     page.click(".vo-start")
     page.wait_for_selector(f"{WIDGET}[data-state=connected]", timeout=15_000)
@@ -198,6 +203,38 @@ def test_a_dropped_call_is_said_in_words(agentless_dashboard: Dashboard, browser
     with ThreadPoolExecutor(1) as thread:  # Playwright's sync API owns this thread's event loop
         thread.submit(asyncio.run, close_room()).result(timeout=15)
     assert "call dropped" in expect_error(page, "call-dropped")
+    page.wait_for_function("window.onboardingEnded.length === 1", timeout=10_000)
+    ended = page.evaluate("window.onboardingEnded")
+    assert ended == [{"status": "dropped", "reason": "call-dropped", "roomName": room}]
+    page.close()
+
+
+def test_every_other_end_is_onboarding_ended_not_complete(agentless_dashboard: Dashboard, browser) -> None:
+    """Honest completion: the caller hanging up, an agent that never came and a denied start each fire
+    `onboarding-ended` with their status; `onboarding-complete` never fires."""
+    page = talk_page(browser, agentless_dashboard.url)
+    record_completion(page)
+    set_widget_attributes(page, agentTimeout="120")
+    page.click(".vo-start")
+    page.wait_for_selector(f"{WIDGET}[data-state=connected]", timeout=15_000)
+    room = page.get_attribute(WIDGET, "data-room-name")
+    page.click(".vo-end")
+    page.wait_for_function("window.onboardingEnded.length === 1", timeout=10_000)
+    set_widget_attributes(page, agentTimeout="2")
+    page.click(".vo-start")
+    expect_error(page, "agent-timeout")
+    page.wait_for_function("window.onboardingEnded.length === 2", timeout=10_000)
+    second = page.get_attribute(WIDGET, "data-room-name")
+    set_widget_attributes(page, tokenUrl="/api/livekit/no-such-route")
+    page.click(".vo-start")
+    expect_error(page, "server-error")
+    page.wait_for_function("window.onboardingEnded.length === 3", timeout=10_000)
+    assert page.evaluate("window.onboardingEnded") == [
+        {"status": "abandoned", "reason": "caller ended", "roomName": room},
+        {"status": "failed", "reason": "agent-timeout", "roomName": second},
+        {"status": "failed", "reason": "server-error", "roomName": None},
+    ]
+    assert page.evaluate("window.onboardingComplete === undefined")
     page.close()
 
 

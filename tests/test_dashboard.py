@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,13 @@ from onboarding.ops.processes import free_port
 from onboarding.settings import Settings
 from pages.status import render
 
+_DB_DIR = tempfile.TemporaryDirectory(prefix="dashboard-tests-")  # staff accounts and grants: never data/
+
 
 def app_with(**overrides: object) -> TestClient:
     from dashboard import create_app
 
+    overrides.setdefault("database_url", f"sqlite:///{Path(_DB_DIR.name) / 'dashboard.db'}")
     return TestClient(create_app(Settings(_env_file=None, **overrides)))
 
 
@@ -37,7 +41,7 @@ def test_talk_page_is_public_unless_configured_otherwise() -> None:
     assert private.get("/config").status_code == 401
 
 
-@pytest.mark.parametrize("password", ["", "admin", "changeme"])
+@pytest.mark.parametrize("password", ["", "admin", "changeme", "change-me-too", "short-pass1"])
 def test_start_up_refuses_a_placeholder_password_unless_dev_mode(password: str) -> None:
     from dashboard import UnsafeLogin, create_app
 

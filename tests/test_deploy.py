@@ -17,6 +17,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -383,6 +384,28 @@ def test_kubernetes_deployments_probes_env_and_resources_agree_with_the_code() -
         backend = rule["http"]["paths"][0]["backend"]["service"]["name"]
         assert ("Service", backend) in docs or backend == "livekit-server"  # the chart's release
     assert docs[("Ingress", "onboarding")]["spec"]["tls"], "getUserMedia needs https"
+
+
+def test_the_dashboard_probes_workers_by_service_name_and_their_metrics_need_the_token() -> None:
+    """The Status tab and doctor reach the worker in its own container; the worker's metrics port (0.0.0.0 there)
+    gets METRICS_TOKEN from the same secrets as the dashboard."""
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    health = urlparse(services["dashboard"]["environment"]["WORKER_HEALTH_URL"])
+    assert health.hostname == "worker" and health.port == int(services["worker"]["environment"]["WORKER_HTTP_PORT"])
+    production = dict(re.findall(r"^([A-Z_]+)=(.*)$", (DEPLOY / "production.env.example").read_text(), re.M))
+    assert production["METRICS_TOKEN"] and services["worker"]["env_file"] == "production.env"
+
+    docs = _manifests()
+    namespace = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())["namespace"]
+    dashboard = docs[("Deployment", "onboarding-dashboard")]["spec"]["template"]["spec"]["containers"][0]
+    health = urlparse({e["name"]: e["value"] for e in dashboard["env"]}["WORKER_HEALTH_URL"])
+    service = docs[("Service", "onboarding-worker")]
+    assert health.hostname == f"{service['metadata']['name']}.{namespace}.svc.cluster.local"
+    assert health.port == {p["name"]: p["port"] for p in service["spec"]["ports"]}["health"]
+    secrets = {doc["metadata"]["name"]: doc for doc in load_yaml_docs(DEPLOY / "k8s" / "secret.example.yaml")}
+    worker = docs[("Deployment", "onboarding-worker")]["spec"]["template"]["spec"]["containers"][0]
+    secret_refs = [ref["secretRef"]["name"] for ref in worker["envFrom"] if "secretRef" in ref]
+    assert any("METRICS_TOKEN" in secrets[name]["stringData"] for name in secret_refs)
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")

@@ -24,6 +24,7 @@ from onboarding.ops.doctor import (
     CONCURRENCY_CASE,
     TOKEN_CASE,
     WEBRTC_CASE,
+    agent_check,
     browser_access_check,
     concurrency_check,
     exit_code,
@@ -172,6 +173,17 @@ async def test_agent_not_responding(good: Settings) -> None:
         f"fail  agent worker       worker on http://127.0.0.1:{good.worker_http_port} serves agent "
         f"'{good.agent_name}', tokens dispatch 'someone-else' → fix: set the same AGENT_NAME for the dashboard and the "
         f"worker  [{AGENT_CASE}]")
+
+
+async def test_the_worker_is_probed_where_worker_health_url_says(good: Settings) -> None:
+    """compose/Kubernetes: the worker is another host; the probe follows WORKER_HEALTH_URL, not 127.0.0.1."""
+    elsewhere = f"http://localhost:{good.worker_http_port}/"
+    found = await agent_check(good.model_copy(update={"worker_http_port": free_port(),
+                                                      "worker_health_url": elsewhere}))
+    assert found.status == "ok" and found.what.startswith(f"worker on {elsewhere.rstrip('/')} serves agent")
+    port = free_port()
+    missing = await agent_check(good.model_copy(update={"worker_health_url": f"http://127.0.0.1:{port}"}))
+    assert missing.status == "fail" and f"on http://127.0.0.1:{port} (WORKER_HEALTH_URL, " in missing.what
 
 
 async def test_database_unreachable(good: Settings) -> None:

@@ -17,7 +17,8 @@ from harness.simcaller import CallScript, SimCaller
 from harness.testbed import Dashboard, settled_call, stack_settings, start_worker
 from models import CallSession, Profile
 from onboarding.db import get_engine, session_scope
-from onboarding.metrics import dashboard_registry, install_dashboard_metrics
+from onboarding.metrics import dashboard_registry, install_dashboard_metrics, serve_worker_metrics
+from onboarding.ops.processes import free_port
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
 
@@ -92,7 +93,8 @@ async def test_rest_sessions_count_on_the_dashboard(dashboard: Dashboard) -> Non
         during = await asyncio.to_thread(scrape, url)
         assert during.value(REST_ACTIVE) == before.value(REST_ACTIVE) + 1
         assert during.value(TURNS, role="agent") == before.value(TURNS, role="agent") + 1  # the greeting
-        completed = await client.post("/api/livekit/agent/complete", json={"roomName": room})
+        completed = await client.post("/api/livekit/agent/complete", json={"roomName": room},
+                                      headers={"Authorization": f"Bearer {started.json()['sessionToken']}"})
         assert completed.status_code == 200, completed.text
     after = await asyncio.to_thread(scrape, url)
     assert after.value(REST_ACTIVE) == before.value(REST_ACTIVE)
@@ -201,3 +203,37 @@ def test_a_failed_database_write_is_counted(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="FOREIGN KEY"):
         recorder.add_turn("user", "hello")
     assert registry.get_sample_value(DB_FAILURES) == before + 1
+
+
+def get_worker_metrics(url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.get(url, headers=headers, timeout=10)
+
+
+def test_the_worker_metrics_port_answers_like_the_dashboard() -> None:
+    """The worker's own HTTP server: bearer METRICS_TOKEN once set, else this machine only (not through a proxy)."""
+    token = secrets.token_urlsafe(24)
+    guarded = serve_worker_metrics(Settings(_env_file=None, worker_metrics_port=free_port(), metrics_token=token))
+    for headers in (None, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
+        refused = get_worker_metrics(guarded, headers)
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+    allowed = get_worker_metrics(guarded, {"Authorization": f"Bearer {token}"})
+    assert allowed.status_code == 200 and "onboarding_turns_total" in allowed.text
+    local = serve_worker_metrics(Settings(_env_file=None, worker_metrics_port=free_port()))
+    assert get_worker_metrics(local).status_code == 200
+    proxied = get_worker_metrics(local, {"X-Forwarded-For": "203.0.113.7"})
+    assert proxied.status_code == 403 and "METRICS_TOKEN" in proxied.text
+
+
+@pytest.mark.slow
+def test_a_real_worker_keeps_its_metrics_behind_the_token(livekit_server: Settings, tmp_path: Path,
+                                                          artifacts: Path) -> None:
+    settings = stack_settings(livekit_server, f"sqlite:///{tmp_path / 'calls.db'}",
+                              f"onboarding-metrics-token-{os.getpid()}")
+    token = secrets.token_urlsafe(24)
+    worker = start_worker(settings, artifacts / "agent-worker-token.log", METRICS_TOKEN=token)
+    try:
+        url = worker_metrics_url(settings)
+        assert get_worker_metrics(url).status_code == 401
+        assert scrape(url, token).value(TURNS, role="user") == 0  # the metric names are unchanged
+    finally:
+        worker.stop()

@@ -30,7 +30,15 @@ from models import CallSession, FieldValue, Profile, Turn
 from onboarding.admin.profiles import ProfileFilter, list_profiles
 from onboarding.admin.review import mark_reviewed
 from onboarding.call_records import load_call
-from onboarding.db import current_revisions, dispose_engine, get_engine, normalize_url, session_scope, upgrade_database
+from onboarding.db import (
+    _scripts,
+    current_revisions,
+    dispose_engine,
+    get_engine,
+    normalize_url,
+    session_scope,
+    upgrade_database,
+)
 from onboarding.settings import REPO_ROOT
 
 SQLITE_ONLY = {"test_a_database_from_before_review_columns_gains_them"}  # builds its database with sqlite3
@@ -98,7 +106,7 @@ def _schema_drift(url: str) -> list:
 def test_a_new_database_gets_exactly_the_models_schema(database_url: str) -> None:
     assert _schema_drift(database_url) == []
     with get_engine(database_url).connect() as connection:
-        assert current_revisions(connection) == {"0001"}
+        assert current_revisions(connection) == set(_scripts().get_heads())
 
 
 ADDED_SINCE_FIRST_RELEASE = {"callsession": ["provider_fallbacks", "stt_billed_seconds"],
@@ -111,7 +119,8 @@ STARTED = datetime(2025, 6, 1, 12, 30, tzinfo=UTC)
 def make_first_release_database(url: str) -> None:
     """What create_all made before Alembic: no alembic_version, no later columns or indexes; one call in it."""
     engine = create_engine(normalize_url(url))
-    SQLModel.metadata.create_all(engine)
+    SQLModel.metadata.create_all(engine, tables=[CallSession.__table__, Turn.__table__, Profile.__table__,
+                                                 FieldValue.__table__])  # the first release's four tables
     with Session(engine) as db:
         call = CallSession(room_name="onboarding-old", status="completed", started_at=STARTED, agent_seconds=61.5,
                            usage_detail=[{"stt": 3.5}])
@@ -142,7 +151,10 @@ def test_a_first_release_database_is_upgraded_in_place_without_losing_rows(datab
 
     operator = subprocess.run([sys.executable, "-m", "onboarding", "db", "upgrade", "--url", database_url],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert (operator.returncode, operator.stdout.strip()) == (0, "applied 0001"), operator.stderr  # adopted, stamped
+    every_revision = [script.revision for script in reversed(list(_scripts().walk_revisions()))]
+    assert every_revision[0] == "0001"  # adopted and stamped as the baseline, then upgraded through the rest
+    assert (operator.returncode, operator.stdout.strip()) == (0, f"applied {', '.join(every_revision)}"), \
+        operator.stderr
     engine = get_engine(database_url)  # a process opening it now finds it current
     assert upgrade_database(engine) == [] and upgrade_database(engine) == []  # upgrading again changes nothing
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -205,9 +206,10 @@ def test_csv_export_holds_every_row_of_the_filter(db_url: str, tmp_path: Path, m
     for i in range(11):
         record_call(db_url, f"Person {i:02d}", f"p{i}@example.com", "Acme" if i % 2 else "Globex",
                     room=f"onboarding-{i}")
-    path = export_csv(db_url, ProfileFilter(search="acme"), DEFINITION.names, tmp_path)
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    before = set(tmp_path.iterdir())
+    text = "".join(export_csv(db_url, ProfileFilter(search="acme"), DEFINITION.names))
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert set(tmp_path.iterdir()) == before  # streamed: no file written anywhere
     assert len(rows) == 5 == count_profiles(db_url, ProfileFilter(search="acme"))
     assert len({r["profile_id"] for r in rows}) == 5
     assert {r["company"] for r in rows} == {"Acme"}

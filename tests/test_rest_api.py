@@ -63,18 +63,28 @@ def answer_files(persona: Persona, formats: list[tuple[str, int]]) -> list[tuple
     return [answer_file(text, *fmt) for text, fmt in zip(persona.answers, formats, strict=True)]
 
 
+def bearer(started: httpx.Response) -> dict[str, str]:
+    """The session credential /agent/start answered, as the header /agent/turn and /agent/complete need."""
+    return {"Authorization": f"Bearer {started.json()['sessionToken']}"}
+
+
+async def start(client: httpx.AsyncClient, room: str, user_id: str | None = None) -> dict[str, str]:
+    started = await client.post("/api/livekit/agent/start", json={"roomName": room, "userId": user_id})
+    assert started.status_code == 200, started.text
+    return bearer(started)
+
+
 async def onboard(client: httpx.AsyncClient, room: str, files: list[tuple[bytes, str]],
                   user_id: str | None = None) -> tuple[list[dict], dict]:
     """start, one turn per answer file, complete; returns the turn bodies and the complete body."""
-    started = await client.post("/api/livekit/agent/start", json={"roomName": room, "userId": user_id})
-    assert started.status_code == 200, started.text
+    auth = await start(client, room, user_id)
     turns = []
     for data, content_type in files:
         sent = await client.post("/api/livekit/agent/turn", data={"roomName": room},
-                                 files={"audio": ("answer", data, content_type)})
+                                 files={"audio": ("answer", data, content_type)}, headers=auth)
         assert sent.status_code == 200, sent.text
         turns.append(sent.json())
-    completed = await client.post("/api/livekit/agent/complete", json={"roomName": room})
+    completed = await client.post("/api/livekit/agent/complete", json={"roomName": room}, headers=auth)
     assert completed.status_code == 200, completed.text
     return turns, completed.json()
 
@@ -157,7 +167,8 @@ async def test_start_greets_in_text_and_speech_and_opens_the_session(client: htt
     sent = await client.post("/api/livekit/agent/start", json={"roomName": "onboarding-rest-greet"})
     assert sent.status_code == 200
     body = sent.json()
-    assert set(body) == {"roomName", "greeting", "audio", "ready"} and body["ready"] is True
+    assert set(body) == {"roomName", "greeting", "audio", "ready", "sessionToken"} and body["ready"] is True
+    assert len(body["sessionToken"]) >= 40  # random, 32 bytes
     assert body["greeting"].startswith(definition.greeting) and definition.fields[0].question in body["greeting"]
     assert wav_seconds(body["audio"]) > 2
     record = load_call(settings.database_url, "onboarding-rest-greet")
@@ -167,10 +178,10 @@ async def test_start_greets_in_text_and_speech_and_opens_the_session(client: htt
 
 async def test_silence_is_reasked_and_stores_no_caller_turn(client: httpx.AsyncClient, settings: Settings) -> None:
     room = "onboarding-rest-quiet"
-    await client.post("/api/livekit/agent/start", json={"roomName": room})
+    auth = await start(client, room)
     silence, content_type = encode_audio(np.zeros(16000, dtype=np.int16), 16000, "wav")
     sent = await client.post("/api/livekit/agent/turn", data={"roomName": room},
-                             files={"audio": ("a.wav", silence, content_type)})
+                             files={"audio": ("a.wav", silence, content_type)}, headers=auth)
     assert sent.status_code == 200
     assert sent.json()["transcription"] == "" and "name" in sent.json()["response"].lower()
     record = load_call(settings.database_url, room)
@@ -180,8 +191,8 @@ async def test_silence_is_reasked_and_stores_no_caller_turn(client: httpx.AsyncC
 async def test_complete_before_the_end_is_abandoned_with_the_missing_fields(client: httpx.AsyncClient,
                                                                             settings: Settings) -> None:
     room = "onboarding-rest-early"
-    await client.post("/api/livekit/agent/start", json={"roomName": room})
-    done = await client.post("/api/livekit/agent/complete", json={"roomName": room})
+    auth = await start(client, room)
+    done = await client.post("/api/livekit/agent/complete", json={"roomName": room}, headers=auth)
     assert done.status_code == 200
     assert done.json()["profile"] == {} and done.json()["summary"].startswith("Onboarding abandoned")
     record = load_call(settings.database_url, room)
@@ -192,14 +203,14 @@ async def test_complete_before_the_end_is_abandoned_with_the_missing_fields(clie
 async def test_idle_session_expires_as_abandoned(app: FastAPI, client: httpx.AsyncClient,
                                                  settings: Settings) -> None:
     room = "onboarding-rest-idle"
-    await client.post("/api/livekit/agent/start", json={"roomName": room})
+    auth = await start(client, room)
     calls = app.state.rest_calls  # the registry behind the routes
     assert await calls.expire_idle(now=time.monotonic() + 1) == []
     later = time.monotonic() + settings.rest_session_idle_seconds + 1
     assert await calls.expire_idle(now=later) == [room]
     record = load_call(settings.database_url, room)
     assert record.call.status == "abandoned" and "REST_SESSION_IDLE_SECONDS" in record.call.status_reason
-    again = await client.post("/api/livekit/agent/complete", json={"roomName": room})
+    again = await client.post("/api/livekit/agent/complete", json={"roomName": room}, headers=auth)
     assert again.status_code == 409 and "abandoned" in again.json()["detail"]
 
 

@@ -17,12 +17,13 @@ from onboarding.settings import Settings
 
 START, TURN, COMPLETE, TOKEN = (f"/api/livekit/{p}" for p in ("agent/start", "agent/turn", "agent/complete", "token"))
 ROOM = "onboarding-rest-errors"
+API_KEY = "an-integration-key-for-the-error-tests"
 
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'rest.db'}")
+    return Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'rest.db'}", rest_api_keys=API_KEY)
 
 
 async def open_client(app: FastAPI) -> httpx.AsyncClient:
@@ -55,8 +56,21 @@ def tone(seconds: float, rate: int = 16000) -> np.ndarray:
     return (np.sin(2 * np.pi * 220 * t) * 8000).astype(np.int16)
 
 
-async def turn(client: httpx.AsyncClient, data: bytes, content_type: str, room: str = ROOM) -> httpx.Response:
-    return await client.post(TURN, data={"roomName": room}, files={"audio": ("answer", data, content_type)})
+def bearer(credential: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credential}"}
+
+
+async def start(client: httpx.AsyncClient, room: str = ROOM) -> dict[str, str]:
+    """Open the session; the header its turns and complete need."""
+    started = await client.post(START, json={"roomName": room})
+    assert started.status_code == 200, started.text
+    return bearer(started.json()["sessionToken"])
+
+
+async def turn(client: httpx.AsyncClient, data: bytes, content_type: str, room: str = ROOM,
+               auth: dict[str, str] | None = None) -> httpx.Response:
+    return await client.post(TURN, data={"roomName": room}, files={"audio": ("answer", data, content_type)},
+                             headers=auth)
 
 
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
@@ -66,7 +80,6 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
 
 
 async def test_missing_fields_are_named(client: httpx.AsyncClient) -> None:
-    assert_error(await client.post(START, json={"userId": "u"}), 422, "roomName", "required")
     assert_error(await client.post(COMPLETE, json={}), 422, "roomName")
     assert_error(await client.post(TURN, data={"roomName": ROOM}), 422, "audio")
     assert_error(await client.post(TURN, files={"audio": ("a.wav", b"RIFF", "audio/wav")}), 422, "roomName")
@@ -81,48 +94,62 @@ async def test_foreign_or_malformed_room_names_are_400(client: httpx.AsyncClient
     assert_error(await client.post(START, json={"roomName": "onboarding-" + "a" * 60}), 422, "roomName")
 
 
+async def test_start_without_a_room_name_gets_a_new_server_made_room(client: httpx.AsyncClient) -> None:
+    first = await client.post(START, json={"userId": "u"})
+    second = await client.post(START, json={})
+    rooms = [first.json()["roomName"], second.json()["roomName"]]
+    assert first.status_code == second.status_code == 200 and rooms[0] != rooms[1]
+    assert all(room.startswith("onboarding-") for room in rooms)
+
+
 async def test_unknown_room_is_404(client: httpx.AsyncClient) -> None:
+    # only an integration's API key may ask about a room nobody started (a session credential is another room's)
     wav, content_type = encode_audio(tone(0.5), 16000, "wav")
-    assert_error(await turn(client, wav, content_type, room="onboarding-never-started"), 404, "/agent/start")
-    assert_error(await client.post(COMPLETE, json={"roomName": "onboarding-never-started"}), 404)
+    key = bearer(API_KEY)
+    assert_error(await turn(client, wav, content_type, room="onboarding-never-started", auth=key), 404,
+                 "/agent/start")
+    assert_error(await client.post(COMPLETE, json={"roomName": "onboarding-never-started"}, headers=key), 404)
 
 
 async def test_ended_session_is_409(client: httpx.AsyncClient) -> None:
-    assert (await client.post(START, json={"roomName": ROOM})).status_code == 200
+    auth = await start(client)
     assert_error(await client.post(START, json={"roomName": ROOM}), 409, "already running")
-    assert (await client.post(COMPLETE, json={"roomName": ROOM})).status_code == 200
+    assert (await client.post(COMPLETE, json={"roomName": ROOM}, headers=auth)).status_code == 200
     wav, content_type = encode_audio(tone(0.5), 16000, "wav")
-    assert_error(await turn(client, wav, content_type), 409, "ended")
-    assert_error(await client.post(COMPLETE, json={"roomName": ROOM}), 409, "ended")
+    assert_error(await turn(client, wav, content_type, auth=auth), 409, "ended")
+    assert_error(await client.post(COMPLETE, json={"roomName": ROOM}, headers=auth), 409, "ended")
     assert_error(await client.post(START, json={"roomName": ROOM}), 409, "new roomName")
 
 
 async def test_bad_audio_is_refused_with_the_reason(client: httpx.AsyncClient) -> None:
-    assert (await client.post(START, json={"roomName": ROOM})).status_code == 200
-    assert_error(await turn(client, b"", "audio/wav"), 400, "empty")
-    assert_error(await turn(client, b"this is a text file, not audio" * 10, "audio/wav"), 400, "not audio")
-    assert_error(await turn(client, b"RIFF\x10\x00\x00\x00WAVEfmt garbage", "audio/wav"), 400, "could not be decoded")
-    assert_error(await turn(client, b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png"), 415, "image/png", "WAV")
-    assert_error(await turn(client, b"%PDF-1.7", "application/pdf"), 415, "WebM")
+    auth = await start(client)
+    assert_error(await turn(client, b"", "audio/wav", auth=auth), 400, "empty")
+    assert_error(await turn(client, b"this is a text file, not audio" * 10, "audio/wav", auth=auth), 400,
+                 "not audio")
+    assert_error(await turn(client, b"RIFF\x10\x00\x00\x00WAVEfmt garbage", "audio/wav", auth=auth), 400,
+                 "could not be decoded")
+    assert_error(await turn(client, b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png", auth=auth), 415,
+                 "image/png", "WAV")
+    assert_error(await turn(client, b"%PDF-1.7", "application/pdf", auth=auth), 415, "WebM")
     # the session is untouched by refused uploads: a real answer still works
     webm, content_type = encode_audio(tone(0.5, 48000), 48000, "webm")
-    assert (await turn(client, webm, content_type)).status_code == 200
+    assert (await turn(client, webm, content_type, auth=auth)).status_code == 200
 
 
 async def test_audio_over_the_limits_is_413_naming_the_limit(settings: Settings) -> None:
     strict = settings.model_copy(update={"rest_max_audio_seconds": 2.0, "rest_max_audio_bytes": 100_000})
     app = rest_app(strict)
     async with await open_client(app) as client:
-        assert (await client.post(START, json={"roomName": ROOM})).status_code == 200
+        auth = await start(client)
         long_mp3, content_type = encode_audio(tone(3.0, 22050), 22050, "mp3")  # small file, 3 s of sound
         assert len(long_mp3) < 100_000
-        assert_error(await turn(client, long_mp3, content_type), 413, "2 s")
+        assert_error(await turn(client, long_mp3, content_type, auth=auth), 413, "2 s")
         big = encode_audio(tone(4.0, 16000), 16000, "wav")[0]  # 128 kB: over the byte limit
-        assert_error(await turn(client, big, "audio/wav"), 413, "100000 byte")
+        assert_error(await turn(client, big, "audio/wav", auth=auth), 413, "100000 byte")
         huge = b"RIFF" + bytes(1_000_000)  # refused from its Content-Length, before it is read
-        assert_error(await turn(client, huge, "audio/wav"), 413, "100000 bytes")
+        assert_error(await turn(client, huge, "audio/wav", auth=auth), 413, "100000 bytes")
         ok, content_type = encode_audio(tone(1.0, 16000), 16000, "wav")
-        assert (await turn(client, ok, content_type)).status_code == 200
+        assert (await turn(client, ok, content_type, auth=auth)).status_code == 200
         await app.state.rest_calls.aclose()
 
 

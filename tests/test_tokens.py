@@ -54,10 +54,11 @@ def test_foreign_or_malformed_room_names_are_refused(settings: Settings, room: s
         issue_token(settings, room_name=room)
 
 
-def test_token_route(settings: Settings) -> None:
+def test_token_route(settings: Settings, tmp_path) -> None:
     from dashboard import create_app
 
-    client = TestClient(create_app(get_settings().model_copy(update={"dev_mode": True})))
+    client = TestClient(create_app(get_settings().model_copy(update={
+        "dev_mode": True, "database_url": f"sqlite:///{tmp_path / 'tokens.db'}"})))  # room grants: not data/
     ok = client.post("/api/livekit/token", json={"participantName": "Maria"})
     assert ok.status_code == 200
     body = ok.json()

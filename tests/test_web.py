@@ -32,8 +32,9 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def completed_call(settings: Settings, room: str) -> CallRecorder:
-    recorder = CallRecorder(settings.database_url, room_name=room, participant_identity="caller-1")
+def completed_call(settings: Settings, room: str, identity: str = "caller-1") -> CallRecorder:
+    """A completed call in `room` whose caller joined as `identity` (what the worker records)."""
+    recorder = CallRecorder(settings.database_url, room_name=room, participant_identity=identity)
     turn = recorder.add_turn("user", "My name is Maria Garcia.")
     heard = {"confidence": 1.0, "turn_index": 1, "previous": None, "source": "answer"}
     recorder.apply([FieldUpdate(field="full_name", value="Maria Garcia", raw="Maria Garcia", **heard),
@@ -68,7 +69,7 @@ def test_interview_lists_fields_in_asking_order(client: TestClient, settings: Se
 
 def test_profile_for_the_callers_own_room(client: TestClient, settings: Settings) -> None:
     issued = issue_token(settings, participant_name="Maria")
-    recorder = completed_call(settings, issued.room_name)
+    recorder = completed_call(settings, issued.room_name, issued.identity)
     response = client.get("/api/livekit/profile", params={"roomName": issued.room_name},
                           headers=bearer(issued.token))
     assert response.status_code == 200, response.text
@@ -79,8 +80,9 @@ def test_profile_for_the_callers_own_room(client: TestClient, settings: Settings
 
 def test_profile_refuses_missing_forged_expired_and_other_room_tokens(client: TestClient, settings: Settings) -> None:
     issued = issue_token(settings)
-    completed_call(settings, issued.room_name)
+    completed_call(settings, issued.room_name, issued.identity)
     url, params = "/api/livekit/profile", {"roomName": issued.room_name}
+    assert client.get(url, params=params, headers=bearer(issued.token)).status_code == 200  # the caller's own
 
     missing = client.get(url, params=params)
     assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
@@ -101,6 +103,11 @@ def test_profile_refuses_missing_forged_expired_and_other_room_tokens(client: Te
         .with_grants(api.VideoGrants(room_list=True)).to_jwt()
     assert client.get(url, params=params, headers=bearer(no_join)).status_code == 403
 
+    # signed by this server for exactly this room, but for another identity than the call's caller
+    stranger = issue_token(settings, room_name=issued.room_name)
+    response = client.get(url, params=params, headers=bearer(stranger.token))
+    assert response.status_code == 403 and "another caller" in response.json()["detail"]
+
 
 def test_profile_of_a_room_without_a_call_is_404(client: TestClient, settings: Settings) -> None:
     issued = issue_token(settings)
@@ -117,14 +124,21 @@ def test_gradio_helper_calls_on_complete_with_the_stored_profile(settings: Setti
     with gr.Blocks():
         widget = voice_widget(settings, user_id="user_123", on_complete=received.append)
     assert 'data-user-id="user_123"' in widget.value and "onboarding-complete" in widget.js_on_load
+    assert "widget.token" in widget.js_on_load  # the page proves the room is its own
     room = f"{settings.room_prefix}gradio-helper"
-    assert widget.onboarding_complete(room) is False and received == []  # no call there yet
-    completed_call(settings, room)
-    assert widget.onboarding_complete(room) is True
+    caller = issue_token(settings, room_name=room)
+    assert widget.onboarding_complete(room, caller.token) is False and received == []  # no call there yet
+    completed_call(settings, room, caller.identity)
+    # a visitor who knows the room name but holds no token, another room's token, or another identity's: nothing
+    assert widget.onboarding_complete(room, "") is False
+    assert widget.onboarding_complete(room, issue_token(settings).token) is False
+    assert widget.onboarding_complete(room, issue_token(settings, room_name=room).token) is False
+    assert received == []
+    assert widget.onboarding_complete(room, caller.token) is True
     assert received == [{"roomName": room, "profileId": received[0]["profileId"], "userId": None,
                          "fields": {"full_name": "Maria Garcia", "team_size": 20}, "flagged": ["phone"],
                          "completed": True}]
-    assert widget.onboarding_complete("not-our-room") is False and len(received) == 1
+    assert widget.onboarding_complete("not-our-room", caller.token) is False and len(received) == 1
 
 
 def test_plain_embed_page_is_one_script_tag_and_one_element(client: TestClient) -> None:

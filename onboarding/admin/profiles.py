@@ -3,27 +3,32 @@
 Built to stay fast at 100,000+ profiles: the count and the filters run in the database, a page is
 chosen on the (created_at, id) index and only its rows are loaded (a "deferred join": the OFFSET walks
 the index, not the table), and the export streams the filter in keyset chunks.
+
+The export is CSV text streamed to a staff-only download (onboarding.api.exports), never a file on disk: a file
+would sit in a temp or Gradio cache folder, readable by path and surviving the deletion of its profiles. Cells a
+spreadsheet would run as a formula (starting with = + - @, tab or CR) get a leading apostrophe.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
-import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, false, func, literal, literal_column, or_, true, tuple_
+from sqlalchemy import ColumnElement, case, delete, false, func, literal, literal_column, or_, true, tuple_, update
 from sqlmodel import select
 
-from models import CallSession, FieldValue, Profile, Turn
+from models import CallSession, FieldValue, Profile, RoomGrant, Turn
 from onboarding.db import get_engine, session_scope
 
 STATUSES = ("all", "completed", "partial", "flagged", "reviewed")
 """flagged = has fields flagged for review and nobody has reviewed the profile yet."""
 EXPORT_CHUNK = 2000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets evaluate: OWASP's CSV injection list
 SORT_INSTEAD_OF_WALK = 10_000  # index entries; beyond this a sequential scan + sort is cheaper on SQLite
 NEWEST_FIRST = (Profile.created_at.desc(), Profile.id.desc())
 
@@ -191,20 +196,33 @@ def _export_value(answers: dict[str, Any], name: str) -> Any:
     return "" if value is None else value
 
 
-def export_csv(db_url: str, flt: ProfileFilter, field_names: list[str], directory: Path | None = None) -> Path:
-    """Every profile matching the filter (not just the page) into a CSV file, read in keyset chunks."""
-    folder = Path(tempfile.mkdtemp(prefix="profiles-export-", dir=directory))
-    path = folder / f"profiles-{datetime.now():%Y%m%d-%H%M%S}.csv"
+def safe_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: a string that would start a formula gets a leading apostrophe."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def export_csv(db_url: str, flt: ProfileFilter, field_names: list[str]) -> Iterator[str]:
+    """Every profile matching the filter (not just the page) as CSV text, a chunk of lines at a time, read in keyset
+    chunks (one short transaction each); nothing is written to disk."""
     header = ["profile_id", "created_at", "status", "call_status", "room_name", "user_id", *field_names,
               "flagged", "reviewed_at", "reviewed_by"]
     columns = (Profile.id, Profile.created_at, Profile.completed, CallSession.status, CallSession.room_name,
                Profile.user_id, Profile.answers, Profile.flagged, Profile.reviewed_at, Profile.reviewed_by)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def lines() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(header)
+    yield lines()
     after: tuple[datetime, int] | None = None
     sqlite = _is_sqlite(db_url)
-    with path.open("w", newline="", encoding="utf-8") as out, session_scope(db_url) as db:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        while True:
+    while True:
+        with session_scope(db_url) as db:
             stmt = select(*columns).join(CallSession, CallSession.id == Profile.session_id)
             stmt = stmt.where(*_conditions(flt, sqlite))
             if after is not None:
@@ -212,18 +230,22 @@ def export_csv(db_url: str, flt: ProfileFilter, field_names: list[str], director
                 stmt = stmt.where(tuple_(Profile.created_at, Profile.id)
                                   < tuple_(literal(after[0], Profile.created_at.type), literal(after[1])))
             chunk = db.exec(stmt.order_by(*NEWEST_FIRST).limit(EXPORT_CHUNK)).all()
-            for pid, created, completed, call_status, room, user_id, answers, flagged, rev_at, rev_by in chunk:
-                answers = answers or {}
-                writer.writerow([pid, created.isoformat(), "completed" if completed else "partial", call_status,
-                                 room, user_id or "", *(_export_value(answers, n) for n in field_names),
-                                 ";".join(flagged or []), rev_at.isoformat() if rev_at else "", rev_by or ""])
-            if len(chunk) < EXPORT_CHUNK:
-                return path
-            after = (chunk[-1][1], chunk[-1][0])
+        for pid, created, completed, call_status, room, user_id, answers, flagged, rev_at, rev_by in chunk:
+            answers = answers or {}
+            writer.writerow([safe_cell(cell) for cell in (
+                pid, created.isoformat(), "completed" if completed else "partial", call_status, room, user_id or "",
+                *(_export_value(answers, n) for n in field_names), ";".join(flagged or []),
+                rev_at.isoformat() if rev_at else "", rev_by or "")])
+        yield lines()
+        if len(chunk) < EXPORT_CHUNK:
+            return
+        after = (chunk[-1][1], chunk[-1][0])
 
 
 def delete_profile(db_url: str, profile_id: int) -> bool:
-    """Remove a profile with its field values, transcript and call in one transaction (data-protection requests).
+    """Remove a profile and everything derived from it in one transaction (data-protection requests): its field
+    values, transcript and call; the room's grant keeps only the room name (so it is never handed out again) and
+    loses the caller's identity, address and credential. CSV exports are never stored, so none is left behind.
 
     Returns False when there was no such profile. Field values go first: they reference the turns.
     """
@@ -232,6 +254,9 @@ def delete_profile(db_url: str, profile_id: int) -> bool:
         if profile is None:
             return False
         session_id = profile.session_id
+        room = db.exec(select(CallSession.room_name).where(CallSession.id == session_id)).first()
+        db.exec(update(RoomGrant).where(RoomGrant.room_name == room)
+                .values(identity="", client_address=None, credential_hash=None, api_key_id=None))
         db.exec(delete(FieldValue).where(FieldValue.profile_id == profile_id))
         db.exec(delete(FieldValue).where(FieldValue.turn_id.in_(select(Turn.id).where(Turn.session_id == session_id))))
         db.exec(delete(Profile).where(Profile.id == profile_id))

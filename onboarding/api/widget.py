@@ -2,24 +2,25 @@
 caller's stored profile.
 
 The widget is a plain script any page can load, so these routes are plain FastAPI (no Gradio) and the
-profile route trusts nothing but the caller's own LiveKit token: it is short-lived and scoped to one room,
-so it proves "I am the caller of this room" without a login or any secret in the page.
+profile route trusts nothing but the caller's own LiveKit token: it is short-lived, scoped to one room and one
+identity, and the room was granted to that identity, so it proves "I am the caller of this room" without a login
+or any secret in the page (onboarding.api.callers).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from pathlib import Path
 from typing import Annotated, Any
 
-import jwt
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
-from livekit import api
 from pydantic import BaseModel
 
-from onboarding.call_records import load_call
+from onboarding.api.callers import bearer_token, own_call
+from onboarding.api.guard import ErrorBody
 from onboarding.interview import load_definition
 from onboarding.settings import REPO_ROOT, Settings, get_settings
 
@@ -67,36 +68,22 @@ def get_interview(settings: SettingsDep) -> list[InterviewField]:
     return interview_fields(settings)
 
 
-def room_of_token(settings: Settings, authorization: str | None) -> str:
-    """The room a caller's LiveKit token may join; 401 when there is no valid token."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(401, "send the caller's LiveKit token as 'Authorization: Bearer <token>'",
-                            headers={"WWW-Authenticate": "Bearer"})
-    try:
-        claims = api.TokenVerifier(settings.livekit_api_key, settings.livekit_api_secret).verify(token.strip())
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise HTTPException(401, f"the LiveKit token is not valid here ({type(exc).__name__}): ask for a new one",
-                            headers={"WWW-Authenticate": "Bearer"}) from exc
-    if not claims.video.room_join or not claims.video.room:
-        raise HTTPException(403, "this token does not join a room")
-    return claims.video.room
+PROFILE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No valid LiveKit token in 'Authorization: Bearer <token>'"},
+    403: {"model": ErrorBody, "description": "A token for another room, or issued to another caller"},
+    404: {"model": ErrorBody, "description": "No call recorded in this room (yet)"},
+}
 
 
-@router.get("/profile", response_model=StoredProfile,
-            responses={401: {"description": "no valid token"}, 403: {"description": "token for another room"},
-                       404: {"description": "no call recorded in this room"}})
-def get_profile(
+@router.get("/profile", response_model=StoredProfile, responses=PROFILE_ERRORS)
+async def get_profile(
     settings: SettingsDep,
     room_name: Annotated[str, Query(alias="roomName", min_length=1, max_length=64)],
-    authorization: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header(description="Bearer <the caller's LiveKit token>")] = None,
 ) -> StoredProfile:
-    """The profile stored for the caller's own room: the token must be for exactly that room."""
-    if room_of_token(settings, authorization) != room_name:
-        raise HTTPException(403, "this token is for another room")
-    record = load_call(settings.database_url, room_name)
-    if record is None:
-        raise HTTPException(404, f"no call recorded in room {room_name}")
+    """The profile stored for the caller's own room: the token must be for exactly that room and be the one
+    the room was granted to."""
+    record = await asyncio.to_thread(own_call, settings, room_name, bearer_token(authorization))
     profile = record.profile
     return StoredProfile(roomName=room_name, status=record.call.status, completed=profile.completed,
                          profileId=profile.id, fields=dict(profile.answers or {}), flagged=list(profile.flagged or []))

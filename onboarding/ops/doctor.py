@@ -1,9 +1,10 @@
 """`python -m onboarding doctor`: one line per check, each with its fix, mapped to the original design's
 troubleshooting cases. The LiveKit checks live here; settings, database, models and provider keys in doctor_checks.
 
-"Agent not responding" is checked through the worker's health port (WORKER_HTTP_PORT, livekit-agents' `/` and
-`/worker`): the LiveKit server API has no list of registered workers, and dispatching a probe job would run a real
-interview and record a call. The health port sees only a worker on this machine.
+"Agent not responding" is checked through the worker's health port (livekit-agents' `/` and `/worker`, at
+WORKER_HEALTH_URL — by default WORKER_HTTP_PORT on this machine; in compose/Kubernetes the worker's service name):
+the LiveKit server API has no list of registered workers, and dispatching a probe job would run a real interview
+and record a call.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def browser_access_check(settings: Settings) -> Check:
 # --- "Agent not responding" ---------------------------------------------------------------------
 async def agent_check(settings: Settings) -> Check:
     """The worker's health port: up, connected to LiveKit, and serving the agent name tokens dispatch."""
-    base = f"http://127.0.0.1:{settings.worker_http_port}"
+    base = settings.worker_health_base
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT)) as http:
             async with http.get(f"{base}/") as resp:
@@ -216,7 +217,9 @@ async def agent_check(settings: Settings) -> Check:
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
         remote = not settings.uses_local_server
         return Check("warn" if remote else "fail", "agent worker",
-                     f"no agent worker answers on {base} (WORKER_HTTP_PORT, {type(exc).__name__})",
+                     f"no agent worker answers on {base} "
+                     f"({'WORKER_HEALTH_URL' if settings.worker_health_url else 'WORKER_HTTP_PORT'}, "
+                     f"{type(exc).__name__})",
                      "start it with `make run` (log: data/logs/agent-worker.log)"
                      + ("; a worker on another machine cannot be seen from here" if remote else ""), AGENT_CASE)
     served = info.get("agent_name", "")
