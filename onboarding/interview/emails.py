@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from onboarding.interview import validate
 from onboarding.interview.spoken import (
     TEENS,
     TENS,
@@ -151,7 +152,7 @@ def normalize_email(text: str) -> tuple[str, float] | None:
         candidate, penalty = _fix_domain(candidate)
         confidence = 0.85 - penalty - guessed
     candidate = candidate.strip(".")
-    if not EMAIL_RE.fullmatch(candidate) or ".." in candidate:
+    if not EMAIL_RE.fullmatch(candidate) or ".." in candidate or validate.email_address(candidate) is None:
         return None
     return candidate, round(max(0.3, confidence), 2)
 

@@ -9,10 +9,12 @@ point (keeping every earlier value in `history`) and end politely when the calle
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
+from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -24,6 +26,9 @@ from onboarding.interview.turns import FieldUpdate, Outcome, PendingValue, Reply
 
 _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
                        r"(?P<rest>\S.{2,})$", re.IGNORECASE)
+
+_PROVIDERS = {"gmail", "yahoo", "hotmail", "outlook", "icloud", "proton", "protonmail", "aol", "live", "msn",
+              "fastmail", "example", "mail", "me"}
 
 __all__ = ["FieldUpdate", "InterviewState", "Outcome", "Reply"]
 
@@ -48,6 +53,14 @@ class InterviewState:
         self._last_prompt = ""
         self._acks = 0
         self._stop_asked = False  # "bye" heard while required fields are missing: asked whether to end
+        self._spelling: str | None = None  # the field the caller was asked to spell after a rejected read-back
+        self._rejected: dict[str, Value] = {}  # the value the caller said no to, per field (a spelling fixes it)
+        self._readings: list[str] = []  # every STT reading of the utterance being handled, best first
+        # The STT's other readings of an utterance (its N best), set by the voice call; None: one reading only.
+        self.hearing: Callable[[str], list[str]] | None = None
+        # Set by the call when the caller began speaking while the agent was still talking: a "yes" said over a
+        # read-back was not said to it.
+        self.heard_over_agent = False
 
     # --- queries --------------------------------------------------------------------------
     @property
@@ -80,7 +93,22 @@ class InterviewState:
         """
         if self._pending or self._stop_asked or self.finished or self.current is None:
             return None
-        return self.current.stt_prompt
+        spec = self.current
+        if self._spelling == spec.name:  # a spelled example makes Whisper write letters, not a guessed word
+            return "Spelled letter by letter: A, B, C, D, E. M, A, R, I, A. Dot, at, underscore, dash."
+        return prompts.join(spec.stt_prompt or "", self._primed_by_earlier_answers(spec)) or None
+
+    def _primed_by_earlier_answers(self, spec: FieldSpec) -> str:
+        """Earlier answers the next one is likely to repeat: the name in an address, the address's domain in
+        the company's name."""
+        if spec.kind == "email" and (name := self.values.get("full_name")):
+            words = str(name).lower().split()
+            return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
+        if spec.kind == "company" and "@" in str(email := self.values.get("email", "")):
+            domain = str(email).partition("@")[2].split(".")[0]
+            if domain and domain not in _PROVIDERS:
+                return f"I work at {domain.capitalize()}."
+        return ""
 
     def missing_required(self) -> list[str]:
         return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]
@@ -108,11 +136,19 @@ class InterviewState:
         """Greeting plus the first question."""
         return self._next(self.definition.greeting, [])
 
-    def handle(self, text: str, turn_index: int) -> Reply:
-        """One caller utterance: classify it, apply what it says, and decide what to say next."""
+    def handle(self, text: str, turn_index: int, alternatives: list[str] | None = None) -> Reply:
+        """One caller utterance: classify it, apply what it says, and decide what to say next.
+
+        `alternatives`: the STT's other readings of it, best first (default: what `hearing` gives, if set)."""
         if self.finished:
             return Reply(self.definition.goodbye, [], True, self.ended_by_caller)
         text = (text or "").strip()
+        if alternatives is None and self.hearing is not None and text:
+            alternatives = self.hearing(text)
+        self._readings = distinct([text, *(alternatives or [])])
+        over_agent, self.heard_over_agent = self.heard_over_agent, False
+        if over_agent and self._pending and classify_reply(text) in ("yes", "no"):
+            return Reply(prompts.join(prompts.TALKED_OVER, self._last_prompt), [], False)
         if not text:
             return self.reprompt()
         kind = classify_reply(text)
@@ -176,6 +212,30 @@ class InterviewState:
         self._candidates.pop(field, None)
         return self._accept(spec, value, raw_text, turn_index, source)
 
+    def typed(self, field: str, text: str, turn_index: int) -> Reply:
+        """The caller typed a value (the widget's correction box, a client's REST call): the same normaliser and
+        validation as a spoken answer; stored at once with source "typed" (no read-back: they can see it).
+        Raises ValueError with the reason when it is refused. The reply says so and asks what is open next."""
+        try:
+            spec = self.definition.field(field)
+        except KeyError:
+            raise ValueError(f"There is no field called {field!r}.") from None
+        if self.finished:
+            raise ValueError("The interview is over: staff can still correct the profile.")
+        value = normalize_value(spec, (text or "").strip())
+        if value is None:
+            raise ValueError(prompts.invalid_message(spec))
+        if self._pending and self._pending.field == field:
+            self._pending = None
+        if self._spelling == field:
+            self._spelling = None
+        self._candidates.pop(field, None)
+        update = self._accept(spec, Normalized(value.value, 1.0), text.strip(), turn_index, "typed")
+        said = prompts.typed(spec, value.value)
+        if self._pending:  # still waiting for a yes about another field: ask that again
+            return Reply(prompts.join(said, self._last_prompt), [update], False)
+        return self._next(said, [update])
+
     # --- steps ----------------------------------------------------------------------------
     def _accept(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str) -> FieldUpdate:
         update = FieldUpdate(field=spec.name, value=value.value, raw=raw, confidence=value.confidence,
@@ -197,9 +257,27 @@ class InterviewState:
         self._last_prompt = prompts.confirm_question(spec, value.value)
         return Reply(prompts.join(prefix, self._last_prompt), updates, False)
 
+    def _hear(self, spec: FieldSpec, text: str, readings: list[str] | None = None) -> Heard | None:
+        """The value this utterance gives `spec`: spelled letters when the caller was asked to spell (or spelled a
+        correction), else the first reading the normaliser accepts. `readings` default: the utterance's own."""
+        if readings is None:
+            readings = self._readings if self._readings[:1] == [text] else [text]
+        if self._spelling == spec.name or self._spelled_correction(text):
+            spelled = hear_spelled(spec, readings, self._rejected.get(spec.name) or self.values.get(spec.name))
+            if spelled is not None:
+                return spelled
+        return hear_value(spec, readings)
+
+    @staticmethod
+    def _spelled_correction(text: str) -> bool:
+        return len(re.findall(r"(?<![\w'])[A-Za-z](?![\w'])", text)) >= 3
+
     def _answer(self, spec: FieldSpec, text: str, turn: int) -> Reply:
         source = "correction" if spec.name in self.values else "answer"
-        value = normalize_value(spec, text)
+        heard = self._hear(spec, text)
+        spelled = self._spelling == spec.name
+        self._spelling = None
+        value = Normalized(heard.value.value, heard.confidence) if heard else None
         extras = extract_fields(text, self.definition)
         if value is None and spec.name in extras:
             value = extras[spec.name]
@@ -216,8 +294,8 @@ class InterviewState:
             if updates:
                 self._last_prompt = spec.question
                 return Reply(prompts.join(self._ack(), spec.question), updates, False)
-            return self._failed(spec, updates)
-        if spec.confirm:
+            return self._failed(spec, updates, prompts.invalid_reason(spec, text) or prompts.NOT_CAUGHT)
+        if spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec):
             return self._confirm(spec, value, text, turn, source, "", updates)
         updates.append(self._accept(spec, value, text, turn, source))
         return self._next(self._ack(), updates)
@@ -227,27 +305,50 @@ class InterviewState:
         assert pending is not None
         spec = self.definition.field(pending.field)
         if kind == "yes":
+            if not is_yes(self._readings):  # most readings heard something else ("Brown" as "right on")
+                return self._confirm_failed(prompts.YES_OR_NO)
             return self._next(self._ack(), [self._accept_pending()])
         rest = _YES_THEN.match(text)
         if kind == "other" and rest:  # "Yes, and I'm a PM at Acme": accept, then take the rest as an answer
             return self._then(self._accept_pending(), rest.group("rest"), turn)
         if kind in ("no", "dont_know"):
             self._pending = None
+            self._rejected[spec.name] = pending.value.value
             if spec.name in self.values:  # a rejected correction: ask for that field again
                 self._focus = spec.name
-            return self._failed(spec, [], prompts.SORRY)
+            return self._spell_next(spec)
         named = target_field(correction_field_words(text), self.definition)
         if named is not None and named.name != spec.name:
             reply = self._handle_correction(text, turn)
             if reply is not None:
                 return reply
         payload = strip_correction(text) if kind == "correction" else text
-        value = normalize_value(spec, payload)
+        if kind == "correction":
+            self._rejected.setdefault(spec.name, pending.value.value)
+        readings = distinct([strip_correction(r) if kind == "correction" else r for r in self._readings])
+        heard = self._hear(spec, payload, readings if readings[:1] == [payload] else [payload])
+        value = Normalized(heard.value.value, heard.confidence) if heard else None
         if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
             return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes
         if value is None:
+            if kind == "correction":  # "no, it's ..." that we could not read: ask to spell it
+                self._pending = None
+                return self._spell_next(spec)
             return self._confirm_failed(prompts.YES_OR_NO)
         return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
+
+    def _spell_next(self, spec: FieldSpec) -> Reply:
+        """After a "no": ask to spell (or say digit by digit); past max_attempts, flag it for staff and move on."""
+        attempts = self._attempts.get(spec.name, 0) + 1
+        self._attempts[spec.name] = attempts
+        if attempts > self.definition.max_attempts:
+            self._spelling = None
+            self._give_up(spec)
+            text = prompts.follow_up_later(spec) if spec.required else prompts.SKIP
+            return self._next(text, [])
+        self._spelling = spec.name if prompts.can_spell(spec) else None
+        self._last_prompt = prompts.ask_to_spell(spec) if self._spelling else prompts.reask(spec, attempts)
+        return Reply(prompts.join(prompts.SORRY, self._last_prompt), [], False)
 
     def _accept_pending(self) -> FieldUpdate:
         pending = self._pending
