@@ -236,6 +236,21 @@ class InterviewState:
             return Reply(prompts.join(said, self._last_prompt), [update], False)
         return self._next(said, [update])
 
+    def discard_pending(self) -> None:
+        """Forget a read-back waiting for a yes (the field was skipped or typed instead)."""
+        self._pending = None
+
+    def propose(self, field: str, raw_text: str, turn_index: int, source: str = "tool", heard: str = "") -> Value:
+        """A value an LLM wants stored for a field that must be read back first: it waits, as a pending read-back,
+        for the caller's yes (so the scripted rules can take the yes too if the LLM fails). Raises ValueError."""
+        spec = self.definition.field(field)
+        value = normalize_value(spec, raw_text or "")
+        if value is None:
+            raise ValueError(prompts.invalid_message(spec))
+        self._pending = PendingValue(spec.name, value, heard or raw_text, turn_index, source)
+        self._last_prompt = prompts.confirm_question(spec, value.value)
+        return value.value
+
     # --- steps ----------------------------------------------------------------------------
     def _accept(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str) -> FieldUpdate:
         update = FieldUpdate(field=spec.name, value=value.value, raw=raw, confidence=value.confidence,
