@@ -35,7 +35,7 @@ from harness.caller_audio import CALLER_VOICES, ROOM_RATE, resample, speak
 from onboarding.interview.definition import load_definition
 from onboarding.interview.normalize import normalizer_for_kind
 from onboarding.providers.local_tts import default_piper_voice, load_piper, piper_sentences
-from onboarding.providers.whisper_stt import default_model_dir, load_whisper, to_whisper_input, transcribe
+from onboarding.providers.whisper_stt import N_BEST, default_model_dir, hypotheses, load_whisper, to_whisper_input
 from onboarding.settings import REPO_ROOT, get_settings
 
 CORPORA = {  # the tuning set (normalisers are fixed on it) and the held-out set (never tuned on: an honest figure)
@@ -163,12 +163,14 @@ def stt_prompts(use: bool = True) -> dict[str, str]:
 
 
 def run(cases: list[Case], voices: list[str], progress: bool = True,
-        prompts: dict[str, str] | None = None) -> tuple[list[Result], float]:
-    """Speak, hear and normalise every case in every voice; returns the results and seconds per transcription."""
+        prompts: dict[str, str] | None = None, n_best: int = N_BEST) -> tuple[list[Result], float]:
+    """Speak, hear and normalise every case in every voice; returns the results and seconds per transcription.
+
+    As the interview does: Whisper's `n_best` readings, the first one the field's normaliser accepts."""
     prompts = prompts or {}
     model = load_whisper(default_model_dir())
-    transcribe(model, np.zeros(16000, dtype=np.float32), 1)  # warm-up, not timed
-    heard: dict[tuple[str, str, str], str] = {}  # the same text and prompt is transcribed once per voice
+    hypotheses(model, np.zeros(16000, dtype=np.float32), 1)  # warm-up, not timed
+    heard: dict[tuple[str, str, str], list[str]] = {}  # the same text and prompt is transcribed once per voice
     stt_seconds = 0.0
     results: list[Result] = []
     total = len(cases) * len(voices)
@@ -179,10 +181,12 @@ def run(cases: list[Case], voices: list[str], progress: bool = True,
             if key not in heard:
                 audio = to_whisper_input(frames_of(synthesize(case.text, voice)))
                 started = time.perf_counter()
-                heard[key] = transcribe(model, audio, prompt=prompt)
+                heard[key] = hypotheses(model, audio, prompt=prompt, n_best=n_best)
                 stt_seconds += time.perf_counter() - started
-            normalized = normalizer_for_kind(case.kind)(heard[key])
-            results.append(Result(case, voice, heard[key], normalized.value if normalized else None))
+            normalize = normalizer_for_kind(case.kind)
+            readings = heard[key] or [""]
+            normalized = next((v for v in map(normalize, readings) if v is not None), None)
+            results.append(Result(case, voice, readings[0], normalized.value if normalized else None))
             if progress:
                 print(f"\r{len(results)}/{total}", end="", file=sys.stderr, flush=True)
     if progress:
@@ -225,8 +229,9 @@ METHOD = (
     "would write — and not the `heard = true` entries, which are Whisper transcripts) is synthesised in each voice "
     "below, resampled to 48 kHz and cut into 10 ms frames as a LiveKit microphone track delivers them, "
     "transcribed by the agent's local STT (faster-whisper, Whisper tiny.en, int8, beam 5, temperature 0; the whole "
-    "utterance at once, as the VAD hands it over in a call) and normalised with the interview's normaliser for "
-    "that kind (`normalizer_for_kind`, the same one `normalize_value` applies to a field). A field counts as right "
+    "utterance at once, as the VAD hands it over in a call; its N best readings, `--n-best`, 5 as in the interview) "
+    "and normalised with the interview's normaliser for that kind (the first reading it accepts counts; "
+    "`normalizer_for_kind`, the same one `normalize_value` applies to a field). A field counts as right "
     "only if the normalised value equals the corpus's expected value exactly. Each cell is n · exactly right. "
     "Synthetic voices are not callers and Whisper tiny is small, so this is a floor for clear human speech, not a "
     "ceiling; the `reject` lists of the corpus are not used. LiveKit's resampler dithers, so the audio differs "
@@ -309,6 +314,9 @@ def main(argv: list[str]) -> int:
                              "tests/corpus/heldout.toml (never tuned on) (default: %(default)s)")
     parser.add_argument("--text-only", action="store_true",
                         help="the normaliser alone on the written answers (and the reject lists): no TTS, no STT")
+    parser.add_argument("--n-best", type=int, default=N_BEST,
+                        help="Whisper readings per answer; the first the normaliser accepts counts (default: "
+                             "%(default)s, as the interview; 1: the best reading only)")
     parser.add_argument("--no-prompts", action="store_true",
                         help="transcribe without the interview's per-field stt_prompt (to measure what it adds)")
     args = parser.parse_args(argv)
@@ -326,9 +334,11 @@ def main(argv: list[str]) -> int:
         return 0
     cases = load_cases(kinds, corpus_path)
     cases = sample(cases, args.limit if args.limit > 0 else max(1, DEFAULT_BUDGET // max(1, len(voices))))
+    if args.corpus == "heldout" and not args.limit:
+        cases = load_cases(kinds, corpus_path)  # the whole held-out set, however long it takes
     print(f"{len(cases)} spoken answers × {len(voices)} voice(s)", file=sys.stderr)
     prompts = stt_prompts(not args.no_prompts)
-    results, per_utterance = run(cases, voices, prompts=prompts)
+    results, per_utterance = run(cases, voices, prompts=prompts, n_best=args.n_best)
     text = report(results, voices, per_utterance, argv, prompts)
     print(text)
     out.parent.mkdir(exist_ok=True)

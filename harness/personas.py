@@ -173,7 +173,7 @@ def spell_part(name: str, value: str | int | None, read_back: str) -> str:
         return spell_out(local if domain.split(".")[0] in heard else text)
     if name == "full_name":
         wrong = [w for w in text.split() if w.lower() not in read_back.lower()]
-        return ", ".join(spell_out(w.lower()) for w in (wrong or text.split()))
+        return ", space, ".join(spell_out(w.lower()) for w in wrong) if wrong else spell_out(text.lower())
     return spell_out(text.lower())
 
 

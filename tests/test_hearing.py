@@ -43,7 +43,7 @@ def test_words_are_no_spelling(said: str) -> None:
 
 
 def test_spell_out_is_what_a_caller_says() -> None:
-    assert spell_out("j_smith@ab.io") == "J underscore S M I T H at A B dot I O"
+    assert spell_out("j_smith@ab.io") == "J, underscore, S, M, I, T, H, at, A, B, dot, I, O"
     assert decode_spelled(spell_out("anna-lee@acme.io")).text == "anna-lee@acme.io"
 
 

@@ -105,7 +105,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
 
 
 def spell_out(value: str) -> str:
-    """How a caller spells a value aloud: "dmitri" → "D, M, I, T, R, I"; symbols as words, for the bench."""
+    """How a caller spells a value aloud, a short pause after each letter: "dmitri" → "D, M, I, T, R, I";
+    symbols as words (for the simulated callers)."""
     names = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space"}
     parts = [names.get(ch, ch.upper()) for ch in value]
-    return " ".join(parts)
+    return ", ".join(parts)
