@@ -103,3 +103,20 @@ def is_yes(readings: list[str]) -> bool:
         return False
     votes = sum(1 for text in readings if classify_reply(text) == "yes")
     return classify_reply(readings[0]) == "yes" and votes * 2 > len(readings)
+
+
+_PROVIDERS = {"gmail", "yahoo", "hotmail", "outlook", "icloud", "proton", "protonmail", "aol", "live", "msn",
+              "fastmail", "example", "mail", "me"}
+
+
+def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
+    """Earlier answers the next one is likely to repeat, for the STT's prompt: the name in an address, the
+    address's domain in the company's name."""
+    if spec.kind == "email" and (name := values.get("full_name")):
+        words = str(name).lower().split()
+        return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
+    if spec.kind == "company" and "@" in str(email := values.get("email", "")):
+        domain = str(email).partition("@")[2].split(".")[0]
+        if domain and domain not in _PROVIDERS:
+            return f"I work at {domain.capitalize()}."
+    return ""

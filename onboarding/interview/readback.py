@@ -1,0 +1,130 @@
+"""Read-backs: a value waiting for the caller's yes, what a no or a correction does to it, and spelling.
+
+A mixin of `InterviewState` (kept apart so each file reads in one sitting): a yes confirms only when most STT
+readings hear a yes; a no asks the caller to spell (bounded by the interview's `max_attempts`, then the field is
+flagged for staff and the call moves on); "no, it's …" and a spelling in the same turn are read at once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from onboarding.interview import prompts
+from onboarding.interview.definition import FieldSpec
+from onboarding.interview.extract import extract_fields, target_field
+from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes
+from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
+from onboarding.interview.replies import correction_field_words
+from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
+
+_YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
+                       r"(?P<rest>\S.{2,})$", re.IGNORECASE)
+
+
+class ReadBack:
+    """The read-back steps of the interview state (see InterviewState for the attributes they use)."""
+
+    def _hear(self, spec: FieldSpec, text: str, readings: list[str] | None = None) -> Heard | None:
+        """The value this utterance gives `spec`: spelled letters when the caller was asked to spell (or spelled a
+        correction), else the first reading the normaliser accepts. `readings` default: the utterance's own."""
+        if readings is None:
+            readings = self._readings if self._readings[:1] == [text] else [text]
+        if self._spelling == spec.name or self._spelled_correction(text):
+            spelled = hear_spelled(spec, readings, self._rejected.get(spec.name) or self.values.get(spec.name))
+            if spelled is not None:
+                return spelled
+        return hear_value(spec, readings)
+
+    @staticmethod
+    def _spelled_correction(text: str) -> bool:
+        return len(re.findall(r"(?<![\w'])[A-Za-z](?![\w'])", text)) >= 3
+
+    def _confirm(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str,
+                 prefix: str, updates: list[FieldUpdate]) -> Reply:
+        self._pending = PendingValue(spec.name, value, raw, turn, source)
+        self._last_prompt = prompts.confirm_question(spec, value.value)
+        return Reply(prompts.join(prefix, self._last_prompt), updates, False)
+
+    def _handle_confirmation(self, text: str, kind: str, turn: int) -> Reply:
+        pending = self._pending
+        assert pending is not None
+        spec = self.definition.field(pending.field)
+        if kind == "yes":
+            if not is_yes(self._readings):  # most readings heard something else ("Brown" as "right on")
+                return self._confirm_failed(prompts.YES_OR_NO)
+            return self._next(self._ack(), [self._accept_pending()])
+        rest = _YES_THEN.match(text)
+        if kind == "other" and rest:  # "Yes, and I'm a PM at Acme": accept, then take the rest as an answer
+            return self._then(self._accept_pending(), rest.group("rest"), turn)
+        if kind in ("no", "dont_know"):
+            self._pending = None
+            self._rejected[spec.name] = pending.value.value
+            if spec.name in self.values:  # a rejected correction: ask for that field again
+                self._focus = spec.name
+            return self._spell_next(spec)
+        named = target_field(correction_field_words(text), self.definition)
+        if named is not None and named.name != spec.name:
+            reply = self._handle_correction(text, turn)
+            if reply is not None:
+                return reply
+        payload = strip_correction(text) if kind == "correction" else text
+        if kind == "correction":
+            self._rejected.setdefault(spec.name, pending.value.value)
+        readings = distinct([strip_correction(r) if kind == "correction" else r for r in self._readings])
+        heard = self._hear(spec, payload, readings if readings[:1] == [payload] else [payload])
+        value = Normalized(heard.value.value, heard.confidence) if heard else None
+        if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
+            return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes
+        if value is None:
+            if kind == "correction":  # "no, it's ..." that we could not read: ask to spell it
+                self._pending = None
+                return self._spell_next(spec)
+            return self._confirm_failed(prompts.YES_OR_NO)
+        return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
+
+    def _spell_next(self, spec: FieldSpec) -> Reply:
+        """After a "no": ask to spell (or say digit by digit); past max_attempts, flag it for staff and move on."""
+        attempts = self._attempts.get(spec.name, 0) + 1
+        self._attempts[spec.name] = attempts
+        if attempts > self.definition.max_attempts:
+            self._spelling = None
+            self._give_up(spec)
+            text = prompts.follow_up_later(spec) if spec.required else prompts.SKIP
+            return self._next(text, [])
+        self._spelling = spec.name if prompts.can_spell(spec) else None
+        self._last_prompt = prompts.ask_to_spell(spec) if self._spelling else prompts.reask(spec, attempts)
+        return Reply(prompts.join(prompts.SORRY, self._last_prompt), [], False)
+
+    def _accept_pending(self) -> FieldUpdate:
+        pending = self._pending
+        assert pending is not None
+        self._pending = None
+        source = "correction" if pending.source == "correction" else "confirmation"
+        spec = self.definition.field(pending.field)
+        return self._accept(spec, pending.value, pending.raw, pending.turn_index, source)
+
+    def _then(self, update: FieldUpdate, text: str, turn: int) -> Reply:
+        """Continue with the rest of an utterance after a confirmation it implied."""
+        current = self.current
+        useful = classify_reply(text) in ("stop", "correction") or extract_fields(text, self.definition) or (
+            current is not None and normalize_value(current, text) is not None)
+        if not useful:  # "yes, that's me": nothing more to take from it
+            return self._next(self._ack(), [update])
+        follow = self.handle(text, turn)
+        return Reply(follow.text, [update, *follow.updates], follow.done, follow.ended_by_caller)
+
+    def _confirm_failed(self, prefix: str) -> Reply:
+        pending = self._pending
+        assert pending is not None
+        spec = self.definition.field(pending.field)
+        attempts = self._attempts.get(spec.name, 0) + 1
+        self._attempts[spec.name] = attempts
+        if attempts <= self.definition.max_attempts:
+            return Reply(prompts.join(prefix, self._last_prompt), [], False)
+        # no clear yes: keep the unconfirmed value at lower confidence and let staff check it
+        self._pending = None
+        weak = Normalized(pending.value.value, round(pending.value.confidence / 2, 2))
+        update = self._accept(spec, weak, pending.raw, pending.turn_index, "answer")
+        if spec.required and spec.name not in self.flagged:
+            self.flagged.append(spec.name)
+        return self._next(prompts.MOVE_ON, [update])
