@@ -4,6 +4,7 @@ stored at the END of each call is compared with what they said.
     python -m bench.accuracy_bench                    # 3 callers per voice, voices piper,slt,awb,rms, voice only
     python -m bench.accuracy_bench --callers 1 --voices slt          # a smoke run
     python -m bench.accuracy_bench --typing           # callers may also type a field in (RPC, as the widget does)
+    python -m bench.accuracy_bench --text --callers 21   # no audio: the same callers, a perfect ear (seconds)
 
 Each caller (`harness.personas.ListeningCaller`) hears only what the agent says — its words on `lk.transcription`,
 never the `onboarding.*` attributes — answers the question it recognises with a held-out phrasing, says yes to a
@@ -26,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import machine
-from harness.personas import ListeningCaller, asked_field, heldout_personas
+from harness.personas import ListeningCaller, Typed, asked_field, heldout_personas
 from harness.simcaller import CallResult, CallScript, SimCaller
 from harness.testbed import settled_call, stack_settings, start_livekit, start_worker
 from onboarding.call_records import CallRecord
-from onboarding.interview import load_definition
+from onboarding.interview import InterviewState, load_definition
 from onboarding.settings import REPO_ROOT, Settings
 
 VOICES = ("piper", "slt", "awb", "rms")
@@ -129,12 +130,41 @@ async def run(settings: Settings, voices: list[str], callers: int, typing: bool)
     return calls
 
 
+def text_calls(callers: int, typing: bool) -> str:
+    """The conversation alone: each caller's words go straight to the interview (no TTS, no STT, no WebRTC)."""
+    right = total = turns = done = 0
+    lines = []
+    for caller in heldout_personas(callers):
+        caller.may_type = typing
+        state = InterviewState(load_definition())
+        reply, count = state.opening(), 0
+        while not reply.done and count < 60:
+            answer = caller.reply(reply.text)
+            if answer is None:
+                break
+            count += 1
+            reply = (state.typed(answer.field, answer.value, -1) if isinstance(answer, Typed)
+                     else state.handle(answer, count))
+        ok = {name: state.values.get(name) == value for name, value in caller.expected.items()}
+        right, total, turns = right + sum(ok.values()), total + len(ok), turns + count
+        done += state.outcome().status == "completed"
+        lines += [f"{name}: said {caller.answers[name]!r} → stored {state.values.get(name)!r}, expected "
+                  f"{caller.expected[name]!r}" for name, good in ok.items() if not good]
+    return (f"text only: {right}/{total} fields right at the end ({100 * right / max(1, total):.1f} %), "
+            f"{done}/{callers} completed, {turns / max(1, callers):.1f} caller turns per onboarding\n"
+            + "\n".join(lines))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.accuracy_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--voices", default=",".join(VOICES), help="caller voices: piper and/or flite voices")
     parser.add_argument("--callers", type=int, default=3, help="callers per voice (default: %(default)s)")
     parser.add_argument("--typing", action="store_true", help="callers may type a field (RPC, as in the widget)")
+    parser.add_argument("--text", action="store_true", help="no audio: the callers' words go straight to the interview")
     args = parser.parse_args(argv)
+    if args.text:
+        print(text_calls(args.callers, args.typing))
+        return 0
     voices = [v.strip() for v in args.voices.split(",") if v.strip()]
     logs = Path(tempfile.mkdtemp(prefix="accuracy-bench-"))
     started = time.monotonic()

@@ -108,7 +108,7 @@ class ListeningCaller:
         definition = load_definition()
         if self.may_type and (gave_up := self._given_up(low, definition)) is not None:
             return gave_up
-        asked = _asked_field(low, definition)
+        asked = asked_field(low, definition)
         if "end the call" in low:
             return "No, let's carry on."
         if "spell" in low and self.topic:
@@ -141,7 +141,7 @@ class ListeningCaller:
         return None
 
 
-def _asked_field(low: str, definition) -> str | None:
+def asked_field(low: str, definition) -> str | None:
     """The field whose question (any of its phrasings) the agent said last."""
     best, where = None, -1
     for spec in definition.fields:
@@ -157,8 +157,12 @@ def _letters(text: str) -> str:
 
 
 def _read_back(said: str, name: str, value: str | int) -> bool:
-    spoken = speakable(value, load_definition().field(name).kind)
-    return bool(_letters(spoken)) and _letters(spoken) in _letters(said)
+    """The agent read `value` back, exactly: "I heard <it>. Is that right?" (or, said otherwise, contains it)."""
+    spoken = _letters(speakable(value, load_definition().field(name).kind))
+    heard = re.search(r"\bheard (?P<x>.+?)\.? is that right", said, re.IGNORECASE)
+    if heard:
+        return _letters(heard.group("x")) == spoken
+    return bool(spoken) and spoken in _letters(said)
 
 
 def spell_part(name: str, value: str | int | None, read_back: str) -> str:

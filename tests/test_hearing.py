@@ -164,3 +164,9 @@ def test_typed_correction_is_validated_stored_as_typed_and_said() -> None:
     assert (update.value, update.source, update.confidence) == ("maria.garcia@example.com", "typed", 1.0)
     assert "you typed your email address" in reply.text and COMPANY.question in reply.text
     assert state.pending_confirmation is None and state.values["email"] == "maria.garcia@example.com"
+
+
+def test_an_address_confirmed_by_its_spelling_is_not_taken_for_a_spelling() -> None:
+    state, _ = start("Maria Garcia", "yes")
+    reply = state.handle("rob at acme dot com, that's R O B", 3)
+    assert "r-o-b at acme dot com. Is that right?" in reply.text

@@ -24,16 +24,20 @@ _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correc
 class ReadBack:
     """The read-back steps of the interview state (see InterviewState for the attributes they use)."""
 
-    def _hear(self, spec: FieldSpec, text: str, readings: list[str] | None = None) -> Heard | None:
+    def _hear(self, spec: FieldSpec, text: str, readings: list[str] | None = None,
+              correcting: bool = False) -> Heard | None:
         """The value this utterance gives `spec`: spelled letters when the caller was asked to spell (or spelled a
         correction), else the first reading the normaliser accepts. `readings` default: the utterance's own."""
         if readings is None:
             readings = self._readings if self._readings[:1] == [text] else [text]
-        if self._spelling == spec.name or self._spelled_correction(text):
-            spelled = hear_spelled(spec, readings, self._rejected.get(spec.name) or self.values.get(spec.name))
-            if spelled is not None:
-                return spelled
-        return hear_value(spec, readings)
+        previous = self._rejected.get(spec.name) or self.values.get(spec.name)
+        if self._spelling == spec.name or (correcting and self._spelled_correction(text)):
+            # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
+            return hear_spelled(spec, readings, previous) or hear_value(spec, readings)
+        heard = hear_value(spec, readings)
+        if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
+            return hear_spelled(spec, readings, previous)
+        return heard
 
     @staticmethod
     def _spelled_correction(text: str) -> bool:
@@ -71,7 +75,8 @@ class ReadBack:
         if kind == "correction":
             self._rejected.setdefault(spec.name, pending.value.value)
         readings = distinct([strip_correction(r) if kind == "correction" else r for r in self._readings])
-        heard = self._hear(spec, payload, readings if readings[:1] == [payload] else [payload])
+        heard = self._hear(spec, payload, readings if readings[:1] == [payload] else [payload],
+                           correcting=kind == "correction")
         value = Normalized(heard.value.value, heard.confidence) if heard else None
         if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
             return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes

@@ -30,7 +30,8 @@ DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five"
 SYMBOLS = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-",
            "minus": "-", "at": "@", "plus": "+", "space": " "}
 _NOISE = {"capital", "small", "upper", "lower", "case", "uppercase", "lowercase", "letter", "then", "and",
-          "the", "an", "um", "uh", "er", "comma", "sign"}
+          "the", "an", "um", "uh", "er", "comma", "sign", "that's", "thats", "is", "it's", "its", "spelled",
+          "spelt", "so"}
 _LEAD = re.compile(r"^(?:(?:no|nope|yes|yeah|sure|okay|ok|so|well|right|sorry|actually|it's|it is|that's|that is|"
                    r"spelled|spelt|spell(?:ed)? it|i spell it|it's spelled|letter by letter|my (?:name|email|"
                    r"surname|last name|first name)(?: is)?|that would be)[,.:!]?\s+)+", re.IGNORECASE)
