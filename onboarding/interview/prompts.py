@@ -97,7 +97,8 @@ def invalid_message(spec: FieldSpec) -> str:
     if kind == "email":
         return "That doesn't look like a valid email address."
     if kind == "phone":
-        return "That doesn't look like a valid phone number. It needs seven to fifteen digits."
+        return ("That doesn't look like a valid phone number for its country. Give it with the country code, "
+                "like plus one four one five five five five zero one three two.")
     if kind == "integer":
         low = spec.min if spec.min is not None else "any"
         high = spec.max if spec.max is not None else "any"
