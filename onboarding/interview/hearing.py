@@ -118,5 +118,5 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     if spec.kind == "company" and "@" in str(email := values.get("email", "")):
         domain = str(email).partition("@")[2].split(".")[0]
         if domain and domain not in _PROVIDERS:
-            return f"I work at {domain.capitalize()}."
+            return f"Company: {domain.capitalize()}."
     return ""

@@ -76,6 +76,11 @@ class InterviewState(ReadBack):
         return self._stop_asked
 
     @property
+    def awaiting_spelling(self) -> str | None:
+        """The field the caller was just asked to spell (letters come with pauses: end of turn should wait)."""
+        return self._spelling
+
+    @property
     def pending_value(self) -> Value | None:
         """The value being read back for a yes/no, so a screen can show it too."""
         return self._pending.value.value if self._pending else None

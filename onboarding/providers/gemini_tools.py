@@ -172,9 +172,10 @@ class InterviewTools:
         return self._next({"stored": spec.name, "value": update.value})
 
     def _confirmed(self, spec: FieldSpec, value: str | int, now: int) -> bool:
-        """The caller's latest words are a yes, said right after the agent read this value back."""
+        """The caller's latest words are a yes, said right after the agent read this value back (not over it)."""
         said = self._turn_texts.get(now, "")
-        return prompts_yes(said) and read_back_in(self._agent_said.get(now, ""), spec, value)
+        return (prompts_yes(said) and not self.state.heard_over_agent
+                and read_back_in(self._agent_said.get(now, ""), spec, value))
 
     def finish(self, reason: str) -> str:
         state = self.state
