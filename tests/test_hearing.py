@@ -170,3 +170,15 @@ def test_an_address_confirmed_by_its_spelling_is_not_taken_for_a_spelling() -> N
     state, _ = start("Maria Garcia", "yes")
     reply = state.handle("rob at acme dot com, that's R O B", 3)
     assert "r-o-b at acme dot com. Is that right?" in reply.text
+
+
+def test_after_a_confidence_read_back_the_next_answer_is_a_yes_and_a_re_said_value_a_correction() -> None:
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    state.handle("I work at Acme Corp.", 5, ["I work at ECME Corp.", "I work at Acne Corp.", "I work at Acme Court."])
+    reply = state.handle("Product manager.", 6)  # the caller went on: Acme Corp stands, and that was the role
+    assert (state.values["company"], state.values["role"]) == ("Acme Corp", "Product Manager")
+    assert DEFINITION.field("team_size").question in reply.text
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    state.handle("I work at ECME Corp.", 5, ["I work at Acme Corp.", "I work at Acne Corp.", "I work at Acme Court."])
+    reply = state.handle("Acme Corp.", 6)  # the value said again: a correction, read back again
+    assert "I heard Acme Corp. Is that right?" in reply.text and "company" not in state.values

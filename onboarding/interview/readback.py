@@ -7,6 +7,7 @@ flagged for staff and the call moves on); "no, it's …" and a spelling in the s
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from onboarding.interview import prompts
@@ -80,12 +81,25 @@ class ReadBack:
         value = Normalized(heard.value.value, heard.confidence) if heard else None
         if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
             return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes
+        if kind == "other" and not spec.confirm and self._answers_next(spec, pending.value.value, value, text):
+            # a read-back asked only for low confidence, and the caller went on to the next question: a yes
+            return self._then(self._accept_pending(), text, turn)
         if value is None:
             if kind == "correction":  # "no, it's ..." that we could not read: ask to spell it
                 self._pending = None
                 return self._spell_next(spec)
             return self._confirm_failed(prompts.YES_OR_NO)
         return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
+
+    def _answers_next(self, spec: FieldSpec, pending: str | int, heard: Normalized | None, text: str) -> bool:
+        """The words are no new take on the value read back (nothing like it) but a valid answer to the question
+        that comes after it: the caller moved on."""
+        if heard is not None and difflib.SequenceMatcher(None, str(heard.value).lower(),
+                                                         str(pending).lower()).ratio() >= 0.5:
+            return False  # "Acme Corp" after "I heard ECME Corp": a correction, read back again
+        handled = {*self.values, *self.flagged, *self.skipped, spec.name}
+        after = next((f for f in self.definition.fields if f.name not in handled), None)
+        return after is not None and normalize_value(after, text) is not None
 
     def _spell_next(self, spec: FieldSpec) -> Reply:
         """After a "no": ask to spell (or say digit by digit); past max_attempts, flag it for staff and move on."""
