@@ -182,3 +182,14 @@ def test_after_a_confidence_read_back_the_next_answer_is_a_yes_and_a_re_said_val
     state.handle("I work at ECME Corp.", 5, ["I work at Acme Corp.", "I work at Acne Corp.", "I work at Acme Court."])
     reply = state.handle("Acme Corp.", 6)  # the value said again: a correction, read back again
     assert "I heard Acme Corp. Is that right?" in reply.text and "company" not in state.values
+
+
+def test_readings_that_differ_in_case_agree_and_skip_after_a_read_back_skips_the_next_question() -> None:
+    heard = hear_value(DEFINITION.field("primary_goal"), ["Better reporting.", "Better Reporting", "better reporting"])
+    assert heard is not None and (heard.agreeing, heard.readings) == (3, 3)
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes", "Acme", "Designer", "ten")
+    state.handle("Better reporting.", 8, ["Bitter reporting.", "Better reports.", "Batter reporting."])
+    assert state.pending_confirmation == "primary_goal"
+    reply = state.handle("Skip.", 9)
+    assert state.values["primary_goal"] == "Better reporting" and "phone" in state.skipped
+    assert DEFINITION.field("timezone").question in reply.text

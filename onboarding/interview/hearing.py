@@ -10,6 +10,7 @@ domain heard before. A "yes" counts only when the readings agree that it is one.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from onboarding.interview.definition import FieldSpec
@@ -45,12 +46,20 @@ def distinct(readings: list[str]) -> list[str]:
     return seen
 
 
+def same_value(a: str | int, b: str | int) -> bool:
+    """Two readings agree when their values differ only in case and punctuation ("Better reporting" and
+    "Better Reporting" are one answer, "Acme Corp" and "Acne Corp" are not)."""
+    def key(value: str | int) -> str:
+        return re.sub(r"[^a-z0-9@+]+", " ", str(value).lower()).strip()
+    return key(a) == key(b)
+
+
 def hear_value(spec: FieldSpec, readings: list[str]) -> Heard | None:
     """The first reading the field's normaliser accepts, with the agreement of all readings as confidence."""
     values = [normalize_value(spec, text) for text in readings]
     for text, value in zip(readings, values, strict=True):
         if value is not None:
-            agreeing = sum(1 for other in values if other is not None and other.value == value.value)
+            agreeing = sum(1 for other in values if other is not None and same_value(other.value, value.value))
             return Heard(value, text, agreeing, len(readings))
     return None
 
@@ -93,7 +102,7 @@ def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | Non
     if not tries:
         return None
     text, value = tries[0]
-    agreeing = sum(1 for _, other in tries if other.value == value.value)
+    agreeing = sum(1 for _, other in tries if same_value(other.value, value.value))
     return Heard(value, text, agreeing, max(1, len([r for r in readings if decode_spelled(r)])))
 
 

@@ -61,6 +61,9 @@ class ReadBack:
         rest = _YES_THEN.match(text)
         if kind == "other" and rest:  # "Yes, and I'm a PM at Acme": accept, then take the rest as an answer
             return self._then(self._accept_pending(), rest.group("rest"), turn)
+        if kind == "dont_know" and not spec.confirm and self._next_is_optional(spec):
+            # "skip" after a read-back asked only for low confidence: the caller skips the next (optional) question
+            return self._then(self._accept_pending(), text, turn)
         if kind in ("no", "dont_know"):
             self._pending = None
             self._rejected[spec.name] = pending.value.value
@@ -91,14 +94,21 @@ class ReadBack:
             return self._confirm_failed(prompts.YES_OR_NO)
         return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
 
+    def _field_after(self, spec: FieldSpec) -> FieldSpec | None:
+        handled = {*self.values, *self.flagged, *self.skipped, spec.name}
+        return next((f for f in self.definition.fields if f.name not in handled), None)
+
+    def _next_is_optional(self, spec: FieldSpec) -> bool:
+        after = self._field_after(spec)
+        return after is not None and not after.required
+
     def _answers_next(self, spec: FieldSpec, pending: str | int, heard: Normalized | None, text: str) -> bool:
         """The words are no new take on the value read back (nothing like it) but a valid answer to the question
         that comes after it: the caller moved on."""
         if heard is not None and difflib.SequenceMatcher(None, str(heard.value).lower(),
                                                          str(pending).lower()).ratio() >= 0.5:
             return False  # "Acme Corp" after "I heard ECME Corp": a correction, read back again
-        handled = {*self.values, *self.flagged, *self.skipped, spec.name}
-        after = next((f for f in self.definition.fields if f.name not in handled), None)
+        after = self._field_after(spec)
         return after is not None and normalize_value(after, text) is not None
 
     def _spell_next(self, spec: FieldSpec) -> Reply:
