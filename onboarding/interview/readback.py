@@ -63,7 +63,7 @@ class ReadBack:
             return self._then(self._accept_pending(), rest.group("rest"), turn)
         if kind == "dont_know" and not spec.confirm and self._next_is_optional(spec):
             # "skip" after a read-back asked only for low confidence: the caller skips the next (optional) question
-            return self._then(self._accept_pending(), text, turn)
+            return self._then(self._accept_pending(), text, turn, always=True)
         if kind in ("no", "dont_know"):
             self._pending = None
             self._rejected[spec.name] = pending.value.value
@@ -132,12 +132,12 @@ class ReadBack:
         spec = self.definition.field(pending.field)
         return self._accept(spec, pending.value, pending.raw, pending.turn_index, source)
 
-    def _then(self, update: FieldUpdate, text: str, turn: int) -> Reply:
+    def _then(self, update: FieldUpdate, text: str, turn: int, always: bool = False) -> Reply:
         """Continue with the rest of an utterance after a confirmation it implied."""
         current = self.current
         useful = classify_reply(text) in ("stop", "correction") or extract_fields(text, self.definition) or (
             current is not None and normalize_value(current, text) is not None)
-        if not useful:  # "yes, that's me": nothing more to take from it
+        if not useful and not always:  # "yes, that's me": nothing more to take from it
             return self._next(self._ack(), [update])
         follow = self.handle(text, turn)
         return Reply(follow.text, [update, *follow.updates], follow.done, follow.ended_by_caller)
