@@ -31,6 +31,7 @@ from onboarding.settings import Settings
 log = logging.getLogger("onboarding.call")
 EVENTS_TOPIC = "onboarding.events"
 CORRECT_METHOD = "onboarding.correct"  # RPC from the caller: {"field", "value"} typed in the widget
+SPELLING_MIN_DELAY, SPELLING_MAX_DELAY = 1.2, 2.5  # end of turn while letters are spelled (pauses between them)
 
 
 def usage_totals(model_usage: list[Any]) -> Usage:
@@ -56,6 +57,7 @@ class InterviewCall:
         if stack.local_stt is not None:  # Whisper's other readings of each utterance, for the interview
             self.state.hearing = stack.local_stt.readings
         self._caller_identity = ""
+        self._spelling_pauses = False  # the session waits longer for the end of a spelled turn
         self.recorder: CallRecorder | None = None
         self.session: AgentSession | None = None
         self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
@@ -127,8 +129,15 @@ class InterviewCall:
         self._spawn(self._publish_progress("in_progress"))
 
     def _listen_for_next_answer(self) -> None:
-        """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it)."""
+        """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it); while the
+        caller spells, wait longer for the end of the turn (letters come with pauses between them)."""
         self.stack.prime_stt(self.state.stt_prompt)
+        spelling = self.state.awaiting_spelling is not None
+        if self.session is not None and spelling != self._spelling_pauses:
+            self._spelling_pauses = spelling
+            low, high = ((SPELLING_MIN_DELAY, max(SPELLING_MAX_DELAY, self.settings.endpointing_max_delay))
+                         if spelling else (self.settings.endpointing_min_delay, self.settings.endpointing_max_delay))
+            self.session.update_options(endpointing_opts={"min_delay": low, "max_delay": high})
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item

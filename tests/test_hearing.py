@@ -193,3 +193,12 @@ def test_readings_that_differ_in_case_agree_and_skip_after_a_read_back_skips_the
     reply = state.handle("Skip.", 9)
     assert state.values["primary_goal"] == "Better reporting" and "phone" in state.skipped
     assert DEFINITION.field("timezone").question in reply.text
+
+
+def test_a_spelling_split_by_a_pause_is_joined() -> None:
+    state, replies = start("My name is Maria Garza.", "No.", "G, A, R.")
+    assert "I heard Maria Gar. Is that right?" in replies[-1].text
+    reply = state.handle("S, I, A.", 4)  # the rest of the letters, heard as a turn of their own
+    assert "I heard Maria Garsia. Is that right?" in reply.text
+    state.handle("Yes.", 5)
+    assert state.values["full_name"] == "Maria Garsia"

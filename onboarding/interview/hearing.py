@@ -71,7 +71,9 @@ def _merge_name(previous: str | None, spelled: str) -> str:
     if len(words) > 1 or not previous:
         return " ".join(words)
     old = previous.split()
-    scores = [difflib.SequenceMatcher(None, w.lower(), spelled).ratio() for w in old]
+    # the word it resembles most, a word with the same first letter first ("garsia" fixes Garza, not Maria)
+    scores = [difflib.SequenceMatcher(None, w.lower(), spelled).ratio() + (w[:1].lower() == spelled[:1]) * 0.5
+              for w in old]
     old[scores.index(max(scores))] = words[0]
     return " ".join(old)
 
@@ -90,8 +92,9 @@ def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | Non
         spelled = decode_spelled(text)
         if spelled is None:
             continue
-        if spec.kind == "person_name":
-            candidate = _merge_name(str(previous) if previous else None, spelled.text)
+        if spec.kind == "person_name":  # a full stop Whisper put after a letter is no part of a name
+            letters = re.sub(r"[^\w' -]", "", spelled.text)
+            candidate = _merge_name(str(previous) if previous else None, letters)
         elif spec.kind == "email":
             candidate = _merge_email(str(previous) if previous else None, spelled.text.replace(" ", ""))
         else:

@@ -16,6 +16,7 @@ from onboarding.interview.extract import extract_fields, target_field
 from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
 from onboarding.interview.replies import correction_field_words
+from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
 
 _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
@@ -70,6 +71,8 @@ class ReadBack:
             if spec.name in self.values:  # a rejected correction: ask for that field again
                 self._focus = spec.name
             return self._spell_next(spec)
+        if kind == "other" and (more := self._more_letters(spec, text)) is not None:
+            return more
         named = target_field(correction_field_words(text), self.definition)
         if named is not None and named.name != spec.name:
             reply = self._handle_correction(text, turn)
@@ -93,6 +96,22 @@ class ReadBack:
                 return self._spell_next(spec)
             return self._confirm_failed(prompts.YES_OR_NO)
         return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
+
+    def _more_letters(self, spec: FieldSpec, text: str) -> Reply | None:
+        """Letters right after a spelling was read back are the rest of it (a pause split the spelling in two
+        turns): read back the whole spelling."""
+        part = self._spelled_part
+        if part is None or part[0] != spec.name or decode_spelled(text) is None:
+            return None
+        joined = f"{part[1].rstrip(' .!?')}, {text}"
+        heard = hear_spelled(spec, [joined], self._rejected.get(spec.name))
+        if heard is None:
+            return None
+        self._spelled_part = (spec.name, joined)
+        value = Normalized(heard.value.value, heard.confidence)
+        pending = self._pending
+        assert pending is not None
+        return self._confirm(spec, value, text, pending.turn_index, pending.source, prompts.OKAY, [])
 
     def _field_after(self, spec: FieldSpec) -> FieldSpec | None:
         handled = {*self.values, *self.flagged, *self.skipped, spec.name}

@@ -50,6 +50,7 @@ class InterviewState(ReadBack):
         self._stop_asked = False  # "bye" heard while required fields are missing: asked whether to end
         self._spelling: str | None = None  # the field the caller was asked to spell after a rejected read-back
         self._rejected: dict[str, Value] = {}  # the value the caller said no to, per field (a spelling fixes it)
+        self._spelled_part: tuple[str, str] | None = None  # (field, letters so far) of a spelling being read back
         self._readings: list[str] = []  # every STT reading of the utterance being handled, best first
         # The STT's other readings of an utterance (its N best), set by the voice call; None: one reading only.
         self.hearing: Callable[[str], list[str]] | None = None
@@ -259,6 +260,7 @@ class InterviewState(ReadBack):
         heard = self._hear(spec, text)
         spelled = self._spelling == spec.name
         self._spelling = None
+        self._spelled_part = (spec.name, text) if spelled and heard is not None else None
         value = Normalized(heard.value.value, heard.confidence) if heard else None
         extras = extract_fields(text, self.definition)
         if value is None and spec.name in extras:
