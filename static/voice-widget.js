@@ -197,8 +197,10 @@
     // --- typed corrections: the caller fixes a field by typing it (RPC to the agent) ---------------------
     addCorrection(item, name, label) {
       const form = el("form", { class: "vo-correct", "data-field": name });
-      const input = el("input", { type: name === "email" ? "email" : "text", name: "value", autocomplete: "off",
-                                  "aria-label": `Type your ${label}`, placeholder: `Type your ${label}` });
+      // type=text: the browser's own email check would block the submit before the interview's reason is shown
+      const input = el("input", { type: "text", inputmode: name === "email" ? "email" : "text", name: "value",
+                                  autocomplete: "off", "aria-label": `Type your ${label}`,
+                                  placeholder: `Type your ${label}` });
       const button = el("button", { type: "submit", class: "vo-correct-send" }, "Fix");
       const why = el("span", { class: "vo-correct-error", role: "alert", hidden: "" });
       input.disabled = button.disabled = this.state !== "connected";
