@@ -1,7 +1,7 @@
 """End-to-end accuracy: callers made of HELD-OUT answers phone the real worker over real WebRTC and the profile
 stored at the END of each call is compared with what they said.
 
-    python -m bench.accuracy_bench                    # 3 callers per voice, voices piper,slt,awb,rms, voice only
+    python -m bench.accuracy_bench                    # 2 callers per voice, voices piper,slt,awb,rms, voice only
     python -m bench.accuracy_bench --callers 1 --voices slt          # a smoke run
     python -m bench.accuracy_bench --typing           # callers may also type a field in (RPC, as the widget does)
     python -m bench.accuracy_bench --text --callers 21   # no audio: the same callers, a perfect ear (seconds)
@@ -158,7 +158,7 @@ def text_calls(callers: int, typing: bool) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.accuracy_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--voices", default=",".join(VOICES), help="caller voices: piper and/or flite voices")
-    parser.add_argument("--callers", type=int, default=3, help="callers per voice (default: %(default)s)")
+    parser.add_argument("--callers", type=int, default=2, help="callers per voice (default: %(default)s)")
     parser.add_argument("--typing", action="store_true", help="callers may type a field (RPC, as in the widget)")
     parser.add_argument("--text", action="store_true", help="no audio: the callers' words go straight to the interview")
     args = parser.parse_args(argv)
