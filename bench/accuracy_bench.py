@@ -9,7 +9,8 @@ stored at the END of each call is compared with what they said.
 Each caller (`harness.personas.ListeningCaller`) hears only what the agent says — its words on `lk.transcription`,
 never the `onboarding.*` attributes — answers the question it recognises with a held-out phrasing, says yes to a
 read-back of its own value and no to anything else, spells the misheard part when asked, and with `--typing`
-types a field the agent got wrong twice or gave up on. Calls run one after another (one worker, local providers:
+types a field the agent got wrong twice or gave up on, or that the widget shows wrong (the fields it displays).
+Calls run one after another (one worker, local providers:
 Whisper tiny.en, Piper joe as the agent's voice, the scripted interviewer). Reported per caller voice: fields right
 at the end (stored value == expected, exactly), calls completed, caller turns and seconds per onboarding, extra
 turns per field (turns beyond one answer per field), the most turns spent on one question, and every miss.
@@ -139,7 +140,7 @@ def text_calls(callers: int, typing: bool) -> str:
         state = InterviewState(load_definition())
         reply, count = state.opening(), 0
         while not reply.done and count < 60:
-            answer = caller.reply(reply.text)
+            answer = caller.reply(reply.text, dict(state.values) if typing else None)
             if answer is None:
                 break
             count += 1

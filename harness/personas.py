@@ -102,12 +102,18 @@ class ListeningCaller:
     last_read_back: str = ""
     typed: set[str] = field(default_factory=set)
 
-    def reply(self, agent_said: str) -> str | Typed | None:
-        """What to say (or type) after the agent's turn; None: nothing (the goodbye)."""
+    def reply(self, agent_said: str, shown: dict | None = None) -> str | Typed | None:
+        """What to say (or type) after the agent's turn; None: nothing (the goodbye). `shown`: the fields as the
+        widget shows them (what was understood), which a caller who may type reads and fixes."""
         low = agent_said.lower()
         definition = load_definition()
         if self.may_type and (gave_up := self._given_up(low, definition)) is not None:
             return gave_up
+        if self.may_type and shown:
+            wrong = [name for name, value in shown.items()
+                     if name in self.expected and value != self.expected[name] and name not in self.typed]
+            if wrong:
+                return self._type(wrong[0])
         asked = asked_field(low, definition)
         if "end the call" in low:
             return "No, let's carry on."

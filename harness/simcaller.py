@@ -279,7 +279,9 @@ class SimCaller:
             if self.finished.is_set():
                 return
             turns_before = self.speaking_turns
-            answer = listener.reply(said)
+            # a caller who may type also reads the widget's fields (what was understood), as on the talk page
+            shown = json.loads(self.agent_attributes.get("onboarding.fields") or "{}") if listener.may_type else None
+            answer = listener.reply(said, shown)
             if answer is None:
                 break
             if isinstance(answer, Typed):
