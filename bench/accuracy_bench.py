@@ -7,7 +7,8 @@ stored at the END of each call is compared with what they said.
     python -m bench.accuracy_bench --text --callers 21   # no audio: the same callers, a perfect ear (seconds)
 
 Each caller (`harness.personas.ListeningCaller`) hears only what the agent says — its words on `lk.transcription`,
-never the `onboarding.*` attributes — answers the question it recognises with a held-out phrasing, says yes to a
+never the `onboarding.*` attributes (only with `--typing` does it read the fields the widget shows) — answers
+the question it recognises with a held-out phrasing, says yes to a
 read-back of its own value and no to anything else, spells the misheard part when asked, and with `--typing`
 types a field the agent got wrong twice or gave up on, or that the widget shows wrong (the fields it displays).
 Calls run one after another (one worker, local providers:
