@@ -21,6 +21,8 @@ bench: install
 	$(PY) -m bench.dashboard_bench
 	$(PY) -m bench.api_bench
 	$(PY) -m bench.cloud_bench
+	$(PY) -m bench.accuracy_bench --callers 2
+	$(PY) -m bench.accuracy_bench --typing --callers 1 --voices piper,slt
 
 doctor: install
 	$(PY) -m onboarding doctor

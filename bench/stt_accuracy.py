@@ -25,6 +25,7 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from livekit import rtc
@@ -34,11 +35,15 @@ from harness.caller_audio import CALLER_VOICES, ROOM_RATE, resample, speak
 from onboarding.interview.definition import load_definition
 from onboarding.interview.normalize import normalizer_for_kind
 from onboarding.providers.local_tts import default_piper_voice, load_piper, piper_sentences
-from onboarding.providers.whisper_stt import default_model_dir, load_whisper, to_whisper_input, transcribe
+from onboarding.providers.whisper_stt import N_BEST, default_model_dir, hypotheses, load_whisper, to_whisper_input
 from onboarding.settings import REPO_ROOT, get_settings
 
-CORPUS_PATH = REPO_ROOT / "tests" / "corpus" / "answers.toml"
-OUT = REPO_ROOT / "docs" / "accuracy.md"
+CORPORA = {  # the tuning set (normalisers are fixed on it) and the held-out set (never tuned on: an honest figure)
+    "tuning": REPO_ROOT / "tests" / "corpus" / "answers.toml",
+    "heldout": REPO_ROOT / "tests" / "corpus" / "heldout.toml",
+}
+CORPUS_PATH = CORPORA["tuning"]
+OUT_FOR = {name: REPO_ROOT / "docs" / f"accuracy-{name}.md" for name in CORPORA}
 FRAME_SAMPLES = ROOM_RATE // 100  # 10 ms frames, as a LiveKit microphone track delivers them
 # Transcription takes ≈0.5 s per utterance on 2 cores (plus ≈0.1 s of Piper or flite and resampling): 600
 # utterances keep a default run under about 7 minutes; a bigger corpus is sampled down to that.
@@ -60,7 +65,7 @@ _WRITTEN = [
 class Case:
     kind: str
     text: str
-    expected: str | int
+    expected: str | int | None  # None: the answer must be refused
 
 
 @dataclass(frozen=True)
@@ -80,15 +85,31 @@ def is_spoken(text: str) -> bool:
     return bool(text.strip()) and not any(pattern.search(text) for pattern in _WRITTEN)
 
 
-def load_cases(kinds: list[str] | None = None) -> list[Case]:
-    corpus = tomllib.loads(CORPUS_PATH.read_text(encoding="utf-8"))
+def load_rejects(corpus_path: Path) -> list[Case]:
+    """The answers a field must refuse (expected None): counted in the text-only figure."""
+    corpus = tomllib.loads(corpus_path.read_text(encoding="utf-8"))
+    return [Case(kind, text, None) for kind, texts in corpus.get("reject", {}).items() for text in texts]
+
+
+def text_only(cases: list[Case]) -> list[Result]:
+    """The normaliser alone on the written-down answer (no TTS, no STT): what it gets from a perfect ear."""
+    results = []
+    for case in cases:
+        normalized = normalizer_for_kind(case.kind)(case.text)
+        results.append(Result(case, "text", case.text, normalized.value if normalized else None))
+    return results
+
+
+def load_cases(kinds: list[str] | None = None, corpus_path: Path = CORPUS_PATH, spoken_only: bool = True) -> list[Case]:
+    corpus = tomllib.loads(corpus_path.read_text(encoding="utf-8"))
     wanted = kinds or [kind for kind in corpus if kind != "reject"]
     unknown = [kind for kind in wanted if kind not in corpus or kind == "reject"]
     if unknown:
         raise SystemExit(f"unknown kind(s) {', '.join(unknown)} — the corpus has "
                          f"{', '.join(k for k in corpus if k != 'reject')}")
     return [Case(kind, entry["text"], entry["expected"])
-            for kind in wanted for entry in corpus[kind] if is_spoken(entry["text"]) and not entry.get("heard")]
+            for kind in wanted for entry in corpus[kind]
+            if not spoken_only or (is_spoken(entry["text"]) and not entry.get("heard"))]
 
 
 def sample(cases: list[Case], n: int) -> list[Case]:
@@ -137,16 +158,19 @@ def stt_prompts(use: bool = True) -> dict[str, str]:
     if not use:
         return {}
     definition = load_definition(get_settings().interview_path)
-    return {spec.kind: spec.stt_prompt for spec in reversed(definition.fields) if spec.stt_prompt}
+    by_kind = {spec.kind: spec.stt_prompt for spec in reversed(definition.fields) if spec.stt_prompt}
+    return {**by_kind, **{spec.name: spec.stt_prompt for spec in definition.fields if spec.stt_prompt}}
 
 
 def run(cases: list[Case], voices: list[str], progress: bool = True,
-        prompts: dict[str, str] | None = None) -> tuple[list[Result], float]:
-    """Speak, hear and normalise every case in every voice; returns the results and seconds per transcription."""
+        prompts: dict[str, str] | None = None, n_best: int = N_BEST) -> tuple[list[Result], float]:
+    """Speak, hear and normalise every case in every voice; returns the results and seconds per transcription.
+
+    As the interview does: Whisper's `n_best` readings, the first one the field's normaliser accepts."""
     prompts = prompts or {}
     model = load_whisper(default_model_dir())
-    transcribe(model, np.zeros(16000, dtype=np.float32), 1)  # warm-up, not timed
-    heard: dict[tuple[str, str, str], str] = {}  # the same text and prompt is transcribed once per voice
+    hypotheses(model, np.zeros(16000, dtype=np.float32), 1)  # warm-up, not timed
+    heard: dict[tuple[str, str, str], list[str]] = {}  # the same text and prompt is transcribed once per voice
     stt_seconds = 0.0
     results: list[Result] = []
     total = len(cases) * len(voices)
@@ -157,10 +181,12 @@ def run(cases: list[Case], voices: list[str], progress: bool = True,
             if key not in heard:
                 audio = to_whisper_input(frames_of(synthesize(case.text, voice)))
                 started = time.perf_counter()
-                heard[key] = transcribe(model, audio, prompt=prompt)
+                heard[key] = hypotheses(model, audio, prompt=prompt, n_best=n_best)
                 stt_seconds += time.perf_counter() - started
-            normalized = normalizer_for_kind(case.kind)(heard[key])
-            results.append(Result(case, voice, heard[key], normalized.value if normalized else None))
+            normalize = normalizer_for_kind(case.kind)
+            readings = heard[key] or [""]
+            normalized = next((v for v in map(normalize, readings) if v is not None), None)
+            results.append(Result(case, voice, readings[0], normalized.value if normalized else None))
             if progress:
                 print(f"\r{len(results)}/{total}", end="", file=sys.stderr, flush=True)
     if progress:
@@ -203,8 +229,9 @@ METHOD = (
     "would write — and not the `heard = true` entries, which are Whisper transcripts) is synthesised in each voice "
     "below, resampled to 48 kHz and cut into 10 ms frames as a LiveKit microphone track delivers them, "
     "transcribed by the agent's local STT (faster-whisper, Whisper tiny.en, int8, beam 5, temperature 0; the whole "
-    "utterance at once, as the VAD hands it over in a call) and normalised with the interview's normaliser for "
-    "that kind (`normalizer_for_kind`, the same one `normalize_value` applies to a field). A field counts as right "
+    "utterance at once, as the VAD hands it over in a call; its N best readings, `--n-best`, 5 as in the interview) "
+    "and normalised with the interview's normaliser for that kind (the first reading it accepts counts; "
+    "`normalizer_for_kind`, the same one `normalize_value` applies to a field). A field counts as right "
     "only if the normalised value equals the corpus's expected value exactly. Each cell is n · exactly right. "
     "Synthetic voices are not callers and Whisper tiny is small, so this is a floor for clear human speech, not a "
     "ceiling; the `reject` lists of the corpus are not used. LiveKit's resampler dithers, so the audio differs "
@@ -259,6 +286,20 @@ def report(results: list[Result], voices: list[str], seconds_per_utterance: floa
             f"```\n{failures(results)}\n```\n")
 
 
+def text_report(results: list[Result], argv: list[str], corpus_path: Path) -> str:
+    kept = [r for r in results if r.case.expected is not None]
+    refused = [r for r in results if r.case.expected is None]
+    overall = 100 * sum(r.right for r in kept) / max(1, len(kept))
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    command = " ".join(["python -m bench.stt_accuracy", *argv])
+    return (f"# Normaliser alone (text, no speech): {corpus_path.relative_to(REPO_ROOT)}\n\n"
+            f"Run {stamp}. Command: `{command}`. Each written answer goes straight to the field's normaliser "
+            f"(`normalizer_for_kind`); right = exactly the expected value.\n\n"
+            f"{table(kept, ['text'])}\n\nOverall {overall:.1f} % of {len(kept)} answers exactly right; "
+            f"{sum(r.right for r in refused)} of {len(refused)} answers that must be refused were refused.\n\n"
+            f"```\n{failures(results)}\n```\n")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.stt_accuracy", description=__doc__.splitlines()[0])
     parser.add_argument("--voices", default=",".join(DEFAULT_VOICES),
@@ -268,22 +309,41 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--limit", type=int, default=0,
                         help=f"at most N answers, spread over the kinds (default: all that fit in "
                              f"{DEFAULT_BUDGET} utterances)")
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="tuning",
+                        help="tuning: tests/corpus/answers.toml (the normalisers are fixed on it); heldout: "
+                             "tests/corpus/heldout.toml (never tuned on) (default: %(default)s)")
+    parser.add_argument("--text-only", action="store_true",
+                        help="the normaliser alone on the written answers (and the reject lists): no TTS, no STT")
+    parser.add_argument("--n-best", type=int, default=N_BEST,
+                        help="Whisper readings per answer; the first the normaliser accepts counts (default: "
+                             "%(default)s, as the interview; 1: the best reading only)")
     parser.add_argument("--no-prompts", action="store_true",
                         help="transcribe without the interview's per-field stt_prompt (to measure what it adds)")
     args = parser.parse_args(argv)
     voices = [v.strip() for v in args.voices.split(",") if v.strip()]
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] or None
     check_voices(voices)
-    cases = load_cases(kinds)
+    corpus_path, out = CORPORA[args.corpus], OUT_FOR[args.corpus]
+    if args.text_only:
+        results = text_only(load_cases(kinds, corpus_path, spoken_only=False) + load_rejects(corpus_path))
+        text = text_report(results, argv, corpus_path)
+        print(text)
+        out = out.with_name(out.stem + "-text.md")
+        out.write_text(text, encoding="utf-8")
+        print(f"\nwritten to {out.relative_to(REPO_ROOT)}")
+        return 0
+    cases = load_cases(kinds, corpus_path)
     cases = sample(cases, args.limit if args.limit > 0 else max(1, DEFAULT_BUDGET // max(1, len(voices))))
+    if args.corpus == "heldout" and not args.limit:
+        cases = load_cases(kinds, corpus_path)  # the whole held-out set, however long it takes
     print(f"{len(cases)} spoken answers × {len(voices)} voice(s)", file=sys.stderr)
     prompts = stt_prompts(not args.no_prompts)
-    results, per_utterance = run(cases, voices, prompts=prompts)
+    results, per_utterance = run(cases, voices, prompts=prompts, n_best=args.n_best)
     text = report(results, voices, per_utterance, argv, prompts)
     print(text)
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(text, encoding="utf-8")
-    print(f"\nwritten to {OUT.relative_to(REPO_ROOT)}")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"\nwritten to {out.relative_to(REPO_ROOT)}")
     return 0
 
 

@@ -7,7 +7,13 @@ flite `slt` voice, so a failure points at our code rather than at Whisper tiny.
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from onboarding.interview import load_definition, speakable
+from onboarding.interview.spelling import spell_out
 
 # Where each field's answer sits in a persona's in-order answers (after "Yes." to each read-back).
 ANSWER_POSITIONS = {"full_name": 0, "email": 2, "company": 4, "role": 5, "team_size": 6, "primary_goal": 7,
@@ -67,3 +73,133 @@ CORRECTION_CALL = Persona(
     {"full_name": "Thomas Baker", "email": "tom@northwind.com", "company": "Northwind", "role": "Software Engineer",
      "team_size": 50},
 )
+
+
+# --- callers who listen: the end-to-end accuracy bench and the spoken correction tests ------------------------
+HELDOUT_PATH = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "heldout.toml"
+
+
+@dataclass
+class Typed:
+    """What a caller types into the widget (a field's correction) instead of saying something."""
+
+    field: str
+    value: str
+
+
+@dataclass
+class ListeningCaller:
+    """A caller who hears only what the agent SAYS (its words on `lk.transcription`), as a person on the phone:
+    answers the question it recognises, says yes to a read-back of its own value and no to any other, spells what
+    it is asked to spell (the part that was misheard), and, when it `may_type`, types a field the agent got wrong
+    twice or gave up on. `expected` is the profile it should end with."""
+
+    answers: dict[str, str]
+    expected: dict[str, str | int]
+    may_type: bool = False
+    topic: str = ""  # the field the agent asked about last
+    said_no: dict[str, int] = field(default_factory=dict)
+    last_read_back: str = ""
+    typed: set[str] = field(default_factory=set)
+
+    def reply(self, agent_said: str, shown: dict | None = None) -> str | Typed | None:
+        """What to say (or type) after the agent's turn; None: nothing (the goodbye). `shown`: the fields as the
+        widget shows them (what was understood), which a caller who may type reads and fixes."""
+        low = agent_said.lower()
+        definition = load_definition()
+        if self.may_type and (gave_up := self._given_up(low, definition)) is not None:
+            return gave_up
+        if self.may_type and shown:
+            wrong = [name for name, value in shown.items()
+                     if name in self.expected and value != self.expected[name] and name not in self.typed]
+            if wrong:
+                return self._type(wrong[0])
+        asked = asked_field(low, definition)
+        if "end the call" in low:
+            return "No, let's carry on."
+        if "spell" in low and self.topic:
+            return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back)
+        if "is that right" in low or "right?" in low:
+            self.last_read_back = agent_said
+            if any(_read_back(agent_said, name, value) for name, value in self.expected.items()):
+                return "Yes."
+            self.said_no[self.topic] = self.said_no.get(self.topic, 0) + 1
+            if self.may_type and self.said_no[self.topic] >= 2 and self.topic in self.expected:
+                return self._type(self.topic)
+            return "No."
+        if asked is not None:
+            self.topic = asked
+            return self.answers.get(asked, "Skip.")
+        if "goodbye" in low:
+            return None
+        return "Sorry, could you repeat that?"
+
+    def _type(self, name: str) -> Typed:
+        self.typed.add(name)
+        return Typed(name, str(self.expected[name]))
+
+    def _given_up(self, low: str, definition) -> Typed | None:
+        """The agent said someone will follow up about a field: type it."""
+        for spec in definition.fields:
+            if f"follow up about your {spec.label}" in low and spec.name in self.expected and (
+                    spec.name not in self.typed):
+                return self._type(spec.name)
+        return None
+
+
+def asked_field(low: str, definition) -> str | None:
+    """The field whose question (any of its phrasings) the agent said last."""
+    best, where = None, -1
+    for spec in definition.fields:
+        for question in spec.questions:
+            at = low.rfind(question.lower().rstrip("?.").split(". ")[-1])
+            if at > where:
+                best, where = spec.name, at
+    return best
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def _read_back(said: str, name: str, value: str | int) -> bool:
+    """The agent read `value` back, exactly: "I heard <it>. Is that right?" (or, said otherwise, contains it)."""
+    spoken = _letters(speakable(value, load_definition().field(name).kind))
+    heard = re.search(r"\bheard (?P<x>.+?)\.? is that right", said, re.IGNORECASE)
+    if heard:
+        return _letters(heard.group("x")) == spoken
+    return bool(spoken) and spoken in _letters(said)
+
+
+def spell_part(name: str, value: str | int | None, read_back: str) -> str:
+    """Spell what was misheard: the words of a name the read-back got wrong, the local part of an address (or
+    all of it when the domain was wrong too); anything else in full."""
+    if value is None:
+        return "Skip."
+    text = str(value)
+    if name == "email":
+        local, _, domain = text.partition("@")
+        heard = read_back.lower()
+        return spell_out(local if domain.split(".")[0] in heard else text)
+    if name == "full_name":
+        wrong = [w for w in text.split() if w.lower() not in read_back.lower()]
+        return ", space, ".join(spell_out(w.lower()) for w in wrong) if wrong else spell_out(text.lower())
+    return spell_out(text.lower())
+
+
+def heldout_personas(count: int) -> list[ListeningCaller]:
+    """Callers made of held-out answers (tests/corpus/heldout.toml: never tuned on): each takes the next answer of
+    every field; an address goes with the name whose first name it holds, as a real caller's would."""
+    corpus = tomllib.loads(HELDOUT_PATH.read_text(encoding="utf-8"))
+    names, emails = corpus["full_name"], list(corpus["email"])
+    callers = []
+    for index in range(count):
+        person = names[index % len(names)]
+        first = person["expected"].split()[0].lower()
+        email = next((e for e in emails if first in e["expected"]), emails[index % len(emails)])
+        picks = {"full_name": person, "email": email}
+        for name in ("company", "role", "team_size", "primary_goal", "phone", "timezone"):
+            picks[name] = corpus[name][index % len(corpus[name])]
+        callers.append(ListeningCaller(answers={k: v["text"] for k, v in picks.items()},
+                                       expected={k: v["expected"] for k, v in picks.items()}))
+    return callers

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from livekit import rtc
 
-from harness.caller_audio import ROOM_RATE, answer_audio, rms, write_wav
+from harness.caller_audio import ROOM_RATE, answer_audio, resample, rms, write_wav
+from harness.personas import ListeningCaller, Typed
 from onboarding.livekit_admin import issue_token
 from onboarding.settings import Settings, get_settings
 
@@ -47,6 +48,9 @@ class CallScript:
     timeout: float = 180.0
     # told (room, answer) just before each answer is spoken: the cloud benchmark's fake STT hears it this way
     on_answer: Callable[[str, str], None] | None = None
+    # A caller who listens to what the agent SAYS (its lk.transcription text) and decides from that alone: reads
+    # no structured attribute (harness.personas.ListeningCaller); it may also type a correction over RPC.
+    listener: ListeningCaller | None = None
 
 
 @dataclass
@@ -59,6 +63,8 @@ class CallResult:
     profile_id: int | None = None
     fields: dict = field(default_factory=dict)
     answers_spoken: int = 0
+    typed: list[tuple[str, str]] = field(default_factory=list)  # (field, answer of the agent's RPC)
+    seconds: float = 0.0  # from joining the room to the end of the call
 
 
 def reactive_answer(agent_attributes: dict[str, str], answer_book: dict[str, str],
@@ -86,6 +92,7 @@ class SimCaller:
         self.greeted = asyncio.Event()  # the agent has finished its first utterance
         self.recording: list[np.ndarray] = []
         self._tasks: list[asyncio.Task] = []
+        self._agent_words: list[str] = []  # the agent's final transcript segments since the caller last spoke
 
     def _bind_to_running_loop(self) -> None:
         """Room, audio source and events belong to the loop that runs the call."""
@@ -149,6 +156,9 @@ class SimCaller:
             if (reader.info.attributes or {}).get("lk.transcription_final") == "true" and text.strip():
                 who = "caller" if identity == self.room.local_participant.identity else "agent"
                 self.result.transcript.append((who, text.strip()))
+                if who == "agent":
+                    self._agent_words.append(text.strip())
+                    self._notify()
         self._tasks.append(asyncio.create_task(read()))
 
     def _on_event(self, reader: rtc.TextStreamReader, _identity: str) -> None:
@@ -202,9 +212,12 @@ class SimCaller:
         await self.room.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
         self._tasks.append(asyncio.create_task(self._microphone()))
+        started = time.monotonic()
         try:
-            await asyncio.wait_for(self._converse(), self.script.timeout)
+            converse = self._listen_and_answer() if self.script.listener else self._converse()
+            await asyncio.wait_for(converse, self.script.timeout)
         finally:
+            self.result.seconds = time.monotonic() - started
             await self.close()
         return self.result
 
@@ -247,6 +260,48 @@ class SimCaller:
         if self.script.hang_up_after is None:
             await asyncio.wait_for(self.finished.wait(), 90)
 
+    async def _heard_agent(self, turns_before: int) -> str:
+        """Wait for the agent to finish its turn, then for its words on the transcript; returns them."""
+        await self._until(lambda: self.speaking_turns > turns_before or self.finished.is_set(),
+                          "the agent to finish speaking", timeout=90)
+        with contextlib.suppress(TimeoutError):  # the final transcript segment trails the audio a little
+            await self._until(lambda: bool(self._agent_words) or self.finished.is_set(), "the agent's words", 5)
+        words, self._agent_words = " ".join(self._agent_words), []
+        return words
+
+    async def _listen_and_answer(self) -> None:
+        """Like a person on the phone: hear what the agent said, decide, speak (or type), until the call ends."""
+        listener = self.script.listener
+        assert listener is not None
+        turns_before = 0
+        for _ in range(self.script.max_turns):
+            said = await self._heard_agent(turns_before)
+            if self.finished.is_set():
+                return
+            turns_before = self.speaking_turns
+            # a caller who may type also reads the widget's fields (what was understood), as on the talk page
+            shown = json.loads(self.agent_attributes.get("onboarding.fields") or "{}") if listener.may_type else None
+            answer = listener.reply(said, shown)
+            if answer is None:
+                break
+            if isinstance(answer, Typed):
+                try:
+                    reply = await self.room.local_participant.perform_rpc(
+                        destination_identity=self._agent_identity(), method="onboarding.correct",
+                        payload=json.dumps({"field": answer.field, "value": answer.value}))
+                except rtc.RpcError as exc:
+                    reply = f"refused: {exc.message}"
+                self.result.typed.append((answer.field, reply))
+                continue
+            pcm = await asyncio.to_thread(caller_voice, answer, self.script.voice)
+            await self._say(pcm)
+            self.result.answers_spoken += 1
+        await asyncio.wait_for(self.finished.wait(), 90)
+
+    def _agent_identity(self) -> str:
+        return next(p.identity for p in self.room.remote_participants.values()
+                    if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT)
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -254,6 +309,17 @@ class SimCaller:
         if self.script.record_path and self.recording:
             write_wav(self.script.record_path, np.concatenate(self.recording))
         await self.room.disconnect()
+
+
+def caller_voice(text: str, voice: str) -> np.ndarray:
+    """A caller's answer in `voice`: "piper" (Piper joe, the agent's own voice package) or a flite voice."""
+    if voice != "piper":
+        return answer_audio(text, voice)
+    from onboarding.providers.local_tts import default_piper_voice, load_piper, piper_sentences
+
+    piper = load_piper(str(default_piper_voice()))
+    parts = [np.frombuffer(pcm, dtype=np.int16) for pcm in piper_sentences(piper, text)]
+    return resample(np.concatenate(parts), piper.config.sample_rate) if parts else np.zeros(0, dtype=np.int16)
 
 
 async def call(settings: Settings, script: CallScript) -> CallResult:

@@ -30,6 +30,8 @@ from onboarding.settings import Settings
 
 log = logging.getLogger("onboarding.call")
 EVENTS_TOPIC = "onboarding.events"
+CORRECT_METHOD = "onboarding.correct"  # RPC from the caller: {"field", "value"} typed in the widget
+SPELLING_MIN_DELAY, SPELLING_MAX_DELAY = 1.2, 2.5  # end of turn while letters are spelled (pauses between them)
 
 
 def usage_totals(model_usage: list[Any]) -> Usage:
@@ -52,6 +54,10 @@ class InterviewCall:
         self.state = InterviewState(definition)
         # Gemini when GOOGLE_API_KEY is set (scripted behind it), else scripted; both drive self.state
         self.interviewer = build_interviewer(settings, self.state, self._on_reply, stack.monitor)
+        if stack.local_stt is not None:  # Whisper's other readings of each utterance, for the interview
+            self.state.hearing = stack.local_stt.readings
+        self._caller_identity = ""
+        self._spelling_pauses = False  # the session waits longer for the end of a spelled turn
         self.recorder: CallRecorder | None = None
         self.session: AgentSession | None = None
         self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
@@ -77,6 +83,8 @@ class InterviewCall:
             providers={**self.stack.labels, "llm": self.interviewer.label}, worker_id=ctx.worker_id,
         )
         self.stack.attach(self.recorder.record_fallbacks, ctx.room.name)  # the recorder stores fallbacks
+        self._caller_identity = participant.identity
+        ctx.room.local_participant.register_rpc_method(CORRECT_METHOD, self._on_typed_correction)
         ctx.add_shutdown_callback(self._on_shutdown)
         video = self.interviewer.video_options()  # Gemini keeps the latest frame; offline, none is subscribed
         session = AgentSession(
@@ -121,8 +129,15 @@ class InterviewCall:
         self._spawn(self._publish_progress("in_progress"))
 
     def _listen_for_next_answer(self) -> None:
-        """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it)."""
+        """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it); while the
+        caller spells, wait longer for the end of the turn (letters come with pauses between them)."""
         self.stack.prime_stt(self.state.stt_prompt)
+        spelling = self.state.awaiting_spelling is not None
+        if self.session is not None and spelling != self._spelling_pauses:
+            self._spelling_pauses = spelling
+            low, high = ((SPELLING_MIN_DELAY, max(SPELLING_MAX_DELAY, self.settings.endpointing_max_delay))
+                         if spelling else (self.settings.endpointing_min_delay, self.settings.endpointing_max_delay))
+            self.session.update_options(endpointing_opts={"min_delay": low, "max_delay": high})
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item
@@ -143,6 +158,8 @@ class InterviewCall:
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
         self._cancel_silence_timer()
+        if ev.new_state == "speaking" and self.session is not None:  # a "yes" said over a read-back is no answer
+            self.state.heard_over_agent = self.session.agent_state == "speaking"
         # sound that gave no words (noise, a cough) leaves the agent listening: keep counting silence
         if ev.new_state == "listening" and self.session is not None and self.session.agent_state == "listening":
             self._arm_silence_timer()
@@ -177,6 +194,29 @@ class InterviewCall:
         self._cancel_silence_timer()
         if self.recorder is not None and not self.recorder.finished:
             self._finish(Outcome("abandoned", "worker shut down during the call"))
+
+    # --- typed corrections (the widget's fields, over RPC) ----------------------------------
+    async def _on_typed_correction(self, data: rtc.RpcInvocationData) -> str:
+        """The caller typed a field's value: only the call's own caller (LiveKit authenticated the identity), the
+        interview's normaliser and validation, stored with source "typed"; the agent says so."""
+        if data.caller_identity != self._caller_identity:
+            raise rtc.RpcError(rtc.RpcError.ErrorCode.APPLICATION_ERROR, "only the caller can correct this profile")
+        try:
+            request = json.loads(data.payload or "{}")
+            reply = self.state.typed(str(request.get("field", "")), str(request.get("value", "")), -1)
+        except (ValueError, AttributeError) as exc:  # JSONDecodeError is a ValueError; AttributeError: not an object
+            raise rtc.RpcError(rtc.RpcError.ErrorCode.APPLICATION_ERROR, str(exc)) from None
+        assert self.recorder is not None
+        self.recorder.record_reply(reply, flagged=self.state.flagged)
+        self._listen_for_next_answer()
+        await self._publish_progress("in_progress")
+        if self.session is not None:
+            self.session.interrupt()
+            self.session.say(reply.text)
+        if reply.done:
+            self._outcome = self.state.outcome()
+        update = reply.updates[0]
+        return json.dumps({"field": update.field, "value": update.value, "said": reply.text})
 
     # --- silence --------------------------------------------------------------------------
     def _arm_silence_timer(self) -> None:

@@ -98,9 +98,10 @@ class SpeechModels:
         pcm = b"".join(tts.synthesize_blocking(text)) if text else b""
         return Spoken(text, base64.b64encode(wav_bytes(pcm, tts.sample_rate)).decode("ascii"))
 
-    def hear(self, audio: np.ndarray, prompt: str | None) -> str:
+    def hear(self, audio: np.ndarray, prompt: str | None) -> list[str]:
+        """The N best readings of the answer, best first ([] for silence)."""
         stt, _ = self.load()
-        return stt.hear(audio, prompt)
+        return stt.hear_all(audio, prompt)
 
 
 def _last_status(db_url: str, room_name: str) -> tuple[str, str | None] | None:
@@ -180,14 +181,15 @@ class RestCalls:
 
     def _turn(self, call: RestCall, samples: np.ndarray, seconds: float) -> TurnOutcome:
         started = time.perf_counter()
-        text = self.models.hear(samples, call.state.stt_prompt)
+        readings = self.models.hear(samples, call.state.stt_prompt)
+        text = readings[0] if readings else ""
         heard = time.perf_counter()
         call.usage.stt_audio_seconds += seconds
         caller = None
         if text:
             call.user_turns += 1
             caller = CallerTurn(text, call.user_turns, metrics={"transcription_delay": heard - started})
-            reply = call.state.handle(text, call.user_turns)
+            reply = call.state.handle(text, call.user_turns, readings[1:])
         else:  # silence or noise: re-ask, as the voice agent does after a silent turn
             reply = call.state.reprompt()
         call.recorder.record_reply(reply, flagged=call.state.flagged, caller=caller)
@@ -198,6 +200,29 @@ class RestCalls:
         if reply.done:
             call.recorder.close(call.state.outcome(), call.usage)
         return TurnOutcome(text, spoken, dict(call.state.values), reply.done)
+
+    async def correct(self, room_name: str, field: str, value: str) -> TurnOutcome:
+        """A value the caller typed for a field: the interview's normaliser and validation, source "typed"."""
+        call = await self._live(room_name)
+        async with call.lock:
+            if self._calls.get(room_name) is not call or call.recorder.finished:
+                raise SessionEnded(f"the interview in {room_name} is finished: call /api/livekit/agent/complete")
+            outcome = await asyncio.to_thread(self._correct, call, field, value)
+            call.last_active = time.monotonic()
+        return outcome
+
+    def _correct(self, call: RestCall, field: str, value: str) -> TurnOutcome:
+        try:
+            reply = call.state.typed(field, value, -1)
+        except ValueError as exc:
+            raise RestCallError(f"{field}: {exc}") from None
+        call.recorder.record_reply(reply, flagged=call.state.flagged)
+        spoken = self.models.speak(reply.text)
+        call.recorder.add_turn("agent", reply.text)
+        call.usage.tts_characters += len(reply.text)
+        if reply.done:
+            call.recorder.close(call.state.outcome(), call.usage)
+        return TurnOutcome("", spoken, dict(call.state.values), reply.done)
 
     async def complete(self, room_name: str) -> CallSummary:
         call = await self._live(room_name)

@@ -20,6 +20,10 @@
  * null when no room was made).
  * The caller's LiveKit token proves the room is theirs: the widget keeps it on the element's `voiceOnboarding`
  * object (`.token`) for the stored-profile request, never in an event.
+ * During a call each field of the checklist can be corrected by typing (Fix): the value goes to the agent over
+ * LiveKit RPC ("onboarding.correct", only the caller's own identity is accepted), through the interview's
+ * normaliser and validation, and is stored as typed by the caller; the agent says so. The line shows
+ * data-correction (sending|saved|refused) and, when refused, why.
  * State for styling and tests: data-state on the root (idle|connecting|connected|completed|ended|error);
  * data-camera / data-screen-share on the buttons (off|starting|on|stopping); .vo-notice[data-error] for a
  * camera or screen that could not be shared (the call goes on).
@@ -152,6 +156,7 @@
       this.endButton.disabled = !live;
       this.muteButton.disabled = state !== "connected";
       this.micSelect.disabled = state !== "connected";
+      this.enableCorrections(state === "connected");
       this.showVideo();
     }
 
@@ -187,6 +192,7 @@
       this.checklist.replaceChildren(...this.fields.map((f) => {
         const item = el("li", { "data-field": f.name, "data-filled": "false", "data-required": String(f.required) });
         item.append(el("span", { class: "vo-field-label" }, f.label), el("span", { class: "vo-field-value" }, ""));
+        this.addCorrection(item, f.name, f.label);
         return item;
       }));
     }
@@ -202,6 +208,54 @@
         const filled = value !== null && value !== undefined && value !== "";
         item.dataset.filled = String(filled);
         item.querySelector(".vo-field-value").textContent = filled ? String(value) : "";
+      }
+    }
+
+    // --- typed corrections: the caller fixes a field by typing it (RPC to the agent) ---------------------
+    addCorrection(item, name, label) {
+      const form = el("form", { class: "vo-correct", "data-field": name });
+      // type=text: the browser's own email check would block the submit before the interview's reason is shown
+      const input = el("input", { type: "text", inputmode: name === "email" ? "email" : "text", name: "value",
+                                  autocomplete: "off", "aria-label": `Type your ${label}`,
+                                  placeholder: `Type your ${label}` });
+      const button = el("button", { type: "submit", class: "vo-correct-send" }, "Fix");
+      const why = el("span", { class: "vo-correct-error", role: "alert", hidden: "" });
+      input.disabled = button.disabled = this.state !== "connected";
+      form.append(input, button, why);
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (input.value.trim()) this.sendCorrection(item, name, input.value.trim());
+      });
+      item.append(form);
+    }
+
+    enableCorrections(on) {
+      if (!this.checklist) return;
+      this.checklist.querySelectorAll(".vo-correct input, .vo-correct button").forEach((node) => {
+        node.disabled = !on;
+      });
+    }
+
+    async sendCorrection(item, field, value) {
+      const agent = this.agent();
+      const why = item.querySelector(".vo-correct-error");
+      why.hidden = true;
+      if (!this.room || !agent) return;
+      item.dataset.correction = "sending";
+      try {
+        const answer = await this.room.localParticipant.performRpc({
+          destinationIdentity: agent.identity, method: "onboarding.correct",
+          payload: JSON.stringify({ field, value }),
+        });
+        const stored = JSON.parse(answer);
+        item.dataset.correction = "saved";
+        item.dataset.source = "typed";
+        this.fillChecklist({ [field]: stored.value });
+        item.querySelector(".vo-correct input").value = "";
+      } catch (err) {
+        item.dataset.correction = "refused";
+        why.textContent = (err && err.message) || String(err);
+        why.hidden = false;
       }
     }
 

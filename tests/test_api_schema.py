@@ -44,8 +44,9 @@ def _with_room_pattern(raw: dict) -> dict:
     components = raw["components"]["schemas"]
     for name in ("StartRequest", "CompleteRequest"):
         components[name]["properties"]["roomName"].update(pattern)
-    turn_form = next(s for n, s in components.items() if n.startswith("Body_agent_turn"))
-    turn_form["properties"]["roomName"].update(pattern)
+    for form in ("Body_agent_turn", "Body_agent_correct"):
+        body = next(s for n, s in components.items() if n.startswith(form))
+        body["properties"]["roomName"].update(pattern)
     return raw
 
 
@@ -82,11 +83,13 @@ def test_every_error_is_documented_with_a_detail_string() -> None:
     raw = schema.raw_schema
     paths = raw["paths"]
     assert set(paths) == {"/api/livekit/token", "/api/livekit/agent/start", "/api/livekit/agent/turn",
-                          "/api/livekit/agent/complete", "/api/livekit/interview", "/api/livekit/profile"}
+                          "/api/livekit/agent/complete", "/api/livekit/agent/correct", "/api/livekit/interview",
+                          "/api/livekit/profile"}
     expected = {"/api/livekit/token": {"200", "400", "409", "413", "422", "429", "503"},
                 "/api/livekit/agent/start": {"200", "400", "401", "409", "413", "422", "429"},
                 "/api/livekit/agent/turn": {"200", "400", "401", "403", "404", "409", "413", "415", "422", "429"},
-                "/api/livekit/agent/complete": {"200", "400", "401", "403", "404", "409", "413", "422", "429"}}
+                "/api/livekit/agent/complete": {"200", "400", "401", "403", "404", "409", "413", "422", "429"},
+                "/api/livekit/agent/correct": {"200", "400", "401", "403", "404", "409", "413", "422", "429"}}
     for path, statuses in expected.items():
         responses = paths[path]["post"]["responses"]
         assert set(responses) == statuses, path

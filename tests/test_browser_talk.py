@@ -248,3 +248,35 @@ def test_denied_microphone_is_said_in_words(agentless_dashboard: Dashboard, play
         assert page.get_attribute(WIDGET, "data-room-name") is None  # no room is made for a caller who can't speak
     finally:
         denying.close()
+
+
+@pytest.mark.slow
+def test_a_typed_correction_in_the_widget_is_stored_as_typed_and_said(dashboard: Dashboard, browser) -> None:
+    """During a call the caller types their email into the widget: a refused value says why and stores nothing;
+    a valid one is stored as typed by the caller (normalised), shown on the field, and the agent says so."""
+    context = reactive_context(browser, viewport={"width": 1280, "height": 900})
+    page = talk_page(context, dashboard.url)
+    page.click(".vo-start")
+    page.wait_for_selector(f"{WIDGET}[data-state=connected]", timeout=30_000)
+    page.wait_for_selector(".vo-checklist li[data-field=full_name][data-asking=true]", timeout=45_000)
+    email = ".vo-checklist li[data-field=email]"
+    page.fill(f"{email} .vo-correct input", "maria@")
+    page.click(f"{email} .vo-correct-send")
+    page.wait_for_selector(f"{email}[data-correction=refused]", timeout=15_000)
+    assert "valid email" in page.inner_text(f"{email} .vo-correct-error")
+    page.fill(f"{email} .vo-correct input", "Maria.Garcia@Example.com")
+    page.click(f"{email} .vo-correct-send")
+    page.wait_for_selector(f"{email}[data-correction=saved][data-filled=true]", timeout=15_000)
+    assert page.inner_text(f"{email} .vo-field-value") == "maria.garcia@example.com"
+    page.wait_for_function("""() => [...document.querySelectorAll('.vo-transcript li[data-role=agent]')]
+        .some((li) => li.textContent.includes('you typed your email address'))""", timeout=30_000)
+    room = page.get_attribute(WIDGET, "data-room-name")
+    page.click(".vo-end")
+    page.wait_for_selector(f"{WIDGET}[data-state=idle]", timeout=10_000)
+    record = load_call(dashboard.settings.database_url, room)
+    assert record is not None
+    [typed] = [v for v in record.field_values if v.field == "email"]
+    assert (typed.value, typed.source, typed.raw_text) == (
+        "maria.garcia@example.com", "typed", "Maria.Garcia@Example.com")
+    assert typed.turn_id is None  # typed, not heard in any turn
+    context.close()

@@ -189,18 +189,25 @@ def test_invalid_value_goes_back_to_the_model_as_a_tool_error() -> None:
 
 
 def test_record_and_correction_keep_history_and_provenance() -> None:
-    state, replies = InterviewState(DEFINITION), []
-    tools = tools_on(state, replies)
+    """A read-back field is stored once the caller said yes to its read-back; provenance is the turn the words were
+    said in and that turn's STT transcript, whatever the model put in `heard`."""
+    state, replies, now = InterviewState(DEFINITION), [], [2]
+    texts = {1: "it's maria at example dot com", 2: "Yes.", 3: "actually it's maria dot g at example dot com",
+             4: "Yes, that's it."}
+    said = {2: "I heard m-a-r-i-a at example dot com. Is that right?",
+            4: "So that's maria dot g at example dot com, right?"}
+    tools = InterviewTools(state, lambda m, r: replies.append(r), lambda: now[0], texts, said)
     out = json.loads(tools.store({"field": "email", "heard": "maria at example dot com",
                                   "value": "maria@example.com"}, "tool"))
     assert out == {"stored": "email", "value": "maria@example.com", "next_question": DEFINITION.fields[0].question,
                    "next_field": "full_name"}
-    tools.store({"field": "email", "heard": "actually maria dot g at example dot com",
-                 "value": "Maria.G@Example.com"}, "correction")
+    now[0] = 4
+    tools.store({"field": "email", "heard": "she corrected it to maria dot g", "value": "Maria.G@Example.com"},
+                "correction")
     first, second = state.history["email"]
-    assert (first.turn_index, first.raw) == (1, "maria at example dot com")  # the turn the words were said in
-    assert (second.value, second.previous, second.source, second.turn_index) == (
-        "maria.g@example.com", "maria@example.com", "correction", 2)
+    assert (first.turn_index, first.raw) == (1, "it's maria at example dot com")  # the turn the words were said in
+    assert (second.value, second.previous, second.source, second.turn_index, second.raw) == (
+        "maria.g@example.com", "maria@example.com", "correction", 3, texts[3])
     assert [r.updates for r in replies] == [[first], [second]]
 
 

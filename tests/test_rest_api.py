@@ -188,6 +188,25 @@ async def test_silence_is_reasked_and_stores_no_caller_turn(client: httpx.AsyncC
     assert [t.role for t in record.turns] == ["agent", "agent"]
 
 
+async def test_a_typed_correction_needs_the_sessions_credential_and_is_stored_as_typed(
+        client: httpx.AsyncClient, settings: Settings) -> None:
+    room, other = "onboarding-rest-typed", "onboarding-rest-typed-other"
+    auth, foreign = await start(client, room), await start(client, other)
+    form = {"roomName": room, "field": "email", "value": "maria.garcia@example.com"}
+    assert (await client.post("/api/livekit/agent/correct", data=form)).status_code == 401
+    assert (await client.post("/api/livekit/agent/correct", data=form, headers=foreign)).status_code == 403
+    refused = await client.post("/api/livekit/agent/correct", data={**form, "value": "maria at"}, headers=auth)
+    assert refused.status_code == 400 and "email" in refused.json()["detail"]
+    typed = await client.post("/api/livekit/agent/correct", data=form, headers=auth)
+    assert typed.status_code == 200, typed.text
+    assert typed.json()["value"] == "maria.garcia@example.com"
+    assert typed.json()["extractedData"]["email"] == "maria.garcia@example.com"
+    record = load_call(settings.database_url, room)
+    stored = record.current_values()["email"]
+    assert (stored.value, stored.source, stored.turn_id) == ("maria.garcia@example.com", "typed", None)
+    assert "email" not in (load_call(settings.database_url, other).profile.answers or {})
+
+
 async def test_complete_before_the_end_is_abandoned_with_the_missing_fields(client: httpx.AsyncClient,
                                                                             settings: Settings) -> None:
     room = "onboarding-rest-early"

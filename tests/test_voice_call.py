@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from harness.personas import CORRECTION_CALL, PERSONAS
+from harness.personas import CORRECTION_CALL, PERSONAS, ListeningCaller
 from harness.simcaller import CallScript, SimCaller
 from harness.testbed import settled_call, worker_env
 from onboarding.call_records import CallRecord
@@ -155,3 +155,23 @@ def test_worker_with_wrong_livekit_url_names_it(livekit_server: Settings, artifa
     log = proc.log_tail(80)
     assert "LIVEKIT_URL" in log and bad_url in log
 
+
+
+async def test_a_rejected_read_back_is_spelled_and_stored(stack: Settings) -> None:
+    """A caller who hears only the agent's words: her name is Maria Garsia, said as it sounds, so the read-back
+    ("Garcia") is wrong; she says no, is asked to spell, spells the surname, and the spelled name is stored."""
+    persona = PERSONAS[0]
+    expected = {**persona.expected, "full_name": "Maria Garsia"}
+    answers = {**persona.answer_book, "full_name": "My name is Maria Garsia."}
+    listener = ListeningCaller(answers=answers, expected=expected)
+    result = await SimCaller(stack, CallScript(listener=listener, timeout=300, max_turns=40)).run()
+    record = await settled_call(stack, result.room_name)
+    assert record.call.status == "completed", record.call.status_reason
+    said = [(t.role, t.text) for t in record.turns]
+    rejected = next(i for i, (role, text) in enumerate(said) if role == "user" and text.strip(" .").lower() == "no")
+    assert "I heard Maria" in said[rejected - 1][1] and "spell your name" in said[rejected + 1][1], said
+    assert record.profile.answers["full_name"] == "Maria Garsia", said
+    name = record.current_values()["full_name"]
+    spelled_turn = next(t for t in record.user_turns if t.id == name.turn_id)
+    assert spelled_turn.index > rejected and "garcia" not in spelled_turn.text.lower(), said  # heard in the spelling
+    assert_provenance(record)

@@ -10,7 +10,8 @@ through google-genai: REST + server-sent events.
   check).
 - Header `x-goog-api-key`; a wrong key gets Google's real answer: 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
 
-What it says is decided by `gemini_brain.decide` — a deterministic FAKE BRAIN (our own scripted interviewer
+What it says is decided by `script` (a `ModelScript`: scripted model turns, for behaviour that differs from our
+rules) or else by `gemini_brain.decide` — a deterministic FAKE BRAIN (our own scripted interviewer
 replayed over the request), not a model. Faults: `fault.mode` "http500" / "http429" (with Retry-After and a
 RetryInfo detail) / "drop" (headers and `fault.drop_after` events, then the connection is cut) / "auth" (the
 key is refused from now on, as if revoked), applied to generate requests once `fail_after_requests` requests
@@ -29,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.fakes.gemini_brain import Decision, decide, tokens
+from harness.fakes.gemini_brain import Decision, ModelScript, decide, tokens
 from harness.fakes.server import FakeServer, Latency
 from onboarding.interview import InterviewDefinition
 
@@ -73,6 +74,7 @@ class FakeGemini(FakeServer):
         self.fail_after_requests = 0
         self.lookups: list[str] = []  # model list/get requests (prewarm, start-up check)
         self.definition: InterviewDefinition | None = None  # the brain's interview (default: data/interview.toml)
+        self.script: ModelScript | None = None  # scripted model turns instead of the brain (see gemini_brain)
         self.latency = Latency(REALISTIC.connect, REALISTIC.first_result)
         for version in VERSIONS:
             self.app.router.add_get(f"/{version}/models", self._list_models)
@@ -91,6 +93,7 @@ class FakeGemini(FakeServer):
         self.requests.clear()
         self.lookups.clear()
         self.definition = None
+        self.script = None
         self.fail_after_requests = 0
 
     # --- auth and models ------------------------------------------------------------------------
@@ -171,7 +174,8 @@ class FakeGemini(FakeServer):
                                              "quotaValue": "5"}]},
                                         {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "38s"}],
                                     headers={"Retry-After": "38"})
-        return await self._stream(request, model, body, decide(body["contents"], self.definition))
+        decision = self.script.next(body["contents"]) if self.script else decide(body["contents"], self.definition)
+        return await self._stream(request, model, body, decision)
 
     def _note_images(self, body: dict[str, Any]) -> None:
         last_user = next((c for c in reversed(body["contents"]) if c.get("role") == "user"), {})

@@ -1,6 +1,8 @@
 """The Gemini fake's "model": a FAKE BRAIN, deterministic, that is our own scripted interviewer replayed.
 
-It is not a language model and proves nothing about prompting. It exists so the wire protocol, the function
+It is not a language model and proves nothing about prompting (tests of model behaviour that differs from our
+rules use `ModelScript` instead: a scripted sequence of model turns, set as `FakeGemini.script`).
+It exists so the wire protocol, the function
 tools and the call flow can be tested end to end: given a request's `contents`, it replays every caller
 utterance through our own `InterviewState` (the scripted rules and the shared extraction/normalisation code)
 and acts as a well-behaved model would:
@@ -30,6 +32,31 @@ class Decision:
 
     text: str = ""
     calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ModelScript:
+    """Scripted model behaviour for tests that must not lean on our own rules: each generate request takes the
+    next step, whatever the request says (a model that paraphrases, skips read-backs, gives values our normaliser
+    refuses, reads back in free text). Steps are Decisions; `say` and `call` build them. When the steps run out,
+    the model says goodbye."""
+
+    steps: list[Decision]
+    served: int = 0
+
+    def next(self, _contents: list[dict[str, Any]]) -> Decision:
+        if self.served >= len(self.steps):
+            return Decision(text="Thanks, goodbye.")
+        self.served += 1
+        return self.steps[self.served - 1]
+
+
+def say(text: str) -> Decision:
+    return Decision(text=text)
+
+
+def call(name: str, **args: Any) -> Decision:
+    return Decision(calls=[{"name": name, "args": args}])
 
 
 def _user_texts(contents: list[dict[str, Any]]) -> list[str]:

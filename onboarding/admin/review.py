@@ -20,7 +20,7 @@ from onboarding.usage.metering import KIND_NAMES, Fallback, ProviderUse, parse_f
 EXAMPLES = {
     "email": "an address like maria.garcia@example.com",
     "person_name": "a first and last name, like Maria Garcia",
-    "phone": "digits with the country code, like +1 555 123 4567",
+    "phone": "a number valid in its country (libphonenumber), with the country code, like +1 415 555 0132",
     "integer": "a whole number",
     "timezone": "a time zone like Europe/London or a city like London",
     "free_text": "a sentence of at least a few words",

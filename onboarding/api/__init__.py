@@ -3,10 +3,14 @@ start/turn/complete), the widget's routes and files, and the guard they run behi
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
+from onboarding.api import corrections, livekit
 from onboarding.api.guard import install_error_handlers
-from onboarding.api.livekit import router
+
+router = APIRouter()  # every route module's router, for the app to include once
+router.include_router(livekit.router)
+router.include_router(corrections.router)
 
 
 async def close_rest_sessions(app: FastAPI) -> None:

@@ -189,7 +189,7 @@ async def agent_turn(
     audio: Annotated[UploadFile, File(description="The caller's answer: WAV, WebM/Opus, OGG, MP3 (any rate)")],
 ) -> TurnResponse:
     """One caller answer: transcribed, run through the interview, answered in text and speech."""
-    await _authorized(settings, roomName, credential)
+    await authorized(settings, roomName, credential)
     limit = settings.rest_max_audio_bytes
     data = await audio.read(limit + 1)
     if len(data) > limit:
@@ -206,7 +206,7 @@ async def agent_turn(
 async def agent_complete(body: CompleteRequest, calls: CallsDep, settings: SettingsDep,
                          credential: CredentialDep) -> CompleteResponse:
     """Close the session (completed if every required field is in, else abandoned) and return the profile."""
-    await _authorized(settings, body.roomName, credential)
+    await authorized(settings, body.roomName, credential)
     try:
         result = await calls.complete(body.roomName)
     except (InvalidRequest, RestCallError) as exc:
@@ -215,7 +215,7 @@ async def agent_complete(body: CompleteRequest, calls: CallsDep, settings: Setti
                             conversationHistory=[HistoryEntry(**h) for h in result.history])
 
 
-async def _authorized(settings: Settings, room_name: str, credential: HTTPAuthorizationCredentials | None) -> None:
+async def authorized(settings: Settings, room_name: str, credential: HTTPAuthorizationCredentials | None) -> None:
     """A malformed room name is a 400 whoever asks; then the credential must be this room's (401/403)."""
     try:
         check_room_name(settings, room_name)

@@ -16,9 +16,10 @@ DEFAULT_DEFINITION_PATH = Path(__file__).resolve().parents[2] / "data" / "interv
 
 FIELD_TYPES = ("text", "person_name", "email", "phone", "integer", "choice", "free_text")
 NORMALIZERS = ("company", "role", "timezone")
-TOP_KEYS = {"greeting", "goodbye", "max_attempts", "fields"}
+TOP_KEYS = {"greeting", "goodbye", "max_attempts", "read_back_below", "fields"}
 FIELD_KEYS = {"name", "label", "type", "questions", "required", "confirm", "hint", "choices",
-              "min", "max", "pattern", "normalizer", "stt_prompt"}
+              "min", "max", "pattern", "normalizer", "stt_prompt", "region", "read_back_below"}
+DEFAULT_READ_BACK_BELOW = 0.6
 
 
 class InterviewDefinitionError(ValueError):
@@ -47,6 +48,8 @@ class FieldSpec:
     pattern: str | None = None
     normalizer: str | None = None
     stt_prompt: str | None = None  # words the local STT should expect while this field is asked
+    region: str | None = None  # phone: the country a number without "+" belongs to (ISO 3166 code, e.g. "US")
+    read_back_below: float | None = None  # read the value back when its confidence is below this (None: default)
 
     @property
     def kind(self) -> str:
@@ -70,7 +73,12 @@ class InterviewDefinition:
     goodbye: str
     fields: list[FieldSpec] = field(default_factory=list)
     max_attempts: int = 2
+    read_back_below: float = DEFAULT_READ_BACK_BELOW  # any field heard with less confidence is read back
     path: Path | None = None
+
+    def read_back_threshold(self, spec: FieldSpec) -> float:
+        """Below this confidence a value of `spec` is read back for a yes (fields marked `confirm` always are)."""
+        return spec.read_back_below if spec.read_back_below is not None else self.read_back_below
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -125,6 +133,10 @@ def _build_field(raw: dict[str, Any], fail: Any) -> FieldSpec:
             fail(rf"^[ \t]*{key}\s*=", f"field {name!r}: `{key}` needs an integer field and an integer value")
     if "stt_prompt" in raw and not isinstance(raw["stt_prompt"], str):
         fail(r"^[ \t]*stt_prompt\s*=", f"field {name!r}: `stt_prompt` must be a string")
+    if "region" in raw and not (isinstance(raw["region"], str) and re.fullmatch(r"[A-Z]{2}", raw["region"])):
+        fail(r"^[ \t]*region\s*=", f"field {name!r}: `region` must be a two-letter country code like \"US\"")
+    if "read_back_below" in raw and not _is_share(raw["read_back_below"]):
+        fail(r"^[ \t]*read_back_below\s*=", f"field {name!r}: `read_back_below` must be a number from 0 to 1")
     for key in ("required", "confirm"):
         if key in raw and not isinstance(raw[key], bool):
             fail(rf"^[ \t]*{key}\s*=", f"field {name!r}: `{key}` must be true or false")
@@ -133,8 +145,13 @@ def _build_field(raw: dict[str, Any], fail: Any) -> FieldSpec:
         questions=tuple(q.strip() for q in questions), required=raw.get("required", True),
         confirm=raw.get("confirm", False), hint=raw.get("hint"), choices=tuple(str(c) for c in choices),
         min=raw.get("min"), max=raw.get("max"), pattern=pattern, normalizer=normalizer,
-        stt_prompt=(raw.get("stt_prompt") or "").strip() or None,
+        stt_prompt=(raw.get("stt_prompt") or "").strip() or None, region=raw.get("region"),
+        read_back_below=float(raw["read_back_below"]) if "read_back_below" in raw else None,
     )
+
+
+def _is_share(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 def parse_definition(text: str, path: Path) -> InterviewDefinition:
@@ -160,6 +177,9 @@ def parse_definition(text: str, path: Path) -> InterviewDefinition:
     max_attempts = data.get("max_attempts", 2)
     if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 0:
         fail_top(r"^[ \t]*max_attempts\s*=", "`max_attempts` must be a whole number, 0 or more")
+    read_back_below = data.get("read_back_below", DEFAULT_READ_BACK_BELOW)
+    if not _is_share(read_back_below):
+        fail_top(r"^[ \t]*read_back_below\s*=", "`read_back_below` must be a number from 0 to 1")
     raw_fields = data.get("fields")
     if not isinstance(raw_fields, list) or not raw_fields:
         fail_top(r"^[ \t]*\[\[\s*fields", "the interview needs at least one [[fields]] entry")
@@ -179,7 +199,8 @@ def parse_definition(text: str, path: Path) -> InterviewDefinition:
             fail(rf"^[ \t]*name\s*=\s*[\"']{re.escape(spec.name)}[\"']", f"duplicate field name {spec.name!r}")
         specs.append(spec)
     return InterviewDefinition(greeting=data["greeting"].strip(), goodbye=data["goodbye"].strip(),
-                               fields=specs, max_attempts=max_attempts, path=path)
+                               fields=specs, max_attempts=max_attempts, read_back_below=float(read_back_below),
+                               path=path)
 
 
 def load_definition(path: Path = DEFAULT_DEFINITION_PATH) -> InterviewDefinition:

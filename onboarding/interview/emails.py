@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from onboarding.interview import validate
 from onboarding.interview.spoken import (
     TEENS,
     TENS,
@@ -34,8 +35,8 @@ _PREFIXES = [
     r"(?:my|the|our|your)?\s*(?:work\s+|business\s+|personal\s+)?e-?\s?mail"
     r"(?:\s+address(?:es\b)?)?(?:\s+is|'s)?\b:?",  # "address is" is often heard as "addresses"
     r"(?:you can )?(?:reach|email|contact|find) me (?:at|on)\b",
-    r"(?:send it|send (?:it|them|things|stuff) to|use)\b",
-    r"(?:address is)\b",
+    r"(?:you can |please |just )?(?:send it|send (?:it|them|things|stuff) to|use|try)\b",
+    r"(?:the |my |our )?(?:address is|address's)\b",
 ]
 _SUFFIXES = r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers)\W*$"
 _GLUED_DOMAIN_WORDS = sorted(w for w in COMMON_DOMAIN_WORDS if len(w) >= 5)
@@ -134,11 +135,37 @@ def _fix_domain(address: str) -> tuple[str, float]:
     return f"{local}@{domain}", penalty
 
 
+# "…dot com, that's R O B": letters after the address that spell (and confirm) its local part
+_SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's)\s*[,:]?\s+"
+                            r"(?P<x>(?:[A-Za-z](?:[\s,.-]+|$)){2,})$", re.IGNORECASE)
+# "kim, K I M, at initech": a word immediately spelled out again is the same word once
+_WORD_THEN_SPELLED = re.compile(r"\b(?P<w>[A-Za-z]{2,})[\s,]+(?P<s>(?:[A-Za-z][\s,.-]+){1,}[A-Za-z])(?![A-Za-z])")
+
+
+def _respelled(match: re.Match[str]) -> str:
+    letters = re.sub(r"[^A-Za-z]", "", match.group("s"))
+    return match.group("w") if letters.lower() == match.group("w").lower() else match.group(0)
+
+
 def normalize_email(text: str) -> tuple[str, float] | None:
     """An address and a confidence from spoken or formatted text; None if no address is there."""
     if not text or not text.strip():
         return None
     raw = re.sub(_SUFFIXES, "", text.strip(), flags=re.IGNORECASE)
+    spelled_after = _SPELLED_AFTER.search(raw)
+    confirm = re.sub(r"[^A-Za-z]", "", spelled_after.group("x")).lower() if spelled_after else ""
+    if spelled_after:
+        raw = raw[: spelled_after.start()]
+    raw = _WORD_THEN_SPELLED.sub(_respelled, raw)
+    result = _normalize_email(raw)
+    if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
+        local, _, domain = result[0].partition("@")
+        if local != confirm and validate.email_address(f"{confirm}@{domain}"):
+            return f"{confirm}@{domain}", result[1]
+    return result
+
+
+def _normalize_email(raw: str) -> tuple[str, float] | None:
     formatted = _FORMATTED.search(raw)
     if formatted and " at " not in raw.lower() and " dot " not in raw.lower():
         candidate, _ = _fix_domain(formatted.group(0).lower().rstrip("."))
@@ -151,7 +178,7 @@ def normalize_email(text: str) -> tuple[str, float] | None:
         candidate, penalty = _fix_domain(candidate)
         confidence = 0.85 - penalty - guessed
     candidate = candidate.strip(".")
-    if not EMAIL_RE.fullmatch(candidate) or ".." in candidate:
+    if not EMAIL_RE.fullmatch(candidate) or ".." in candidate or validate.email_address(candidate) is None:
         return None
     return candidate, round(max(0.3, confidence), 2)
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from onboarding.interview import emails, people, timezones, work
+from onboarding.interview import emails, people, timezones, validate, work
 from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
@@ -149,12 +149,8 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     return Normalized(value, confidence)
 
 
-def normalize_phone(text: str) -> Normalized | None:
-    """Digits from words ("oh" = 0, "double five"); "+15551234567" when the country is known or NANP-shaped.
-
-    10 digits without a country code are assumed North American (+1) at lower confidence; other
-    lengths without a "+" are kept as bare digits.
-    """
+def phone_digits(text: str) -> tuple[str, bool] | None:
+    """The digits said ("oh" = 0, "double five") and whether they came after a "plus"/00 (a country code)."""
     if not text or not text.strip():
         return None
     low = strip_fillers(text.lower().replace("’", "'"))
@@ -166,15 +162,29 @@ def normalize_phone(text: str) -> Normalized | None:
     digits = spoken_digits(tokens(low))
     if plus and digits.startswith("00"):
         digits = digits[2:]
-    if not 7 <= len(digits) <= 15:
+    return digits, plus
+
+
+def normalize_phone(text: str, region: str = validate.DEFAULT_REGION) -> Normalized | None:
+    """E.164 from spoken digits, kept only when libphonenumber calls the number valid: with a "plus" for its
+    country code, else in `region` (the field's default), else as a NANP number said with its leading 1."""
+    heard = phone_digits(text)
+    if heard is None or not 7 <= len(heard[0]) <= 15:
         return None
+    digits, plus = heard
     if plus:
-        return Normalized("+" + digits, 0.9)
-    if len(digits) == 11 and digits.startswith("1"):
-        return Normalized("+" + digits, 0.85)
-    if len(digits) == 10:
-        return Normalized("+1" + digits, 0.7)
-    return Normalized(digits, 0.6)
+        number = validate.phone_number(digits, True)
+        return Normalized(number, 0.9) if number else None
+    number = validate.phone_number(digits, False, region)
+    if number is None and len(digits) == 11 and digits.startswith("1"):
+        number = validate.phone_number(digits, True)
+    return Normalized(number, 0.85) if number else None
+
+
+def phone_problem(text: str, region: str = validate.DEFAULT_REGION) -> str:
+    """Why the heard number is not stored, for the re-ask."""
+    heard = phone_digits(text) or ("", False)
+    return validate.phone_problem(heard[0], heard[1], region)
 
 
 _FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm)\b[,.]?"
@@ -245,6 +255,8 @@ def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
         result = normalize_integer(text, spec.min, spec.max)
     elif kind == "choice":
         result = normalize_choice(text, spec.choices)
+    elif kind == "phone":
+        result = normalize_phone(text, spec.region or validate.DEFAULT_REGION)
     else:
         result = _BY_KIND.get(kind, normalize_text)(text)
     if result is not None and spec.pattern and not re.fullmatch(spec.pattern, str(result.value)):

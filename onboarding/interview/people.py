@@ -11,9 +11,12 @@ import re
 
 from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers, strip_leads
 
-_LEAD = r"(?:hi|hello|hey|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?"
+_LEAD = (r"(?:good (?:morning|afternoon|evening|day)|hi there|hello there|hey there|hiya|"
+         r"hi|hello|hey|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?")
 _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'s| is)|name(?:'s| is)|i'm|i am|im|this is|"
-               r"call me|you can call me|it's|it is|they call me|that's|that is)\b[,:]?")
+               r"call me|you can call me|it's|it is|they call me|that's|that is|"
+               r"you're (?:speaking|talking) (?:with|to)|you are (?:speaking|talking) (?:with|to)|"
+               r"(?:you've|you have) got|speaking with)\b[,:]?")
 _NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work",
               "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as",
               # a job title after the name, its comma lost: "I'm Maria PM at Acme"
@@ -64,6 +67,10 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     clauses = [c.strip() for c in re.split(r"[,;]|\.\s", join_spelled(text)) if c.strip()]
     if not clauses:
         return None
+    # a first name said, then said again with the surname: "Tom, Tom Hardy", "It's Sara. Sara Lindqvist"
+    while len(clauses) > 1 and len(clauses[0].split()) == 1 and (
+            clauses[1].split()[0].lower().strip(".") == clauses[0].lower().strip(".")) and len(clauses[1].split()) > 1:
+        clauses = clauses[1:]
     words: list[str] = []
     for tok in clauses[0].split():
         if tok.lower().strip(".") in _NAME_STOP:

@@ -18,6 +18,8 @@ MOVE_ON = "No problem, let's move on."
 NO_PROBLEM = "No problem."
 NEEDED = "That's okay. We do need this one to set up your account."
 SKIP = "No problem, let's skip that one."
+TALKED_OVER = "Sorry, we spoke at the same time."
+_SPELLABLE = ("person_name", "email", "company", "role", "text")
 
 
 def join(*parts: str) -> str:
@@ -33,6 +35,40 @@ def reask(spec: FieldSpec, attempt: int) -> str:
     questions = spec.questions
     question = questions[attempt % len(questions)] if len(questions) > 1 else questions[0]
     return join(question, spec.hint or "")
+
+
+def can_spell(spec: FieldSpec) -> bool:
+    """Words can be spelled; numbers, zones and sentences are better said again."""
+    return spec.kind in _SPELLABLE
+
+
+def ask_to_spell(spec: FieldSpec) -> str:
+    if spec.kind == "email":
+        return ("Could you spell your email address for me, letter by letter? "
+                "Say dot, at, underscore or dash for the symbols.")
+    return f"Could you spell your {spec.label} for me, letter by letter?"
+
+
+def typed(spec: FieldSpec, value: str | int) -> str:
+    """Said when the caller typed a correction in the widget (or a client sent one)."""
+    return f"Thanks, I see you typed your {spec.label}: {speakable(value, spec.kind)}."
+
+
+def invalid_reason(spec: FieldSpec, text: str) -> str | None:
+    """Why an answer that sounded like a value was refused, said before the re-ask (None: just not caught)."""
+    if spec.kind == "phone":
+        from onboarding.interview.normalize import phone_digits, phone_problem
+
+        heard = phone_digits(text)
+        if heard and len(heard[0]) >= 5:
+            return prompts_sorry(phone_problem(text, spec.region or "US"))
+    if spec.kind == "email" and ("@" in text or " at " in f" {text.lower()} "):
+        return prompts_sorry("That doesn't look like a complete email address.")
+    return None
+
+
+def prompts_sorry(reason: str) -> str:
+    return join("Sorry.", reason)
 
 
 def ask_again_for(spec: FieldSpec) -> str:
@@ -61,7 +97,8 @@ def invalid_message(spec: FieldSpec) -> str:
     if kind == "email":
         return "That doesn't look like a valid email address."
     if kind == "phone":
-        return "That doesn't look like a valid phone number. It needs seven to fifteen digits."
+        return ("That doesn't look like a valid phone number for its country. Give it with the country code, "
+                "like plus one four one five five five five zero one three two.")
     if kind == "integer":
         low = spec.min if spec.min is not None else "any"
         high = spec.max if spec.max is not None else "any"

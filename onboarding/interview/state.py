@@ -2,33 +2,33 @@
 
 It knows nothing about LiveKit, HTTP or LLMs so the scripted voice interviewer, the REST
 push-to-talk mode and LLM tools all drive the same rules: ask in definition order, re-ask unclear
-answers a bounded number of times, read back fields marked `confirm`, honour corrections at any
-point (keeping every earlier value in `history`) and end politely when the caller wants to.
+answers a bounded number of times, read back fields marked `confirm` and any value heard with low confidence
+(readback.py: a no asks to spell), honour corrections at any point (keeping every earlier value in `history`),
+take values the caller typed, and end politely when the caller wants to.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
+from onboarding.interview.hearing import distinct, primed_by_earlier_answers
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
     normalize_value,
     strip_correction,
 )
+from onboarding.interview.readback import ReadBack
 from onboarding.interview.replies import correction_field_words
 from onboarding.interview.turns import FieldUpdate, Outcome, PendingValue, Reply, Value
-
-_YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
-                       r"(?P<rest>\S.{2,})$", re.IGNORECASE)
 
 __all__ = ["FieldUpdate", "InterviewState", "Outcome", "Reply"]
 
 
-class InterviewState:
+class InterviewState(ReadBack):
     """Rule-based interviewer state for one call."""
 
     def __init__(self, definition: InterviewDefinition) -> None:
@@ -48,6 +48,15 @@ class InterviewState:
         self._last_prompt = ""
         self._acks = 0
         self._stop_asked = False  # "bye" heard while required fields are missing: asked whether to end
+        self._spelling: str | None = None  # the field the caller was asked to spell after a rejected read-back
+        self._rejected: dict[str, Value] = {}  # the value the caller said no to, per field (a spelling fixes it)
+        self._spelled_part: tuple[str, str] | None = None  # (field, letters so far) of a spelling being read back
+        self._readings: list[str] = []  # every STT reading of the utterance being handled, best first
+        # The STT's other readings of an utterance (its N best), set by the voice call; None: one reading only.
+        self.hearing: Callable[[str], list[str]] | None = None
+        # Set by the call when the caller began speaking while the agent was still talking: a "yes" said over a
+        # read-back was not said to it.
+        self.heard_over_agent = False
 
     # --- queries --------------------------------------------------------------------------
     @property
@@ -68,6 +77,11 @@ class InterviewState:
         return self._stop_asked
 
     @property
+    def awaiting_spelling(self) -> str | None:
+        """The field the caller was just asked to spell (letters come with pauses: end of turn should wait)."""
+        return self._spelling
+
+    @property
     def pending_value(self) -> Value | None:
         """The value being read back for a yes/no, so a screen can show it too."""
         return self._pending.value.value if self._pending else None
@@ -80,7 +94,10 @@ class InterviewState:
         """
         if self._pending or self._stop_asked or self.finished or self.current is None:
             return None
-        return self.current.stt_prompt
+        spec = self.current
+        if self._spelling == spec.name:  # a spelled example makes Whisper write letters, not a guessed word
+            return "Spelled letter by letter: A, B, C, D, E. M, A, R, I, A. Dot, at, underscore, dash."
+        return prompts.join(spec.stt_prompt or "", primed_by_earlier_answers(spec, self.values)) or None
 
     def missing_required(self) -> list[str]:
         return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]
@@ -108,11 +125,19 @@ class InterviewState:
         """Greeting plus the first question."""
         return self._next(self.definition.greeting, [])
 
-    def handle(self, text: str, turn_index: int) -> Reply:
-        """One caller utterance: classify it, apply what it says, and decide what to say next."""
+    def handle(self, text: str, turn_index: int, alternatives: list[str] | None = None) -> Reply:
+        """One caller utterance: classify it, apply what it says, and decide what to say next.
+
+        `alternatives`: the STT's other readings of it, best first (default: what `hearing` gives, if set)."""
         if self.finished:
             return Reply(self.definition.goodbye, [], True, self.ended_by_caller)
         text = (text or "").strip()
+        if alternatives is None and self.hearing is not None and text:
+            alternatives = self.hearing(text)
+        self._readings = distinct([text, *(alternatives or [])])
+        over_agent, self.heard_over_agent = self.heard_over_agent, False
+        if over_agent and self._pending and classify_reply(text) in ("yes", "no"):
+            return Reply(prompts.join(prompts.TALKED_OVER, self._last_prompt), [], False)
         if not text:
             return self.reprompt()
         kind = classify_reply(text)
@@ -176,6 +201,45 @@ class InterviewState:
         self._candidates.pop(field, None)
         return self._accept(spec, value, raw_text, turn_index, source)
 
+    def typed(self, field: str, text: str, turn_index: int) -> Reply:
+        """The caller typed a value (the widget's correction box, a client's REST call): the same normaliser and
+        validation as a spoken answer; stored at once with source "typed" (no read-back: they can see it).
+        Raises ValueError with the reason when it is refused. The reply says so and asks what is open next."""
+        try:
+            spec = self.definition.field(field)
+        except KeyError:
+            raise ValueError(f"There is no field called {field!r}.") from None
+        if self.finished:
+            raise ValueError("The interview is over: staff can still correct the profile.")
+        value = normalize_value(spec, (text or "").strip())
+        if value is None:
+            raise ValueError(prompts.invalid_message(spec))
+        if self._pending and self._pending.field == field:
+            self._pending = None
+        if self._spelling == field:
+            self._spelling = None
+        self._candidates.pop(field, None)
+        update = self._accept(spec, Normalized(value.value, 1.0), text.strip(), turn_index, "typed")
+        said = prompts.typed(spec, value.value)
+        if self._pending:  # still waiting for a yes about another field: ask that again
+            return Reply(prompts.join(said, self._last_prompt), [update], False)
+        return self._next(said, [update])
+
+    def discard_pending(self) -> None:
+        """Forget a read-back waiting for a yes (the field was skipped or typed instead)."""
+        self._pending = None
+
+    def propose(self, field: str, raw_text: str, turn_index: int, source: str = "tool", heard: str = "") -> Value:
+        """A value an LLM wants stored for a field that must be read back first: it waits, as a pending read-back,
+        for the caller's yes (so the scripted rules can take the yes too if the LLM fails). Raises ValueError."""
+        spec = self.definition.field(field)
+        value = normalize_value(spec, raw_text or "")
+        if value is None:
+            raise ValueError(prompts.invalid_message(spec))
+        self._pending = PendingValue(spec.name, value, heard or raw_text, turn_index, source)
+        self._last_prompt = prompts.confirm_question(spec, value.value)
+        return value.value
+
     # --- steps ----------------------------------------------------------------------------
     def _accept(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str) -> FieldUpdate:
         update = FieldUpdate(field=spec.name, value=value.value, raw=raw, confidence=value.confidence,
@@ -191,15 +255,13 @@ class InterviewState:
         self._last_answered = spec.name
         return update
 
-    def _confirm(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str,
-                 prefix: str, updates: list[FieldUpdate]) -> Reply:
-        self._pending = PendingValue(spec.name, value, raw, turn, source)
-        self._last_prompt = prompts.confirm_question(spec, value.value)
-        return Reply(prompts.join(prefix, self._last_prompt), updates, False)
-
     def _answer(self, spec: FieldSpec, text: str, turn: int) -> Reply:
         source = "correction" if spec.name in self.values else "answer"
-        value = normalize_value(spec, text)
+        heard = self._hear(spec, text)
+        spelled = self._spelling == spec.name
+        self._spelling = None
+        self._spelled_part = (spec.name, text) if spelled and heard is not None else None
+        value = Normalized(heard.value.value, heard.confidence) if heard else None
         extras = extract_fields(text, self.definition)
         if value is None and spec.name in extras:
             value = extras[spec.name]
@@ -216,72 +278,11 @@ class InterviewState:
             if updates:
                 self._last_prompt = spec.question
                 return Reply(prompts.join(self._ack(), spec.question), updates, False)
-            return self._failed(spec, updates)
-        if spec.confirm:
+            return self._failed(spec, updates, prompts.invalid_reason(spec, text) or prompts.NOT_CAUGHT)
+        if spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec):
             return self._confirm(spec, value, text, turn, source, "", updates)
         updates.append(self._accept(spec, value, text, turn, source))
         return self._next(self._ack(), updates)
-
-    def _handle_confirmation(self, text: str, kind: str, turn: int) -> Reply:
-        pending = self._pending
-        assert pending is not None
-        spec = self.definition.field(pending.field)
-        if kind == "yes":
-            return self._next(self._ack(), [self._accept_pending()])
-        rest = _YES_THEN.match(text)
-        if kind == "other" and rest:  # "Yes, and I'm a PM at Acme": accept, then take the rest as an answer
-            return self._then(self._accept_pending(), rest.group("rest"), turn)
-        if kind in ("no", "dont_know"):
-            self._pending = None
-            if spec.name in self.values:  # a rejected correction: ask for that field again
-                self._focus = spec.name
-            return self._failed(spec, [], prompts.SORRY)
-        named = target_field(correction_field_words(text), self.definition)
-        if named is not None and named.name != spec.name:
-            reply = self._handle_correction(text, turn)
-            if reply is not None:
-                return reply
-        payload = strip_correction(text) if kind == "correction" else text
-        value = normalize_value(spec, payload)
-        if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
-            return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes
-        if value is None:
-            return self._confirm_failed(prompts.YES_OR_NO)
-        return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
-
-    def _accept_pending(self) -> FieldUpdate:
-        pending = self._pending
-        assert pending is not None
-        self._pending = None
-        source = "correction" if pending.source == "correction" else "confirmation"
-        spec = self.definition.field(pending.field)
-        return self._accept(spec, pending.value, pending.raw, pending.turn_index, source)
-
-    def _then(self, update: FieldUpdate, text: str, turn: int) -> Reply:
-        """Continue with the rest of an utterance after a confirmation it implied."""
-        current = self.current
-        useful = classify_reply(text) in ("stop", "correction") or extract_fields(text, self.definition) or (
-            current is not None and normalize_value(current, text) is not None)
-        if not useful:  # "yes, that's me": nothing more to take from it
-            return self._next(self._ack(), [update])
-        follow = self.handle(text, turn)
-        return Reply(follow.text, [update, *follow.updates], follow.done, follow.ended_by_caller)
-
-    def _confirm_failed(self, prefix: str) -> Reply:
-        pending = self._pending
-        assert pending is not None
-        spec = self.definition.field(pending.field)
-        attempts = self._attempts.get(spec.name, 0) + 1
-        self._attempts[spec.name] = attempts
-        if attempts <= self.definition.max_attempts:
-            return Reply(prompts.join(prefix, self._last_prompt), [], False)
-        # no clear yes: keep the unconfirmed value at lower confidence and let staff check it
-        self._pending = None
-        weak = Normalized(pending.value.value, round(pending.value.confidence / 2, 2))
-        update = self._accept(spec, weak, pending.raw, pending.turn_index, "answer")
-        if spec.required and spec.name not in self.flagged:
-            self.flagged.append(spec.name)
-        return self._next(prompts.MOVE_ON, [update])
 
     def _handle_correction(self, text: str, turn: int) -> Reply | None:
         """A correction outside a read-back; None means "treat the payload as an answer"."""

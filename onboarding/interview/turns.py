@@ -23,7 +23,7 @@ class FieldUpdate:
     confidence: float
     turn_index: int
     previous: Value | None
-    source: str  # "answer" | "correction" | "confirmation" | "tool"
+    source: str  # "answer" | "correction" | "confirmation" | "tool" | "typed" (by the caller, in the widget)
 
 
 @dataclass

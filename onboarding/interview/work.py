@@ -29,8 +29,8 @@ _PRONOUN_LED = re.compile(r"^(?:i|i'm|im|we|we're|it's|my|our|you|they|he|she|wo
                           re.IGNORECASE)
 _NO_VALUE = re.compile(r"^(?:i don'?t know|not sure|no idea|none|nothing|n/?a|no|nope|skip|pass|dunno)$",
                        re.IGNORECASE)
-_SELF = re.compile(r"\b(?:self[- ]employed|freelanc\w*|i work for myself|independent contractor|my own business)\b",
-                   re.IGNORECASE)
+_SELF = re.compile(r"\b(?:self[- ]employed|freelanc\w*|i work for myself|independent contractor|"
+                   r"my own business(?![,:]?\s+\w))\b", re.IGNORECASE)
 _RUN = re.compile(r"\b(?:i|i'll|we)\s+(?:run|ran|lead|led|head(?: up)?|had up|oversee)\s+(?:the\s+|our\s+)?"
                   r"(?P<x>[\w &/-]+?)(?:\s+(?:team|department|group|org|organi[sz]ation|function))?"
                   r"(?=\s+(?:over\s+)?(?:at|for|with|in)\b|[,.;]|$)", re.IGNORECASE)
@@ -42,10 +42,13 @@ _ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm curre
                          r"(?P<x>.+?)(?=\s+(?:over\s+)?(?:at|for|with|on the|from)\b|[,;]|\.\s|$)", re.IGNORECASE)
 # A short "I'm" is often heard as "in": "in the CTO", "in a product manager at Acme".
 _IM_HEARD = re.compile(r"^in\s+(?=(?:a|an|the)\s)", re.IGNORECASE)
-_AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
+_AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
-_CALLED = re.compile(r"\b(?:we're|we are|it's|it is|company(?:'s| is)?|business(?:'s| is)?|company name is|"
-                     r"we go by)\s+(?:called|named)\s+(?P<x>.+)|\b(?:company|business)(?: name)? is\s+(?P<y>.+)",
+_KIND_OF_ORG = r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|employer|practice|shop)"
+# "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
+_CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
+                     rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?(?P<y>.+)|"
+                     rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)",
                      re.IGNORECASE)
 
 
@@ -98,7 +101,7 @@ def normalize_company(text: str) -> tuple[str, float] | None:
         return "Self-employed", 0.8
     called = _CALLED.search(text)
     if called:
-        value = _clean_company(_cut(called.group("x") or called.group("y")))
+        value = _clean_company(_cut(called.group("x") or called.group("y") or called.group("z")))
         return (value, 0.85) if value else None
     at = _AT_COMPANY.search(text)
     if at:
@@ -116,6 +119,10 @@ _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|elev
 
 def _clean_role(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:a|an|the|currently)\s+", "", strip_edges(value), flags=re.IGNORECASE))
+    value = re.sub(r"\s+(?:there|here|at the moment|right now|now)$", "", value, flags=re.IGNORECASE)
+    one_of = re.match(r"^one of (?:the|our|its)\s+(?P<x>.+?)s$", value, flags=re.IGNORECASE)
+    if one_of:  # "one of the co-founders" → the title one of them holds
+        value = one_of.group("x")
     low = re.sub(r"\b([se]?vp)s\s+of\b", r"\1 of", value.lower())  # "vp of" is often heard as "VPs of"
     for short, long in EXPANSIONS.items():
         low = re.sub(rf"\b{re.escape(short)}\b", long, low)

@@ -25,7 +25,7 @@ from livekit.agents.llm.fallback_adapter import AvailabilityChangedEvent
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 from livekit.plugins import google  # plugins register on import, which must happen on the main thread
 
-from onboarding.interview import InterviewState, Reply, prompts
+from onboarding.interview import InterviewState, Reply, classify_reply, prompts
 from onboarding.providers.fallback import ProviderMonitor
 from onboarding.providers.gemini_tools import InterviewTools, ReplyHook, build_instructions
 from onboarding.providers.scripted_llm import ScriptedInterviewer, last_user_message
@@ -60,6 +60,19 @@ def _tool_round_done(chat_ctx: llm.ChatContext) -> bool:
     return False
 
 
+def _agent_before(chat_ctx: llm.ChatContext, message: llm.ChatMessage) -> str:
+    """The agent's words just before `message` (the question or read-back it answers)."""
+    said: list[str] = []
+    for item in chat_ctx.items:
+        if item is message or getattr(item, "id", None) == message.id:
+            break
+        if item.type == "message" and item.role == "assistant":
+            said.append(item.text_content or "")
+        elif item.type == "message" and item.role == "user":
+            said = []
+    return " ".join(said)
+
+
 def with_frame(chat_ctx: llm.ChatContext, image: llm.ImageContent | None) -> llm.ChatContext:
     """A copy whose newest caller message also carries the latest video frame (the history keeps no images)."""
     if image is None:
@@ -86,13 +99,14 @@ class GeminiInterviewer(llm.LLM):
         self._on_reply = on_reply
         self._user_turns = 0
         self._turn_texts: dict[int, str] = {}
+        self._agent_said: dict[int, str] = {}  # caller turn → what the agent said just before it
         self._noted: set[str] = set()
         self.scripted = ScriptedInterviewer(state)  # answers the rest of the call once Gemini fails
         self.failed = False
         self.latest_frame: rtc.VideoFrame | None = None
         self._image: llm.ImageContent | None = None  # the latest frame, JPEG-encoded once however often it is sent
         self.instructions = build_instructions(state.definition)
-        self.toolbox = InterviewTools(state, on_reply, lambda: self._user_turns, self._turn_texts)
+        self.toolbox = InterviewTools(state, on_reply, lambda: self._user_turns, self._turn_texts, self._agent_said)
 
     @property
     def user_turns(self) -> int:
@@ -155,14 +169,16 @@ class GeminiInterviewer(llm.LLM):
         return _InterviewStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
 
     # --- bookkeeping shared by both paths -----------------------------------------------------------
-    def note_caller(self, message: llm.ChatMessage | None) -> None:
-        """A new caller message: count the turn and let the call store it before any tool refers to it."""
+    def note_caller(self, message: llm.ChatMessage | None, chat_ctx: llm.ChatContext | None = None) -> None:
+        """A new caller message: count the turn and let the call store it before any tool refers to it; keep what
+        the agent said just before it (a read-back is only confirmed by a yes to it)."""
         text = (message.text_content or "").strip() if message is not None else ""
         if message is None or message.id in self._noted or not text:
             return
         self._noted.add(message.id)
         self._user_turns += 1
         self._turn_texts[self._user_turns] = text
+        self._agent_said[self._user_turns] = _agent_before(chat_ctx, message) if chat_ctx is not None else ""
         self._on_reply(message, Reply("", [], False))
 
     def fail(self, error: BaseException) -> None:
@@ -185,17 +201,36 @@ class GeminiInterviewer(llm.LLM):
             self.scripted.opened = True
         elif (earlier := self.scripted.already_answered(message)) is not None:
             return earlier
+        elif (taken := self._answer_left_open(message)) is not None:
+            reply = taken
         else:  # the caller's turn was counted and stored by note_caller: reuse its number
             reply = self.scripted.respond(message, self._user_turns)
         self._on_reply(None, reply)
         return reply
+
+    def _answer_left_open(self, message: llm.ChatMessage | None) -> Reply | None:
+        """Gemini may have read a value back in free text and failed on the caller's yes: the scripted rules take
+        the answer it read back (the latest caller turn no tool stored) before the yes, so the yes confirms it."""
+        text = (message.text_content or "").strip() if message is not None else ""
+        if not text or self.state.pending_confirmation or classify_reply(text) not in ("yes", "no", "correction"):
+            return None
+        earlier = [i for i in self._turn_texts if i < self._user_turns and i not in self.toolbox.consumed]
+        if not earlier:
+            return None
+        index = max(earlier)
+        self.toolbox.consumed.add(index)
+        before = self.state.handle(self._turn_texts[index], index)
+        if not self.state.pending_confirmation:  # it went in without a read-back: go on from there
+            return before
+        self._on_reply(None, Reply("", before.updates, False))
+        return self.scripted.respond(message, self._user_turns)
 
 
 class _InterviewStream(llm.LLMStream):
     async def _run(self) -> None:
         interviewer = self._llm
         assert isinstance(interviewer, GeminiInterviewer)
-        interviewer.note_caller(last_user_message(self._chat_ctx))
+        interviewer.note_caller(last_user_message(self._chat_ctx), self._chat_ctx)
         if not interviewer.failed:
             assert interviewer.gemini is not None, "GeminiInterviewer.connect() (prepare_agent) was not awaited"
             tools_sent = False

@@ -8,6 +8,7 @@ scripted path.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable
@@ -16,7 +17,16 @@ from typing import Any
 from livekit.agents import llm
 from livekit.agents.llm import ToolError
 
-from onboarding.interview import InterviewDefinition, InterviewState, Reply, prompts
+from onboarding.interview import (
+    InterviewDefinition,
+    InterviewState,
+    Reply,
+    classify_reply,
+    normalize_value,
+    prompts,
+    speakable,
+)
+from onboarding.interview.definition import FieldSpec
 
 ReplyHook = Callable[[llm.ChatMessage | None, Reply], None]
 
@@ -33,9 +43,11 @@ def build_instructions(definition: InterviewDefinition) -> str:
         "normally (value): an email as name@domain.com, a phone number as digits with its country code, a team "
         "size as a number. If a tool returns an error, tell the caller briefly and ask again.",
         "For fields marked 'read back', say the value back (spell emails letter by letter) and ask whether it is "
-        "right; call record_field only after the caller says yes.",
+        "right; call record_field only after the caller says yes (the tool refuses it before). If the caller says "
+        "no, ask them to spell it.",
         "When the caller corrects something already recorded, call correct_field. If the caller declines an "
-        "optional field or does not know an answer, call skip_field and move on.",
+        "optional field, or cannot give a required one after you asked twice, call skip_field and move on (staff "
+        "follow up skipped required fields; finish with reason completed is then allowed).",
         f"If the caller wants to stop early, ask once whether to end the call; if yes, call finish with reason "
         f"caller_ended. When every required field is recorded and each optional one recorded or skipped, call "
         f'finish with reason completed, then thank the caller using what finish returns. Never invent answers. '
@@ -60,12 +72,31 @@ def _words(text: str) -> str:
     return re.sub(r"[^a-z0-9@]+", " ", text.lower()).strip()
 
 
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def read_back_in(said: str, spec: FieldSpec, value: str | int) -> bool:
+    """Whether the agent's words read `value` back: spelled as we would ("m-a-r-i-a at example dot com"), said
+    with at/dot, or written out."""
+    heard = _letters(said)
+    text = str(value)
+    forms = {speakable(value, spec.kind), text, text.replace("@", " at ").replace(".", " dot ")}
+    return any(_letters(form) and _letters(form) in heard for form in forms)
+
+
+def prompts_yes(text: str) -> bool:
+    return classify_reply(text) == "yes"
+
+
 class InterviewTools:
     """Tools bound to one call's state; `turn_index` is the caller turn being answered now."""
 
     def __init__(self, state: InterviewState, on_reply: ReplyHook, turn_index: Callable[[], int],
-                 turn_texts: dict[int, str]) -> None:
+                 turn_texts: dict[int, str], agent_said: dict[int, str] | None = None) -> None:
         self.state, self._on_reply, self._turn_index, self._turn_texts = state, on_reply, turn_index, turn_texts
+        self._agent_said = agent_said if agent_said is not None else {}  # caller turn → what the agent said before
+        self.consumed: set[int] = set()  # caller turns a stored value came from
         names = state.definition.names
         value_args = {
             "type": "object",
@@ -108,6 +139,8 @@ class InterviewTools:
         bucket = self.state.flagged if spec.required else self.state.skipped
         if spec.name not in bucket:
             bucket.append(spec.name)
+        if self.state.pending_confirmation == spec.name:
+            self.state.discard_pending()
         self._on_reply(None, Reply("", [], False))
         return self._next({"skipped": spec.name, "follow_up_by_staff": spec.required})
 
@@ -116,24 +149,44 @@ class InterviewTools:
 
     # --- the work, callable without a session (tests, the scripted fallback) ---------------------
     def store(self, arguments: dict[str, Any], source: str) -> str:
+        """Store a value the model gives, with the caller turn it came from and that turn's STT transcript as what
+        was heard (never the model's `heard`, which may paraphrase). A field marked `confirm` is stored only once
+        the agent has read it back and the caller said yes; until then it waits as a pending read-back."""
         spec = self._spec(str(arguments.get("field", "")))
         heard, value = str(arguments.get("heard") or ""), str(arguments.get("value") or "")
-        try:
-            update = self.state.record(spec.name, value, self._turn_of(heard), source=source)
-        except ValueError as exc:
-            raise ToolError(f"{exc} Ask again: {spec.question}") from None
-        update.raw = heard or value  # provenance keeps the caller's words; the value was normalised from `value`
+        normalized = normalize_value(spec, value)
+        if normalized is None:
+            raise ToolError(f"{prompts.invalid_message(spec)} Ask again: {spec.question}")
+        now = self._turn_index()
+        turn = self._turn_of(spec, heard, normalized.value)
+        if spec.confirm and not self._confirmed(spec, normalized.value, now):
+            self.state.propose(spec.name, value, turn, source, heard=self._turn_texts.get(turn, ""))
+            readback = prompts.confirm_question(spec, normalized.value)
+            raise ToolError(f"Not stored yet: {spec.name} must be read back first. Say: \"{readback}\" and call "
+                            f"{'correct_field' if source == 'correction' else 'record_field'} again only after "
+                            "the caller says yes.")
+        update = self.state.record(spec.name, value, turn, source=source)
+        update.raw = self._turn_texts.get(turn, heard or value)  # what the STT heard in that turn
+        self.consumed.add(turn)
         self._on_reply(None, Reply("", [update], False))
         return self._next({"stored": spec.name, "value": update.value})
+
+    def _confirmed(self, spec: FieldSpec, value: str | int, now: int) -> bool:
+        """The caller's latest words are a yes, said right after the agent read this value back (not over it)."""
+        said = self._turn_texts.get(now, "")
+        return (prompts_yes(said) and not self.state.heard_over_agent
+                and read_back_in(self._agent_said.get(now, ""), spec, value))
 
     def finish(self, reason: str) -> str:
         state = self.state
         missing = state.missing_required()
         if reason not in ("completed", "caller_ended"):
             raise ToolError("reason must be completed or caller_ended")
-        if reason == "completed" and missing:
-            first = state.definition.field(missing[0])
-            raise ToolError(f"Not done yet: still missing {', '.join(missing)}. Ask: {first.question}")
+        open_fields = [name for name in missing if name not in state.flagged]  # flagged: staff follow them up
+        if reason == "completed" and open_fields:
+            first = state.definition.field(open_fields[0])
+            raise ToolError(f"Not done yet: still missing {', '.join(open_fields)}. Ask: {first.question} "
+                            "(If the caller cannot give one, call skip_field: staff will follow it up.)")
         state.finished, state.ended_by_caller = True, reason == "caller_ended"
         self._on_reply(None, Reply("", [], True, state.ended_by_caller))
         goodbye = state.wrap_up() if reason == "completed" else prompts.early_goodbye(state.definition)
@@ -145,13 +198,24 @@ class InterviewTools:
         except KeyError:
             raise ToolError(f"There is no field {name!r}. Fields: {', '.join(self.state.definition.names)}.") from None
 
-    def _turn_of(self, heard: str) -> int:
-        """The caller turn the words were said in (a read-back is confirmed a turn later), else the current one."""
-        now, words = self._turn_index(), _words(heard)
-        if words:
-            for index in sorted(self._turn_texts, reverse=True):
-                if words in _words(self._turn_texts[index]):
-                    return index
+    def _turn_of(self, spec: FieldSpec, heard: str, value: str | int) -> int:
+        """The caller turn the value was said in: the latest turn whose words give this value, else the turn the
+        model's `heard` resembles most, else (a confirmed read-back) the turn before the yes, else the current one.
+        Never a substring match on the model's words: models paraphrase."""
+        now = self._turn_index()
+        turns = sorted(self._turn_texts, reverse=True)
+        for index in turns:
+            got = normalize_value(spec, self._turn_texts[index])
+            if got is not None and got.value == value:
+                return index
+        if heard.strip():
+            scored = [(difflib.SequenceMatcher(None, _words(heard), _words(self._turn_texts[i])).ratio(), i)
+                      for i in turns]
+            best = max(scored, default=(0.0, now))
+            if best[0] >= 0.6:
+                return best[1]
+        if spec.confirm and prompts_yes(self._turn_texts.get(now, "")) and now - 1 in self._turn_texts:
+            return now - 1
         return now
 
     def _next(self, result: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ log = logging.getLogger("onboarding.stt")
 WHISPER_RATE = 16000
 MIN_SPEECH_DBFS = -45.0  # quieter than this is line noise or codec comfort noise, not an answer
 NO_SPEECH_PROB = 0.6
+N_BEST = 5  # readings per utterance: the interview keeps the first its field accepts, their agreement = confidence
 
 
 def loudness_dbfs(audio: np.ndarray) -> float:
@@ -69,25 +70,59 @@ def to_whisper_input(frames: list[rtc.AudioFrame]) -> np.ndarray:
 
 
 def transcribe(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None = None) -> str:
-    """Temperature 0 only: fallback temperatures retry and can take seconds on 2 cores.
+    """The best reading of one utterance ("" for silence): the first of `hypotheses`."""
+    readings = hypotheses(model, audio, beam_size, prompt, n_best=1)
+    return readings[0] if readings else ""
 
-    `prompt` (Whisper's initial prompt) primes the decoder with the words the asked question expects.
+
+def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None = None,
+               n_best: int = N_BEST) -> list[str]:
+    """Whisper's `n_best` readings of one utterance, best first ([] for silence or non-speech).
+
+    One encoder pass and one beam search: the beam's finished hypotheses are the N best, so they cost next to
+    nothing over the best alone (measured: bench.stt_accuracy --n-best). Temperature 0 only: fallback
+    temperatures retry and can take seconds on 2 cores. `prompt` (Whisper's initial prompt) primes the decoder
+    with what the asked question expects. Utterances longer than one 30 s window are read once, whole.
     """
     if audio.size < WHISPER_RATE // 10 or loudness_dbfs(audio) < MIN_SPEECH_DBFS:
-        return ""  # Whisper invents "Thank you." or "Bye." for near-silence: never let that end a call
+        return []  # Whisper invents "Thank you." or "Bye." for near-silence: never let that end a call
+    if audio.size > WHISPER_RATE * 30:
+        return _whole(model, audio, beam_size, prompt)
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    extractor = model.feature_extractor
+    features = extractor(audio)
+    segment = pad_or_trim(features[:, : min(extractor.nb_max_frames, features.shape[-1] - 1)])
+    encoded = model.encode(segment)
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+    previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
+    tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
+    beam = max(beam_size, n_best)
+    result = model.model.generate(
+        encoded, [tokens], beam_size=beam, num_hypotheses=min(n_best, beam), return_scores=True,
+        return_no_speech_prob=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        max_length=model.max_length, length_penalty=1, repetition_penalty=1, no_repeat_ngram_size=0,
+    )[0]
+    if result.no_speech_prob >= NO_SPEECH_PROB:
+        return []
+    readings: list[str] = []
+    for ids in result.sequences_ids:
+        text = tokenizer.decode(ids).strip()
+        if text and not _NON_SPEECH.match(text) and text not in readings:
+            readings.append(text)
+    return readings
+
+
+def _whole(model, audio: np.ndarray, beam_size: int, prompt: str | None) -> list[str]:
     segments, _info = model.transcribe(
-        audio,
-        language="en",
-        beam_size=beam_size,
-        temperature=0.0,
-        without_timestamps=True,
-        condition_on_previous_text=False,
-        vad_filter=False,
-        initial_prompt=prompt or None,
+        audio, language="en", beam_size=beam_size, temperature=0.0, without_timestamps=True,
+        condition_on_previous_text=False, vad_filter=False, initial_prompt=prompt or None,
     )
     parts = [s.text.strip() for s in segments if s.no_speech_prob < NO_SPEECH_PROB]
     text = " ".join(p for p in parts if p and not _NON_SPEECH.match(p)).strip()
-    return text
+    return [text] if text else []
 
 
 class WhisperSTT(stt.STT):
@@ -97,10 +132,25 @@ class WhisperSTT(stt.STT):
         self._beam_size = beam_size
         self._model = load_whisper(self._model_dir)
         self.prompt: str | None = None  # set per turn by the call from the interview state
+        self._readings: dict[str, list[str]] = {}  # best reading → all N best, for the interview (latest few)
 
     def hear(self, audio: np.ndarray, prompt: str | None = None) -> str:
         """Blocking: 16 kHz float audio to text (the REST door calls this from a worker thread)."""
         return transcribe(self._model, audio, self._beam_size, prompt)
+
+    def hear_all(self, audio: np.ndarray, prompt: str | None = None) -> list[str]:
+        """Blocking: the N best readings, best first ([] for silence)."""
+        return hypotheses(self._model, audio, self._beam_size, prompt)
+
+    def readings(self, text: str) -> list[str]:
+        """The other readings of an utterance this STT heard as `text` (for the interview), [] if unknown."""
+        return self._readings.get(text, [text])[1:]
+
+    def _remember(self, readings: list[str]) -> None:
+        if readings:
+            self._readings[readings[0]] = readings
+            while len(self._readings) > 8:
+                self._readings.pop(next(iter(self._readings)))
 
     def warm_up(self) -> None:
         """One throw-away decode so the first caller does not pay for lazy initialisation."""
@@ -126,10 +176,18 @@ class WhisperSTT(stt.STT):
         frames = buffer if isinstance(buffer, list) else [buffer]
         audio = to_whisper_input(frames)
         started = time.perf_counter()
-        text = await asyncio.to_thread(transcribe, self._model, audio, self._beam_size, self.prompt)
+        readings = await asyncio.to_thread(hypotheses, self._model, audio, self._beam_size, self.prompt)
+        self._remember(readings)
         log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),
-                                        "stt_s": round(time.perf_counter() - started, 3), "text": text})
-        return stt.SpeechEvent(
-            type=stt.SpeechEventType.FINAL_TRANSCRIPT,
-            alternatives=[stt.SpeechData(language="en", text=text, confidence=1.0 if text else 0.0)],
-        )
+                                        "stt_s": round(time.perf_counter() - started, 3), "readings": len(readings)})
+        # every reading goes to the session (the first is the transcript); agreement is a confidence of sorts
+        alternatives = [stt.SpeechData(language="en", text=text, confidence=_agreement(text, readings))
+                        for text in readings] or [stt.SpeechData(language="en", text="", confidence=0.0)]
+        return stt.SpeechEvent(type=stt.SpeechEventType.FINAL_TRANSCRIPT, alternatives=alternatives)
+
+
+def _agreement(text: str, readings: list[str]) -> float:
+    """Share of readings that say the same words (case and punctuation aside)."""
+    words = re.sub(r"[^a-z0-9@ ]", "", text.lower()).split()
+    same = sum(1 for r in readings if re.sub(r"[^a-z0-9@ ]", "", r.lower()).split() == words)
+    return round(same / max(1, len(readings)), 2)

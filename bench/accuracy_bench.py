@@ -1,0 +1,199 @@
+"""End-to-end accuracy: callers made of HELD-OUT answers phone the real worker over real WebRTC and the profile
+stored at the END of each call is compared with what they said.
+
+    python -m bench.accuracy_bench                    # 2 callers per voice, voices piper,slt,awb,rms, voice only
+    python -m bench.accuracy_bench --callers 1 --voices slt          # a smoke run
+    python -m bench.accuracy_bench --typing           # callers may also type a field in (RPC, as the widget does)
+    python -m bench.accuracy_bench --text --callers 21   # no audio: the same callers, a perfect ear (seconds)
+
+Each caller (`harness.personas.ListeningCaller`) hears only what the agent says — its words on `lk.transcription`,
+never the `onboarding.*` attributes (only with `--typing` does it read the fields the widget shows) — answers
+the question it recognises with a held-out phrasing, says yes to a
+read-back of its own value and no to anything else, spells the misheard part when asked, and with `--typing`
+types a field the agent got wrong twice or gave up on, or that the widget shows wrong (the fields it displays).
+Calls run one after another (one worker, local providers:
+Whisper tiny.en, Piper joe as the agent's voice, the scripted interviewer). Reported per caller voice: fields right
+at the end (stored value == expected, exactly), calls completed, caller turns and seconds per onboarding, extra
+turns per field (turns beyond one answer per field), the most turns spent on one question, and every miss.
+Writes docs/accuracy-e2e.md (docs/accuracy-e2e-typing.md with --typing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.common import machine
+from harness.personas import ListeningCaller, Typed, asked_field, heldout_personas
+from harness.simcaller import CallResult, CallScript, SimCaller
+from harness.testbed import settled_call, stack_settings, start_livekit, start_worker
+from onboarding.call_records import CallRecord
+from onboarding.interview import InterviewState, load_definition
+from onboarding.settings import REPO_ROOT, Settings
+
+VOICES = ("piper", "slt", "awb", "rms")
+TARGET = 95.0
+
+
+@dataclass
+class Call:
+    voice: str
+    caller: ListeningCaller
+    result: CallResult | None
+    record: CallRecord | None
+    error: str = ""
+    right: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def turns(self) -> int:
+        return len(self.record.user_turns) if self.record else 0
+
+    def most_on_one_question(self) -> int:
+        """How many caller turns answered the same question, at most (a call stuck on one question shows here)."""
+        if self.record is None:
+            return 0
+        counts: dict[str, int] = {}
+        asked = ""
+        for turn in self.record.turns:
+            if turn.role == "agent":
+                asked = _question_of(turn.text)
+            elif asked:
+                counts[asked] = counts.get(asked, 0) + 1
+        return max(counts.values(), default=0)
+
+
+def _question_of(text: str) -> str:
+    return asked_field(text.lower(), load_definition()) or ""
+
+
+async def one_call(settings: Settings, voice: str, caller: ListeningCaller) -> Call:
+    script = CallScript(listener=caller, voice=voice, timeout=420, max_turns=60)
+    try:
+        result = await SimCaller(settings, script).run()
+        record = await settled_call(settings, result.room_name, timeout=60)
+    except (TimeoutError, AssertionError, RuntimeError) as exc:
+        return Call(voice, caller, None, None, f"{type(exc).__name__}: {exc}")
+    stored = record.profile.answers or {}
+    right = {name: stored.get(name) == value for name, value in caller.expected.items()}
+    return Call(voice, caller, result, record, right=right)
+
+
+def table(calls: list[Call], voices: list[str], fields: int) -> str:
+    head = ("| caller voice | fields right at the end | calls completed | caller turns per onboarding | "
+            "extra turns per field | seconds per onboarding | most turns on one question |\n"
+            "|---|---|---|---|---|---|---|")
+    rows = []
+    for voice in [*voices, None]:
+        mine = [c for c in calls if voice is None or c.voice == voice]
+        if not mine:
+            continue
+        right = sum(sum(c.right.values()) for c in mine)
+        total = sum(len(c.caller.expected) for c in mine)
+        done = sum(1 for c in mine if c.record and c.record.call.status == "completed")
+        turns = [c.turns for c in mine if c.record]
+        seconds = [c.result.seconds for c in mine if c.result]
+        extra = sum(t - fields for t in turns) / max(1, len(turns)) / fields
+        label = f"`{voice}`" if voice else "**all**"
+        stuck = max((c.most_on_one_question() for c in mine), default=0)
+        rows.append(f"| {label} | {right}/{total} · {100 * right / max(1, total):.1f} % | {done}/{len(mine)} | "
+                    f"{sum(turns) / max(1, len(turns)):.1f} | {extra:.2f} | "
+                    f"{sum(seconds) / max(1, len(seconds)):.0f} | {stuck} |")
+    return "\n".join([head, *rows])
+
+
+def misses(calls: list[Call]) -> str:
+    lines = []
+    for c in calls:
+        if c.error:
+            lines.append(f"[{c.voice}] call failed: {c.error}")
+            continue
+        stored = c.record.profile.answers or {}
+        for name, ok in c.right.items():
+            if not ok:
+                flagged = " (flagged for staff)" if name in (c.record.profile.flagged or []) else ""
+                lines.append(f"[{c.voice}] {name}: said {c.caller.answers[name]!r} → stored {stored.get(name)!r}"
+                             f"{flagged}, expected {c.caller.expected[name]!r}")
+    return "\n".join(lines) or "none"
+
+
+async def run(settings: Settings, voices: list[str], callers: int, typing: bool) -> list[Call]:
+    calls = []
+    for voice in voices:
+        for caller in heldout_personas(callers):
+            caller.may_type = typing
+            calls.append(await one_call(settings, voice, caller))
+            print(f"{voice}: {sum(calls[-1].right.values())}/{len(caller.expected)} right "
+                  f"({calls[-1].error or calls[-1].record.call.status})", file=sys.stderr, flush=True)
+    return calls
+
+
+def text_calls(callers: int, typing: bool) -> str:
+    """The conversation alone: each caller's words go straight to the interview (no TTS, no STT, no WebRTC)."""
+    right = total = turns = done = 0
+    lines = []
+    for caller in heldout_personas(callers):
+        caller.may_type = typing
+        state = InterviewState(load_definition())
+        reply, count = state.opening(), 0
+        while not reply.done and count < 60:
+            answer = caller.reply(reply.text, dict(state.values) if typing else None)
+            if answer is None:
+                break
+            count += 1
+            reply = (state.typed(answer.field, answer.value, -1) if isinstance(answer, Typed)
+                     else state.handle(answer, count))
+        ok = {name: state.values.get(name) == value for name, value in caller.expected.items()}
+        right, total, turns = right + sum(ok.values()), total + len(ok), turns + count
+        done += state.outcome().status == "completed"
+        lines += [f"{name}: said {caller.answers[name]!r} → stored {state.values.get(name)!r}, expected "
+                  f"{caller.expected[name]!r}" for name, good in ok.items() if not good]
+    return (f"text only: {right}/{total} fields right at the end ({100 * right / max(1, total):.1f} %), "
+            f"{done}/{callers} completed, {turns / max(1, callers):.1f} caller turns per onboarding\n"
+            + "\n".join(lines))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.accuracy_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--voices", default=",".join(VOICES), help="caller voices: piper and/or flite voices")
+    parser.add_argument("--callers", type=int, default=2, help="callers per voice (default: %(default)s)")
+    parser.add_argument("--typing", action="store_true", help="callers may type a field (RPC, as in the widget)")
+    parser.add_argument("--text", action="store_true", help="no audio: the callers' words go straight to the interview")
+    args = parser.parse_args(argv)
+    if args.text:
+        print(text_calls(args.callers, args.typing))
+        return 0
+    voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+    logs = Path(tempfile.mkdtemp(prefix="accuracy-bench-"))
+    started = time.monotonic()
+    lk, base = start_livekit(Settings(_env_file=None), logs / "livekit-server.log")
+    settings = stack_settings(base, f"sqlite:///{logs / 'bench.db'}", "onboarding-accuracy-bench")
+    worker = start_worker(settings, logs / "agent-worker.log", TTS_ENGINE="piper")
+    try:
+        calls = asyncio.run(run(settings, voices, args.callers, args.typing))
+    finally:
+        worker.stop()
+        lk.stop()
+    minutes = (time.monotonic() - started) / 60
+    fields = len(load_definition().fields)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    mode = "callers may type a field (RPC)" if args.typing else "voice only"
+    command = " ".join(["python -m bench.accuracy_bench", *argv])
+    report = (f"# End-to-end accuracy ({mode})\n\nRun {stamp} on: {machine()}. Command: `{command}`; "
+              f"{minutes:.1f} min in all.\n\n{__doc__.split(chr(10) + chr(10), 2)[2]}\n"
+              f"{table(calls, voices, fields)}\n\nAim: ≥ {TARGET:.0f} % of fields right at the end voice only, 100 % "
+              f"when the caller may type; ≤ 1 extra turn per field; no call stuck on one question.\n\n"
+              f"## Every miss\n\n```\n{misses(calls)}\n```\n")
+    out = REPO_ROOT / "docs" / ("accuracy-e2e-typing.md" if args.typing else "accuracy-e2e.md")
+    out.write_text(report, encoding="utf-8")
+    print(report)
+    print(f"written to {out.relative_to(REPO_ROOT)}; logs in {logs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,134 @@
+"""Choosing what the caller said from several readings of one utterance, as a careful operator would.
+
+The STT gives its N best readings (Whisper's beam hypotheses, best first). For a field we keep the first reading
+the field's normaliser accepts, and the share of readings that give the same value is the field's confidence
+(with one reading — a cloud STT, a typed answer — the normaliser's own confidence stands). A spelled answer is
+decoded letter by letter; a spelled part of a name replaces the word it spells; a spelled local part keeps the
+domain heard before. A "yes" counts only when the readings agree that it is one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from onboarding.interview.definition import FieldSpec
+from onboarding.interview.normalize import Normalized, classify_reply, normalize_value
+from onboarding.interview.people import capitalize_name_word
+from onboarding.interview.spelling import decode_spelled
+
+SPELLED_CONFIDENCE = 0.9  # spelled letters are the caller's own choice, but Whisper may still drop one
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The value a field takes from an utterance, the reading it came from and how sure we are."""
+
+    value: Normalized
+    reading: str
+    agreeing: int  # readings that give this same value
+    readings: int
+
+    @property
+    def confidence(self) -> float:
+        share = self.agreeing / self.readings if self.readings > 1 else 1.0
+        return round(min(self.value.confidence, share), 2)
+
+
+def distinct(readings: list[str]) -> list[str]:
+    """Readings without empties and exact repeats, best first."""
+    seen: list[str] = []
+    for text in readings:
+        text = (text or "").strip()
+        if text and text not in seen:
+            seen.append(text)
+    return seen
+
+
+def same_value(a: str | int, b: str | int) -> bool:
+    """Two readings agree when their values differ only in case and punctuation ("Better reporting" and
+    "Better Reporting" are one answer, "Acme Corp" and "Acne Corp" are not)."""
+    def key(value: str | int) -> str:
+        return re.sub(r"[^a-z0-9@+]+", " ", str(value).lower()).strip()
+    return key(a) == key(b)
+
+
+def hear_value(spec: FieldSpec, readings: list[str]) -> Heard | None:
+    """The first reading the field's normaliser accepts, with the agreement of all readings as confidence."""
+    values = [normalize_value(spec, text) for text in readings]
+    for text, value in zip(readings, values, strict=True):
+        if value is not None:
+            agreeing = sum(1 for other in values if other is not None and same_value(other.value, value.value))
+            return Heard(value, text, agreeing, len(readings))
+    return None
+
+
+def _merge_name(previous: str | None, spelled: str) -> str:
+    """A spelled word replaces the word of the earlier name it resembles most (the misheard one); a spelled
+    whole name ("anna space lee") stands alone."""
+    words = [capitalize_name_word(w, i == 0) for i, w in enumerate(spelled.split())]
+    if len(words) > 1 or not previous:
+        return " ".join(words)
+    old = previous.split()
+    # the word it resembles most, a word with the same first letter first ("garsia" fixes Garza, not Maria)
+    scores = [difflib.SequenceMatcher(None, w.lower(), spelled).ratio() + (w[:1].lower() == spelled[:1]) * 0.5
+              for w in old]
+    old[scores.index(max(scores))] = words[0]
+    return " ".join(old)
+
+
+def _merge_email(previous: str | None, spelled: str) -> str:
+    """A spelled local part ("M A R I A") keeps the domain heard before; a spelled whole address stands."""
+    if "@" in spelled or not previous or "@" not in previous:
+        return spelled
+    return f"{spelled}@{previous.partition('@')[2]}"
+
+
+def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | None) -> Heard | None:
+    """A spelled answer for `spec`: the first reading that decodes to letters and makes a valid value."""
+    tries = []
+    for text in readings:
+        spelled = decode_spelled(text)
+        if spelled is None:
+            continue
+        if spec.kind == "person_name":  # a full stop Whisper put after a letter is no part of a name
+            letters = re.sub(r"[^\w' -]", "", spelled.text)
+            candidate = _merge_name(str(previous) if previous else None, letters)
+        elif spec.kind == "email":
+            candidate = _merge_email(str(previous) if previous else None, spelled.text.replace(" ", ""))
+        else:
+            candidate = spelled.text
+        value = normalize_value(spec, candidate)
+        if value is not None:
+            tries.append((text, Normalized(value.value, SPELLED_CONFIDENCE)))
+    if not tries:
+        return None
+    text, value = tries[0]
+    agreeing = sum(1 for _, other in tries if same_value(other.value, value.value))
+    return Heard(value, text, agreeing, max(1, len([r for r in readings if decode_spelled(r)])))
+
+
+def is_yes(readings: list[str]) -> bool:
+    """A yes only when most readings hear a yes: "Brown" heard once as "right on" is not a confirmation."""
+    if not readings:
+        return False
+    votes = sum(1 for text in readings if classify_reply(text) == "yes")
+    return classify_reply(readings[0]) == "yes" and votes * 2 > len(readings)
+
+
+_PROVIDERS = {"gmail", "yahoo", "hotmail", "outlook", "icloud", "proton", "protonmail", "aol", "live", "msn",
+              "fastmail", "example", "mail", "me"}
+
+
+def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
+    """Earlier answers the next one is likely to repeat, for the STT's prompt: the name in an address, the
+    address's domain in the company's name."""
+    if spec.kind == "email" and (name := values.get("full_name")):
+        words = str(name).lower().split()
+        return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
+    if spec.kind == "company" and "@" in str(email := values.get("email", "")):
+        domain = str(email).partition("@")[2].split(".")[0]
+        if domain and domain not in _PROVIDERS:
+            return f"Company: {domain.capitalize()}."
+    return ""

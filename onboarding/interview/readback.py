@@ -1,0 +1,178 @@
+"""Read-backs: a value waiting for the caller's yes, what a no or a correction does to it, and spelling.
+
+A mixin of `InterviewState` (kept apart so each file reads in one sitting): a yes confirms only when most STT
+readings hear a yes; a no asks the caller to spell (bounded by the interview's `max_attempts`, then the field is
+flagged for staff and the call moves on); "no, it's …" and a spelling in the same turn are read at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from onboarding.interview import prompts
+from onboarding.interview.definition import FieldSpec
+from onboarding.interview.extract import extract_fields, target_field
+from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes
+from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
+from onboarding.interview.replies import correction_field_words
+from onboarding.interview.spelling import decode_spelled
+from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
+
+_YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
+                       r"(?P<rest>\S.{2,})$", re.IGNORECASE)
+
+
+class ReadBack:
+    """The read-back steps of the interview state (see InterviewState for the attributes they use)."""
+
+    def _hear(self, spec: FieldSpec, text: str, readings: list[str] | None = None,
+              correcting: bool = False) -> Heard | None:
+        """The value this utterance gives `spec`: spelled letters when the caller was asked to spell (or spelled a
+        correction), else the first reading the normaliser accepts. `readings` default: the utterance's own."""
+        if readings is None:
+            readings = self._readings if self._readings[:1] == [text] else [text]
+        previous = self._rejected.get(spec.name) or self.values.get(spec.name)
+        if self._spelling == spec.name or (correcting and self._spelled_correction(text)):
+            # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
+            return hear_spelled(spec, readings, previous) or hear_value(spec, readings)
+        heard = hear_value(spec, readings)
+        if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
+            return hear_spelled(spec, readings, previous)
+        return heard
+
+    @staticmethod
+    def _spelled_correction(text: str) -> bool:
+        return len(re.findall(r"(?<![\w'])[A-Za-z](?![\w'])", text)) >= 3
+
+    def _confirm(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str,
+                 prefix: str, updates: list[FieldUpdate]) -> Reply:
+        self._pending = PendingValue(spec.name, value, raw, turn, source)
+        self._last_prompt = prompts.confirm_question(spec, value.value)
+        return Reply(prompts.join(prefix, self._last_prompt), updates, False)
+
+    def _handle_confirmation(self, text: str, kind: str, turn: int) -> Reply:
+        pending = self._pending
+        assert pending is not None
+        spec = self.definition.field(pending.field)
+        if kind == "yes":
+            if not is_yes(self._readings):  # most readings heard something else ("Brown" as "right on")
+                return self._confirm_failed(prompts.YES_OR_NO)
+            return self._next(self._ack(), [self._accept_pending()])
+        rest = _YES_THEN.match(text)
+        if kind == "other" and rest:  # "Yes, and I'm a PM at Acme": accept, then take the rest as an answer
+            return self._then(self._accept_pending(), rest.group("rest"), turn)
+        if kind == "dont_know" and not spec.confirm and self._next_is_optional(spec):
+            # "skip" after a read-back asked only for low confidence: the caller skips the next (optional) question
+            return self._then(self._accept_pending(), text, turn, always=True)
+        if kind in ("no", "dont_know"):
+            self._pending = None
+            self._rejected[spec.name] = pending.value.value
+            if spec.name in self.values:  # a rejected correction: ask for that field again
+                self._focus = spec.name
+            return self._spell_next(spec)
+        if kind == "other" and (more := self._more_letters(spec, text)) is not None:
+            return more
+        named = target_field(correction_field_words(text), self.definition)
+        if named is not None and named.name != spec.name:
+            reply = self._handle_correction(text, turn)
+            if reply is not None:
+                return reply
+        payload = strip_correction(text) if kind == "correction" else text
+        if kind == "correction":
+            self._rejected.setdefault(spec.name, pending.value.value)
+        readings = distinct([strip_correction(r) if kind == "correction" else r for r in self._readings])
+        heard = self._hear(spec, payload, readings if readings[:1] == [payload] else [payload],
+                           correcting=kind == "correction")
+        value = Normalized(heard.value.value, heard.confidence) if heard else None
+        if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
+            return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes
+        if kind == "other" and not spec.confirm and self._answers_next(spec, pending.value.value, value, text):
+            # a read-back asked only for low confidence, and the caller went on to the next question: a yes
+            return self._then(self._accept_pending(), text, turn)
+        if value is None:
+            if kind == "correction":  # "no, it's ..." that we could not read: ask to spell it
+                self._pending = None
+                return self._spell_next(spec)
+            return self._confirm_failed(prompts.YES_OR_NO)
+        return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
+
+    def _more_letters(self, spec: FieldSpec, text: str) -> Reply | None:
+        """Letters right after a spelling was read back are the rest of it (a pause split the spelling in two
+        turns): read back the whole spelling."""
+        part = self._spelled_part
+        if part is None or part[0] != spec.name or decode_spelled(text) is None:
+            return None
+        joined = f"{part[1].rstrip(' .!?')}, {text}"
+        heard = hear_spelled(spec, [joined], self._rejected.get(spec.name))
+        if heard is None:
+            return None
+        self._spelled_part = (spec.name, joined)
+        value = Normalized(heard.value.value, heard.confidence)
+        pending = self._pending
+        assert pending is not None
+        return self._confirm(spec, value, text, pending.turn_index, pending.source, prompts.OKAY, [])
+
+    def _field_after(self, spec: FieldSpec) -> FieldSpec | None:
+        handled = {*self.values, *self.flagged, *self.skipped, spec.name}
+        return next((f for f in self.definition.fields if f.name not in handled), None)
+
+    def _next_is_optional(self, spec: FieldSpec) -> bool:
+        after = self._field_after(spec)
+        return after is not None and not after.required
+
+    def _answers_next(self, spec: FieldSpec, pending: str | int, heard: Normalized | None, text: str) -> bool:
+        """The words are no new take on the value read back (nothing like it) but a valid answer to the question
+        that comes after it: the caller moved on."""
+        if heard is not None and difflib.SequenceMatcher(None, str(heard.value).lower(),
+                                                         str(pending).lower()).ratio() >= 0.5:
+            return False  # "Acme Corp" after "I heard ECME Corp": a correction, read back again
+        after = self._field_after(spec)
+        return after is not None and normalize_value(after, text) is not None
+
+    def _spell_next(self, spec: FieldSpec) -> Reply:
+        """After a "no": ask to spell (or say digit by digit); past max_attempts, flag it for staff and move on."""
+        attempts = self._attempts.get(spec.name, 0) + 1
+        self._attempts[spec.name] = attempts
+        if attempts > self.definition.max_attempts:
+            self._spelling = None
+            self._give_up(spec)
+            text = prompts.follow_up_later(spec) if spec.required else prompts.SKIP
+            return self._next(text, [])
+        self._spelling = spec.name if prompts.can_spell(spec) else None
+        self._last_prompt = prompts.ask_to_spell(spec) if self._spelling else prompts.reask(spec, attempts)
+        return Reply(prompts.join(prompts.SORRY, self._last_prompt), [], False)
+
+    def _accept_pending(self) -> FieldUpdate:
+        pending = self._pending
+        assert pending is not None
+        self._pending = None
+        source = "correction" if pending.source == "correction" else "confirmation"
+        spec = self.definition.field(pending.field)
+        return self._accept(spec, pending.value, pending.raw, pending.turn_index, source)
+
+    def _then(self, update: FieldUpdate, text: str, turn: int, always: bool = False) -> Reply:
+        """Continue with the rest of an utterance after a confirmation it implied."""
+        current = self.current
+        useful = classify_reply(text) in ("stop", "correction") or extract_fields(text, self.definition) or (
+            current is not None and normalize_value(current, text) is not None)
+        if not useful and not always:  # "yes, that's me": nothing more to take from it
+            return self._next(self._ack(), [update])
+        follow = self.handle(text, turn)
+        return Reply(follow.text, [update, *follow.updates], follow.done, follow.ended_by_caller)
+
+    def _confirm_failed(self, prefix: str) -> Reply:
+        pending = self._pending
+        assert pending is not None
+        spec = self.definition.field(pending.field)
+        attempts = self._attempts.get(spec.name, 0) + 1
+        self._attempts[spec.name] = attempts
+        if attempts <= self.definition.max_attempts:
+            return Reply(prompts.join(prefix, self._last_prompt), [], False)
+        # no clear yes: keep the unconfirmed value at lower confidence and let staff check it
+        self._pending = None
+        weak = Normalized(pending.value.value, round(pending.value.confidence / 2, 2))
+        update = self._accept(spec, weak, pending.raw, pending.turn_index, "answer")
+        if spec.required and spec.name not in self.flagged:
+            self.flagged.append(spec.name)
+        return self._next(prompts.MOVE_ON, [update])

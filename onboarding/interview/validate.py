@@ -1,0 +1,63 @@
+"""Validation by the libraries made for it: libphonenumber (`phonenumbers`) and `email-validator`.
+
+A value the normaliser assembled from speech is only stored when the library accepts it; otherwise the caller
+is asked again with the reason ("that number looks a digit short"), never left with a stored guess. Email
+checks are syntax only (no DNS, no deliverability: the product runs offline).
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import NumberParseException, ValidationResult
+
+DEFAULT_REGION = "US"
+
+_LENGTH_REASONS = {
+    ValidationResult.TOO_SHORT: "That number looks a digit or more short.",
+    ValidationResult.INVALID_LENGTH: "That number has the wrong number of digits.",
+    ValidationResult.TOO_LONG: "That number looks a digit or more too long.",
+    ValidationResult.INVALID_COUNTRY_CODE: "I don't recognise that country code.",
+}
+
+
+def phone_number(digits: str, international: bool, region: str = DEFAULT_REGION) -> str | None:
+    """E.164 ("+14155550132") when libphonenumber calls the number valid for its country, else None.
+
+    `digits` as heard; `international`: the caller said "plus" (or 00), so the digits start with a country code.
+    """
+    try:
+        parsed = phonenumbers.parse(("+" if international else "") + digits, None if international else region)
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_problem(digits: str, international: bool, region: str = DEFAULT_REGION) -> str:
+    """Why `digits` is no valid number, in a sentence for the caller."""
+    if not digits:
+        return "I didn't hear any digits."
+    try:
+        parsed = phonenumbers.parse(("+" if international else "") + digits, None if international else region)
+    except NumberParseException:
+        return "That doesn't sound like a phone number."
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    if reason in _LENGTH_REASONS:
+        return _LENGTH_REASONS[reason]
+    return "That number doesn't exist in its country's numbering plan."
+
+
+def email_address(candidate: str) -> str | None:
+    """The address if its syntax is valid (lowercased), else None."""
+    return None if email_problem(candidate) else candidate.lower()
+
+
+def email_problem(candidate: str) -> str | None:
+    """Why `candidate` is no valid address (email-validator's words), or None."""
+    try:
+        validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,32 @@
+"""The end-to-end accuracy bench's parts that need no audio: the listening caller against the interview (its
+text mode), and the held-out callers it is made of. The spoken run itself is `make bench`."""
+
+from __future__ import annotations
+
+from bench.accuracy_bench import text_calls
+from harness.personas import ListeningCaller, Typed, heldout_personas
+from onboarding.interview import InterviewState, load_definition
+
+
+def test_heldout_callers_have_every_field_and_a_matching_address() -> None:
+    callers = heldout_personas(4)
+    names = [spec.name for spec in load_definition().fields]
+    for caller in callers:
+        assert sorted(caller.answers) == sorted(names) == sorted(caller.expected)
+    assert callers[0].expected["email"].startswith(callers[0].expected["full_name"].split()[0].lower())
+
+
+def test_text_mode_runs_whole_calls() -> None:
+    assert "2/2 completed" in text_calls(2, typing=False)
+
+
+def test_the_caller_says_no_to_a_wrong_read_back_spells_and_may_type() -> None:
+    caller = ListeningCaller(answers={"full_name": "My name is Maria Garsia."},
+                             expected={"full_name": "Maria Garsia"}, may_type=True)
+    state = InterviewState(load_definition())
+    assert caller.reply(state.opening().text) == "My name is Maria Garsia."
+    assert caller.reply("I heard Maria Garcia. Is that right?") == "No."
+    assert caller.reply("Sorry about that. Could you spell your name for me, letter by letter?") == (
+        "G, A, R, S, I, A")
+    assert caller.reply("I heard Maria Garsha. Is that right?") == Typed("full_name", "Maria Garsia")
+    assert caller.reply("I heard Maria Garsia. Is that right?") == "Yes."

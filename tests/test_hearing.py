@@ -1,0 +1,204 @@
+"""Hearing answers as a careful operator would: several readings of one utterance, spelled letters, read-backs
+decided by confidence, a no that asks to spell, a yes that must be a yes, validation by libphonenumber and
+email-validator, and values the caller typed. Pure: no audio, no LiveKit (the readings are what Whisper's N best
+look like; tests/test_voice_call.py hears them from real speech)."""
+
+from __future__ import annotations
+
+import pytest
+
+from onboarding.interview import InterviewState, load_definition
+from onboarding.interview.hearing import hear_spelled, hear_value, is_yes
+from onboarding.interview.normalize import normalize_email, normalize_phone
+from onboarding.interview.spelling import decode_spelled, spell_out
+
+DEFINITION = load_definition()
+NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "company"))
+
+
+@pytest.mark.parametrize(("said", "spells"), [
+    ("D M I T R I", "dmitri"),
+    ("D-M-I-T-R-I.", "dmitri"),             # Whisper's way of writing spelled letters
+    ("D, M, I, T, R, I.", "dmitri"),
+    ("D. M. I. T. R. I.", "dmitri"),
+    ("It's D as in delta, M, I, T, R, I", "dmitri"),
+    ("A as in alpha, N, N, A", "anna"),
+    ("B for bravo, O, B", "bob"),
+    ("bee are oh double you en", "brown"),  # letter names
+    ("K O double L", "koll"),
+    ("Sure, it's DMITRI", "dmitri"),          # glued capitals
+    ("m a r i a dot g a r c i a at example dot com", "maria.garcia@example.com"),
+    ("J underscore S M I T H at outlook dot com", "j_smith@outlook.com"),
+    ("A N N A dash L E E", "anna-lee"),
+    ("kevin underscore zero nine at gmail dot com", "kevin_09@gmail.com"),
+])
+def test_spelled_letters_decode(said: str, spells: str) -> None:
+    decoded = decode_spelled(said)
+    assert decoded is not None and decoded.text == spells
+
+
+@pytest.mark.parametrize("said", ["no, it's Dmitri", "My name is Maria Garcia.", "Yes.", ""])
+def test_words_are_no_spelling(said: str) -> None:
+    assert decode_spelled(said) is None
+
+
+def test_spell_out_is_what_a_caller_says() -> None:
+    assert spell_out("j_smith@ab.io") == "J, underscore, S, M, I, T, H, at, A, B, dot, I, O"
+    assert decode_spelled(spell_out("anna-lee@acme.io")).text == "anna-lee@acme.io"
+
+
+def test_first_reading_the_field_accepts_and_agreement_is_confidence() -> None:
+    readings = ["My name is.", "My name is Marie Curie.", "My name is Marie Curie", "My name is Mary Curie."]
+    heard = hear_value(NAME, readings)
+    assert heard is not None and heard.value.value == "Marie Curie" and heard.reading == readings[1]
+    assert (heard.agreeing, heard.readings) == (2, 4) and heard.confidence == 0.5
+    single = hear_value(NAME, ["My name is Marie Curie."])
+    assert single is not None and single.confidence == 0.9  # one reading: the normaliser's own confidence
+
+
+def test_a_spelled_word_replaces_the_misheard_one_and_a_spelled_local_part_keeps_the_domain() -> None:
+    name = hear_spelled(NAME, ["D M I T R I"], "Dmmidri Volkov")
+    assert name is not None and name.value.value == "Dmitri Volkov"
+    surname = hear_spelled(NAME, ["V O L K O V"], "Dmitri Bolkov")
+    assert surname is not None and surname.value.value == "Dmitri Volkov"
+    email = hear_spelled(EMAIL, ["M A R I E"], "mary@example.com")
+    assert email is not None and email.value.value == "marie@example.com"
+
+
+def test_a_yes_needs_most_readings() -> None:
+    assert is_yes(["Yes.", "Yes", "yes."])
+    assert not is_yes(["Right on.", "Brown.", "Bron."])  # "Brown" heard once as "right on" is no confirmation
+    assert not is_yes(["Brown.", "Right on."])
+
+
+def test_libraries_validate_numbers_and_addresses() -> None:
+    assert normalize_phone("plus four four seven nine one one one two three four five six").value == "+447911123456"
+    assert normalize_phone("plus four four seven nine one one one two three four five") is None  # a digit missing
+    assert normalize_phone("four one five five five five zero one three two").value == "+14155550132"
+    assert normalize_phone("five five five one two three four five six seven") is None  # no such area code
+    assert normalize_phone("zero seven nine one one one two three four five six", region="GB").value == (
+        "+447911123456")
+    assert normalize_email("maria at example dot com").value == "maria@example.com"
+    assert normalize_email("maria at example dot c") is None  # email-validator: no such top-level domain form
+
+
+def start(*answers: str) -> tuple[InterviewState, list]:
+    state = InterviewState(DEFINITION)
+    state.opening()
+    return state, [state.handle(text, index) for index, text in enumerate(answers, start=1)]
+
+
+def test_a_no_asks_to_spell_and_the_spelling_fixes_the_misheard_word() -> None:
+    state, replies = start("My name is Dmmidri Volkov.", "No.")
+    assert "spell your name" in replies[-1].text and "full_name" not in state.values
+    reply = state.handle("D M I T R I", 3)
+    assert "I heard Dmitri Volkov. Is that right?" in reply.text
+    state.handle("Yes.", 4)
+    assert state.values["full_name"] == "Dmitri Volkov"
+    assert state.history["full_name"][0].turn_index == 3
+
+
+def test_no_and_the_spelling_in_one_turn() -> None:
+    _, replies = start("My name is Dmmidri Volkov.", "No, it's D M I T R I.")
+    assert "I heard Dmitri Volkov. Is that right?" in replies[-1].text
+    _, replies = start("Maria Garcia", "yes", "maria at example dot com", "no, it's M A R I E")
+    assert "m-a-r-i-e at example dot com" in replies[-1].text
+
+
+def test_no_loop_after_max_attempts_the_field_is_flagged_and_the_call_moves_on() -> None:
+    state, replies = start("My name is Dmmidri Volkov.", "No.", "D M I D R I", "No.", "D M I D R I", "No.")
+    assert "full_name" in state.flagged and "full_name" not in state.values
+    assert "someone from our team will follow up about your name" in replies[-1].text
+    assert EMAIL.question in replies[-1].text
+
+
+def test_a_yes_over_the_read_back_does_not_count() -> None:
+    state, _ = start("My name is Maria Garcia.")
+    state.heard_over_agent = True
+    reply = state.handle("Yes.", 2)
+    assert "full_name" not in state.values and "I heard Maria Garcia. Is that right?" in reply.text
+    state.handle("Yes.", 3)
+    assert state.values["full_name"] == "Maria Garcia"
+
+
+def test_readings_that_disagree_on_a_yes_ask_again() -> None:
+    state, _ = start("My name is Peter Brown.")
+    reply = state.handle("Right on.", 2, ["Brown.", "Bron."])
+    assert "full_name" not in state.values and "yes or a no" in reply.text
+
+
+def test_read_back_is_decided_by_confidence_for_any_field() -> None:
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    reply = state.handle("Acme Corp.", 5, ["Acne Corp.", "Acme Court.", "Acne Court.", "at me Corp."])
+    assert "I heard Acme Corp. Is that right?" in reply.text and "company" not in state.values
+    state.handle("Yes.", 6)
+    assert state.values["company"] == "Acme Corp"
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    reply = state.handle("Acme Corp.", 5, ["Acme Corp", "Acme Corp.", "Acme corp.", "Acne Corp."])
+    assert state.values["company"] == "Acme Corp" and "role" in reply.text  # readings agree: no read-back
+
+
+def test_an_invalid_number_is_asked_again_with_the_reason_and_never_stored() -> None:
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes", "Acme", "Designer", "ten",
+                     "Grow the business faster")
+    reply = state.handle("plus four four seven nine one one one two three four five", 9)
+    assert "phone" not in state.values and "number" in reply.text.lower() and "Sorry." in reply.text
+
+
+def test_priming_uses_earlier_answers() -> None:
+    state, _ = start("Maria Garcia", "yes")
+    assert "maria.garcia" in (state.stt_prompt or "")
+    state.handle("maria at northwind dot com", 3)
+    state.handle("yes", 4)
+    assert "Northwind" in (state.stt_prompt or "")
+    state, _ = start("My name is Dmmidri Volkov.", "No.")
+    assert "letter by letter" in (state.stt_prompt or "")
+
+
+def test_typed_correction_is_validated_stored_as_typed_and_said() -> None:
+    state, _ = start("Maria Garcia", "yes", "mary at example dot com")
+    with pytest.raises(ValueError, match="valid email"):
+        state.typed("email", "maria@", -1)
+    reply = state.typed("email", "Maria.Garcia@Example.com", -1)
+    [update] = reply.updates
+    assert (update.value, update.source, update.confidence) == ("maria.garcia@example.com", "typed", 1.0)
+    assert "you typed your email address" in reply.text and COMPANY.question in reply.text
+    assert state.pending_confirmation is None and state.values["email"] == "maria.garcia@example.com"
+
+
+def test_an_address_confirmed_by_its_spelling_is_not_taken_for_a_spelling() -> None:
+    state, _ = start("Maria Garcia", "yes")
+    reply = state.handle("rob at acme dot com, that's R O B", 3)
+    assert "r-o-b at acme dot com. Is that right?" in reply.text
+
+
+def test_after_a_confidence_read_back_the_next_answer_is_a_yes_and_a_re_said_value_a_correction() -> None:
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    state.handle("I work at Acme Corp.", 5, ["I work at ECME Corp.", "I work at Acne Corp.", "I work at Acme Court."])
+    reply = state.handle("Product manager.", 6)  # the caller went on: Acme Corp stands, and that was the role
+    assert (state.values["company"], state.values["role"]) == ("Acme Corp", "Product Manager")
+    assert DEFINITION.field("team_size").question in reply.text
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    state.handle("I work at ECME Corp.", 5, ["I work at Acme Corp.", "I work at Acne Corp.", "I work at Acme Court."])
+    reply = state.handle("Acme Corp.", 6)  # the value said again: a correction, read back again
+    assert "I heard Acme Corp. Is that right?" in reply.text and "company" not in state.values
+
+
+def test_readings_that_differ_in_case_agree_and_skip_after_a_read_back_skips_the_next_question() -> None:
+    heard = hear_value(DEFINITION.field("primary_goal"), ["Better reporting.", "Better Reporting", "better reporting"])
+    assert heard is not None and (heard.agreeing, heard.readings) == (3, 3)
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes", "Acme", "Designer", "ten")
+    state.handle("Better reporting.", 8, ["Bitter reporting.", "Better reports.", "Batter reporting."])
+    assert state.pending_confirmation == "primary_goal"
+    reply = state.handle("Skip.", 9)
+    assert state.values["primary_goal"] == "Better reporting" and "phone" in state.skipped
+    assert DEFINITION.field("timezone").question in reply.text
+
+
+def test_a_spelling_split_by_a_pause_is_joined() -> None:
+    state, replies = start("My name is Maria Garza.", "No.", "G, A, R.")
+    assert "I heard Maria Gar. Is that right?" in replies[-1].text
+    reply = state.handle("S, I, A.", 4)  # the rest of the letters, heard as a turn of their own
+    assert "I heard Maria Garsia. Is that right?" in reply.text
+    state.handle("Yes.", 5)
+    assert state.values["full_name"] == "Maria Garsia"
