@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by default
@@ -19,6 +20,7 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from onboarding import storage
 from onboarding.api import close_rest_sessions, install_error_handlers, router
 from onboarding.api.widget import mount_api_docs, mount_static
 from onboarding.metrics import install_dashboard_metrics
@@ -46,11 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Cross-origin calls only from the sites that embed the widget. Always ours: without a CORS middleware
     # on the app, Gradio's own would allow every origin once the host is not localhost.
     app.add_middleware(CORSMiddleware, allow_origins=settings.embed_origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Authorization", "Content-Type"])
+                       allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+
+    async def start_housekeeping() -> None:
+        # replays spools left by earlier runs, closes calls of dead workers and dashboards, purges old transcripts
+        app.state.reaper = storage.start(settings)
 
     async def abandon_open_rest_calls() -> None:
         await close_rest_sessions(app)
+        await asyncio.to_thread(storage.stop, getattr(app.state, "reaper", None))
 
+    app.router.add_event_handler("startup", start_housekeeping)
     app.router.add_event_handler("shutdown", abandon_open_rest_calls)
     mount_static(app, settings)  # before Gradio at "/", which would otherwise shadow these routes
     mount_api_docs(app)

@@ -36,7 +36,6 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client.registry import Collector
-from sqlalchemy.exc import SQLAlchemyError
 
 from onboarding.settings import Settings
 
@@ -59,7 +58,7 @@ PROVIDER_ERRORS = Counter("onboarding_provider_errors_total", "Errors reported b
                           ["kind", "provider"], registry=None)
 PROVIDER_FALLBACKS = Counter("onboarding_provider_fallbacks_total", "Calls switched to the local provider",
                              ["kind"], registry=None)
-DB_WRITE_FAILURES = Counter("onboarding_db_write_failures_total", "Database writes of a call that raised",
+DB_WRITE_FAILURES = Counter("onboarding_db_write_failures_total", "Attempts to write a call's records that failed",
                             registry=None)
 HTTP_REQUESTS = Counter("onboarding_http_requests_total", "Dashboard HTTP requests, by route template and status",
                         ["route", "status"], registry=None)
@@ -89,9 +88,9 @@ def voice_to_voice(seconds: float | None) -> None:
         VOICE_TO_VOICE_SECONDS.observe(seconds)
 
 
-def counted_db_write(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorates a method that writes a call's records: a database error it raises is counted, then re-raised."""
-    return DB_WRITE_FAILURES.count_exceptions(SQLAlchemyError)(func)
+def db_write_failed() -> None:
+    """One attempt to write a call's records failed (the writer retries it, or sets it aside)."""
+    DB_WRITE_FAILURES.inc()
 
 
 def provider_error(kind: str, provider: str) -> None:

@@ -20,6 +20,7 @@ from onboarding.db import get_engine, session_scope
 from onboarding.metrics import dashboard_registry, install_dashboard_metrics
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
+from onboarding.storage.writer import writer_for
 
 ACTIVE, SESSIONS, TURNS = "onboarding_active_sessions", "onboarding_sessions_total", "onboarding_turns_total"
 V2V_COUNT, V2V_SUM = "onboarding_voice_to_voice_seconds_count", "onboarding_voice_to_voice_seconds_sum"
@@ -189,15 +190,18 @@ async def test_requests_are_counted_by_route_template() -> None:
 
 
 def test_a_failed_database_write_is_counted(tmp_path: Path) -> None:
-    """A turn for a call row that is gone breaks the foreign key: the write raises and is counted."""
+    """A turn for a call row that is gone breaks the foreign key: the write fails, is counted, and is set aside
+    (the call's door never sees the error: the recorder writes from its own thread)."""
     url = f"sqlite:///{tmp_path / 'calls.db'}"
     recorder = CallRecorder(url, room_name="onboarding-db-failure")
+    assert recorder.flush()
     with session_scope(url) as db:
         db.delete(db.get(Profile, recorder.profile_id))
         db.flush()
         db.delete(db.get(CallSession, recorder.session_id))
     registry = dashboard_registry()  # the recorder's counters are on the dashboard's registry too
     before = registry.get_sample_value(DB_FAILURES)
-    with pytest.raises(Exception, match="FOREIGN KEY"):
-        recorder.add_turn("user", "hello")
+    recorder.add_turn("user", "hello")
+    assert recorder.flush()  # handled: refused, not retried forever
+    assert "FOREIGN KEY" in writer_for(url).last_rejection
     assert registry.get_sample_value(DB_FAILURES) == before + 1

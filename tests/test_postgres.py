@@ -24,13 +24,22 @@ import test_profiles_admin
 import test_usage
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from models import CallSession, FieldValue, Profile, Turn
 from onboarding.admin.profiles import ProfileFilter, list_profiles
 from onboarding.admin.review import mark_reviewed
 from onboarding.call_records import load_call
-from onboarding.db import current_revisions, dispose_engine, get_engine, normalize_url, session_scope, upgrade_database
+from onboarding.db import (
+    _config,
+    current_revisions,
+    dispose_engine,
+    get_engine,
+    normalize_url,
+    session_scope,
+    upgrade_database,
+)
 from onboarding.settings import REPO_ROOT
 
 SQLITE_ONLY = {"test_a_database_from_before_review_columns_gains_them"}  # builds its database with sqlite3
@@ -98,13 +107,17 @@ def _schema_drift(url: str) -> list:
 def test_a_new_database_gets_exactly_the_models_schema(database_url: str) -> None:
     assert _schema_drift(database_url) == []
     with get_engine(database_url).connect() as connection:
-        assert current_revisions(connection) == {"0001"}
+        assert current_revisions(connection) == HEADS
 
 
-ADDED_SINCE_FIRST_RELEASE = {"callsession": ["provider_fallbacks", "stt_billed_seconds"],
-                             "profile": ["reviewed_at", "reviewed_by"]}
+HEADS = set(ScriptDirectory.from_config(_config()).get_heads())  # every revision in onboarding/migrations
+ADDED_SINCE_FIRST_RELEASE = {"callsession": ["provider_fallbacks", "stt_billed_seconds", "call_key", "heartbeat_at",
+                                             "transcript_purged_at"],
+                             "profile": ["reviewed_at", "reviewed_by"], "fieldvalue": ["seq"]}
 INDEXES_SINCE_FIRST_RELEASE = ["ix_callsession_started_ended_mode", "ix_turn_session_index",
-                               "ix_profile_completed_created", "ix_profile_reviewed_at", "ix_fieldvalue_turn_id"]
+                               "ix_profile_completed_created", "ix_profile_reviewed_at", "ix_fieldvalue_turn_id",
+                               "ix_callsession_call_key", "ix_fieldvalue_profile_seq"]
+APPLIED_TO_A_FIRST_RELEASE = "applied 0001, 0003"  # adopted and stamped at the baseline, then the later revisions
 STARTED = datetime(2025, 6, 1, 12, 30, tzinfo=UTC)
 
 
@@ -142,7 +155,7 @@ def test_a_first_release_database_is_upgraded_in_place_without_losing_rows(datab
 
     operator = subprocess.run([sys.executable, "-m", "onboarding", "db", "upgrade", "--url", database_url],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert (operator.returncode, operator.stdout.strip()) == (0, "applied 0001"), operator.stderr  # adopted, stamped
+    assert (operator.returncode, operator.stdout.strip()) == (0, APPLIED_TO_A_FIRST_RELEASE), operator.stderr
     engine = get_engine(database_url)  # a process opening it now finds it current
     assert upgrade_database(engine) == [] and upgrade_database(engine) == []  # upgrading again changes nothing
 
@@ -185,6 +198,7 @@ for line in sys.stdin:
         recorder.add_turn(role, f"{room} turn {i}", message_id=f"m{i}")
         recorder.add_turn(role, f"{room} turn {i}", message_id=f"m{i}", metrics={"e2e_latency": i / 100})
     recorder.finish("completed", profile_complete=True)
+    assert recorder.flush(60)
     print(f"{2 * int(turns) + 2} writes in {time.perf_counter() - began:.2f} s", flush=True)
 """
 

@@ -1,0 +1,371 @@
+"""The ordered writer of a process: call writes leave the caller's thread (a call's event loop) at once.
+
+One `Writer` per database per process, one thread. `submit` only appends to a list and wakes the thread, so a
+door never blocks on the database and never sees its errors. The thread first puts what arrived into the spool
+(fsync'd), then applies ops to the database one at a time, in the order they were submitted. A write that fails
+for a reason that passes (locked SQLite, a PostgreSQL restart, a full disk, a connection lost) is retried with
+growing pauses, forever, its successors waiting behind it in the spool; one the database refuses for good (a
+constraint, e.g. the call was deleted meanwhile) is counted, logged and set aside in a `rejected-*.jsonl` file
+beside the spool, and the next goes on. Every HEARTBEAT the thread also touches the rows of the calls in
+progress it writes for, so a reaper elsewhere can tell this process is alive. The thread ends after a minute
+with nothing to do and starts again with the next write.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import update
+from sqlmodel import Session
+
+from models import CallSession, utcnow
+from onboarding import metrics as prom
+from onboarding.db import normalize_url, writer_engine
+from onboarding.storage.ops import Applier, CallIds, Op, UnknownCall
+from onboarding.storage.spool import Spool, url_tag
+
+log = logging.getLogger("onboarding.storage")
+IDLE_EXIT_SECONDS = 60.0
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class CallInProgress(Protocol):
+    """What the writer needs of a recorder to touch its row (the recorder is one)."""
+
+    call_key: str
+    started_at: Any
+    session_id: int | None
+
+    def usage_so_far(self) -> dict[str, Any] | None: ...
+
+
+@dataclass
+class Entry:
+    op: Op
+    ticket: int
+    on_applied: Callable[[CallIds | None], None] | None = None  # None: the op was rejected
+    on_durable: Callable[[], None] | None = None
+    durable: bool = False
+
+    def mark_durable(self) -> None:
+        if not self.durable:
+            self.durable = True
+            if self.on_durable is not None:
+                self.on_durable()
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure that passes: the same write can succeed later."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError
+                      | sa_exc.TimeoutError | OSError)
+
+
+def describe(error: BaseException) -> str:
+    """The error without the statement and its parameters (SQLAlchemy's message quotes both: personal data)."""
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first_line[:200]}"
+
+
+class Writer:
+    def __init__(self, db_url: str, spool_dir: Path, heartbeat_seconds: float) -> None:
+        self.db_url, self.spool_dir, self.heartbeat_seconds = db_url, spool_dir, heartbeat_seconds
+        self.healthy = True  # the last database attempt succeeded
+        self._cond = threading.Condition()
+        self._queue: list[Entry] = []  # submitted, not yet in the spool
+        self._pending: deque[Entry] = deque()  # in the spool (or no spool could be made), not yet applied
+        self._calls: dict[str, CallInProgress] = {}
+        self._tickets = 0
+        self._done = 0  # every ticket up to this one is applied or rejected
+        self._spool: Spool | None = None
+        self._spool_broken = False
+        self._thread: threading.Thread | None = None
+        self._applier = Applier()
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._failed_since: float | None = None
+        self._next_heartbeat = 0.0
+        self._last_work = time.monotonic()
+        self.last_rejection: str | None = None  # why the latest refused write was refused
+
+    # --- the doors' side (any thread; never blocks on the database) ---------------------------------
+    def submit(self, op: Op, *, on_applied: Callable[[CallIds | None], None] | None = None,
+               on_durable: Callable[[], None] | None = None) -> int:
+        with self._cond:
+            self._tickets += 1
+            self._queue.append(Entry(op, self._tickets, on_applied, on_durable))
+            self._last_work = time.monotonic()
+            self._ensure_thread()
+            self._cond.notify_all()
+            return self._tickets
+
+    def track(self, call: CallInProgress) -> None:
+        with self._cond:
+            self._calls[call.call_key] = call
+
+    def untrack(self, call_key: str) -> None:
+        with self._cond:
+            self._calls.pop(call_key, None)
+
+    def wait(self, ticket: int, timeout: float, *, give_up_if_failing: bool = False) -> bool:
+        """True once the op with this ticket (and every one before it) is applied; False at the timeout, or at
+        once when `give_up_if_failing` and the database is failing (the op is safe in the spool)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._done < ticket:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (give_up_if_failing and not self.healthy):
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def wait_all(self, timeout: float, *, give_up_if_failing: bool = False) -> bool:
+        """`wait` for everything submitted so far."""
+        with self._cond:
+            ticket = self._tickets
+        return self.wait(ticket, timeout, give_up_if_failing=give_up_if_failing)
+
+    def make_durable(self) -> bool:
+        """Put every submitted op into the spool now (from the calling thread, even while the writer thread
+        waits on the database): for a process about to exit. True when all of them are on disk or applied."""
+        with self._cond:
+            self._spool_queued()
+            return all(entry.durable for entry in self._pending)
+
+    def close_spool(self) -> None:
+        """At process exit: an empty spool file is removed; one with writes left stays for adoption."""
+        with self._cond:
+            if self._spool is not None:
+                self._spool.close()
+                self._spool = None
+            self._spool_broken = True  # nothing may reopen one now
+
+    @property
+    def backlog(self) -> int:
+        with self._cond:
+            return len(self._queue) + len(self._pending)
+
+    @property
+    def spool_path(self) -> Path | None:
+        return self._spool.path if self._spool is not None else None
+
+    # --- the writer thread --------------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name=f"call-writer-{url_tag(self.db_url)}",
+                                            daemon=True)
+            self._thread.start()
+
+    def _spool_queued(self) -> None:
+        """Move what was submitted into the spool, in order (holding the lock)."""
+        if not self._queue:
+            return
+        batch, self._queue = self._queue, []
+        self._pending.extend(batch)
+        if self._spool is None and not self._spool_broken:
+            try:
+                self._spool = Spool(self.spool_dir, self.db_url)
+            except OSError as error:
+                self._spool_broken = True
+                log.error("no spool: call writes wait in memory until the database takes them — check SPOOL_DIR",
+                          extra={"spool_dir": str(self.spool_dir), "error": describe(error)})
+        if self._spool is not None:
+            try:
+                self._spool.append([entry.op for entry in batch])
+            except OSError as error:  # a full disk: they stay in memory and go to the database when it can
+                log.error("spool write failed, call writes wait in memory", extra={"error": describe(error)})
+                return
+            for entry in batch:
+                entry.mark_durable()
+
+    def _run(self) -> None:
+        while True:
+            work = self._next_work()
+            if work is None:
+                return
+            if work == "heartbeat":
+                self._heartbeat()
+            else:
+                self._write(work)
+
+    def _next_work(self) -> Entry | str | None:
+        with self._cond:
+            while True:
+                self._spool_queued()
+                now = time.monotonic()
+                if self._pending and now >= self._retry_at:
+                    return self._pending[0]
+                if now >= self._next_heartbeat:
+                    self._next_heartbeat = now + self.heartbeat_seconds
+                    if self._calls and self.healthy:  # while failing, the retries probe the database
+                        return "heartbeat"
+                if not self._pending and not self._calls and now - self._last_work > IDLE_EXIT_SECONDS:
+                    self._retire()
+                    return None
+                wake = min(self._next_heartbeat, self._last_work + IDLE_EXIT_SECONDS + 0.1)
+                if self._pending:
+                    wake = min(wake, self._retry_at)
+                self._cond.wait(max(0.01, wake - now))
+
+    def _retire(self) -> None:
+        """Nothing to do for a while: close (and remove) the empty spool; the next submit starts afresh."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+        self._thread = None
+
+    def _write(self, entry: Entry) -> None:
+        try:
+            with Session(writer_engine(self.db_url), expire_on_commit=False) as db:
+                ids = self._applier.apply(db, entry.op)
+                db.commit()
+        except Exception as error:  # every failure is either retried or set aside, never raised
+            prom.db_write_failed()
+            if entry.op["op"] == "open":
+                self._applier.forget(entry.op["call"])  # its ids were never committed
+            if is_transient(error):
+                self._failing(error)
+                return
+            self._reject(entry, error)
+            ids = None
+        else:
+            self._recovered()
+        with self._cond:
+            self._pending.popleft()
+            self._done = entry.ticket
+            self._last_work = time.monotonic()
+            if not self._pending and not self._queue and self._spool is not None:
+                try:
+                    self._spool.reset()
+                except OSError as error:
+                    log.warning("spool not emptied", extra={"error": describe(error)})
+            self._cond.notify_all()
+        entry.mark_durable()
+        if entry.on_applied is not None:
+            entry.on_applied(ids)
+
+    def _failing(self, error: BaseException) -> None:
+        with self._cond:
+            self._backoff = min(MAX_BACKOFF_SECONDS, self._backoff * 2 or 0.25)
+            self._retry_at = time.monotonic() + self._backoff
+            first = self.healthy
+            self.healthy = False
+            if first:
+                self._failed_since = time.monotonic()
+            self._cond.notify_all()  # waiters that give up on a failing database
+        if first:
+            log.warning("database write failed; call writes are kept in the spool and retried",
+                        extra={"error": describe(error), "spool": str(self.spool_path)})
+
+    def _recovered(self) -> None:
+        if self.healthy:
+            return
+        with self._cond:
+            self.healthy, self._backoff, self._retry_at = True, 0.0, 0.0
+            down = time.monotonic() - (self._failed_since or time.monotonic())
+            waiting = len(self._pending) - 1
+        log.info("database writes resumed", extra={"after_s": round(down, 1), "waiting": waiting})
+
+    def _reject(self, entry: Entry, error: BaseException) -> None:
+        """A write the database will never take: kept aside for an operator, and out of the way of the others."""
+        if isinstance(error, UnknownCall):
+            self._applier.forget(entry.op.get("call", ""))
+        log.error("call write refused by the database, set aside",
+                  extra={"op": entry.op.get("op"), "call_key": entry.op.get("call"), "error": describe(error)})
+        record = {"at": utcnow().isoformat(), "error": describe(error), "op": entry.op}
+        try:
+            self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = self.spool_dir / f"rejected-{url_tag(self.db_url)}.jsonl"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, (json.dumps(record, default=str) + "\n").encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as write_error:
+            log.error("could not keep the refused write", extra={"error": describe(write_error)})
+        self.last_rejection = record["error"]
+
+    def _heartbeat(self) -> None:
+        """Touch each call in progress: still alive, and the usage so far (what a reaper keeps if we die)."""
+        with self._cond:
+            calls = [c for c in self._calls.values() if c.session_id is not None]
+        if not calls:
+            return
+        now = utcnow()
+        try:
+            with Session(writer_engine(self.db_url)) as db:
+                for call in calls:
+                    values: dict[str, Any] = {"heartbeat_at": now,
+                                              "agent_seconds": (now - call.started_at).total_seconds()}
+                    values.update(call.usage_so_far() or {})
+                    db.exec(update(CallSession).where(CallSession.id == call.session_id,
+                                                      CallSession.status == "in_progress").values(**values))
+                db.commit()
+        except Exception as error:  # a missed heartbeat is retried at the next one
+            log.debug("heartbeat not written", extra={"error": describe(error)})
+
+
+# --- one writer per database per process ------------------------------------------------------------------
+_WRITERS: dict[str, Writer] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def writer_for(db_url: str) -> Writer:
+    from onboarding.settings import get_settings
+
+    url = normalize_url(db_url)
+    with _WRITERS_LOCK:
+        writer = _WRITERS.get(url)
+        if writer is None:
+            settings = get_settings()
+            writer = _WRITERS[url] = Writer(url, settings.spool_dir, settings.call_heartbeat_seconds)
+        return writer
+
+
+def all_writers() -> list[Writer]:
+    with _WRITERS_LOCK:
+        return list(_WRITERS.values())
+
+
+def drain(timeout: float) -> bool:
+    """Before a process exits: every write on disk at once, then into the database if it takes them in time."""
+    writers = all_writers()
+    durable = all([writer.make_durable() for writer in writers])
+    deadline = time.monotonic() + timeout
+    applied = all(writer.wait_all(max(0.0, deadline - time.monotonic()), give_up_if_failing=True)
+                  for writer in writers)
+    return durable and applied
+
+
+def _forget_in_child() -> None:
+    """A forked child starts with no writers (threads do not survive fork), and without its parent's files."""
+    global _WRITERS_LOCK
+    _WRITERS_LOCK = threading.Lock()  # another thread may have held it at the fork
+    for writer in _WRITERS.values():
+        if writer._spool is not None:
+            writer._spool.forget_in_child()
+    _WRITERS.clear()
+
+
+def _at_exit() -> None:
+    drain(2.0)
+    for writer in all_writers():
+        writer.close_spool()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+atexit.register(_at_exit)
