@@ -12,11 +12,11 @@ serves the sum of every job process's values.
 
 from __future__ import annotations
 
-import glob
 import hmac
 import ipaddress
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from functools import lru_cache
 from typing import Any
@@ -113,28 +113,41 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+# prometheus-client's own file names in PROMETHEUS_MULTIPROC_DIR: <type>[_<gauge mode>]_<pid>.db. Anything else in
+# the folder (a database someone keeps there) is never read, never deleted.
+_GAUGE_MODES = "|".join(sorted(Gauge._MULTIPROC_MODES))
+_OWN_FILE = re.compile(rf"^(?:counter|histogram|summary|gauge_(?:{_GAUGE_MODES}))_(\d+)\.db$")
+
+
+def prometheus_files(path: str) -> dict[str, int]:
+    """prometheus-client's files in the folder, with the pid each belongs to."""
+    try:
+        names = os.listdir(path)
+    except FileNotFoundError:
+        return {}
+    return {os.path.join(path, name): int(match.group(1)) for name in names if (match := _OWN_FILE.match(name))}
+
+
 class _LiveJobProcesses(multiprocess.MultiProcessCollector):
     """Sums the job processes' files; a process that died mid-call no longer counts as an active session."""
 
     def collect(self) -> Iterable[Any]:
-        for path in glob.glob(os.path.join(self._path, "gauge_live*_*.db")):
-            pid = _pid_of(path)
-            if pid and not _alive(pid):
+        for path, pid in prometheus_files(self._path).items():
+            if os.path.basename(path).startswith("gauge_live") and not _alive(pid):
                 multiprocess.mark_process_dead(pid, self._path)
-        return super().collect()
-
-
-def _pid_of(path: str) -> int:
-    """prometheus-client names its files <type>[_<mode>]_<pid>.db."""
-    digits = os.path.basename(path).removesuffix(".db").rsplit("_", 1)[-1]
-    return int(digits) if digits.isdigit() else 0
+        return self.merge(list(prometheus_files(self._path)), accumulate=True)
 
 
 def _remove_files_of_earlier_runs(path: str) -> None:
-    """At worker start no job process runs yet: every file not of this process is left from an earlier run."""
-    for stale in glob.glob(os.path.join(path, "*.db")):
-        if _pid_of(stale) != os.getpid():
+    """At worker start no job process runs yet: every metrics file not of this process is left from an earlier
+    run. Only prometheus-client's own files go (a database in the same folder stays)."""
+    for stale, pid in prometheus_files(path).items():
+        if pid != os.getpid():
             os.remove(stale)
+    others = [name for name in os.listdir(path) if os.path.join(path, name) not in prometheus_files(path)]
+    if others:
+        log.warning("PROMETHEUS_MULTIPROC_DIR holds files that are not metrics (left alone); give it a directory "
+                    "of its own", extra={"dir": path, "files": len(others)})
 
 
 def _alive(pid: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,8 @@ from harness.simcaller import CallScript, SimCaller
 from harness.testbed import Dashboard, settled_call, stack_settings, start_worker
 from models import CallSession, Profile
 from onboarding.db import get_engine, session_scope
-from onboarding.metrics import dashboard_registry, install_dashboard_metrics
+from onboarding.metrics import _remove_files_of_earlier_runs as remove_files_of_earlier_runs
+from onboarding.metrics import dashboard_registry, install_dashboard_metrics, prometheus_files
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
 from onboarding.storage.writer import writer_for
@@ -106,13 +108,16 @@ async def test_rest_sessions_count_on_the_dashboard(dashboard: Dashboard) -> Non
 @pytest.mark.slow
 async def test_process_executor_calls_are_summed_through_the_multiprocess_dir(
         livekit_server: Settings, tmp_path: Path, artifacts: Path) -> None:
-    """JOB_EXECUTOR=process: the call runs in a job process; the worker's port serves its values all the same."""
-    settings = stack_settings(livekit_server, f"sqlite:///{tmp_path / 'calls.db'}",
-                              f"onboarding-metrics-process-{os.getpid()}")
+    """JOB_EXECUTOR=process: the call runs in a job process; the worker's port serves its values all the same.
+
+    The metrics folder is also where the SQLite database lives (PROMETHEUS_MULTIPROC_DIR pointed at data/): the
+    clean-up at start removes the metrics files of earlier runs and nothing else."""
+    multiproc_dir = tmp_path / "data"
+    multiproc_dir.mkdir()
+    database = multiproc_dir / "onboarding.db"
+    settings = stack_settings(livekit_server, f"sqlite:///{database}", f"onboarding-metrics-process-{os.getpid()}")
     settings = settings.model_copy(update={"job_executor": "process"})
     get_engine(settings.database_url)
-    multiproc_dir = tmp_path / "prometheus"
-    multiproc_dir.mkdir()
     stale = multiproc_dir / "counter_999999.db"  # left by an earlier run: unreadable, must be cleared at start
     stale.write_bytes(b"not a metrics file")
     worker = start_worker(settings, artifacts / "agent-worker-process.log", PROMETHEUS_MULTIPROC_DIR=str(multiproc_dir))
@@ -120,6 +125,7 @@ async def test_process_executor_calls_are_summed_through_the_multiprocess_dir(
         url = worker_metrics_url(settings)
         before = await asyncio.to_thread(scrape, url)
         assert not stale.exists()
+        assert database.exists() and sqlite3.connect(database).execute("SELECT count(*) FROM callsession").fetchone()
         script = CallScript(answers=PERSONAS[0].answers[:2], hang_up_after=2)
         call = asyncio.create_task(SimCaller(settings, script).run())
         try:
@@ -134,8 +140,30 @@ async def test_process_executor_calls_are_summed_through_the_multiprocess_dir(
         assert before.value(TURNS, role="user") == 0
         assert after.value(TURNS, role="user") == len(record.user_turns) == 2
         assert after.value(TURNS, role="agent") == len(record.agent_turns)
+        assert database.exists() and record.call.mode == "voice"  # the call is in the database the folder holds
     finally:
         worker.stop()
+
+
+def test_metrics_clean_up_removes_only_prometheus_files(tmp_path: Path) -> None:
+    """prometheus-client's own names (<type>[_<mode>]_<pid>.db) of other processes go; a database, a file that
+    only looks similar and this process's own files stay; the collector reads only the metrics files."""
+    decoy = tmp_path / "onboarding.db"
+    with sqlite3.connect(decoy) as db:
+        db.execute("CREATE TABLE callsession (id INTEGER PRIMARY KEY)")
+        db.execute("INSERT INTO callsession VALUES (1)")
+    stale = [tmp_path / name for name in ("counter_4242.db", "gauge_livesum_4242.db", "gauge_all_7.db",
+                                          "histogram_4242.db", "summary_4242.db")]
+    kept = [decoy, tmp_path / "counter_notes.db", tmp_path / "gauge_weird_4242.db", tmp_path / "backup_4242.db",
+            tmp_path / f"counter_{os.getpid()}.db"]
+    for path in [*stale, *kept[1:]]:
+        path.write_bytes(b"")
+    remove_files_of_earlier_runs(str(tmp_path))  # what serve_worker_metrics does first (the slow test above)
+    assert [p.name for p in stale if p.exists()] == []
+    assert [p.name for p in kept if not p.exists()] == []
+    with sqlite3.connect(decoy) as db:
+        assert db.execute("SELECT id FROM callsession").fetchall() == [(1,)]
+    assert set(prometheus_files(str(tmp_path))) == {str(tmp_path / f"counter_{os.getpid()}.db")}
 
 
 def metrics_app(settings: Settings) -> FastAPI:
