@@ -25,7 +25,7 @@ from onboarding import metrics as prom
 from onboarding.db import session_scope
 from onboarding.interview import FieldUpdate, Outcome, Reply
 from onboarding.storage.ops import CallIds, Op
-from onboarding.storage.writer import writer_for
+from onboarding.storage.registry import writer_for
 
 log = logging.getLogger("onboarding.recorder")
 

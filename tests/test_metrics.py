@@ -22,7 +22,7 @@ from onboarding.metrics import _remove_files_of_earlier_runs as remove_files_of_
 from onboarding.metrics import dashboard_registry, install_dashboard_metrics, prometheus_files
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
-from onboarding.storage.writer import writer_for
+from onboarding.storage.registry import writer_for
 
 ACTIVE, SESSIONS, TURNS = "onboarding_active_sessions", "onboarding_sessions_total", "onboarding_turns_total"
 V2V_COUNT, V2V_SUM = "onboarding_voice_to_voice_seconds_count", "onboarding_voice_to_voice_seconds_sum"

@@ -127,8 +127,8 @@ class WhisperSTT(stt.STT):
         audio = to_whisper_input(frames)
         started = time.perf_counter()
         text = await asyncio.to_thread(transcribe, self._model, audio, self._beam_size, self.prompt)
-        log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),
-                                        "stt_s": round(time.perf_counter() - started, 3), "text": text})
+        log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),  # never the words
+                                        "stt_s": round(time.perf_counter() - started, 3), "chars": len(text)})
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
             alternatives=[stt.SpeechData(language="en", text=text, confidence=1.0 if text else 0.0)],

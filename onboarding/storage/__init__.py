@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from onboarding.settings import Settings
 from onboarding.storage.reaper import Reaper
-from onboarding.storage.writer import drain
+from onboarding.storage.registry import drain
 
 
 def start(settings: Settings) -> Reaper:

@@ -25,9 +25,10 @@ from sqlmodel import Session, select
 from models import CallSession, FieldValue, Profile, Turn, utcnow
 from onboarding.db import session_scope, writer_engine
 from onboarding.settings import Settings
+from onboarding.storage.errors import describe, is_transient
 from onboarding.storage.ops import WORKER_LOST, Applier, UnknownCall
+from onboarding.storage.registry import all_writers
 from onboarding.storage.spool import adopted, orphan_candidates
-from onboarding.storage.writer import all_writers, describe, is_transient
 
 log = logging.getLogger("onboarding.storage")
 PURGE_BATCH = 200

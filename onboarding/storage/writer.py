@@ -1,19 +1,20 @@
 """The ordered writer of a process: call writes leave the caller's thread (a call's event loop) at once.
 
-One `Writer` per database per process, one thread. `submit` only appends to a list and wakes the thread, so a
-door never blocks on the database and never sees its errors. The thread first puts what arrived into the spool
-(fsync'd), then applies ops to the database one at a time, in the order they were submitted. A write that fails
-for a reason that passes (locked SQLite, a PostgreSQL restart, a full disk, a connection lost) is retried with
-growing pauses, forever, its successors waiting behind it in the spool; one the database refuses for good (a
-constraint, e.g. the call was deleted meanwhile) is counted, logged and set aside in a `rejected-*.jsonl` file
-beside the spool, and the next goes on. Every HEARTBEAT the thread also touches the rows of the calls in
-progress it writes for, so a reaper elsewhere can tell this process is alive. The thread ends after a minute
-with nothing to do and starts again with the next write.
+One `Writer` per database per process, two threads. `submit` only appends to a list and wakes them, so a door
+never waits on the disk or the database and never sees their errors. The spooler thread puts what arrived into
+the spool (fsync'd) within a millisecond, whatever the database does; the applier thread applies the spooled ops
+to the database one at a time, in the order they were submitted.
+
+A write that fails for a reason that passes (locked SQLite, a PostgreSQL restart, a full disk, a connection lost)
+is retried with growing pauses, forever, its successors waiting behind it in the spool; one the database refuses
+for good (a constraint: the call was deleted meanwhile) is counted, logged and set aside in a `rejected-*.jsonl`
+file beside the spool, and the next goes on. Every CALL_HEARTBEAT_SECONDS the applier also touches the rows of
+the calls in progress it writes for, so a reaper elsewhere can tell this process is alive. The threads end after
+a minute with nothing to do and start again with the next write.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
@@ -25,18 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import update
 from sqlmodel import Session
 
 from models import CallSession, utcnow
 from onboarding import metrics as prom
-from onboarding.db import normalize_url, writer_engine
+from onboarding.db import writer_engine
+from onboarding.storage.errors import describe, is_transient
 from onboarding.storage.ops import Applier, CallIds, Op, UnknownCall
 from onboarding.storage.spool import Spool, url_tag
 
 log = logging.getLogger("onboarding.storage")
-IDLE_EXIT_SECONDS = 60.0
+IDLE_EXIT = 60.0  # seconds with nothing to do before the threads end
 MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -62,53 +63,45 @@ class Entry:
         if not self.durable:
             self.durable = True
             if self.on_durable is not None:
-                self.on_durable()
+                _safely(self.on_durable)
 
 
-def is_transient(error: BaseException) -> bool:
-    """A failure that passes: the same write can succeed later."""
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError
-                      | sa_exc.TimeoutError | OSError)
-
-
-def describe(error: BaseException) -> str:
-    """The error without the statement and its parameters (SQLAlchemy's message quotes both: personal data)."""
-    cause = getattr(error, "orig", None) or error
-    first_line = (str(cause).strip().splitlines() or [""])[0]
-    return f"{type(cause).__name__}: {first_line[:200]}"
+def _safely(callback: Callable[..., None], *args: Any) -> None:
+    """A recorder's callback that raises must not stop the writer's threads."""
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("call writer callback failed")
 
 
 class Writer:
     def __init__(self, db_url: str, spool_dir: Path, heartbeat_seconds: float) -> None:
         self.db_url, self.spool_dir, self.heartbeat_seconds = db_url, spool_dir, heartbeat_seconds
         self.healthy = True  # the last database attempt succeeded
-        self._cond = threading.Condition()
+        self.last_rejection: str | None = None  # why the latest refused write was refused
+        self._cond = threading.Condition()  # guards everything below; never held during file or database I/O
+        self._spool_lock = threading.Lock()  # one append (or reset) of the spool file at a time, in order
         self._queue: list[Entry] = []  # submitted, not yet in the spool
-        self._pending: deque[Entry] = deque()  # in the spool (or no spool could be made), not yet applied
+        self._pending: deque[Entry] = deque()  # in the spool (or, without one, in memory), not yet applied
         self._calls: dict[str, CallInProgress] = {}
         self._tickets = 0
-        self._done = 0  # every ticket up to this one is applied or rejected
+        self._done = 0  # every ticket up to this one is applied or refused
         self._spool: Spool | None = None
         self._spool_broken = False
-        self._thread: threading.Thread | None = None
+        self._threads: dict[str, threading.Thread] = {}
         self._applier = Applier()
-        self._retry_at = 0.0
-        self._backoff = 0.0
-        self._failed_since: float | None = None
-        self._next_heartbeat = 0.0
+        self._retry_at = self._backoff = self._next_heartbeat = 0.0
+        self._failed_since = 0.0
         self._last_work = time.monotonic()
-        self.last_rejection: str | None = None  # why the latest refused write was refused
 
-    # --- the doors' side (any thread; never blocks on the database) ---------------------------------
+    # --- the doors' side (any thread; waits on neither the disk nor the database) -------------------
     def submit(self, op: Op, *, on_applied: Callable[[CallIds | None], None] | None = None,
                on_durable: Callable[[], None] | None = None) -> int:
         with self._cond:
             self._tickets += 1
             self._queue.append(Entry(op, self._tickets, on_applied, on_durable))
             self._last_work = time.monotonic()
-            self._ensure_thread()
+            self._ensure_threads()
             self._cond.notify_all()
             return self._tickets
 
@@ -139,42 +132,68 @@ class Writer:
         return self.wait(ticket, timeout, give_up_if_failing=give_up_if_failing)
 
     def make_durable(self) -> bool:
-        """Put every submitted op into the spool now (from the calling thread, even while the writer thread
-        waits on the database): for a process about to exit. True when all of them are on disk or applied."""
+        """Every op submitted so far on disk when this returns (for a process about to exit). True when all of
+        them are in the spool or the database."""
+        self._spool_queued()
         with self._cond:
-            self._spool_queued()
             return all(entry.durable for entry in self._pending)
 
     def close_spool(self) -> None:
         """At process exit: an empty spool file is removed; one with writes left stays for adoption."""
-        with self._cond:
+        with self._spool_lock, self._cond:
             if self._spool is not None:
                 self._spool.close()
                 self._spool = None
             self._spool_broken = True  # nothing may reopen one now
 
-    @property
-    def backlog(self) -> int:
-        with self._cond:
-            return len(self._queue) + len(self._pending)
+    def forget_in_child(self) -> None:
+        """In a forked child: let go of the parent's spool file (its threads did not come along)."""
+        if self._spool is not None:
+            self._spool.forget_in_child()
 
     @property
     def spool_path(self) -> Path | None:
         return self._spool.path if self._spool is not None else None
 
-    # --- the writer thread --------------------------------------------------------------------------
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name=f"call-writer-{url_tag(self.db_url)}",
-                                            daemon=True)
-            self._thread.start()
+    # --- two threads: the spooler (memory → disk) and the applier (disk → database) ----------------
+    def _ensure_threads(self) -> None:
+        for role, target in (("spooler", self._spool_loop), ("applier", self._apply_loop)):
+            thread = self._threads.get(role)
+            if thread is None or not thread.is_alive():
+                thread = threading.Thread(target=target, name=f"call-{role}-{url_tag(self.db_url)}", daemon=True)
+                self._threads[role] = thread
+                thread.start()
+
+    def _idle(self, now: float) -> bool:
+        """Nothing to do for a while (holding the lock): the threads end; the next submit starts them again."""
+        return not self._queue and not self._pending and not self._calls and now - self._last_work > IDLE_EXIT
+
+    def _spool_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    if self._idle(time.monotonic()):
+                        self._threads.pop("spooler", None)
+                        return
+                    self._cond.wait(IDLE_EXIT)
+            self._spool_queued()
 
     def _spool_queued(self) -> None:
-        """Move what was submitted into the spool, in order (holding the lock)."""
-        if not self._queue:
-            return
-        batch, self._queue = self._queue, []
-        self._pending.extend(batch)
+        """Move what was submitted into the spool (fsync'd), then hand it to the applier, in order."""
+        with self._spool_lock:
+            with self._cond:
+                batch, self._queue = self._queue, []
+            if not batch:
+                return
+            durable = self._append(batch)
+            with self._cond:
+                self._pending.extend(batch)
+                self._cond.notify_all()
+        if durable:
+            for entry in batch:
+                entry.mark_durable()
+
+    def _append(self, batch: list[Entry]) -> bool:
         if self._spool is None and not self._spool_broken:
             try:
                 self._spool = Spool(self.spool_dir, self.db_url)
@@ -182,16 +201,16 @@ class Writer:
                 self._spool_broken = True
                 log.error("no spool: call writes wait in memory until the database takes them — check SPOOL_DIR",
                           extra={"spool_dir": str(self.spool_dir), "error": describe(error)})
-        if self._spool is not None:
-            try:
-                self._spool.append([entry.op for entry in batch])
-            except OSError as error:  # a full disk: they stay in memory and go to the database when it can
-                log.error("spool write failed, call writes wait in memory", extra={"error": describe(error)})
-                return
-            for entry in batch:
-                entry.mark_durable()
+        if self._spool is None:
+            return False
+        try:
+            self._spool.append([entry.op for entry in batch])
+            return True
+        except OSError as error:  # a full disk: they wait in memory and go to the database when it can
+            log.error("spool write failed, call writes wait in memory", extra={"error": describe(error)})
+            return False
 
-    def _run(self) -> None:
+    def _apply_loop(self) -> None:
         while True:
             work = self._next_work()
             if work is None:
@@ -204,7 +223,6 @@ class Writer:
     def _next_work(self) -> Entry | str | None:
         with self._cond:
             while True:
-                self._spool_queued()
                 now = time.monotonic()
                 if self._pending and now >= self._retry_at:
                     return self._pending[0]
@@ -212,20 +230,18 @@ class Writer:
                     self._next_heartbeat = now + self.heartbeat_seconds
                     if self._calls and self.healthy:  # while failing, the retries probe the database
                         return "heartbeat"
-                if not self._pending and not self._calls and now - self._last_work > IDLE_EXIT_SECONDS:
-                    self._retire()
-                    return None
-                wake = min(self._next_heartbeat, self._last_work + IDLE_EXIT_SECONDS + 0.1)
+                if self._idle(now):
+                    self._threads.pop("applier", None)
+                    break
+                wake = min(self._next_heartbeat, self._last_work + IDLE_EXIT + 0.1)
                 if self._pending:
                     wake = min(wake, self._retry_at)
                 self._cond.wait(max(0.01, wake - now))
-
-    def _retire(self) -> None:
-        """Nothing to do for a while: close (and remove) the empty spool; the next submit starts afresh."""
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
-        self._thread = None
+        with self._spool_lock, self._cond:  # retiring: the spool is empty; remove it (a new one comes with work)
+            if self._spool is not None and not self._pending and not self._queue:
+                self._spool.close()
+                self._spool = None
+        return None
 
     def _write(self, entry: Entry) -> None:
         try:
@@ -243,26 +259,27 @@ class Writer:
             ids = None
         else:
             self._recovered()
-        with self._cond:
-            self._pending.popleft()
-            self._done = entry.ticket
-            self._last_work = time.monotonic()
-            if not self._pending and not self._queue and self._spool is not None:
+        entry.mark_durable()
+        if entry.on_applied is not None:  # before waiters wake: the recorder's ids are set when `flush` returns
+            _safely(entry.on_applied, ids)
+        with self._spool_lock:
+            with self._cond:
+                self._pending.popleft()
+                self._done = entry.ticket
+                self._last_work = time.monotonic()
+                drained = not self._pending and not self._queue
+                self._cond.notify_all()
+            if drained and self._spool is not None:
                 try:
-                    self._spool.reset()
+                    self._spool.reset()  # everything in it is in the database
                 except OSError as error:
                     log.warning("spool not emptied", extra={"error": describe(error)})
-            self._cond.notify_all()
-        entry.mark_durable()
-        if entry.on_applied is not None:
-            entry.on_applied(ids)
 
     def _failing(self, error: BaseException) -> None:
         with self._cond:
             self._backoff = min(MAX_BACKOFF_SECONDS, self._backoff * 2 or 0.25)
             self._retry_at = time.monotonic() + self._backoff
-            first = self.healthy
-            self.healthy = False
+            first, self.healthy = self.healthy, False
             if first:
                 self._failed_since = time.monotonic()
             self._cond.notify_all()  # waiters that give up on a failing database
@@ -275,8 +292,7 @@ class Writer:
             return
         with self._cond:
             self.healthy, self._backoff, self._retry_at = True, 0.0, 0.0
-            down = time.monotonic() - (self._failed_since or time.monotonic())
-            waiting = len(self._pending) - 1
+            down, waiting = time.monotonic() - self._failed_since, len(self._pending) - 1
         log.info("database writes resumed", extra={"after_s": round(down, 1), "waiting": waiting})
 
     def _reject(self, entry: Entry, error: BaseException) -> None:
@@ -317,55 +333,3 @@ class Writer:
                 db.commit()
         except Exception as error:  # a missed heartbeat is retried at the next one
             log.debug("heartbeat not written", extra={"error": describe(error)})
-
-
-# --- one writer per database per process ------------------------------------------------------------------
-_WRITERS: dict[str, Writer] = {}
-_WRITERS_LOCK = threading.Lock()
-
-
-def writer_for(db_url: str) -> Writer:
-    from onboarding.settings import get_settings
-
-    url = normalize_url(db_url)
-    with _WRITERS_LOCK:
-        writer = _WRITERS.get(url)
-        if writer is None:
-            settings = get_settings()
-            writer = _WRITERS[url] = Writer(url, settings.spool_dir, settings.call_heartbeat_seconds)
-        return writer
-
-
-def all_writers() -> list[Writer]:
-    with _WRITERS_LOCK:
-        return list(_WRITERS.values())
-
-
-def drain(timeout: float) -> bool:
-    """Before a process exits: every write on disk at once, then into the database if it takes them in time."""
-    writers = all_writers()
-    durable = all([writer.make_durable() for writer in writers])
-    deadline = time.monotonic() + timeout
-    applied = all(writer.wait_all(max(0.0, deadline - time.monotonic()), give_up_if_failing=True)
-                  for writer in writers)
-    return durable and applied
-
-
-def _forget_in_child() -> None:
-    """A forked child starts with no writers (threads do not survive fork), and without its parent's files."""
-    global _WRITERS_LOCK
-    _WRITERS_LOCK = threading.Lock()  # another thread may have held it at the fork
-    for writer in _WRITERS.values():
-        if writer._spool is not None:
-            writer._spool.forget_in_child()
-    _WRITERS.clear()
-
-
-def _at_exit() -> None:
-    drain(2.0)
-    for writer in all_writers():
-        writer.close_spool()
-
-
-os.register_at_fork(after_in_child=_forget_in_child)
-atexit.register(_at_exit)
