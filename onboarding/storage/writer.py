@@ -92,6 +92,7 @@ class Writer:
         self._applier = Applier()
         self._retry_at = self._backoff = self._next_heartbeat = 0.0
         self._failed_since = 0.0
+        self._failures = 0  # failed attempts so far
         self._last_work = time.monotonic()
 
     # --- the doors' side (any thread; waits on neither the disk nor the database) -------------------
@@ -114,13 +115,21 @@ class Writer:
             self._calls.pop(call_key, None)
 
     def wait(self, ticket: int, timeout: float, *, give_up_if_failing: bool = False) -> bool:
-        """True once the op with this ticket (and every one before it) is applied; False at the timeout, or at
-        once when `give_up_if_failing` and the database is failing (the op is safe in the spool)."""
+        """True once the op with this ticket (and every one before it) is applied; False at the timeout, or, with
+        `give_up_if_failing`, as soon as an attempt made while waiting fails (the op is safe in the spool). A
+        database already failing gets one attempt now rather than after the pause between retries."""
         deadline = time.monotonic() + timeout
         with self._cond:
+            failures, poked = self._failures, False
             while self._done < ticket:
+                if give_up_if_failing and not self.healthy:
+                    if self._failures > failures:
+                        return False
+                    if not poked:
+                        self._retry_at, poked = 0.0, True
+                        self._cond.notify_all()
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (give_up_if_failing and not self.healthy):
+                if remaining <= 0:
                     return False
                 self._cond.wait(remaining)
             return True
@@ -280,6 +289,7 @@ class Writer:
             self._backoff = min(MAX_BACKOFF_SECONDS, self._backoff * 2 or 0.25)
             self._retry_at = time.monotonic() + self._backoff
             first, self.healthy = self.healthy, False
+            self._failures += 1
             if first:
                 self._failed_since = time.monotonic()
             self._cond.notify_all()  # waiters that give up on a failing database
