@@ -23,6 +23,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from onboarding import storage
 from onboarding.api import close_rest_sessions, install_error_handlers, router
 from onboarding.api.widget import mount_api_docs, mount_static
+from onboarding.logging_setup import setup_logging
 from onboarding.metrics import install_dashboard_metrics
 from onboarding.settings import Settings, get_settings
 from pages import admin, talk
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def __getattr__(name: str) -> FastAPI:
     """`uvicorn dashboard:app` builds the app on first access, so importing this module has no side effects."""
     if name == "app":
+        setup_logging(get_settings().log_level)  # the served app logs like the worker (JSON, LOG_LEVEL)
         globals()["app"] = built = create_app()
         return built
     raise AttributeError(name)

@@ -303,3 +303,22 @@ def test_personal_fields_never_reach_a_log_line() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "received user transcript" and line["language"] == "en"
     assert "Maria" not in json.dumps(line) and "maria@" not in json.dumps(line)
+
+
+async def test_an_idle_writer_lets_go_of_its_threads_and_spool_and_starts_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("onboarding.storage.writer.IDLE_EXIT", 0.3)
+    url = sqlite_url(tmp_path)
+    first = CallRecorder(url, room_name="onboarding-idle-1")
+    first.close(Outcome("abandoned", "test over"))
+    assert await asyncio.to_thread(first.flush)
+    writer = writer_for(url)
+    spool = writer.spool_path
+    assert spool is not None and spool.exists()
+    await wait_until(lambda: writer.spool_path is None and not spool.exists()
+                     and not any(t.is_alive() for t in writer._threads.values()),
+                     "the idle writer's threads ended and its empty spool removed", timeout=30, interval=0.05)
+    second = CallRecorder(url, room_name="onboarding-idle-2")  # the next call starts them again
+    second.close(Outcome("abandoned", "test over"))
+    assert await asyncio.to_thread(second.flush)
+    assert load_call(url, "onboarding-idle-2").call.status == "abandoned"
