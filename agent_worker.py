@@ -14,6 +14,11 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may fetch weights from a hub at run time
 
+from onboarding.multiproc import own_multiprocess_dir
+
+# before the first metric is made: livekit-agents empties the folder it is given, so metrics get one of their own
+os.environ.update(own_multiprocess_dir(os.environ))
+
 from livekit.agents import Agent, AgentServer, JobContext, JobExecutorType, JobProcess
 
 from onboarding import storage

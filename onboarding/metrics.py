@@ -6,8 +6,8 @@ process, so every call counts into the same values), the dashboard at GET /metri
 are kept by the recorder, which voice and REST calls share, so both doors are counted the same way.
 
 JOB_EXECUTOR=process runs each call in its own process, whose values the worker's port cannot see unless
-PROMETHEUS_MULTIPROC_DIR names a directory of its own (prometheus-client's multiprocess mode): then the worker
-serves the sum of every job process's values.
+PROMETHEUS_MULTIPROC_DIR names a directory (prometheus-client's multiprocess mode): then the worker serves the sum
+of every job process's values, kept in a subfolder of their own (onboarding/multiproc.py).
 """
 
 from __future__ import annotations
@@ -144,10 +144,6 @@ def _remove_files_of_earlier_runs(path: str) -> None:
     for stale, pid in prometheus_files(path).items():
         if pid != os.getpid():
             os.remove(stale)
-    others = [name for name in os.listdir(path) if os.path.join(path, name) not in prometheus_files(path)]
-    if others:
-        log.warning("PROMETHEUS_MULTIPROC_DIR holds files that are not metrics (left alone); give it a directory "
-                    "of its own", extra={"dir": path, "files": len(others)})
 
 
 def _alive(pid: int) -> bool:

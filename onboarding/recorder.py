@@ -118,7 +118,8 @@ class CallRecorder:
         in this call (what `apply`'s `turn_ids` refer to)."""
         metric_values = {col: metrics[key] for key, col in METRIC_COLUMNS.items() if metrics and key in metrics}
         index = self._by_message.get(message_id) if message_id else None
-        if index is not None:
+        new = index is None
+        if not new:
             turn = self._turns[index]
             turn = {**turn, "text": text or turn["text"], "interrupted": interrupted,
                     "metrics": {**turn["metrics"], **metric_values}}
@@ -129,7 +130,10 @@ class CallRecorder:
             if message_id:
                 self._by_message[message_id] = index
         self._turns[index] = turn
-        self._submit(turn, on_applied=lambda ids, role=turn["role"]: self._turn_stored(ids, role))
+        if new:  # counted and logged once, when first stored
+            self._submit(turn, on_applied=lambda ids, role=turn["role"]: self._turn_stored(ids, role))
+        else:
+            self._submit(turn)
         if self.mode == "voice" and role == "agent":
             prom.voice_to_voice(metric_values.get("e2e_latency"))
         return index

@@ -20,6 +20,7 @@ from models import CallSession, Profile
 from onboarding.db import get_engine, session_scope
 from onboarding.metrics import _remove_files_of_earlier_runs as remove_files_of_earlier_runs
 from onboarding.metrics import dashboard_registry, install_dashboard_metrics, prometheus_files
+from onboarding.multiproc import OWN_FOLDER, own_multiprocess_dir
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
 from onboarding.storage.registry import writer_for
@@ -111,21 +112,23 @@ async def test_process_executor_calls_are_summed_through_the_multiprocess_dir(
     """JOB_EXECUTOR=process: the call runs in a job process; the worker's port serves its values all the same.
 
     The metrics folder is also where the SQLite database lives (PROMETHEUS_MULTIPROC_DIR pointed at data/): the
-    clean-up at start removes the metrics files of earlier runs and nothing else."""
+    worker keeps its metrics files in a subfolder of their own, whose files of earlier runs it clears (so does
+    livekit-agents, which empties the folder it is given); the database beside it is never touched."""
     multiproc_dir = tmp_path / "data"
-    multiproc_dir.mkdir()
     database = multiproc_dir / "onboarding.db"
     settings = stack_settings(livekit_server, f"sqlite:///{database}", f"onboarding-metrics-process-{os.getpid()}")
     settings = settings.model_copy(update={"job_executor": "process"})
     get_engine(settings.database_url)
-    stale = multiproc_dir / "counter_999999.db"  # left by an earlier run: unreadable, must be cleared at start
+    (multiproc_dir / OWN_FOLDER).mkdir()
+    stale = multiproc_dir / OWN_FOLDER / "counter_999999.db"  # left by an earlier run: unreadable, cleared at start
     stale.write_bytes(b"not a metrics file")
     worker = start_worker(settings, artifacts / "agent-worker-process.log", PROMETHEUS_MULTIPROC_DIR=str(multiproc_dir))
     try:
         url = worker_metrics_url(settings)
         before = await asyncio.to_thread(scrape, url)
         assert not stale.exists()
-        assert database.exists() and sqlite3.connect(database).execute("SELECT count(*) FROM callsession").fetchone()
+        with sqlite3.connect(database) as db:  # still the database the test made, schema and all
+            assert db.execute("SELECT version_num FROM alembic_version").fetchall()
         script = CallScript(answers=PERSONAS[0].answers[:2], hang_up_after=2)
         call = asyncio.create_task(SimCaller(settings, script).run())
         try:
@@ -233,3 +236,11 @@ def test_a_failed_database_write_is_counted(tmp_path: Path) -> None:
     assert recorder.flush()  # handled: refused, not retried forever
     assert "FOREIGN KEY" in writer_for(url).last_rejection
     assert registry.get_sample_value(DB_FAILURES) == before + 1
+
+
+def test_the_worker_keeps_its_metrics_files_in_a_folder_of_their_own(tmp_path: Path) -> None:
+    """livekit-agents empties the PROMETHEUS_MULTIPROC_DIR it is given: the worker hands it a subfolder instead."""
+    assert own_multiprocess_dir({}) == {}
+    change = own_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    assert change == {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / OWN_FOLDER)} and (tmp_path / OWN_FOLDER).is_dir()
+    assert own_multiprocess_dir(change) == change  # a job process inheriting it keeps it
