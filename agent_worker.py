@@ -14,8 +14,14 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may fetch weights from a hub at run time
 
+from onboarding.multiproc import own_multiprocess_dir
+
+# before the first metric is made: livekit-agents empties the folder it is given, so metrics get one of their own
+os.environ.update(own_multiprocess_dir(os.environ))
+
 from livekit.agents import Agent, AgentServer, JobContext, JobExecutorType, JobProcess
 
+from onboarding import storage
 from onboarding.call import InterviewCall
 from onboarding.interview import load_definition
 from onboarding.livekit_admin import server_reachable
@@ -84,6 +90,7 @@ async def serve() -> int:
     if problem:
         log.error(problem)
         return 2
+    reaper = storage.start(settings)  # replays spools left by earlier runs, closes calls of dead workers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -92,9 +99,11 @@ async def serve() -> int:
     done, _ = await asyncio.wait({run, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
     if run in done and run.exception():
         log.error("worker stopped: %s", run.exception())
+        await asyncio.to_thread(storage.stop, reaper)
         return 1
     log.info("shutting down worker")
     await server.aclose()
+    await asyncio.to_thread(storage.stop, reaper)  # the calls' last writes: into the database, else the spool
     return 0
 
 

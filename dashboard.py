@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by default
@@ -19,10 +20,12 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from onboarding import storage
 from onboarding.api import close_rest_sessions, install_error_handlers, router
 from onboarding.api.exports import router as exports_router
 from onboarding.api.staff import install_staff_login
 from onboarding.api.widget import mount_api_docs, mount_static
+from onboarding.logging_setup import setup_logging
 from onboarding.metrics import install_dashboard_metrics
 from onboarding.secret_checks import startup_refusals
 from onboarding.settings import Settings, get_settings
@@ -49,11 +52,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Cross-origin calls only from the sites that embed the widget. Always ours: without a CORS middleware
     # on the app, Gradio's own would allow every origin once the host is not localhost.
     app.add_middleware(CORSMiddleware, allow_origins=settings.embed_origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Authorization", "Content-Type"])
+                       allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+
+    async def start_housekeeping() -> None:
+        # replays spools left by earlier runs, closes calls of dead workers and dashboards, purges old transcripts
+        app.state.reaper = storage.start(settings)
 
     async def abandon_open_rest_calls() -> None:
         await close_rest_sessions(app)
+        await asyncio.to_thread(storage.stop, getattr(app.state, "reaper", None))
 
+    app.router.add_event_handler("startup", start_housekeeping)
     app.router.add_event_handler("shutdown", abandon_open_rest_calls)
     staff = install_staff_login(app, settings)  # our /admin/login and /admin/logout, before Gradio's own
     app.include_router(exports_router)  # staff-only downloads (the CSV export): streamed, never a file on disk
@@ -75,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def __getattr__(name: str) -> FastAPI:
     """`uvicorn dashboard:app` builds the app on first access, so importing this module has no side effects."""
     if name == "app":
+        setup_logging(get_settings().log_level)  # the served app logs like the worker (JSON, LOG_LEVEL)
         globals()["app"] = built = create_app()
         return built
     raise AttributeError(name)

@@ -24,6 +24,9 @@ class CallSession(SQLModel, table=True):
     __table_args__ = (Index("ix_callsession_started_ended_mode", "started_at", "ended_at", "mode"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    # the recorder's own key for the call (a UUID made before any write): a spooled write replayed twice finds
+    # its call by it and stores once; None for calls recorded before it existed
+    call_key: str | None = Field(default=None, unique=True, index=True)
     room_name: str = Field(index=True)
     mode: str = "voice"  # voice | rest
     participant_identity: str | None = None
@@ -46,11 +49,16 @@ class CallSession(SQLModel, table=True):
     provider_fallbacks: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # connection wall time of a streaming cloud STT (what Deepgram bills), None for local STT
     stt_billed_seconds: float | None = None
+    # touched by the writer of a call in progress; a call whose writer went quiet is closed by a reaper
+    heartbeat_at: datetime | None = None
+    # when the retention purge blanked this call's transcript (TRANSCRIPT_RETENTION_DAYS), None while kept
+    transcript_purged_at: datetime | None = None
 
 
 class Turn(SQLModel, table=True):
-    # A transcript is read in order per call: one index range scan instead of a sort.
-    __table_args__ = (Index("ix_turn_session_index", "session_id", "index"),)
+    # A transcript is read in order per call: one index range scan instead of a sort. Unique: a turn replayed
+    # from the spool lands on its own (session, index) instead of a second row.
+    __table_args__ = (Index("ix_turn_session_index", "session_id", "index", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="callsession.id", index=True)
@@ -94,6 +102,9 @@ class Profile(SQLModel, table=True):
 class FieldValue(SQLModel, table=True):
     """One value a profile field had: where it came from and whether it is still current."""
 
+    # `seq` numbers the values a call's recorder wrote (staff corrections have none): a replayed write stores once
+    __table_args__ = (Index("ix_fieldvalue_profile_seq", "profile_id", "seq", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     profile_id: int = Field(foreign_key="profile.id", index=True)
     field: str
@@ -105,6 +116,7 @@ class FieldValue(SQLModel, table=True):
     current: bool = True
     changed_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    seq: int | None = None
 
 
 class RoomGrant(SQLModel, table=True):

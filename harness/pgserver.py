@@ -15,6 +15,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -60,6 +61,7 @@ class PgServer:
     log_path: Path
     keep_root: bool = False
     _names: count = field(default_factory=lambda: count(1))
+    _relaunch: Callable[[], subprocess.Popen] | None = None  # the same server again: same data, same port
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
@@ -83,6 +85,16 @@ class PgServer:
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def pause(self, timeout: float = 15.0) -> None:
+        """Stop the server (fast shutdown: every client is disconnected) keeping its data; `resume` brings it back."""
+        self._terminate(timeout)
+
+    def resume(self, timeout: float = 60.0) -> None:
+        """Start the paused server again on the same port with the same data; returns once it accepts clients."""
+        assert self._relaunch is not None and self.proc.poll() is not None, "pause() the server first"
+        self.proc = self._relaunch()
+        _wait_accepting(self, time.monotonic() + timeout)
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server and remove its data directory (unless keep_root)."""
@@ -150,10 +162,12 @@ def _launch(bin_dir: Path, data: Path, root: Path, port: int, options: dict[str,
     args = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port)]
     for key, value in options.items():
         args += ["-c", f"{key}={value}"]
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, **_as_user(user))
-    return PgServer(root=root, port=port, proc=proc, log_path=log_path)
+    def launch() -> subprocess.Popen:
+        with open(log_path, "ab") as log:
+            return subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True, **_as_user(user))
+
+    return PgServer(root=root, port=port, proc=launch(), log_path=log_path, _relaunch=launch)
 
 
 def _wait_accepting(server: PgServer, deadline: float) -> None:

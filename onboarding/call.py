@@ -25,13 +25,15 @@ from livekit.agents.voice.events import (
 
 from onboarding.interview import InterviewDefinition, InterviewState, Outcome, Reply
 from onboarding.providers.selection import SpeechStack, build_interviewer, turn_detector
-from onboarding.recorder import CallerTurn, CallRecorder, Usage
+from onboarding.recorder import CallerTurn, CallRecorder, StoredProfile, Usage
 from onboarding.settings import Settings
 
 log = logging.getLogger("onboarding.call")
 EVENTS_TOPIC = "onboarding.events"
 CORRECT_METHOD = "onboarding.correct"  # RPC from the caller: {"field", "value"} typed in the widget
 SPELLING_MIN_DELAY, SPELLING_MAX_DELAY = 1.2, 2.5  # end of turn while letters are spelled (pauses between them)
+SHUTDOWN_WRITE_SECONDS = 3.0  # of the job's shutdown deadline (livekit-agents: 10 s) spent waiting on the database
+STORED_PROFILE_WAIT_SECONDS = 3.0  # the caller hears the goodbye meanwhile; past it, they are told what was heard
 
 
 def usage_totals(model_usage: list[Any]) -> Usage:
@@ -77,8 +79,9 @@ class InterviewCall:
         await ctx.connect()
         participant = await asyncio.wait_for(ctx.wait_for_participant(), self.settings.agent_join_timeout_seconds)
         user_id = participant.attributes.get("onboarding.user_id") or ctx.job.metadata or None
-        self.recorder = await asyncio.to_thread(
-            CallRecorder, self.settings.database_url, room_name=ctx.room.name,
+        # never blocks: the call starts even while the database is down (its writes wait in the spool)
+        self.recorder = CallRecorder(
+            self.settings.database_url, room_name=ctx.room.name,
             participant_identity=participant.identity, user_id=user_id,
             providers={**self.stack.labels, "llm": self.interviewer.label}, worker_id=ctx.worker_id,
         )
@@ -166,11 +169,13 @@ class InterviewCall:
 
     def _on_usage(self, ev: SessionUsageUpdatedEvent) -> None:
         self._usage = list(ev.usage.model_usage)
+        if self.recorder is not None:  # written with the heartbeats: a worker that dies still counts it
+            self.recorder.note_usage(usage_totals(self._usage))
 
     def _on_close(self, ev: CloseEvent) -> None:
         self._closed = True
         self._cancel_silence_timer()  # a re-prompt after the session closed would only log errors
-        if self.recorder is None or self.recorder.finished:
+        if self.recorder is None or self.recorder.closed:
             return
         if ev.error is not None:
             outcome = Outcome("failed", f"{type(ev.error).__name__}: {ev.error}")
@@ -192,8 +197,14 @@ class InterviewCall:
     async def _on_shutdown(self) -> None:
         self._closed = True
         self._cancel_silence_timer()
-        if self.recorder is not None and not self.recorder.finished:
+        if self.recorder is None:
+            return
+        if not self.recorder.closed:
             self._finish(Outcome("abandoned", "worker shut down during the call"))
+        # the job (maybe its process) ends now: every write on disk at once, into the database if it answers in
+        # time; what it does not take is replayed from the spool by this worker, or the next process to start
+        if not await asyncio.to_thread(self.recorder.make_durable, SHUTDOWN_WRITE_SECONDS):
+            log.warning("call writes left in the spool at shutdown", extra=self.log_extra)
 
     # --- typed corrections (the widget's fields, over RPC) ----------------------------------
     async def _on_typed_correction(self, data: rtc.RpcInvocationData) -> str:
@@ -245,14 +256,16 @@ class InterviewCall:
         assert self.recorder is not None
         usage = usage_totals(self._usage or (self.session.usage.model_usage if self.session else []))
         self.stack.finish()  # billed cloud STT connection time, through the recorder
-        self.recorder.close(outcome, usage)
+        required = [spec.name for spec in self.state.definition.fields if spec.required]
+        self.recorder.close(outcome, usage, required=required)
 
     async def _end_call(self) -> None:
-        """After the goodbye has played: store the outcome, tell the caller, close the room."""
-        if self.recorder is None or self.recorder.finished or self._outcome is None:
+        """After the goodbye has played: store the outcome, tell the caller what was stored, close the room."""
+        if self.recorder is None or self.recorder.closed or self._outcome is None:
             return
         self._finish(self._outcome)
-        await self._publish_progress(self._outcome.status)
+        stored = await asyncio.to_thread(self.recorder.stored_profile, STORED_PROFILE_WAIT_SECONDS)
+        await self._publish_progress(self._outcome.status, stored)
         if self.session is not None:
             self.session.shutdown()
         try:
@@ -260,10 +273,12 @@ class InterviewCall:
         except Exception:
             log.warning("could not delete room", extra=self.log_extra)
 
-    async def _publish_progress(self, status: str) -> None:
-        """Fields so far as participant attributes, and an event on a text stream for clients."""
+    async def _publish_progress(self, status: str, stored: StoredProfile | None = None) -> None:
+        """Fields so far as participant attributes, and an event on a text stream for clients. At the end, the
+        profile as stored (`stored`), or as heard if the database did not answer in time."""
         assert self.recorder is not None
-        fields = dict(self.state.values)
+        fields = dict(stored.fields) if stored is not None else dict(self.state.values)
+        completed = stored.completed if stored is not None else False
         asking = self.state.current.name if self.state.current and not self.state.finished else ""
         if self.state.asking_to_stop:
             asking = "end_call"
@@ -272,12 +287,14 @@ class InterviewCall:
             "onboarding.asking": asking,  # the field the agent is asking for now ("" when done)
             "onboarding.confirming": self.state.pending_confirmation or "",  # a read-back awaiting yes/no
             "onboarding.confirming_value": json.dumps(self.state.pending_value),
-            "onboarding.profile_id": str(self.recorder.profile_id),
-            "onboarding.session_id": str(self.recorder.session_id),
+            "onboarding.profile_id": str(self.recorder.profile_id or ""),  # "" until the call's row is stored
+            "onboarding.session_id": str(self.recorder.session_id or ""),
             "onboarding.fields": json.dumps(fields),
+            "onboarding.profile_complete": json.dumps(completed),  # as stored; false until the end
         }
         event = {"type": "complete" if status != "in_progress" else "progress", "status": status,
-                 "profile_id": self.recorder.profile_id, "fields": fields}
+                 "profile_id": self.recorder.profile_id, "fields": fields, "profile_complete": completed,
+                 "stored": stored is not None}
         try:
             await self.ctx.room.local_participant.set_attributes(attributes)
             await self.ctx.room.local_participant.send_text(json.dumps(event), topic=EVENTS_TOPIC)

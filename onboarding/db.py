@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -40,17 +40,27 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(busy_ms: int) -> Callable[..., None]:
     """WAL lets the dashboard read while workers write; busy_timeout absorbs writer overlap."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
+    def on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect
+
+
+# The call writer (onboarding.storage) gives up on one attempt soon and keeps the write in its spool instead:
+# a lock held for seconds, or a database host that does not answer, must not hold new writes in memory.
+WRITER_BUSY_MS = 1000
+WRITER_CONNECT_TIMEOUT_S = 3
 
 _ENGINES: dict[str, Engine] = {}
+_WRITER_ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
@@ -74,20 +84,36 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
-def dispose_engine(url: str) -> None:
-    """Close and forget the engine of a URL (before deleting its database file or dropping the database)."""
+def writer_engine(url: str) -> Engine:
+    """The engine of the call writer: the same database (schema brought up to date first), shorter waits."""
+    url = normalize_url(url)
+    get_engine(url)
     with _ENGINES_LOCK:
-        engine = _ENGINES.pop(normalize_url(url), None)
-    if engine is not None:
-        engine.dispose()
+        engine = _WRITER_ENGINES.get(url)
+        if engine is None:
+            engine = _WRITER_ENGINES[url] = _create(url, busy_ms=WRITER_BUSY_MS,
+                                                    connect_timeout=WRITER_CONNECT_TIMEOUT_S)
+        return engine
 
 
-def _create(url: str) -> Engine:
+def dispose_engine(url: str) -> None:
+    """Close and forget the engines of a URL (before deleting its database file or dropping the database)."""
+    url = normalize_url(url)
+    with _ENGINES_LOCK:
+        engines = [_ENGINES.pop(url, None), _WRITER_ENGINES.pop(url, None)]
+    for engine in engines:
+        if engine is not None:
+            engine.dispose()
+
+
+def _create(url: str, *, busy_ms: int = 10000, connect_timeout: int = 10) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
         return engine
+    if url.startswith("postgresql+psycopg://"):
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": connect_timeout})
     return create_engine(url, pool_pre_ping=True)
 
 

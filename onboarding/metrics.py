@@ -7,17 +7,17 @@ with METRICS_TOKEN set only a scraper that sends it as a bearer token, without i
 turn counters are kept by the recorder, which voice and REST calls share, so both doors are counted the same way.
 
 JOB_EXECUTOR=process runs each call in its own process, whose values the worker's port cannot see unless
-PROMETHEUS_MULTIPROC_DIR names a directory of its own (prometheus-client's multiprocess mode): then the worker
-serves the sum of every job process's values.
+PROMETHEUS_MULTIPROC_DIR names a directory (prometheus-client's multiprocess mode): then the worker serves the sum
+of every job process's values, kept in a subfolder of their own (onboarding/multiproc.py).
 """
 
 from __future__ import annotations
 
-import glob
 import hmac
 import ipaddress
 import logging
 import os
+import re
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -41,7 +41,6 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
-from sqlalchemy.exc import SQLAlchemyError
 
 from onboarding.settings import Settings
 
@@ -64,7 +63,7 @@ PROVIDER_ERRORS = Counter("onboarding_provider_errors_total", "Errors reported b
                           ["kind", "provider"], registry=None)
 PROVIDER_FALLBACKS = Counter("onboarding_provider_fallbacks_total", "Calls switched to the local provider",
                              ["kind"], registry=None)
-DB_WRITE_FAILURES = Counter("onboarding_db_write_failures_total", "Database writes of a call that raised",
+DB_WRITE_FAILURES = Counter("onboarding_db_write_failures_total", "Attempts to write a call's records that failed",
                             registry=None)
 HTTP_REQUESTS = Counter("onboarding_http_requests_total", "Dashboard HTTP requests, by route template and status",
                         ["route", "status"], registry=None)
@@ -94,9 +93,9 @@ def voice_to_voice(seconds: float | None) -> None:
         VOICE_TO_VOICE_SECONDS.observe(seconds)
 
 
-def counted_db_write(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorates a method that writes a call's records: a database error it raises is counted, then re-raised."""
-    return DB_WRITE_FAILURES.count_exceptions(SQLAlchemyError)(func)
+def db_write_failed() -> None:
+    """One attempt to write a call's records failed (the writer retries it, or sets it aside)."""
+    DB_WRITE_FAILURES.inc()
 
 
 def provider_error(kind: str, provider: str) -> None:
@@ -119,27 +118,36 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+# prometheus-client's own file names in PROMETHEUS_MULTIPROC_DIR: <type>[_<gauge mode>]_<pid>.db. Anything else in
+# the folder (a database someone keeps there) is never read, never deleted.
+_GAUGE_MODES = "|".join(sorted(Gauge._MULTIPROC_MODES))
+_OWN_FILE = re.compile(rf"^(?:counter|histogram|summary|gauge_(?:{_GAUGE_MODES}))_(\d+)\.db$")
+
+
+def prometheus_files(path: str) -> dict[str, int]:
+    """prometheus-client's files in the folder, with the pid each belongs to."""
+    try:
+        names = os.listdir(path)
+    except FileNotFoundError:
+        return {}
+    return {os.path.join(path, name): int(match.group(1)) for name in names if (match := _OWN_FILE.match(name))}
+
+
 class _LiveJobProcesses(multiprocess.MultiProcessCollector):
     """Sums the job processes' files; a process that died mid-call no longer counts as an active session."""
 
     def collect(self) -> Iterable[Any]:
-        for path in glob.glob(os.path.join(self._path, "gauge_live*_*.db")):
-            pid = _pid_of(path)
-            if pid and not _alive(pid):
+        for path, pid in prometheus_files(self._path).items():
+            if os.path.basename(path).startswith("gauge_live") and not _alive(pid):
                 multiprocess.mark_process_dead(pid, self._path)
-        return super().collect()
-
-
-def _pid_of(path: str) -> int:
-    """prometheus-client names its files <type>[_<mode>]_<pid>.db."""
-    digits = os.path.basename(path).removesuffix(".db").rsplit("_", 1)[-1]
-    return int(digits) if digits.isdigit() else 0
+        return self.merge(list(prometheus_files(self._path)), accumulate=True)
 
 
 def _remove_files_of_earlier_runs(path: str) -> None:
-    """At worker start no job process runs yet: every file not of this process is left from an earlier run."""
-    for stale in glob.glob(os.path.join(path, "*.db")):
-        if _pid_of(stale) != os.getpid():
+    """At worker start no job process runs yet: every metrics file not of this process is left from an earlier
+    run. Only prometheus-client's own files go (a database in the same folder stays)."""
+    for stale, pid in prometheus_files(path).items():
+        if pid != os.getpid():
             os.remove(stale)
 
 

@@ -4,15 +4,22 @@ One `RestCalls` per app holds the live sessions in memory, one asyncio lock per 
 one at a time, rooms run side by side). Decoding, Whisper, the interview, the database and the TTS run in
 worker threads so the event loop keeps serving other rooms; the models load once per process.
 Sessions nobody talks to for REST_SESSION_IDLE_SECONDS are closed as abandoned.
+
+A turn is answered once its writes are stored, or at once when the database is failing: they are safe in the
+spool then, and stored when it is back (a turn never fails on storage). A retried turn — the same
+Idempotency-Key, or without one the same audio bytes as the previous turn — gets the earlier answer again
+instead of being taken as the answer to the next question.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +40,8 @@ from onboarding.settings import Settings
 
 log = logging.getLogger("onboarding.rest_calls")
 _LOAD_LOCK = threading.Lock()  # two first requests at once must not load the models twice
+STORED_WAIT_SECONDS = 5.0  # a turn waits this long at most for its writes (none while the database is failing)
+REMEMBERED_TURNS = 8  # answers kept per session for retries with an Idempotency-Key
 
 
 class RestCallError(Exception):
@@ -56,6 +65,8 @@ class RestCall:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     user_turns: int = 0
     usage: Usage = field(default_factory=Usage)
+    answered: OrderedDict[str, TurnOutcome] = field(default_factory=OrderedDict)  # Idempotency-Key → answer
+    last_audio: tuple[str, TurnOutcome] | None = None  # the previous turn's audio digest and answer
 
 
 @dataclass(frozen=True)
@@ -151,7 +162,9 @@ class RestCalls:
         reply = call.state.opening()
         recorder.add_turn("agent", reply.text)
         call.usage.tts_characters += len(reply.text)
-        return recorder, self.models.speak(reply.text)
+        spoken = self.models.speak(reply.text)
+        recorder.flush(STORED_WAIT_SECONDS, give_up_if_failing=True)
+        return recorder, spoken
 
     async def _live(self, room_name: str) -> RestCall:
         """The running session in a room; 404 if there never was one, 409 if it has ended."""
@@ -165,19 +178,44 @@ class RestCalls:
         reason = f" ({status[1]})" if status[1] else ""
         raise SessionEnded(f"the session in {room_name} has ended: {status[0]}{reason}")
 
-    async def turn(self, room_name: str, data: bytes, content_type: str | None) -> TurnOutcome:
+    async def turn(self, room_name: str, data: bytes, content_type: str | None,
+                   idempotency_key: str | None = None) -> TurnOutcome:
+        """One caller answer. A retry (same `idempotency_key`, or without one the same audio as the previous
+        turn) returns the earlier answer, even after the interview finished."""
         call = await self._live(room_name)
-        if call.recorder is not None and call.recorder.finished:
+        digest = hashlib.sha256(data).hexdigest()
+        if (earlier := self._earlier_answer(call, idempotency_key, digest)) is not None:
+            return earlier
+        if call.recorder is not None and call.recorder.closed:
             raise SessionEnded(f"the interview in {room_name} is finished: call /api/livekit/agent/complete")
         # decoding needs no session state: outside the lock, so a bad upload never holds up the room
         audio = await asyncio.to_thread(decode_upload, data, content_type,
                                         max_seconds=self.settings.rest_max_audio_seconds)
         async with call.lock:
-            if self._calls.get(room_name) is not call or call.recorder.finished:
+            if (earlier := self._earlier_answer(call, idempotency_key, digest)) is not None:
+                return earlier  # the original was still running when this retry arrived
+            if self._calls.get(room_name) is not call or call.recorder.closed:
                 raise SessionEnded(f"the session in {room_name} ended while this turn waited")
             outcome = await asyncio.to_thread(self._turn, call, audio.samples, audio.seconds)
+            self._remember(call, idempotency_key, digest, outcome)
             call.last_active = time.monotonic()
         return outcome
+
+    @staticmethod
+    def _earlier_answer(call: RestCall, key: str | None, digest: str) -> TurnOutcome | None:
+        if key is not None:
+            return call.answered.get(key)
+        if call.last_audio is not None and call.last_audio[0] == digest:
+            return call.last_audio[1]
+        return None
+
+    @staticmethod
+    def _remember(call: RestCall, key: str | None, digest: str, outcome: TurnOutcome) -> None:
+        call.last_audio = (digest, outcome)
+        if key is not None:
+            call.answered[key] = outcome
+            while len(call.answered) > REMEMBERED_TURNS:
+                call.answered.popitem(last=False)
 
     def _turn(self, call: RestCall, samples: np.ndarray, seconds: float) -> TurnOutcome:
         started = time.perf_counter()
@@ -198,14 +236,17 @@ class RestCalls:
             "tts_node_ttfb": time.perf_counter() - heard, "e2e_latency": time.perf_counter() - started})
         call.usage.tts_characters += len(reply.text)
         if reply.done:
-            call.recorder.close(call.state.outcome(), call.usage)
+            call.recorder.close(call.state.outcome(), call.usage, required=self._required)
+        else:
+            call.recorder.note_usage(call.usage)
+        call.recorder.flush(STORED_WAIT_SECONDS, give_up_if_failing=True)
         return TurnOutcome(text, spoken, dict(call.state.values), reply.done)
 
     async def correct(self, room_name: str, field: str, value: str) -> TurnOutcome:
         """A value the caller typed for a field: the interview's normaliser and validation, source "typed"."""
         call = await self._live(room_name)
         async with call.lock:
-            if self._calls.get(room_name) is not call or call.recorder.finished:
+            if self._calls.get(room_name) is not call or call.recorder.closed:
                 raise SessionEnded(f"the interview in {room_name} is finished: call /api/livekit/agent/complete")
             outcome = await asyncio.to_thread(self._correct, call, field, value)
             call.last_active = time.monotonic()
@@ -217,12 +258,19 @@ class RestCalls:
         except ValueError as exc:
             raise RestCallError(f"{field}: {exc}") from None
         call.recorder.record_reply(reply, flagged=call.state.flagged)
+        call.last_audio = None  # the next upload answers what this reply asks, even if it repeats the last one
         spoken = self.models.speak(reply.text)
         call.recorder.add_turn("agent", reply.text)
         call.usage.tts_characters += len(reply.text)
         if reply.done:
-            call.recorder.close(call.state.outcome(), call.usage)
+            call.recorder.close(call.state.outcome(), call.usage, required=self._required)
+        else:
+            call.recorder.note_usage(call.usage)
+        call.recorder.flush(STORED_WAIT_SECONDS, give_up_if_failing=True)
         return TurnOutcome("", spoken, dict(call.state.values), reply.done)
+    @property
+    def _required(self) -> list[str]:
+        return [spec.name for spec in self.definition.fields if spec.required]
 
     async def complete(self, room_name: str) -> CallSummary:
         call = await self._live(room_name)
@@ -234,20 +282,29 @@ class RestCalls:
         return result
 
     def _complete(self, call: RestCall) -> CallSummary:
-        if not call.recorder.finished:
-            call.recorder.close(call.state.outcome(ended_by_client=True), call.usage)
-        record = load_call(self.settings.database_url, call.room_name)
-        assert record is not None
+        if not call.recorder.closed:
+            call.recorder.close(call.state.outcome(ended_by_client=True), call.usage, required=self._required)
+        record = None
+        if call.recorder.flush(STORED_WAIT_SECONDS, give_up_if_failing=True):
+            try:
+                record = load_call(self.settings.database_url, call.room_name)
+            except Exception:  # the database went away again: answer from the session, storing continues
+                log.warning("stored call not readable", extra={"room": call.room_name})
+        if record is None:  # what this session holds; the spool stores the same once the database is back
+            outcome = call.state.outcome(ended_by_client=True)
+            return CallSummary(dict(call.state.values), call.recorder.transcript,
+                               self._summary(call, outcome.status, outcome.reason))
         history = [{"role": t.role, "text": t.text} for t in record.turns]
-        return CallSummary(dict(record.profile.answers or {}), history, self._summary(call, record.call))
+        summary = self._summary(call, record.call.status, record.call.status_reason)
+        return CallSummary(dict(record.profile.answers or {}), history, summary)
 
-    def _summary(self, call: RestCall, stored: CallSession) -> str:
+    def _summary(self, call: RestCall, status: str, reason: str | None) -> str:
         fields = self.definition.fields
         have = [f.label for f in fields if f.name in call.state.values]
-        parts = [f"Onboarding {stored.status}: {len(have)} of {len(fields)} fields"
+        parts = [f"Onboarding {status}: {len(have)} of {len(fields)} fields"
                  + (f" ({', '.join(have)})." if have else ".")]
-        if stored.status_reason:
-            parts.append(f"Reason: {stored.status_reason}.")
+        if reason:
+            parts.append(f"Reason: {reason}.")
         if call.state.flagged:
             parts.append(f"Flagged for review: {', '.join(call.state.flagged)}.")
         return " ".join(parts)
@@ -261,9 +318,10 @@ class RestCalls:
                    if now - c.last_active > limit and not c.lock.locked() and c.recorder is not None]
         for call in expired:
             self._calls.pop(call.room_name, None)
-            if not call.recorder.finished:
+            if not call.recorder.closed:
                 reason = f"no request for {limit:g} s (REST_SESSION_IDLE_SECONDS)"
-                await asyncio.to_thread(call.recorder.close, Outcome("abandoned", reason), call.usage)
+                call.recorder.close(Outcome("abandoned", reason), call.usage)
+                await asyncio.to_thread(call.recorder.flush, STORED_WAIT_SECONDS, give_up_if_failing=True)
             log.info("rest session expired", extra={"room": call.room_name, "session_id": call.recorder.session_id})
         return [c.room_name for c in expired]
 

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'onboarding.db'}"
     interview_path: Path = REPO_ROOT / "data" / "interview.toml"
+    spool_dir: Path = REPO_ROOT / "data" / "spool"  # call writes the database has not taken yet, per process
+    call_heartbeat_seconds: float = Field(10.0, ge=0.5, le=60)
+    call_lost_after_seconds: float = Field(30.0, ge=2)
+    transcript_retention_days: int = Field(0, ge=0)  # 0 = keep transcripts forever
 
     stt_model_dir: str = ""
     stt_beam_size: int = Field(5, ge=1, le=10)
@@ -112,7 +116,7 @@ class Settings(BaseSettings):
     def _default_database(cls, value: str | None) -> str:
         return value or f"sqlite:///{REPO_ROOT / 'data' / 'onboarding.db'}"
 
-    @field_validator("interview_path", "pricing_path", mode="after")
+    @field_validator("interview_path", "pricing_path", "spool_dir", mode="after")
     @classmethod
     def _relative_to_repo(cls, value: Path) -> Path:
         return value if value.is_absolute() else REPO_ROOT / value
@@ -139,6 +143,14 @@ class Settings(BaseSettings):
         if not value or not value.replace("-", "").replace("_", "").isalnum():
             raise ValueError("ROOM_PREFIX must be letters, digits, '-' or '_'")
         return value
+
+    @model_validator(mode="after")
+    def _heartbeats_before_lost(self) -> Settings:
+        if self.call_lost_after_seconds < 2 * self.call_heartbeat_seconds:
+            raise ValueError(f"CALL_LOST_AFTER_SECONDS={self.call_lost_after_seconds:g} must be at least twice "
+                             f"CALL_HEARTBEAT_SECONDS={self.call_heartbeat_seconds:g}: one late heartbeat must not "
+                             "close a live call")
+        return self
 
     @model_validator(mode="after")
     def _remote_needs_real_secret(self) -> Settings:

@@ -69,6 +69,7 @@ def end_call(settings: Settings, room: str) -> None:
     """What the worker stores when the call in `room` is over."""
     recorder = CallRecorder(settings.database_url, room_name=room, participant_identity="caller-x")
     recorder.finish("abandoned", profile_complete=False)
+    assert recorder.flush()  # written by the recorder's writer thread
 
 
 # --- fast: the real router in-process ------------------------------------------------------------------

@@ -72,6 +72,7 @@ def test_a_named_staff_member_signs_in_reviews_and_logs_out(dashboard: Dashboard
     assert added.returncode == 0, added.stderr
     recorder = CallRecorder(settings.database_url, room_name=f"onboarding-review-{os.getpid()}")
     recorder.finish("completed", profile_complete=False)
+    assert recorder.flush()  # written by the recorder's writer thread
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = log_in(context, dashboard, password=password, username=name)

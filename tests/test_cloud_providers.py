@@ -200,15 +200,15 @@ async def test_stt_falls_back_to_whisper_and_records_why(fake_deepgram, http, tm
     fake_deepgram.fault.mode = fault  # drop_after=0: every connection closes right after the handshake
     stack = build_speech_stack(cloud_settings(BASE, fake_deepgram, deepgram_api_key=api_key), http)
     recorder = new_call(tmp_path)
-    db_url, session_id = recorder.db_url, recorder.session_id
     stack.attach(recorder.record_fallbacks)
     events = await hear(stack.stt.stream(), utterances("My name is Maria Garcia."))
     assert "maria garcia" in " ".join(finals(events)).lower()  # heard all the same, by the local STT
     [fallback] = stack.monitor.fallbacks
     assert (fallback["role"], fallback["from"], fallback["to"]) == ("stt", "deepgram/nova-3", "faster-whisper/tiny.en")
     assert reason in fallback["reason"]
-    with session_scope(db_url) as db:
-        assert db.get(CallSession, session_id).provider_fallbacks == [fallback]
+    assert await asyncio.to_thread(recorder.flush)  # the recorder writes off the call's event loop
+    with session_scope(recorder.db_url) as db:
+        assert db.get(CallSession, recorder.session_id).provider_fallbacks == [fallback]
 
 
 async def test_stt_dropped_mid_call_stays_on_whisper(fake_deepgram, http) -> None:

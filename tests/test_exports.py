@@ -35,6 +35,7 @@ def call_with(settings: Settings, room: str, user_id: str, answers: dict[str, st
     recorder.apply([FieldUpdate(name, value, value, 1.0, 1, None, "answer") for name, value in answers.items()],
                    {1: turn})
     recorder.finish("completed", profile_complete=True)
+    assert recorder.flush()  # written by the recorder's writer thread
     return recorder
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -17,10 +18,13 @@ from harness.simcaller import CallScript, SimCaller
 from harness.testbed import Dashboard, settled_call, stack_settings, start_worker
 from models import CallSession, Profile
 from onboarding.db import get_engine, session_scope
-from onboarding.metrics import dashboard_registry, install_dashboard_metrics, serve_worker_metrics
+from onboarding.metrics import _remove_files_of_earlier_runs as remove_files_of_earlier_runs
+from onboarding.metrics import dashboard_registry, install_dashboard_metrics, prometheus_files, serve_worker_metrics
+from onboarding.multiproc import OWN_FOLDER, own_multiprocess_dir
 from onboarding.ops.processes import free_port
 from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
+from onboarding.storage.registry import writer_for
 
 ACTIVE, SESSIONS, TURNS = "onboarding_active_sessions", "onboarding_sessions_total", "onboarding_turns_total"
 V2V_COUNT, V2V_SUM = "onboarding_voice_to_voice_seconds_count", "onboarding_voice_to_voice_seconds_sum"
@@ -107,20 +111,26 @@ async def test_rest_sessions_count_on_the_dashboard(dashboard: Dashboard) -> Non
 @pytest.mark.slow
 async def test_process_executor_calls_are_summed_through_the_multiprocess_dir(
         livekit_server: Settings, tmp_path: Path, artifacts: Path) -> None:
-    """JOB_EXECUTOR=process: the call runs in a job process; the worker's port serves its values all the same."""
-    settings = stack_settings(livekit_server, f"sqlite:///{tmp_path / 'calls.db'}",
-                              f"onboarding-metrics-process-{os.getpid()}")
+    """JOB_EXECUTOR=process: the call runs in a job process; the worker's port serves its values all the same.
+
+    The metrics folder is also where the SQLite database lives (PROMETHEUS_MULTIPROC_DIR pointed at data/): the
+    worker keeps its metrics files in a subfolder of their own, whose files of earlier runs it clears (so does
+    livekit-agents, which empties the folder it is given); the database beside it is never touched."""
+    multiproc_dir = tmp_path / "data"
+    database = multiproc_dir / "onboarding.db"
+    settings = stack_settings(livekit_server, f"sqlite:///{database}", f"onboarding-metrics-process-{os.getpid()}")
     settings = settings.model_copy(update={"job_executor": "process"})
     get_engine(settings.database_url)
-    multiproc_dir = tmp_path / "prometheus"
-    multiproc_dir.mkdir()
-    stale = multiproc_dir / "counter_999999.db"  # left by an earlier run: unreadable, must be cleared at start
+    (multiproc_dir / OWN_FOLDER).mkdir()
+    stale = multiproc_dir / OWN_FOLDER / "counter_999999.db"  # left by an earlier run: unreadable, cleared at start
     stale.write_bytes(b"not a metrics file")
     worker = start_worker(settings, artifacts / "agent-worker-process.log", PROMETHEUS_MULTIPROC_DIR=str(multiproc_dir))
     try:
         url = worker_metrics_url(settings)
         before = await asyncio.to_thread(scrape, url)
         assert not stale.exists()
+        with sqlite3.connect(database) as db:  # still the database the test made, schema and all
+            assert db.execute("SELECT version_num FROM alembic_version").fetchall()
         script = CallScript(answers=PERSONAS[0].answers[:2], hang_up_after=2)
         call = asyncio.create_task(SimCaller(settings, script).run())
         try:
@@ -135,8 +145,30 @@ async def test_process_executor_calls_are_summed_through_the_multiprocess_dir(
         assert before.value(TURNS, role="user") == 0
         assert after.value(TURNS, role="user") == len(record.user_turns) == 2
         assert after.value(TURNS, role="agent") == len(record.agent_turns)
+        assert database.exists() and record.call.mode == "voice"  # the call is in the database the folder holds
     finally:
         worker.stop()
+
+
+def test_metrics_clean_up_removes_only_prometheus_files(tmp_path: Path) -> None:
+    """prometheus-client's own names (<type>[_<mode>]_<pid>.db) of other processes go; a database, a file that
+    only looks similar and this process's own files stay; the collector reads only the metrics files."""
+    decoy = tmp_path / "onboarding.db"
+    with sqlite3.connect(decoy) as db:
+        db.execute("CREATE TABLE callsession (id INTEGER PRIMARY KEY)")
+        db.execute("INSERT INTO callsession VALUES (1)")
+    stale = [tmp_path / name for name in ("counter_4242.db", "gauge_livesum_4242.db", "gauge_all_7.db",
+                                          "histogram_4242.db", "summary_4242.db")]
+    kept = [decoy, tmp_path / "counter_notes.db", tmp_path / "gauge_weird_4242.db", tmp_path / "backup_4242.db",
+            tmp_path / f"counter_{os.getpid()}.db"]
+    for path in [*stale, *kept[1:]]:
+        path.write_bytes(b"")
+    remove_files_of_earlier_runs(str(tmp_path))  # what serve_worker_metrics does first (the slow test above)
+    assert [p.name for p in stale if p.exists()] == []
+    assert [p.name for p in kept if not p.exists()] == []
+    with sqlite3.connect(decoy) as db:
+        assert db.execute("SELECT id FROM callsession").fetchall() == [(1,)]
+    assert set(prometheus_files(str(tmp_path))) == {str(tmp_path / f"counter_{os.getpid()}.db")}
 
 
 def metrics_app(settings: Settings) -> FastAPI:
@@ -191,17 +223,20 @@ async def test_requests_are_counted_by_route_template() -> None:
 
 
 def test_a_failed_database_write_is_counted(tmp_path: Path) -> None:
-    """A turn for a call row that is gone breaks the foreign key: the write raises and is counted."""
+    """A turn for a call row that is gone breaks the foreign key: the write fails, is counted, and is set aside
+    (the call's door never sees the error: the recorder writes from its own thread)."""
     url = f"sqlite:///{tmp_path / 'calls.db'}"
     recorder = CallRecorder(url, room_name="onboarding-db-failure")
+    assert recorder.flush()
     with session_scope(url) as db:
         db.delete(db.get(Profile, recorder.profile_id))
         db.flush()
         db.delete(db.get(CallSession, recorder.session_id))
     registry = dashboard_registry()  # the recorder's counters are on the dashboard's registry too
     before = registry.get_sample_value(DB_FAILURES)
-    with pytest.raises(Exception, match="FOREIGN KEY"):
-        recorder.add_turn("user", "hello")
+    recorder.add_turn("user", "hello")
+    assert recorder.flush()  # handled: refused, not retried forever
+    assert "FOREIGN KEY" in writer_for(url).last_rejection
     assert registry.get_sample_value(DB_FAILURES) == before + 1
 
 
@@ -237,3 +272,9 @@ def test_a_real_worker_keeps_its_metrics_behind_the_token(livekit_server: Settin
         assert scrape(url, token).value(TURNS, role="user") == 0  # the metric names are unchanged
     finally:
         worker.stop()
+def test_the_worker_keeps_its_metrics_files_in_a_folder_of_their_own(tmp_path: Path) -> None:
+    """livekit-agents empties the PROMETHEUS_MULTIPROC_DIR it is given: the worker hands it a subfolder instead."""
+    assert own_multiprocess_dir({}) == {}
+    change = own_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    assert change == {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / OWN_FOLDER)} and (tmp_path / OWN_FOLDER).is_dir()
+    assert own_multiprocess_dir(change) == change  # a job process inheriting it keeps it

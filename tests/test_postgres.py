@@ -109,10 +109,12 @@ def test_a_new_database_gets_exactly_the_models_schema(database_url: str) -> Non
         assert current_revisions(connection) == set(_scripts().get_heads())
 
 
-ADDED_SINCE_FIRST_RELEASE = {"callsession": ["provider_fallbacks", "stt_billed_seconds"],
-                             "profile": ["reviewed_at", "reviewed_by"]}
+ADDED_SINCE_FIRST_RELEASE = {"callsession": ["provider_fallbacks", "stt_billed_seconds", "call_key", "heartbeat_at",
+                                             "transcript_purged_at"],
+                             "profile": ["reviewed_at", "reviewed_by"], "fieldvalue": ["seq"]}
 INDEXES_SINCE_FIRST_RELEASE = ["ix_callsession_started_ended_mode", "ix_turn_session_index",
-                               "ix_profile_completed_created", "ix_profile_reviewed_at", "ix_fieldvalue_turn_id"]
+                               "ix_profile_completed_created", "ix_profile_reviewed_at", "ix_fieldvalue_turn_id",
+                               "ix_callsession_call_key", "ix_fieldvalue_profile_seq"]
 STARTED = datetime(2025, 6, 1, 12, 30, tzinfo=UTC)
 
 
@@ -197,6 +199,7 @@ for line in sys.stdin:
         recorder.add_turn(role, f"{room} turn {i}", message_id=f"m{i}")
         recorder.add_turn(role, f"{room} turn {i}", message_id=f"m{i}", metrics={"e2e_latency": i / 100})
     recorder.finish("completed", profile_complete=True)
+    assert recorder.flush(60)
     print(f"{2 * int(turns) + 2} writes in {time.perf_counter() - began:.2f} s", flush=True)
 """
 

@@ -53,6 +53,7 @@ def record_call(db_url: str, name: str, email: str, company: str, *, room: str, 
     if flagged:
         rec.set_flagged(flagged)
     rec.finish("completed" if complete else "abandoned", profile_complete=complete)
+    assert rec.flush()  # written by the recorder's writer thread
     return rec
 
 
@@ -283,6 +284,7 @@ def test_detail_says_which_providers_served_the_call_and_why_one_fell_back(db_ur
         LLMModelUsage(provider="Gemini", model="gemini-2.5-flash", input_tokens=1200, output_tokens=150),
         TTSModelUsage(provider="ElevenLabs", model="eleven_flash_v2_5", characters_count=512),
     ]))
+    assert rec.flush()
 
     detail = load_profile_detail(db_url, rec.profile_id, DEFINITION)
     assert [(u.kind, u.provider, u.fallback, describe_use(u)) for u in detail.providers] == [
@@ -313,6 +315,7 @@ def test_detail_of_a_local_call_says_nothing_fell_back(db_url: str) -> None:
         TTSModelUsage(provider="piper", model="joe", characters_count=90),
         LLMModelUsage(provider="scripted", model="scripted"),
     ]))
+    assert rec.flush()
     detail = load_profile_detail(db_url, rec.profile_id, DEFINITION)
     assert detail.fallbacks == [] and detail.call.stt_billed_seconds is None
     text = page_text(profiles_page.render_detail(detail))

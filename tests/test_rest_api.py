@@ -79,9 +79,11 @@ async def onboard(client: httpx.AsyncClient, room: str, files: list[tuple[bytes,
     """start, one turn per answer file, complete; returns the turn bodies and the complete body."""
     auth = await start(client, room, user_id)
     turns = []
-    for data, content_type in files:
+    for number, (data, content_type) in enumerate(files):
+        # a key per answer: two answers may be the same audio ("Skip.", "Skip."), which without one is a retry
         sent = await client.post("/api/livekit/agent/turn", data={"roomName": room},
-                                 files={"audio": ("answer", data, content_type)}, headers=auth)
+                                 files={"audio": ("answer", data, content_type)},
+                                 headers={**auth, "Idempotency-Key": f"{room}-{number}"})
         assert sent.status_code == 200, sent.text
         turns.append(sent.json())
     completed = await client.post("/api/livekit/agent/complete", json={"roomName": room}, headers=auth)

@@ -41,6 +41,7 @@ def completed_call(settings: Settings, room: str, identity: str = "caller-1") ->
                     FieldUpdate(field="team_size", value=20, raw="twenty", **heard)], {1: turn})
     recorder.set_flagged(["phone"])
     recorder.finish("completed", profile_complete=True)
+    assert recorder.flush()  # written by the recorder's writer thread
     return recorder
 
 

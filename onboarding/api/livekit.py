@@ -16,7 +16,7 @@ import logging
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -187,15 +187,21 @@ async def agent_turn(
     calls: CallsDep, settings: SettingsDep, credential: CredentialDep,
     roomName: Annotated[str, Form(max_length=64)],
     audio: Annotated[UploadFile, File(description="The caller's answer: WAV, WebM/Opus, OGG, MP3 (any rate)")],
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", max_length=128,
+        description="Any unique string per answer (e.g. a UUID). Sending a turn again with the same key — a retry "
+                    "after a timeout or a 5xx — returns the first answer instead of taking the audio as the answer "
+                    "to the next question. Without it, the same audio bytes as the previous turn count as a retry.",
+    )] = None,
 ) -> TurnResponse:
-    """One caller answer: transcribed, run through the interview, answered in text and speech."""
+    """One caller answer: transcribed, run through the interview, answered in text and speech. Safe to retry."""
     await authorized(settings, roomName, credential)
     limit = settings.rest_max_audio_bytes
     data = await audio.read(limit + 1)
     if len(data) > limit:
         raise HTTPException(413, f"the audio file is larger than the {limit} byte limit")
     try:
-        outcome = await calls.turn(roomName, data, audio.content_type)
+        outcome = await calls.turn(roomName, data, audio.content_type, idempotency_key)
     except (InvalidRequest, RestCallError, AudioRejected) as exc:
         raise _refuse(exc) from exc
     return TurnResponse(transcription=outcome.transcription, response=outcome.reply.text,

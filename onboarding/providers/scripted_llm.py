@@ -3,6 +3,8 @@
 It needs no model and no network. Each new caller message goes once through the interview state
 (cached by message id, so a retried or repeated inference never applies an answer twice); a
 request with no new caller message means "say something": the opening at first, a re-prompt after.
+The reply hook (the call's recorder) hears each message's reply until it has taken it: a retried inference
+after a hook that raised reports the cached reply again instead of dropping it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class ScriptedInterviewer(llm.LLM):
         self.state = state
         self._on_reply = on_reply
         self._handled: dict[str, Reply] = {}
+        self._reported: set[str] = set()  # message ids whose reply the hook took
         self.opened = False  # the opening was said (by this interviewer or the one it stands in for)
         self._user_turns = 0
 
@@ -86,13 +89,20 @@ class ScriptedInterviewer(llm.LLM):
     def reply_for(self, chat_ctx: llm.ChatContext) -> Reply:
         message = last_user_message(chat_ctx)
         if (earlier := self.already_answered(message)) is not None:
+            if message.id not in self._reported:
+                self._report(message, earlier)
             return earlier
         if message is not None and (message.text_content or "").strip():
             self._user_turns += 1
         reply = self.respond(message, self._user_turns)
+        self._report(message, reply)
+        return reply
+
+    def _report(self, message: llm.ChatMessage | None, reply: Reply) -> None:
         if self._on_reply is not None:
             self._on_reply(message, reply)
-        return reply
+        if message is not None:
+            self._reported.add(message.id)
 
     def chat(
         self,
