@@ -21,7 +21,8 @@ from onboarding.interview import load_definition
 from onboarding.livekit_admin import server_reachable
 from onboarding.logging_setup import setup_logging
 from onboarding.metrics import serve_worker_metrics
-from onboarding.providers.selection import build_speech_stack, preload
+from onboarding.providers.local_inference import register_runners
+from onboarding.providers.selection import build_speech_stack, check_or_exit
 from onboarding.settings import get_settings
 
 log = logging.getLogger("onboarding.worker")
@@ -40,9 +41,9 @@ class OnboardingAgent(Agent):
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Load the speech models once per process, before the first call arrives."""
+    """A job process loads no model: it inherits this module, the VAD and the end-of-turn weights from the
+    forkserver (shared copy-on-write), and reaches Whisper and Piper in the worker's inference process."""
     setup_logging(settings.log_level)
-    preload(settings)
 
 
 # livekit-server's agents.target_load: it routes a job only to a node whose workers report less than this,
@@ -65,6 +66,8 @@ server = AgentServer(
     load_threshold=settings.worker_load_threshold,
     job_executor_type=JobExecutorType.THREAD if settings.job_executor == "thread" else JobExecutorType.PROCESS,
     num_idle_processes=1,
+    # imported once in the forkserver, so every job process shares this module and all it imports
+    preload_modules=["__main__"],
     ws_url=settings.livekit_url,
     api_key=settings.livekit_api_key,
     api_secret=settings.livekit_api_secret,
@@ -75,7 +78,8 @@ server = AgentServer(
 
 @server.rtc_session(agent_name=settings.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
-    await InterviewCall(ctx, settings, build_speech_stack(settings), definition, OnboardingAgent()).start()
+    stack = build_speech_stack(settings, inference_executor=ctx.inference_executor)
+    await InterviewCall(ctx, settings, stack, definition, OnboardingAgent()).start()
 
 
 async def serve() -> int:
@@ -103,7 +107,13 @@ def main() -> None:
     # there too: what a stuck worker is waiting on
     faulthandler.enable(all_threads=True)
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    preload(settings)  # load in the main process too: thread jobs share these weights
+    check_or_exit(settings)  # once per worker, not per job process
+    register_runners()  # one Whisper and one Piper for all calls: livekit-agents' inference process
+    if settings.job_executor == "thread":  # jobs run here: the VAD and end-of-turn weights load here
+        from livekit.local_inference import init_eot, init_vad
+
+        init_vad()
+        init_eot()
     serve_worker_metrics(settings)  # one port per worker process; thread jobs count into its registry
     sys.exit(asyncio.run(serve()))
 

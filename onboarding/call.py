@@ -27,6 +27,7 @@ from onboarding.interview import InterviewDefinition, InterviewState, Outcome, R
 from onboarding.providers.selection import SpeechStack, build_interviewer, turn_detector
 from onboarding.recorder import CallerTurn, CallRecorder, Usage
 from onboarding.settings import Settings
+from onboarding.turn_taking import endpointing_for
 
 log = logging.getLogger("onboarding.call")
 EVENTS_TOPIC = "onboarding.events"
@@ -61,6 +62,7 @@ class InterviewCall:
         self._answers = 0
         self._usage: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._endpointing: dict[str, float] = {}  # the end-of-turn delays the session runs with now
 
     @property
     def log_extra(self) -> dict[str, Any]:
@@ -83,8 +85,7 @@ class InterviewCall:
             stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,
             turn_handling={
                 "turn_detection": turn_detector(),
-                "endpointing": {"min_delay": self.settings.endpointing_min_delay,
-                                "max_delay": self.settings.endpointing_max_delay},
+                "endpointing": dict(self._apply_end_of_turn()),
                 "interruption": {"enabled": True, "mode": "vad"},
                 # the scripted interviewer is stateful: generate only for a committed turn
                 "preemptive_generation": {"enabled": False},
@@ -100,11 +101,35 @@ class InterviewCall:
         session.on("close", self._on_close)
         await self.interviewer.prepare(self.agent)  # Gemini: instructions and tools from the definition
         await session.start(
-            self.agent, room=ctx.room, record=False,
-            room_options=room_io.RoomOptions(participant_identity=participant.identity,
-                                             video_input=video["video_input"]),
+            self.agent, room=ctx.room, record=False, room_options=self._room_options(participant, video),
+            session_host=False,  # the SessionHost data channel serves livekit's remote session tools: unused here
         )
         await self._publish_progress("in_progress")
+
+    def _room_options(self, participant: rtc.RemoteParticipant, video: dict[str, Any]) -> room_io.RoomOptions:
+        """Less work per audio frame (docs/density.md): the caller's audio arrives at 16 kHz, the rate the VAD,
+        the end-of-turn model and the STTs use (one resampler, in the native stream); no automatic gain control
+        unless AUTO_GAIN_CONTROL; captions are sent as soon as known, not paced word by word with the audio;
+        the agent's track is published at its TTS's rate."""
+        return room_io.RoomOptions(
+            participant_identity=participant.identity, video_input=video["video_input"],
+            audio_input=room_io.AudioInputOptions(sample_rate=16000,
+                                                  auto_gain_control=self.settings.auto_gain_control),
+            audio_output=room_io.AudioOutputOptions(sample_rate=self.stack.tts.sample_rate),
+            text_output=room_io.TextOutputOptions(sync_transcription=False),
+        )
+
+    # --- end of turn ------------------------------------------------------------------------
+    def _awaited_endpointing(self) -> dict[str, float]:
+        return endpointing_for(self.state, self.settings.endpointing_min_delay, self.settings.endpointing_max_delay)
+
+    def _apply_end_of_turn(self) -> dict[str, float]:
+        """The end-of-turn delays of what the interview now awaits (a field, a read-back), set on the session."""
+        wanted = self._awaited_endpointing()
+        if self.session is not None and wanted != self._endpointing:
+            self.session.update_options(endpointing_opts=wanted)
+        self._endpointing = wanted
+        return wanted
 
     # --- interviewer and session events -------------------------------------------------
     def _on_reply(self, message: llm.ChatMessage | None, reply: Reply) -> None:
@@ -117,6 +142,7 @@ class InterviewCall:
         self.recorder.record_reply(reply, flagged=self.state.flagged, caller=caller)
         if reply.done:
             self._outcome = self.state.outcome()
+        self._apply_end_of_turn()
         self._listen_for_next_answer()
         self._spawn(self._publish_progress("in_progress"))
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     tts_engine: Literal["piper", "flite"] = "piper"
     piper_voice_path: str = ""
     flite_voice: str = "slt"
+    # the scripted interviewer's known sentences, synthesised once per voice (empty: no cache)
+    tts_cache_dir: str = str(REPO_ROOT / "data" / "cache" / "tts")
+    # Whisper starts transcribing after this much silence instead of the VAD's end of speech (0: off)
+    stt_speculate_after_seconds: float = Field(0.1, ge=0, le=1)
     # Cloud providers: a key selects the provider for its role; an empty key keeps the local one
     deepgram_api_key: str = ""
     deepgram_base_url: str = "https://api.deepgram.com/v1/listen"
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
     elevenlabs_voice_id: str = "hpp4J3VqNfWAUOO0d1Us"
     elevenlabs_model: str = "eleven_flash_v2_5"
 
-    job_executor: Literal["thread", "process"] = "thread"
+    job_executor: Literal["thread", "process"] = "process"
     worker_http_port: int = 8081
     worker_http_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so probes from outside reach it
     worker_metrics_port: int = Field(9100, ge=0, le=65535)  # Prometheus /metrics of the worker; 0 = off
@@ -66,7 +70,8 @@ class Settings(BaseSettings):
     worker_load_threshold: float = Field(0.9, gt=0, le=1)
     max_jobs_per_worker: int = Field(3, ge=1)  # `make bench`: ≈ 3 local-speech calls per 2-core worker
     endpointing_min_delay: float = Field(0.3, ge=0, le=5)
-    endpointing_max_delay: float = Field(1.2, gt=0, le=10)
+    endpointing_max_delay: float = Field(0.65, gt=0, le=10)
+    auto_gain_control: bool = False  # WebRTC automatic gain control on the caller's audio (costs CPU per frame)
     reprompt_after_silence_seconds: float = Field(8.0, ge=2)
     max_silent_reprompts: int = Field(3, ge=1)
     agent_join_timeout_seconds: float = Field(20.0, gt=0)
@@ -108,6 +113,11 @@ class Settings(BaseSettings):
     @classmethod
     def _relative_to_repo(cls, value: Path) -> Path:
         return value if value.is_absolute() else REPO_ROOT / value
+
+    @field_validator("tts_cache_dir", mode="after")
+    @classmethod
+    def _cache_relative_to_repo(cls, value: str) -> str:
+        return str(REPO_ROOT / value) if value.strip() and not Path(value).is_absolute() else value.strip()
 
     @field_validator("deepgram_base_url", "gemini_base_url", "elevenlabs_base_url")
     @classmethod

