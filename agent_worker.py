@@ -13,10 +13,23 @@ import signal
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may fetch weights from a hub at run time
+if __name__ == "__main__" and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # calls run in job processes (JOB_EXECUTOR=process, the default): they write their metrics into a directory
+    # of this worker's own, which the worker's /metrics sums; set before prometheus_client is imported
+    from onboarding.settings import get_settings as _settings
+
+    if _settings().job_executor == "process" and _settings().worker_metrics_port:
+        import atexit
+        import shutil
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="onboarding-worker-metrics-")
+        atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
 
 from livekit.agents import Agent, AgentServer, JobContext, JobExecutorType, JobProcess
 
 from onboarding.call import InterviewCall
+from onboarding.capacity import WorkerLoad, report_forever, this_host
 from onboarding.interview import load_definition
 from onboarding.livekit_admin import server_reachable
 from onboarding.logging_setup import setup_logging
@@ -82,6 +95,14 @@ async def entrypoint(ctx: JobContext) -> None:
     await InterviewCall(ctx, settings, stack, definition, OnboardingAgent()).start()
 
 
+def current_load() -> WorkerLoad | None:
+    """What this worker can take, for the busy signal and the rooms page (None until LiveKit registered it)."""
+    if server.id == "unregistered":
+        return None
+    return WorkerLoad(server.id, settings.agent_name, len(server.active_jobs), settings.max_jobs_per_worker,
+                      this_host(), settings.job_executor)
+
+
 async def serve() -> int:
     problem = await server_reachable(settings)
     if problem:
@@ -92,7 +113,10 @@ async def serve() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     run = asyncio.create_task(server.run(devmode=False))
+    reporting = asyncio.create_task(report_forever(settings.database_url, current_load))
     done, _ = await asyncio.wait({run, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    reporting.cancel()
+    await asyncio.gather(reporting, return_exceptions=True)
     if run in done and run.exception():
         log.error("worker stopped: %s", run.exception())
         return 1

@@ -17,7 +17,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,8 @@ class CallScript:
     timeout: float = 180.0
     # told (room, answer) just before each answer is spoken: the cloud benchmark's fake STT hears it this way
     on_answer: Callable[[str, str], None] | None = None
+    # answers rendered ahead (caller_audio.prerender): the benchmark's callers synthesise nothing during a run
+    audio: Mapping[str, np.ndarray] | None = None
 
 
 @dataclass
@@ -233,8 +235,10 @@ class SimCaller:
             answer = next(answers, None)  # chosen now: a reactive caller answers what was just asked
             if answer is None:
                 break
-            # synthesis off the loop: a blocked loop would starve the other callers' microphones
-            pcm = await asyncio.to_thread(answer_audio, answer, self.script.voice)
+            if self.script.audio is not None and answer in self.script.audio:
+                pcm = self.script.audio[answer]
+            else:  # synthesis off the loop: a blocked loop would starve the other callers' microphones
+                pcm = await asyncio.to_thread(answer_audio, answer, self.script.voice)
             if self.script.on_answer is not None and not answer.startswith("<"):
                 self.script.on_answer(self.result.room_name, answer)
             speech_end = await self._say(pcm)

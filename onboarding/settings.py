@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     worker_load_threshold: float = Field(0.9, gt=0, le=1)
     max_jobs_per_worker: int = Field(3, ge=1)  # `make bench`: ≈ 3 local-speech calls per 2-core worker
+    busy_retry_seconds: int = Field(10, ge=1, le=300)  # every worker full: callers are told to retry after this
     endpointing_min_delay: float = Field(0.3, ge=0, le=5)
     endpointing_max_delay: float = Field(0.65, gt=0, le=10)
     auto_gain_control: bool = False  # WebRTC automatic gain control on the caller's audio (costs CPU per frame)

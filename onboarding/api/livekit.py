@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from onboarding.api.guard import COMMON_ERRORS, ErrorBody, GuardedRoute
 from onboarding.audio_upload import AudioRejected
+from onboarding.capacity import availability
 from onboarding.livekit_admin import InvalidRequest, issue_token
 from onboarding.rest_calls import RestCallError, RestCalls
 from onboarding.settings import Settings, get_settings
@@ -58,9 +59,15 @@ class TokenResponse(BaseModel):
     roomName: str
 
 
-@router.post("/token", response_model=TokenResponse)
+BUSY = {503: {"model": ErrorBody, "description": "Every agent worker is full: try again after Retry-After seconds"}}
+
+
+@router.post("/token", response_model=TokenResponse, responses=BUSY)
 def create_token(body: TokenRequest, settings: SettingsDep) -> TokenResponse:
     """A short-lived token for one room; joining it dispatches the onboarding agent."""
+    if availability(settings).busy:  # a room now would wait for an agent that cannot come
+        wait = settings.busy_retry_seconds
+        raise HTTPException(503, f"all agents are busy: try again in {wait} s", headers={"Retry-After": str(wait)})
     try:
         issued = issue_token(settings, room_name=body.roomName, participant_name=body.participantName,
                              user_id=body.userId)
