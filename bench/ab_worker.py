@@ -5,7 +5,8 @@
 Variants: `shipped` (nothing undone), `agc` (automatic gain control on), `input-24k` (the caller's audio at
 livekit-agents' default 24 kHz: resampled again for the VAD and the STT), `output-24k` (the agent's track at the
 default 24 kHz, so TTS audio is resampled first), `sync-transcript` (captions paced word by word with the audio),
-`session-host` (livekit's SessionHost data channel on), `before` (all of those undone at once). The forkserver
+`session-host` (livekit's SessionHost data channel on), `vad-thread` (the VAD on a thread of its own per stream,
+livekit's default, instead of inline), `before` (all of those undone at once). The forkserver
 preloads this module (it is `__main__`), so the patches apply in every job process.
 """
 
@@ -18,8 +19,9 @@ from livekit.agents.voice import room_io
 
 import agent_worker
 from onboarding.call import InterviewCall
+from onboarding.providers import selection
 
-VARIANTS = ("shipped", "agc", "input-24k", "output-24k", "sync-transcript", "session-host", "before")
+VARIANTS = ("shipped", "agc", "input-24k", "output-24k", "sync-transcript", "session-host", "vad-thread", "before")
 VARIANT = os.environ.get("BENCH_VARIANT", "shipped")
 if VARIANT not in VARIANTS:
     raise SystemExit(f"BENCH_VARIANT={VARIANT!r}: use one of {', '.join(VARIANTS)}")
@@ -42,12 +44,23 @@ def _room_options(self: InterviewCall, participant, video) -> room_io.RoomOption
     return options
 
 
+def _threaded_vad(vad_class):
+    class ThreadedVAD(vad_class):
+        def __init__(self, *args, **kwargs):
+            kwargs.pop("executor", None)
+            super().__init__(*args, **kwargs)
+
+    return ThreadedVAD
+
+
 async def _start(self: AgentSession, *args, **kwargs):
     if "session-host" in undone:
         kwargs["session_host"] = True
     return await _shipped_start(self, *args, **kwargs)
 
 
+if "vad-thread" in undone:
+    selection.inference.VAD = _threaded_vad(selection.inference.VAD)  # type: ignore[misc]
 InterviewCall._room_options = _room_options  # type: ignore[method-assign]
 AgentSession.start = _start  # type: ignore[method-assign]
 

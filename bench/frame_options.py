@@ -27,12 +27,14 @@ from onboarding.settings import REPO_ROOT, Settings
 DOC = REPO_ROOT / "docs" / "density.md"
 BEGIN, END = "<!-- frame-options:begin -->", "<!-- frame-options:end -->"
 WHAT = {
-    "shipped": "as shipped: 16 kHz input, AGC off, captions unpaced, no session host, output at the TTS rate",
+    "shipped": "as shipped: 16 kHz input, AGC off, captions unpaced, no session host, output at the TTS rate, "
+               "VAD inline",
     "agc": "automatic gain control on (`AudioInputOptions(auto_gain_control=True)`)",
     "input-24k": "caller audio at the default 24 kHz (`AudioInputOptions(sample_rate=16000)` undone)",
     "output-24k": "agent track at the default 24 kHz (`AudioOutputOptions(sample_rate=<TTS rate>)` undone)",
     "sync-transcript": "captions paced with the audio (`TextOutputOptions(sync_transcription=False)` undone)",
     "session-host": "SessionHost data channel on (`session_host=False` undone)",
+    "vad-thread": "VAD inference on a thread per stream (`inference.VAD(executor=INLINE)` undone)",
     "before": "all of the above undone (livekit-agents 1.8.9 defaults)",
 }
 
