@@ -39,6 +39,11 @@ from onboarding.providers.selection import build_speech_stack, check_or_exit
 from onboarding.settings import get_settings
 
 log = logging.getLogger("onboarding.worker")
+# Everything a job imports: the call and what it imports (providers, plugins, interview, recorder, database layer).
+PRELOAD_MODULES = ["onboarding.call", "onboarding.capacity", "onboarding.interview", "onboarding.livekit_admin",
+                   "onboarding.logging_setup", "onboarding.metrics", "onboarding.providers.selection",
+                   "onboarding.providers.local_inference", "onboarding.providers.speculative_stt",
+                   "onboarding.recorder", "onboarding.turn_taking", "models"]
 settings = get_settings()
 definition = load_definition(settings.interview_path)  # a bad file stops start-up with line and reason
 
@@ -79,8 +84,9 @@ server = AgentServer(
     load_threshold=settings.worker_load_threshold,
     job_executor_type=JobExecutorType.THREAD if settings.job_executor == "thread" else JobExecutorType.PROCESS,
     num_idle_processes=1,
-    # imported once in the forkserver, so every job process shares this module and all it imports
-    preload_modules=["__main__"],
+    # imported once in the forkserver, so every job process shares them copy-on-write instead of importing its own
+    # copy ("__main__" would not do: Python 3.11's forkserver drops the main module's path before preloading)
+    preload_modules=PRELOAD_MODULES,
     ws_url=settings.livekit_url,
     api_key=settings.livekit_api_key,
     api_secret=settings.livekit_api_secret,

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench.common import machine
-from bench.worker_bench import Row, caller_answers, logs_dir, pin_harness, run_round, table, update_capacity
+from bench.worker_bench import Row, caller_answers, failures, logs_dir, pin_harness, run_round, table, update_capacity
 from harness.caller_audio import prerender
 from harness.fakes.deepgram import FakeDeepgram
 from harness.fakes.elevenlabs import FakeElevenLabs
@@ -89,7 +89,7 @@ def report(rows: list[Row], args: argparse.Namespace, service: float, started: f
         + table(rows)
         + f"\n\nLargest N on one core with p95 ≤ {P95_GOAL_MS:.0f} ms, no failed turn and every call completed: "
         f"**{largest}** (a 2-core box: **{2 * largest}**). At that N's CPU cost a core carries ≈ "
-        f"{cpu_implied if cpu_implied is not None else '—'} calls at {CPU_HEADROOM:.0%} use.\n"
+        f"{cpu_implied if cpu_implied is not None else '—'} calls at {CPU_HEADROOM:.0%} use.{failures(rows)}\n"
     )
 
 
@@ -99,6 +99,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--gemini", action="store_true")
     parser.add_argument("--executor", choices=["process", "thread"], default=Settings(_env_file=None).job_executor)
     parser.add_argument("--worker-from", type=Path, help="run the worker of another checkout (A/B)")
+    parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the worker (e.g. ENDPOINTING_MAX_DELAY=1.2, an older default)")
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
@@ -114,9 +116,10 @@ def main(argv: list[str]) -> None:
     settings = settings.model_copy(update={"max_jobs_per_worker": jobs, "job_executor": args.executor})
     deepgram, eleven, llm = start_fakes(args.gemini)
     env = cloud_env(cloud_settings(settings, deepgram, eleven, llm))
+    overrides = {**env, "TTS_ENGINE": "flite", "MAX_JOBS_PER_WORKER": str(jobs),
+                 "TTS_CACHE_DIR": str(logs / "tts-cache"), **dict(pair.split("=", 1) for pair in args.worker_env)}
     worker = start_worker(settings, logs / "agent-worker.log", cpus=[WORKER_CORE] if pinned else None,
-                          cwd=args.worker_from or REPO_ROOT, TTS_ENGINE="flite", MAX_JOBS_PER_WORKER=str(jobs),
-                          TTS_CACHE_DIR=str(logs / "tts-cache"), **env)
+                          cwd=args.worker_from or REPO_ROOT, **overrides)
     rows: list[Row] = []
     service = fake_service_ms(args.gemini)
     try:

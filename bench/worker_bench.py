@@ -99,7 +99,7 @@ class Row:
     peak_uss_mb: float
     peak_pss_mb: float
     wall_seconds: float
-    notes: dict[str, float] = field(default_factory=dict)
+    unanswered: list[str] = field(default_factory=list)  # answers with no reply, and calls that broke off
 
     @property
     def p50_ms(self) -> float:
@@ -157,9 +157,10 @@ def run_round(settings: Settings, worker_pid: int, callers: int, audio: Mapping[
     latencies = [x * 1000 for r in results for x in r.latencies]
     failed = sum(r.answers_spoken for r in results) - len(latencies) + len(errors)
     mb = 2 ** 20
+    unanswered = [a for r in results for a in r.unanswered] + [f"{type(e).__name__}: {e}" for e in errors]
     return Row(callers, latencies, failed, sum(r.completed for r in results), sum(durations), cpu,
                idle_uss / mb, idle_pss / mb, max(sampler.peak_uss, idle_uss) / mb, max(sampler.peak_pss, idle_pss) / mb,
-               wall)
+               wall, unanswered)
 
 
 def table(rows: list[Row]) -> str:
@@ -172,6 +173,12 @@ def table(rows: list[Row]) -> str:
         f"| {r.pss_per_session_mb:.1f} | {r.idle_pss_mb:.0f} → {r.peak_pss_mb:.0f} | {r.wall_seconds:.0f} |"
         for r in rows)
     return f"{head}\n{body}"
+
+
+def failures(rows: list[Row]) -> str:
+    """What the failed turns were: the answers left unanswered (a call that broke off counts its error)."""
+    lines = [f"- {r.callers} callers: " + "; ".join(dict.fromkeys(r.unanswered)) for r in rows if r.unanswered]
+    return ("\n\nFailed turns, by round:\n" + "\n".join(lines)) if lines else ""
 
 
 def update_capacity(section: str, figures: dict) -> None:

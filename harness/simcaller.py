@@ -61,6 +61,7 @@ class CallResult:
     profile_id: int | None = None
     fields: dict = field(default_factory=dict)
     answers_spoken: int = 0
+    unanswered: list[str] = field(default_factory=list)  # answers the agent never replied to (a failed turn)
 
 
 def reactive_answer(agent_attributes: dict[str, str], answer_book: dict[str, str],
@@ -248,6 +249,8 @@ class SimCaller:
                                   "the agent's reply", timeout=60)
                 if self.last_agent_audio > speech_end:
                     self.result.latencies.append(self.last_agent_audio - speech_end)
+                else:
+                    self.result.unanswered.append(answer)
         if self.script.hang_up_after is None:
             await asyncio.wait_for(self.finished.wait(), 90)
 
