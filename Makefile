@@ -21,6 +21,8 @@ bench: install
 	$(PY) -m bench.dashboard_bench
 	$(PY) -m bench.api_bench
 	$(PY) -m bench.cloud_bench
+	$(PY) -m bench.frame_options
+	$(PY) -m bench.whisper_speed
 
 doctor: install
 	$(PY) -m onboarding doctor
