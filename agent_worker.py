@@ -28,14 +28,13 @@ if __name__ == "__main__" and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 from livekit.agents import Agent, AgentServer, JobContext, JobExecutorType, JobProcess
 
-from onboarding.call import InterviewCall
 from onboarding.capacity import WorkerLoad, report_forever, this_host
 from onboarding.interview import load_definition
 from onboarding.livekit_admin import server_reachable
 from onboarding.logging_setup import setup_logging
 from onboarding.metrics import serve_worker_metrics
+from onboarding.providers.key_check import check_or_exit
 from onboarding.providers.local_inference import register_runners
-from onboarding.providers.selection import build_speech_stack, check_or_exit
 from onboarding.settings import get_settings
 
 log = logging.getLogger("onboarding.worker")
@@ -97,6 +96,10 @@ server = AgentServer(
 
 @server.rtc_session(agent_name=settings.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
+    # imported in the forkserver already (PRELOAD_MODULES): free here; the main process never needs them
+    from onboarding.call import InterviewCall
+    from onboarding.providers.selection import build_speech_stack
+
     stack = build_speech_stack(settings, inference_executor=ctx.inference_executor)
     await InterviewCall(ctx, settings, stack, definition, OnboardingAgent()).start()
 
@@ -139,9 +142,13 @@ def main() -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     check_or_exit(settings)  # once per worker, not per job process
     register_runners()  # one Whisper and one Piper for all calls: livekit-agents' inference process
-    if settings.job_executor == "thread":  # jobs run here: the VAD and end-of-turn weights load here
+    if settings.job_executor == "thread":  # jobs run here: their modules, VAD and end-of-turn weights load here
+        import importlib
+
         from livekit.local_inference import init_eot, init_vad
 
+        for module in PRELOAD_MODULES:  # on the main thread: plugins must register there
+            importlib.import_module(module)
         init_vad()
         init_eot()
     serve_worker_metrics(settings)  # one port per worker process; thread jobs count into its registry

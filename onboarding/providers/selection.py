@@ -30,7 +30,8 @@ from onboarding.providers.fallback import (
     StickySTTFallback,
     StickyTTSFallback,
 )
-from onboarding.providers.gemini_interviewer import GeminiInterviewer, check_gemini
+from onboarding.providers.gemini_interviewer import GeminiInterviewer
+from onboarding.providers.key_check import check_or_exit
 from onboarding.providers.local_inference import RemoteSynthesizer, RemoteTranscriber
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.scripted_llm import ReplyHook, ScriptedInterviewer
@@ -154,22 +155,6 @@ def turn_detector() -> inference.TurnDetector:
     return inference.TurnDetector(version="v1-mini")
 
 
-_CHECKED: set[tuple[str, ...]] = set()
-
-
-def check_cloud_keys(settings: Settings) -> None:
-    """Once per process and configuration: a refused key stops start-up with a message naming the variable."""
-    key = (settings.deepgram_api_key, settings.deepgram_base_url, settings.deepgram_model, settings.eleven_api_key,
-           settings.elevenlabs_base_url, settings.elevenlabs_voice_id, settings.google_api_key,
-           settings.gemini_base_url, settings.gemini_model)
-    if key not in _CHECKED:
-        cloud.check(settings)
-        if settings.google_api_key:
-            for warning in check_gemini(settings):
-                log.warning(warning)
-        _CHECKED.add(key)
-
-
 def preload(settings: Settings) -> None:
     """Load the local models in this process and fill the TTS cache: an image build bakes them in this way (no
     network), and a check that they load. The agent worker itself loads them in its inference process only."""
@@ -184,15 +169,6 @@ def preload(settings: Settings) -> None:
     if voice.cache is not None:
         voice.cache.warm(voice.synthesize_uncached)
     log.info("models loaded", extra={"stt": _label(whisper), "tts": _label(voice)})
-
-
-def check_or_exit(settings: Settings) -> None:
-    """The start-up key check: a refused key stops the process with a message naming the variable."""
-    try:
-        check_cloud_keys(settings)
-    except cloud.ProviderKeyError as exc:
-        log.error("%s", exc)
-        raise SystemExit(f"cloud provider check failed: {exc}") from None
 
 
 Interviewer = ScriptedInterviewer | GeminiInterviewer
