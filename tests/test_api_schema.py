@@ -65,7 +65,7 @@ def test_every_error_is_documented_with_a_detail_string() -> None:
     paths = raw["paths"]
     assert set(paths) == {"/api/livekit/token", "/api/livekit/agent/start", "/api/livekit/agent/turn",
                           "/api/livekit/agent/complete"}
-    expected = {"/api/livekit/token": {"200", "400", "413", "422", "429"},
+    expected = {"/api/livekit/token": {"200", "400", "413", "422", "429", "503"},
                 "/api/livekit/agent/start": {"200", "400", "409", "413", "422", "429"},
                 "/api/livekit/agent/turn": {"200", "400", "404", "409", "413", "415", "422", "429"},
                 "/api/livekit/agent/complete": {"200", "400", "404", "409", "413", "422", "429"}}
@@ -77,6 +77,7 @@ def test_every_error_is_documented_with_a_detail_string() -> None:
             assert ref.endswith("/ErrorBody"), (path, status)
     assert raw["components"]["schemas"]["ErrorBody"]["properties"]["detail"]["type"] == "string"
     assert "Retry-After" in paths["/api/livekit/token"]["post"]["responses"]["429"]["headers"]
+    assert "Retry-After" in paths["/api/livekit/token"]["post"]["responses"]["503"]["headers"]  # all agents busy
 
 
 @schema.parametrize()

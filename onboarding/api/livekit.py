@@ -59,7 +59,9 @@ class TokenResponse(BaseModel):
     roomName: str
 
 
-BUSY = {503: {"model": ErrorBody, "description": "Every agent worker is full: try again after Retry-After seconds"}}
+BUSY: dict[int | str, dict[str, Any]] = {503: {
+    "model": ErrorBody, "description": "Every agent worker is full: try again after Retry-After seconds",
+    "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}}}
 
 
 @router.post("/token", response_model=TokenResponse, responses=BUSY)
