@@ -16,7 +16,7 @@ import time
 
 from bench.ab_worker import VARIANTS
 from bench.cloud_bench import HARNESS_CORE, WORKER_CORE, start_fakes
-from bench.common import machine
+from bench.common import machine, write_section
 from bench.worker_bench import Row, caller_answers, logs_dir, pin_harness, run_round
 from harness.caller_audio import prerender
 from harness.fakes.settings import cloud_env, cloud_settings
@@ -25,7 +25,6 @@ from harness.testbed import stack_settings, start_livekit, start_worker
 from onboarding.settings import REPO_ROOT, Settings
 
 DOC = REPO_ROOT / "docs" / "density.md"
-BEGIN, END = "<!-- frame-options:begin -->", "<!-- frame-options:end -->"
 WHAT = {
     "shipped": "as shipped: 16 kHz input, AGC off, captions unpaced, no session host, output at the TTS rate, "
                "VAD inline",
@@ -48,14 +47,6 @@ def table(rows: dict[str, Row]) -> str:
         lines.append(f"| `{name}` | {WHAT[name]} | {row.cpu_per_session:.1f} | {delta} | {row.p95_ms:.0f} "
                      f"| {row.failed_turns} |")
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else f"# Density and latency\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in doc:
-        doc += f"\n{BEGIN}\n{END}\n"
-    head, rest = doc.split(BEGIN, 1)
-    DOC.write_text(f"{head}{BEGIN}\n{text}\n{END}{rest.split(END, 1)[1]}")
 
 
 def main(argv: list[str]) -> None:
@@ -94,7 +85,7 @@ def main(argv: list[str]) -> None:
             f"{args.callers} concurrent cloud-fakes callers, worker pinned to one core"
             f"{'' if pinned else ' (not pinned: one core only)'}, one round per variant, a fresh worker each "
             f"(`python -m bench.frame_options`, {time.monotonic() - started:.0f} s).\n\n{table(rows)}")
-    write_section(text)
+    write_section(DOC, "frame-options", text)
     print(text)
 
 

@@ -21,11 +21,13 @@ import time
 import numpy as np
 from livekit.agents.ipc.inference_proc_executor import InferenceProcExecutor
 
-from bench.common import machine
+from bench.common import machine, write_section
 from harness.caller_audio import resample, speak
 from onboarding.providers.local_inference import STT_METHOD, TTS_METHOD, LocalTTSRunner, WhisperRunner
 from onboarding.providers.selection import local_speech
-from onboarding.settings import get_settings
+from onboarding.settings import REPO_ROOT, get_settings
+
+DOC = REPO_ROOT / "docs" / "density.md"
 
 
 async def measure(runs: int) -> dict[str, list[float]]:
@@ -60,9 +62,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args(argv)
     times = asyncio.run(measure(args.runs))
-    print(f"{machine()}; {args.runs} runs each, 2 s utterance")
-    for path, values in times.items():
-        print(f"{path}: median {statistics.median(values) * 1000:.1f} ms, min {min(values) * 1000:.1f} ms")
+    lines = ["| path | median ms | min ms |", "|---|---|---|"]
+    lines += [f"| {path} | {statistics.median(v) * 1000:.1f} | {min(v) * 1000:.1f} |" for path, v in times.items()]
+    text = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on: {machine()}; {args.runs} runs of "
+            f"each, a 2 s utterance (`python -m bench.inference_ipc`).\n\n" + "\n".join(lines))
+    write_section(DOC, "inference-ipc", text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from bench.common import machine, percentile
+from bench.common import machine, percentile, write_section
 from bench.stt_accuracy import DEFAULT_VOICES, frames_of, load_cases, sample, stt_prompts, synthesize
 from onboarding.interview.normalize import normalizer_for_kind
 from onboarding.providers.whisper_stt import (
@@ -30,8 +30,7 @@ from onboarding.providers.whisper_stt import (
     load_whisper,
     to_whisper_input,
 )
-
-BEGIN, END = "<!-- whisper-speed:begin -->", "<!-- whisper-speed:end -->"
+from onboarding.settings import REPO_ROOT
 
 
 def fit_window(audio: np.ndarray) -> int:
@@ -89,13 +88,7 @@ def main(argv: list[str]) -> None:
             f"utterances ({len(cases)} corpus answers × {', '.join(voices)}), Whisper tiny.en int8, 2 threads "
             f"(`python -m bench.whisper_speed --limit {args.limit}`, {time.monotonic() - started:.0f} s).\n\n"
             + "\n".join(table))
-    from bench.frame_options import DOC
-
-    doc = DOC.read_text() if DOC.exists() else "# Density and latency\n"
-    if BEGIN not in doc:
-        doc += f"\n{BEGIN}\n{END}\n"
-    head, rest = doc.split(BEGIN, 1)
-    DOC.write_text(f"{head}{BEGIN}\n{text}\n{END}{rest.split(END, 1)[1]}")
+    write_section(REPO_ROOT / "docs" / "density.md", "whisper-speed", text)
     print(text)
 
 
