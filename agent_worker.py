@@ -28,7 +28,7 @@ if __name__ == "__main__" and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 from livekit.agents import Agent, AgentServer, JobContext, JobExecutorType, JobProcess
 
-from onboarding.capacity import WorkerLoad, report_forever, this_host
+from onboarding.capacity import ShownCalls, WorkerLoad, report_forever, this_host
 from onboarding.interview import load_definition
 from onboarding.livekit_admin import server_reachable
 from onboarding.logging_setup import setup_logging
@@ -104,12 +104,15 @@ async def entrypoint(ctx: JobContext) -> None:
     await InterviewCall(ctx, settings, stack, definition, OnboardingAgent()).start()
 
 
+shown_calls = ShownCalls()
+
+
 def current_load() -> WorkerLoad | None:
     """What this worker can take, for the busy signal and the rooms page (None until LiveKit registered it)."""
     if server.id == "unregistered":
         return None
-    return WorkerLoad(server.id, settings.agent_name, len(server.active_jobs), settings.max_jobs_per_worker,
-                      this_host(), settings.job_executor)
+    return WorkerLoad(server.id, settings.agent_name, shown_calls(len(server.active_jobs)),
+                      settings.max_jobs_per_worker, this_host(), settings.job_executor)
 
 
 async def serve() -> int:

@@ -71,10 +71,16 @@ def prerender(answers: Iterable[str], voice: str = "slt") -> dict[str, np.ndarra
     return {answer: answer_audio(answer, voice) for answer in dict.fromkeys(answers)}
 
 
+def trimmed(pcm: np.ndarray, floor: int = 200) -> np.ndarray:
+    """Without the silence flite puts before and after an utterance (so a pause is the pause asked for)."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > floor)
+    return pcm[loud[0]:loud[-1] + 1] if loud.size else pcm
+
+
 def with_pause(first: str, second: str, pause: float, voice: str = "slt") -> np.ndarray:
-    """Two pieces of one answer with `pause` seconds of silence between them ("Jeff … Ronson Smith")."""
+    """Two pieces of one answer with exactly `pause` seconds of silence between them ("Jeff … Ronson Smith")."""
     gap = np.zeros(int(pause * ROOM_RATE), dtype=np.int16)
-    return np.concatenate([speak(first, voice), gap, speak(second, voice)])
+    return np.concatenate([trimmed(speak(first, voice)), gap, trimmed(speak(second, voice))])
 
 
 def at_level(pcm: np.ndarray, dbfs: float) -> np.ndarray:

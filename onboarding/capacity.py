@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,9 @@ log = logging.getLogger("onboarding.capacity")
 REPORT_EVERY_SECONDS = 1.0  # a change of load is written within this
 REFRESH_EVERY_SECONDS = 5.0  # an unchanged row is rewritten this often, so it is never taken for a dead worker
 STALE_AFTER_SECONDS = 15.0
+# livekit-agents tells LiveKit its load every 2.5 s, and LiveKit drops a job it routes to a worker it still thinks
+# full: a freed slot is offered to callers only once LiveKit has heard of it
+FREED_SLOT_HOLD_SECONDS = 3.5
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,24 @@ class Availability:
     def busy(self) -> bool:
         """Every live worker is full. Unknown (no worker row) is not busy: nothing says so."""
         return self.known and self.free == 0
+
+
+class ShownCalls:
+    """The calls a worker's row shows: one more at once, one fewer only FREED_SLOT_HOLD_SECONDS after it ended."""
+
+    def __init__(self, hold: float = FREED_SLOT_HOLD_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.hold, self.clock = hold, clock
+        self.shown = 0
+        self._fewer_since: float | None = None
+
+    def __call__(self, active: int) -> int:
+        if active >= self.shown:
+            self.shown, self._fewer_since = active, None
+        elif self._fewer_since is None:
+            self._fewer_since = self.clock()
+        elif self.clock() - self._fewer_since >= self.hold:
+            self.shown, self._fewer_since = active, None
+        return self.shown
 
 
 def _aware(when: datetime) -> datetime:

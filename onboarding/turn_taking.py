@@ -98,7 +98,8 @@ class MergingInterviewer(ScriptedInterviewer):
         self.state.__dict__.clear()  # in place: the call holds this object
         self.state.__dict__.update(copy.deepcopy(before).__dict__)
         self._user_turns += 1
-        text = f"{so_far} {(message.text_content or '').strip()}"
+        # the STT ends each part with a full stop ("Jeff." "Ronson Smith."): one answer has none in the middle
+        text = f"{so_far.rstrip(' .…')} {(message.text_content or '').strip()}"
         reply = self.state.handle(text, self._user_turns)
         self._handled[message.id] = reply
         self._answer = (message.id, before, text)  # a third part joins both

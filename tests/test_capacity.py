@@ -14,7 +14,7 @@ from sqlmodel import select
 from harness.testbed import rest_app
 from models import WorkerStatus
 from onboarding.admin.rooms import list_workers
-from onboarding.capacity import STALE_AFTER_SECONDS, WorkerLoad, availability, forget, live_workers, report
+from onboarding.capacity import STALE_AFTER_SECONDS, ShownCalls, WorkerLoad, availability, forget, live_workers, report
 from onboarding.db import session_scope
 from onboarding.ops.capacity_check import capacity_check
 from onboarding.settings import Settings
@@ -53,6 +53,20 @@ def test_busy_only_when_every_live_worker_is_full(settings: Settings) -> None:
         row.seen_at = datetime.now(UTC) - timedelta(seconds=STALE_AFTER_SECONDS + 1)
         db.add(row)
     assert availability(settings).busy
+
+
+def test_a_freed_slot_is_shown_once_livekit_knows_of_it() -> None:
+    now = [100.0]
+    shown = ShownCalls(hold=3.5, clock=lambda: now[0])
+    assert shown(1) == 1 and shown(2) == 2  # a new call counts at once
+    assert shown(1) == 2  # one ended: LiveKit hears of it at the worker's next status (every 2.5 s)
+    now[0] += 2.0
+    assert shown(1) == 2 and shown(2) == 2  # back up before the hold ended
+    assert shown(1) == 2
+    now[0] += 3.5
+    assert shown(1) == 1 and shown(0) == 1
+    now[0] += 3.5
+    assert shown(0) == 0
 
 
 def test_an_unreadable_database_is_unknown_not_busy(tmp_path: Path) -> None:
