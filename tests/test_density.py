@@ -88,7 +88,11 @@ async def test_offline_calls_share_one_whisper_and_one_piper(livekit_server: Set
     worker = await asyncio.to_thread(start_worker, settings, artifacts / "agent-worker-shared.log")
     try:
         callers = [SimCaller(settings, CallScript(answers=p.answers[:3], hang_up_after=3)) for p in PERSONAS[:2]]
-        calls = [asyncio.create_task(c.run()) for c in callers]
+        calls = [asyncio.create_task(callers[0].run())]
+        # the second call once the first has begun: two dispatches in the same instant to a worker that has not
+        # run a call yet can lose one (livekit-agents counts a first job as the whole worker until it is running)
+        await until(lambda: callers[0].speaking_turns >= 1 or calls[0].done(), "the first call's greeting")
+        calls.append(asyncio.create_task(callers[1].run()))
         await until(lambda: all(c.speaking_turns >= 2 for c in callers) or any(t.done() for t in calls),
                     "both callers' second replies")
         processes = worker_tree(worker.proc.pid)
@@ -183,9 +187,10 @@ async def test_whisper_transcribes_at_the_first_pause_and_drops_it_when_the_call
     assert [e.alternatives[0].text.lower().strip(" .") for e in finals] == ["my name is maria garcia"]
     assert (stream.speculations, stream.speculation_hits) == (1, 1)  # the early transcript was the one used
 
-    paused = np.concatenate([with_pause("Tom", "Baker", 0.18), silence])  # shorter than the VAD's end of speech
+    # a pause longer than the speculation's 0.1 s, shorter than the VAD's 0.25 s end of speech
+    paused = np.concatenate([with_pause("My name is Maria", "Garcia", 0.18), silence])
     stream = whisper.stream()
     finals = [e for e in await hear(stream, paused) if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
-    assert len(finals) == 1 and "baker" in finals[0].alternatives[0].text.lower()
-    assert "tom" in finals[0].alternatives[0].text.lower()
+    assert len(finals) == 1, [e.alternatives[0].text for e in finals]
+    assert "maria" in finals[0].alternatives[0].text.lower() and "garcia" in finals[0].alternatives[0].text.lower()
     assert stream.speculations == 2 and stream.speculation_hits == 1  # the first guess was dropped
