@@ -20,6 +20,7 @@ from livekit.agents.voice.events import (
     CloseReason,
     ConversationItemAddedEvent,
     SessionUsageUpdatedEvent,
+    UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
 
@@ -63,6 +64,7 @@ class InterviewCall:
         self._usage: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._endpointing: dict[str, float] = {}  # the end-of-turn delays the session runs with now
+        self._heard = ""  # the caller's words since the interviewer last spoke (final transcripts)
 
     @property
     def log_extra(self) -> dict[str, Any]:
@@ -98,6 +100,7 @@ class InterviewCall:
         session.on("agent_state_changed", self._on_agent_state)
         session.on("user_state_changed", self._on_user_state)
         session.on("session_usage_updated", self._on_usage)
+        session.on("user_input_transcribed", self._on_transcribed)
         session.on("close", self._on_close)
         await self.interviewer.prepare(self.agent)  # Gemini: instructions and tools from the definition
         await session.start(
@@ -121,7 +124,15 @@ class InterviewCall:
 
     # --- end of turn ------------------------------------------------------------------------
     def _awaited_endpointing(self) -> dict[str, float]:
-        return endpointing_for(self.state, self.settings.endpointing_min_delay, self.settings.endpointing_max_delay)
+        return endpointing_for(self.state, self.settings.endpointing_min_delay, self.settings.endpointing_max_delay,
+                               self._heard)
+
+    def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
+        """Words as they are heard: set before the end-of-turn decision reads the delays (livekit-agents emits this
+        event before it runs end-of-turn detection on the same transcript)."""
+        if ev.is_final and ev.transcript.strip():
+            self._heard = f"{self._heard} {ev.transcript.strip()}".strip()
+            self._apply_end_of_turn()
 
     def _apply_end_of_turn(self) -> dict[str, float]:
         """The end-of-turn delays of what the interview now awaits (a field, a read-back), set on the session."""
@@ -142,6 +153,7 @@ class InterviewCall:
         self.recorder.record_reply(reply, flagged=self.state.flagged, caller=caller)
         if reply.done:
             self._outcome = self.state.outcome()
+        self._heard = ""  # a new question: what the caller says next is a new answer
         self._apply_end_of_turn()
         self._listen_for_next_answer()
         self._spawn(self._publish_progress("in_progress"))

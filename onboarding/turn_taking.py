@@ -29,10 +29,12 @@ HEARD_ENOUGH = 1.0
 _CONTINUING_KINDS = {"other"}
 
 
-def endpointing_for(state: InterviewState, min_delay: float, max_delay: float) -> dict[str, float]:
-    """The session's endpointing options while `state` awaits its next answer."""
+def endpointing_for(state: InterviewState, min_delay: float, max_delay: float, heard: str = "") -> dict[str, float]:
+    """The session's endpointing options while `state` awaits its next answer, given what the caller has said of it
+    so far: a one-word reply ("Yes.", "Skip.", "No thanks.") is over, whatever the question, and waits as a
+    read-back does (the end-of-turn model often doubts a lone "Skip.", which would cost a field's long wait)."""
     awaited = None
-    if state.pending_confirmation or state.asking_to_stop:
+    if state.pending_confirmation or state.asking_to_stop or (heard and classify_reply(heard) != "other"):
         awaited = state.definition.read_back_end_of_turn
     elif not state.finished and state.current is not None:
         awaited = state.current.end_of_turn

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from livekit.agents import AgentSession, llm
+from livekit.agents.voice.events import UserInputTranscribedEvent
 
 from onboarding.call import InterviewCall
 from onboarding.interview import InterviewDefinitionError, InterviewState, load_definition, parse_definition
@@ -66,10 +67,17 @@ def test_delays_follow_what_the_interview_awaits() -> None:
     state.handle("Yes.", 2)
     assert state.current.name == "email"
     assert endpointing_for(state, 0.3, 0.65) == {"min_delay": 0.3, "max_delay": 1.5}  # a spelled email
+    assert endpointing_for(state, 0.3, 0.65, heard="m a r i a") == {"min_delay": 0.3, "max_delay": 1.5}
     state.handle("maria at example dot com", 3)
     state.handle("Yes.", 4)
     assert state.current.name == "company"
     assert endpointing_for(state, 0.3, 0.65) == {"min_delay": 0.3, "max_delay": 0.65}
+    for _ in range(4):
+        state.handle("Fifty." if state.current.name == "team_size" else "Acme Corp", 5)
+    assert state.current.name == "phone"  # a long wait for digits read out in groups...
+    assert endpointing_for(state, 0.3, 0.65, heard="five five five") == {"min_delay": 0.3, "max_delay": 1.5}
+    # ...but a caller who only says "Skip." is done: no long wait for it
+    assert endpointing_for(state, 0.3, 0.65, heard="Skip.") == {"min_delay": 0.25, "max_delay": 0.4}
 
 
 async def test_the_session_runs_with_the_delays_of_the_awaited_field() -> None:
@@ -86,6 +94,9 @@ async def test_the_session_runs_with_the_delays_of_the_awaited_field() -> None:
     call.state.handle("Yes.", 2)
     call._apply_end_of_turn()
     assert call.session.options.endpointing["max_delay"] == 1.5
+    # the caller's words arrive before the end-of-turn decision: a lone "No thanks." is not made to wait 1.5 s
+    call._on_transcribed(UserInputTranscribedEvent(transcript="No thanks.", is_final=True))
+    assert call.session.options.endpointing["max_delay"] == 0.4
 
 
 # --- an answer split in two by a pause -----------------------------------------------------------------
