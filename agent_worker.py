@@ -143,6 +143,8 @@ def main() -> None:
     # there too: what a stuck worker is waiting on
     faulthandler.enable(all_threads=True)
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # before any job process starts: they read it when their loop starts
+    os.environ.setdefault("LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS", str(settings.loop_block_warn_ms))
     check_or_exit(settings)  # once per worker, not per job process
     register_runners()  # one Whisper and one Piper for all calls: livekit-agents' inference process
     if settings.job_executor == "thread":  # jobs run here: their modules, VAD and end-of-turn weights load here

@@ -6,7 +6,8 @@ Variants: `shipped` (nothing undone), `agc` (automatic gain control on), `input-
 livekit-agents' default 24 kHz: resampled again for the VAD and the STT), `output-24k` (the agent's track at the
 default 24 kHz, so TTS audio is resampled first), `sync-transcript` (captions paced word by word with the audio),
 `session-host` (livekit's SessionHost data channel on), `vad-thread` (the VAD on a thread of its own per stream,
-livekit's default, instead of inline), `before` (all of those undone at once). The forkserver
+livekit's default, instead of inline), `loop-watch-100` (livekit's loop watchdog at its default 100 ms: 20 ms ticks),
+`before` (all of those undone at once). The forkserver
 preloads this module (it is `__main__`), so the patches apply in every job process.
 """
 
@@ -21,7 +22,8 @@ import agent_worker
 from onboarding.call import InterviewCall
 from onboarding.providers import selection
 
-VARIANTS = ("shipped", "agc", "input-24k", "output-24k", "sync-transcript", "session-host", "vad-thread", "before")
+VARIANTS = ("shipped", "agc", "input-24k", "output-24k", "sync-transcript", "session-host", "vad-thread",
+            "loop-watch-100", "before")
 VARIANT = os.environ.get("BENCH_VARIANT", "shipped")
 if VARIANT not in VARIANTS:
     raise SystemExit(f"BENCH_VARIANT={VARIANT!r}: use one of {', '.join(VARIANTS)}")
@@ -59,6 +61,8 @@ async def _start(self: AgentSession, *args, **kwargs):
     return await _shipped_start(self, *args, **kwargs)
 
 
+if "loop-watch-100" in undone:  # the job processes read it when they start, after this import
+    os.environ["LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS"] = "100"
 if "vad-thread" in undone:
     selection.inference.VAD = _threaded_vad(selection.inference.VAD)  # type: ignore[misc]
 InterviewCall._room_options = _room_options  # type: ignore[method-assign]

@@ -34,6 +34,7 @@ WHAT = {
     "sync-transcript": "captions paced with the audio (`TextOutputOptions(sync_transcription=False)` undone)",
     "session-host": "SessionHost data channel on (`session_host=False` undone)",
     "vad-thread": "VAD inference on a thread per stream (`inference.VAD(executor=INLINE)` undone)",
+    "loop-watch-100": "livekit's loop watchdog at its 100 ms default, 20 ms ticks (`LOOP_BLOCK_WARN_MS=250` undone)",
     "before": "all of the above undone (livekit-agents 1.8.9 defaults)",
 }
 

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     worker_load_threshold: float = Field(0.9, gt=0, le=1)
     max_jobs_per_worker: int = Field(3, ge=1)  # `make bench`: ≈ 3 local-speech calls per 2-core worker
     busy_retry_seconds: int = Field(10, ge=1, le=300)  # every worker full: callers are told to retry after this
+    # livekit-agents' event-loop watchdog in every job process: it wakes twice per tick, a tick being a fifth of this
+    # (20..50 ms); 0 turns it off
+    loop_block_warn_ms: int = Field(250, ge=0, le=10000)
     endpointing_min_delay: float = Field(0.3, ge=0, le=5)
     endpointing_max_delay: float = Field(0.65, gt=0, le=10)
     auto_gain_control: bool = False  # WebRTC automatic gain control on the caller's audio (costs CPU per frame)
