@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import machine
+from bench.common import machine, write_section
 from bench.worker_bench import Row, caller_answers, failures, logs_dir, pin_harness, run_round, table, update_capacity
 from harness.caller_audio import prerender
 from harness.fakes.deepgram import FakeDeepgram
@@ -93,6 +93,19 @@ def report(rows: list[Row], args: argparse.Namespace, service: float, started: f
     )
 
 
+def headline(rows: list[Row], pinned: bool) -> str:
+    """The README's lines: the cloud-speech rows in brief and the capacity they imply."""
+    largest, cpu_implied = capacity(rows)
+    cells = "; ".join(f"{r.callers} calls: p50 {r.p50_ms:.0f} / p95 {r.p95_ms:.0f} ms, {r.failed_turns} failed turns, "
+                      f"{r.completed}/{r.callers} completed, {r.cpu_per_session:.1f} % of a core and "
+                      f"{r.uss_per_session_mb:.0f} MB USS per call" for r in rows)
+    where = "one worker pinned to one core" if pinned else "one worker (not pinned)"
+    return (f"**Cloud speech** (Deepgram/ElevenLabs fakes, {where}, {machine()}): {cells}. Largest N within the aims "
+            f"(p95 ≤ {P95_GOAL_MS:.0f} ms, no failed turn): **{largest} per core, {2 * largest} per 2-core box**; the "
+            f"CPU cost alone would allow ≈ {cpu_implied if cpu_implied is not None else '—'} per core "
+            "(`docs/cloud-benchmark.md`).")
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("counts", nargs="*", type=int, default=[1, 5, 10, 15, 20])
@@ -138,6 +151,7 @@ def main(argv: list[str]) -> None:
     args.out.write_text(text)
     largest, cpu_implied = capacity(rows)
     if not args.worker_from and not args.gemini and pinned and args.out == OUT:
+        write_section(REPO_ROOT / "README.md", "performance-cloud", headline(rows, pinned))
         best = next((r for r in rows if r.callers == largest), None)
         update_capacity("cloud", {
             "calls_per_core": largest, "cpu_implied_calls_per_core": cpu_implied,

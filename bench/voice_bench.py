@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import machine
+from bench.common import machine, write_section
 from bench.worker_bench import Row, caller_answers, failures, logs_dir, run_round, table, update_capacity
 from harness.caller_audio import prerender
 from harness.personas import PERSONAS
@@ -72,6 +72,13 @@ def main(argv: list[str]) -> None:
     args.out.write_text(text)
     good = [r.callers for r in rows if r.meets(CONCURRENT_P95_AIM_MS)]
     if not args.worker_from and args.out == OUT:
+        cells = "; ".join(f"{r.callers} caller{'s' * (r.callers > 1)}: p50 {r.p50_ms:.0f} / p95 {r.p95_ms:.0f} ms, "
+                          f"{r.failed_turns} failed turns, {r.completed}/{r.callers} completed, "
+                          f"{r.cpu_per_session:.0f} % of a core per call" for r in rows)
+        write_section(REPO_ROOT / "README.md", "performance-offline",
+                      f"**Offline** (Whisper tiny.en, Piper, one worker on every core, {machine()}): {cells}. Aims: "
+                      f"one caller p50 ≤ {ONE_CALLER_AIM_MS[0]:.0f} / p95 ≤ {ONE_CALLER_AIM_MS[1]:.0f} ms, five "
+                      f"p95 ≤ {CONCURRENT_P95_AIM_MS:.0f} ms (`docs/benchmark.md`).")
         update_capacity("offline", {"calls_per_worker": max(good, default=0), "cores": os.cpu_count(),
                                     "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                     "machine": machine()})
