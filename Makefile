@@ -23,6 +23,8 @@ bench: install
 	$(PY) -m bench.cloud_bench
 	$(PY) -m bench.accuracy_bench --callers 2
 	$(PY) -m bench.accuracy_bench --typing --callers 1 --voices piper,slt
+	$(PY) -m bench.frame_options
+	$(PY) -m bench.whisper_speed
 
 doctor: install
 	$(PY) -m onboarding doctor

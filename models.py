@@ -165,3 +165,17 @@ TYPED_PROFILE_COLUMNS = (
     "full_name", "email", "company", "role", "team_size", "primary_goal", "phone", "timezone",
 )
 
+
+
+class WorkerStatus(SQLModel, table=True):
+    """A running agent worker's calls and capacity, rewritten by the worker every few seconds: the token route tells
+    a caller "all agents are busy" from these rows, the rooms page shows them, doctor compares them."""
+
+    worker_id: str = Field(primary_key=True)  # livekit-agents' worker id (as CallSession.worker_id)
+    agent_name: str = Field(index=True)
+    host: str = ""
+    executor: str = ""  # process | thread
+    active_jobs: int = 0
+    max_jobs: int = 1  # MAX_JOBS_PER_WORKER of that worker
+    started_at: datetime = Field(default_factory=utcnow)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)

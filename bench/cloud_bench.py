@@ -1,44 +1,45 @@
-"""`make bench` cloud-fakes mode: how many concurrent calls one worker carries with cloud speech.
+"""`make bench` cloud-fakes mode: how many concurrent calls one worker carries on ONE core with cloud speech.
 
-    python -m bench.cloud_bench [--gemini] [--process] [N ...]      (default 1 5 10 20 30 40 50)
+    python -m bench.cloud_bench [N ...] [--gemini] [--executor process|thread] [--worker-from DIR] [--no-pin]
 
-The worker talks to local fakes of Deepgram and ElevenLabs (and Gemini with `--gemini`, when the fake is
-there) that answer after fixed service times. Deepgram's fake uses "script ears": each simulated caller
-announces what it is about to say and the stream tagged with its room hears exactly that, so no speech
-model runs outside the worker and the fakes' CPU stays out of the figures. For each round it reports
-voice-to-voice p50/p95, the worker's own overhead per turn (voice-to-voice minus the fakes' service time),
-failed turns, worker CPU and memory per session, and the largest N with p95 ≤ 1.2 s and no failed turn.
-Results go to docs/cloud-benchmark.md with the machine they ran on.
+Default rounds 1 5 10 15 20 (stopping once p95 passes twice the aim). The worker talks to local fakes of Deepgram
+and ElevenLabs (and Gemini with `--gemini`) that answer after fixed service times; Deepgram's fake hears by
+script (each caller announces what it is about to say) and ElevenLabs' speaks slices of a clip rendered at start,
+so neither spends CPU per request. The worker is pinned to core 1 with taskset, this process, livekit-server and
+the fakes to core 0. `--worker-from DIR` runs the worker of another checkout (an A/B against older code) with the
+same harness. Results: docs/cloud-benchmark.md and the "cloud" section of docs/capacity.json (doctor reads it).
 """
 
 from __future__ import annotations
 
-import asyncio
-import statistics
+import argparse
+import math
+import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine, percentile
-from bench.voice_bench import ProcessSampler, Row
+from bench.common import machine, write_section
+from bench.worker_bench import Row, caller_answers, failures, logs_dir, pin_harness, run_round, table, update_capacity
+from harness.caller_audio import prerender
 from harness.fakes.deepgram import FakeDeepgram
 from harness.fakes.elevenlabs import FakeElevenLabs
 from harness.fakes.gemini import FakeGemini
 from harness.fakes.server import Latency
 from harness.fakes.settings import DEEPGRAM_KEY, ELEVEN_KEY, GOOGLE_KEY, cloud_env, cloud_settings
 from harness.personas import PERSONAS
-from harness.simcaller import CallScript, SimCaller
 from harness.testbed import stack_settings, start_livekit, start_worker
 from onboarding.settings import REPO_ROOT, Settings
 
 OUT = REPO_ROOT / "docs" / "cloud-benchmark.md"
 P95_GOAL_MS = 1200.0
+CPU_HEADROOM = 0.85  # share of a core the capacity estimate lets the calls use
 # Fixed service times: Deepgram's final after the endpoint, ElevenLabs' first audio (its flash model's
 # published ~75 ms plus a network round trip), Gemini Flash's first token.
 DEEPGRAM_LATENCY = Latency(connect=0.05, first_result=0.15)
 ELEVENLABS_LATENCY = Latency(connect=0.05, first_result=0.15)
 GEMINI_LATENCY = Latency(connect=0.05, first_result=0.35)
+WORKER_CORE, HARNESS_CORE = 1, 0
 
 
 def fake_service_ms(gemini: bool) -> float:
@@ -46,53 +47,10 @@ def fake_service_ms(gemini: bool) -> float:
                    + (GEMINI_LATENCY.first_result if gemini else 0.0))
 
 
-async def run_round(settings: Settings, deepgram: FakeDeepgram, callers: int,
-                    gemini: bool) -> tuple[list, list[BaseException]]:
-    personas = [PERSONAS[i % len(PERSONAS)] for i in range(callers)]
-    # Gemini reads back in speech, not through the `onboarding.confirming` attribute a reactive caller follows:
-    # with it, callers say their answers in order ("Yes." after each read-back)
-    scripts = [CallScript(answers=p.answers, timeout=400, on_answer=deepgram.expect) if gemini else
-               CallScript(answer_book=p.answer_book, expected=p.expected, timeout=400, on_answer=deepgram.expect)
-               for p in personas]
-    results = await asyncio.gather(*(SimCaller(settings, s).run() for s in scripts), return_exceptions=True)
-    return ([r for r in results if not isinstance(r, BaseException)],
-            [r for r in results if isinstance(r, BaseException)])
-
-
-def measure(settings: Settings, deepgram: FakeDeepgram, worker_pid: int, callers: int, gemini: bool) -> Row:
-    sampler = ProcessSampler(worker_pid)
-    baseline = sampler.rss()
-    cpu0, t0 = sampler.cpu_seconds(), time.monotonic()
-    with sampler:
-        results, errors = asyncio.run(run_round(settings, deepgram, callers, gemini))
-    cpu = (sampler.cpu_seconds() - cpu0) / (time.monotonic() - t0) * 100
-    latencies = [x * 1000 for r in results for x in r.latencies]
-    failed = sum(r.answers_spoken for r in results) - len(latencies) + len(errors)
-    return Row(callers, statistics.median(latencies) if latencies else float("nan"), percentile(latencies, 0.95),
-               len(latencies), failed, sum(r.completed for r in results), cpu, sampler.peak_rss / 2**20,
-               (sampler.peak_rss - baseline) / 2**20 / callers)
-
-
-def table(rows: list[Row], service_ms: float) -> str:
-    head = ("| callers | v2v p50 ms | v2v p95 ms | worker overhead p50 ms | turns | failed turns | completed "
-            "| worker CPU % | CPU per session % | worker RSS peak MB | RSS per session MB |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|")
-    body = "\n".join(
-        f"| {r.callers} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | {r.p50_ms - service_ms:.0f} | {r.turns} "
-        f"| {r.failed_turns} | {r.completed}/{r.callers} | {r.cpu_percent:.0f} | {r.cpu_percent / r.callers:.1f} "
-        f"| {r.rss_peak_mb:.0f} | {r.rss_per_session_mb:.1f} |" for r in rows)
-    return f"{head}\n{body}"
-
-
-def largest_within_goal(rows: list[Row]) -> int:
-    good = [r.callers for r in rows if r.p95_ms <= P95_GOAL_MS and r.failed_turns == 0 and r.completed == r.callers]
-    return max(good, default=0)
-
-
-def start_fakes(gemini: bool):
+def start_fakes(gemini: bool) -> tuple[FakeDeepgram, FakeElevenLabs, FakeGemini | None]:
     deepgram = FakeDeepgram(DEEPGRAM_KEY, ears="script").start()
     deepgram.latency = DEEPGRAM_LATENCY
-    eleven = FakeElevenLabs(ELEVEN_KEY, engine="flite").start()
+    eleven = FakeElevenLabs(ELEVEN_KEY, engine="flite", prerendered=True).start()
     eleven.latency = ELEVENLABS_LATENCY
     llm = None
     if gemini:
@@ -101,52 +59,107 @@ def start_fakes(gemini: bool):
     return deepgram, eleven, llm
 
 
+def capacity(rows: list[Row]) -> tuple[int, int | None]:
+    """(largest N that met the aims on the one core, the CPU-implied calls per core at that N's cost)."""
+    good = [r for r in rows if r.meets(P95_GOAL_MS)]
+    largest = max((r.callers for r in good), default=0)
+    measured = next((r for r in rows if r.callers == largest), None)
+    per_core = math.floor(100 * CPU_HEADROOM / measured.cpu_per_session) if measured else None
+    return largest, per_core
+
+
+def report(rows: list[Row], args: argparse.Namespace, service: float, started: float, pinned: bool) -> str:
+    largest, cpu_implied = capacity(rows)
+    llm = "Gemini fake" if args.gemini else "scripted interviewer"
+    code = f"the worker of `{args.worker_from}`" if args.worker_from else "this checkout's worker"
+    where = (f"pinned to core {WORKER_CORE} (`taskset -c {WORKER_CORE}`), the harness, livekit-server and the fakes "
+             f"on core {HARNESS_CORE}" if pinned else "not pinned (`--no-pin`)")
+    return (
+        f"# Cloud-fakes benchmark\n\nRun {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on: {machine()}. "
+        f"Took {time.monotonic() - started:.0f} s.\n\n"
+        f"{code} ({args.executor} executor), {where}. Deepgram STT and ElevenLabs TTS served by local fakes, {llm}, "
+        "Silero VAD + v1-mini end of turn in the worker, real livekit-server v1.13.5, simulated callers answering "
+        "over WebRTC with audio rendered before the run (`python -m bench.cloud_bench`). Fixed fake service times: "
+        f"Deepgram final {DEEPGRAM_LATENCY.first_result * 1000:.0f} ms, ElevenLabs first audio "
+        f"{ELEVENLABS_LATENCY.first_result * 1000:.0f} ms"
+        + (f", Gemini first token {GEMINI_LATENCY.first_result * 1000:.0f} ms" if args.gemini else "")
+        + f" ({service:.0f} ms per turn in all). Voice-to-voice: end of the caller's speech → first agent audio "
+        "at the caller. Worker CPU: CPU-seconds of every worker process (exited job processes included) per "
+        "session-second, in % of one core. USS/PSS per session: (peak − idle) of the worker's tree over N.\n\n"
+        + table(rows)
+        + f"\n\nLargest N on one core with p95 ≤ {P95_GOAL_MS:.0f} ms, no failed turn and every call completed: "
+        f"**{largest}** (a 2-core box: **{2 * largest}**). At that N's CPU cost a core carries ≈ "
+        f"{cpu_implied if cpu_implied is not None else '—'} calls at {CPU_HEADROOM:.0%} use.{failures(rows)}\n"
+    )
+
+
+def headline(rows: list[Row], pinned: bool) -> str:
+    """The README's lines: the cloud-speech rows in brief and the capacity they imply."""
+    largest, cpu_implied = capacity(rows)
+    cells = "; ".join(f"{r.callers} calls: p50 {r.p50_ms:.0f} / p95 {r.p95_ms:.0f} ms, {r.failed_turns} failed turns, "
+                      f"{r.completed}/{r.callers} completed, {r.cpu_per_session:.1f} % of a core and "
+                      f"{r.uss_per_session_mb:.0f} MB USS per call" for r in rows)
+    where = "one worker pinned to one core" if pinned else "one worker (not pinned)"
+    return (f"**Cloud speech** (Deepgram/ElevenLabs fakes, {where}, {machine()}): {cells}. Largest N within the aims "
+            f"(p95 ≤ {P95_GOAL_MS:.0f} ms, no failed turn): **{largest} per core, {2 * largest} per 2-core box**; the "
+            f"CPU cost alone would allow ≈ {cpu_implied if cpu_implied is not None else '—'} per core "
+            "(`docs/cloud-benchmark.md`).")
+
+
 def main(argv: list[str]) -> None:
-    gemini = "--gemini" in argv
-    executor = "process" if "--process" in argv else "thread"  # one process per call: both cores, no shared GIL
-    out = OUT.with_name(f"cloud-benchmark-{executor}.md") if executor == "process" else OUT
-    counts = [int(a) for a in argv if a.isdigit()] or [1, 5, 10, 20, 30, 40, 50]
-    logs = Path(tempfile.mkdtemp(prefix="cloud-bench-"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("counts", nargs="*", type=int, default=[1, 5, 10, 15, 20])
+    parser.add_argument("--gemini", action="store_true")
+    parser.add_argument("--executor", choices=["process", "thread"], default=Settings(_env_file=None).job_executor)
+    parser.add_argument("--worker-from", type=Path, help="run the worker of another checkout (A/B)")
+    parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the worker (e.g. ENDPOINTING_MAX_DELAY=1.2, an older default)")
+    parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    pinned = not args.no_pin and (os.cpu_count() or 1) >= 2
+    if pinned:
+        pin_harness({HARNESS_CORE})
+    logs = logs_dir("cloud-bench-")
+    audio = prerender(caller_answers(PERSONAS))
     lk, base = start_livekit(Settings(_env_file=None), logs / "livekit-server.log")
     settings = stack_settings(base, f"sqlite:///{logs / 'bench.db'}", "onboarding-cloud-bench")
-    settings = settings.model_copy(update={"max_jobs_per_worker": max(counts) + 2})
-    deepgram, eleven, llm = start_fakes(gemini)
-    fakes = [f for f in (deepgram, eleven, llm) if f is not None]
+    jobs = max(args.counts) + 2
+    settings = settings.model_copy(update={"max_jobs_per_worker": jobs, "job_executor": args.executor})
+    deepgram, eleven, llm = start_fakes(args.gemini)
     env = cloud_env(cloud_settings(settings, deepgram, eleven, llm))
-    worker = start_worker(settings, logs / "agent-worker.log", TTS_ENGINE="flite", JOB_EXECUTOR=executor,
-                          MAX_JOBS_PER_WORKER=str(max(counts) + 2), **env)
+    overrides = {**env, "TTS_ENGINE": "flite", "MAX_JOBS_PER_WORKER": str(jobs),
+                 "TTS_CACHE_DIR": str(logs / "tts-cache"), **dict(pair.split("=", 1) for pair in args.worker_env)}
+    worker = start_worker(settings, logs / "agent-worker.log", cpus=[WORKER_CORE] if pinned else None,
+                          cwd=args.worker_from or REPO_ROOT, **overrides)
     rows: list[Row] = []
-    service = fake_service_ms(gemini)
+    service = fake_service_ms(args.gemini)
     try:
-        for n in counts:
-            rows.append(measure(settings, deepgram, worker.proc.pid, n, gemini))
-            print(table(rows[-1:], service).splitlines()[-1], flush=True)
+        for n in args.counts:
+            rows.append(run_round(settings, worker.proc.pid, n, audio, on_answer=deepgram.expect))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
             if rows[-1].p95_ms > 2 * P95_GOAL_MS:
-                break  # far past the goal: larger rounds only measure a queue
+                break  # far past the aim: larger rounds only measure a queue
     finally:
         worker.stop()
-        for fake in fakes:
-            fake.stop()
+        for fake in (deepgram, eleven, llm):
+            if fake is not None:
+                fake.stop()
         lk.stop()
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    llm = "Gemini fake" if gemini else "scripted interviewer"
-    report = (
-        f"# Cloud-fakes benchmark\n\nRun {stamp} on: {machine()}.\n\n"
-        f"One agent worker ({executor} executor) with Deepgram STT and ElevenLabs TTS served by local fakes, {llm}, "
-        "Silero VAD + v1-mini end of turn in the worker, real livekit-server v1.13.5, simulated callers speaking "
-        "over WebRTC (`python -m bench.cloud_bench`). Fixed fake service times: Deepgram final "
-        f"{DEEPGRAM_LATENCY.first_result * 1000:.0f} ms, ElevenLabs first audio "
-        f"{ELEVENLABS_LATENCY.first_result * 1000:.0f} ms"
-        + (f", Gemini first token {GEMINI_LATENCY.first_result * 1000:.0f} ms" if gemini else "")
-        + f" (total {service:.0f} ms per turn). Worker overhead = voice-to-voice − that service time; it "
-        "includes end-of-turn detection (VAD silence + the v1-mini model's delay).\n\n"
-        + table(rows, service)
-        + f"\n\nLargest N with p95 ≤ {P95_GOAL_MS:.0f} ms, no failed turn and every call completed: "
-        f"**{largest_within_goal(rows)}**.\n"
-    )
-    out.write_text(report)
-    print(report)
-    print(f"written to {out.relative_to(REPO_ROOT)}; logs in {logs}")
+    text = report(rows, args, service, started, pinned)
+    args.out.write_text(text)
+    largest, cpu_implied = capacity(rows)
+    if not args.worker_from and not args.gemini and pinned and args.out == OUT:
+        write_section(REPO_ROOT / "README.md", "performance-cloud", headline(rows, pinned))
+        best = next((r for r in rows if r.callers == largest), None)
+        update_capacity("cloud", {
+            "calls_per_core": largest, "cpu_implied_calls_per_core": cpu_implied,
+            "cpu_percent_per_session": round(best.cpu_per_session, 2) if best else None,
+            "uss_mb_per_session": round(best.uss_per_session_mb, 1) if best else None,
+            "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine()})
+    print(text)
+    print(f"written to {args.out}; logs in {logs}")
 
 
 if __name__ == "__main__":

@@ -26,3 +26,13 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def write_section(doc: Path, name: str, text: str) -> None:
+    """Replace what lies between `<!-- name:begin -->` and `<!-- name:end -->` in `doc` (added at the end if absent)."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    content = doc.read_text() if doc.exists() else ""
+    if begin not in content:
+        content += f"\n{begin}\n{end}\n"
+    head, rest = content.split(begin, 1)
+    doc.write_text(f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")

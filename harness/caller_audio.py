@@ -7,6 +7,7 @@ import io
 import subprocess
 import tempfile
 import wave
+from collections.abc import Iterable
 from pathlib import Path
 
 import av
@@ -63,6 +64,30 @@ def answer_audio(answer: str, voice: str = "slt") -> np.ndarray:
     if answer.lower().endswith(".wav") and Path(answer).is_file():
         return resample(*read_wav(Path(answer)))
     return speak(answer, voice)
+
+
+def prerender(answers: Iterable[str], voice: str = "slt") -> dict[str, np.ndarray]:
+    """Every answer a caller may give, rendered once before a benchmark starts (CallScript.audio)."""
+    return {answer: answer_audio(answer, voice) for answer in dict.fromkeys(answers)}
+
+
+def trimmed(pcm: np.ndarray, floor: int = 200) -> np.ndarray:
+    """Without the silence flite puts before and after an utterance (so a pause is the pause asked for)."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > floor)
+    return pcm[loud[0]:loud[-1] + 1] if loud.size else pcm
+
+
+def with_pause(first: str, second: str, pause: float, voice: str = "slt") -> np.ndarray:
+    """Two pieces of one answer with exactly `pause` seconds of silence between them ("Jeff … Ronson Smith")."""
+    gap = np.zeros(int(pause * ROOM_RATE), dtype=np.int16)
+    return np.concatenate([trimmed(speak(first, voice)), gap, trimmed(speak(second, voice))])
+
+
+def at_level(pcm: np.ndarray, dbfs: float) -> np.ndarray:
+    """The same speech scaled so its loudness (RMS over the voiced part) is `dbfs` dB below full scale."""
+    voiced = pcm[np.abs(pcm) > 100].astype(np.float64)
+    current = 20 * np.log10(max(float(np.sqrt(np.mean(voiced ** 2))) / 32768, 1e-9)) if voiced.size else -90.0
+    return np.clip(pcm.astype(np.float64) * 10 ** ((dbfs - current) / 20), -32768, 32767).astype(np.int16)
 
 
 def rms(frame: rtc.AudioFrame) -> float:

@@ -17,7 +17,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +51,8 @@ class CallScript:
     # A caller who listens to what the agent SAYS (its lk.transcription text) and decides from that alone: reads
     # no structured attribute (harness.personas.ListeningCaller); it may also type a correction over RPC.
     listener: ListeningCaller | None = None
+    # answers rendered ahead (caller_audio.prerender): the benchmark's callers synthesise nothing during a run
+    audio: Mapping[str, np.ndarray] | None = None
 
 
 @dataclass
@@ -65,6 +67,7 @@ class CallResult:
     answers_spoken: int = 0
     typed: list[tuple[str, str]] = field(default_factory=list)  # (field, answer of the agent's RPC)
     seconds: float = 0.0  # from joining the room to the end of the call
+    unanswered: list[str] = field(default_factory=list)  # answers the agent never replied to (a failed turn)
 
 
 def reactive_answer(agent_attributes: dict[str, str], answer_book: dict[str, str],
@@ -246,8 +249,10 @@ class SimCaller:
             answer = next(answers, None)  # chosen now: a reactive caller answers what was just asked
             if answer is None:
                 break
-            # synthesis off the loop: a blocked loop would starve the other callers' microphones
-            pcm = await asyncio.to_thread(answer_audio, answer, self.script.voice)
+            if self.script.audio is not None and answer in self.script.audio:
+                pcm = self.script.audio[answer]
+            else:  # synthesis off the loop: a blocked loop would starve the other callers' microphones
+                pcm = await asyncio.to_thread(answer_audio, answer, self.script.voice)
             if self.script.on_answer is not None and not answer.startswith("<"):
                 self.script.on_answer(self.result.room_name, answer)
             speech_end = await self._say(pcm)
@@ -257,6 +262,8 @@ class SimCaller:
                                   "the agent's reply", timeout=60)
                 if self.last_agent_audio > speech_end:
                     self.result.latencies.append(self.last_agent_audio - speech_end)
+                else:
+                    self.result.unanswered.append(answer)
         if self.script.hang_up_after is None:
             await asyncio.wait_for(self.finished.wait(), 90)
 

@@ -64,9 +64,14 @@ def worker_env(settings: Settings, **overrides: str) -> dict[str, str]:
 RUNNING_WORKERS: list[ManagedProcess] = []  # for a failed test to ask each live worker for its stacks
 
 
-def start_worker(settings: Settings, log_path: Path, *, wait: bool = True, **overrides: str) -> ManagedProcess:
-    proc = ManagedProcess("agent-worker", [sys.executable, "agent_worker.py"], cwd=REPO_ROOT,
-                          env=worker_env(settings, **overrides), log_path=log_path)
+def start_worker(settings: Settings, log_path: Path, *, wait: bool = True, cpus: list[int] | None = None,
+                 command: list[str] | None = None, cwd: Path = REPO_ROOT, **overrides: str) -> ManagedProcess:
+    """`cpus`: run the worker (and every process it starts) on these cores only, with taskset; `command` and
+    `cwd`: another entry point or checkout (the benchmark's A/B runs)."""
+    cmd = command or [sys.executable, "agent_worker.py"]
+    if cpus:
+        cmd = ["taskset", "-c", ",".join(map(str, cpus)), *cmd]
+    proc = ManagedProcess("agent-worker", cmd, cwd=cwd, env=worker_env(settings, **overrides), log_path=log_path)
     RUNNING_WORKERS[:] = [w for w in RUNNING_WORKERS if w.alive()] + [proc]
     if wait:
         proc.wait_for_output("registered worker", timeout=120)

@@ -20,6 +20,7 @@ from livekit.agents.voice.events import (
     CloseReason,
     ConversationItemAddedEvent,
     SessionUsageUpdatedEvent,
+    UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
 
@@ -27,11 +28,11 @@ from onboarding.interview import InterviewDefinition, InterviewState, Outcome, R
 from onboarding.providers.selection import SpeechStack, build_interviewer, turn_detector
 from onboarding.recorder import CallerTurn, CallRecorder, StoredProfile, Usage
 from onboarding.settings import Settings
+from onboarding.turn_taking import endpointing_for
 
 log = logging.getLogger("onboarding.call")
 EVENTS_TOPIC = "onboarding.events"
 CORRECT_METHOD = "onboarding.correct"  # RPC from the caller: {"field", "value"} typed in the widget
-SPELLING_MIN_DELAY, SPELLING_MAX_DELAY = 1.2, 2.5  # end of turn while letters are spelled (pauses between them)
 SHUTDOWN_WRITE_SECONDS = 3.0  # of the job's shutdown deadline (livekit-agents: 10 s) spent waiting on the database
 STORED_PROFILE_WAIT_SECONDS = 3.0  # the caller hears the goodbye meanwhile; past it, they are told what was heard
 
@@ -59,7 +60,6 @@ class InterviewCall:
         if stack.local_stt is not None:  # Whisper's other readings of each utterance, for the interview
             self.state.hearing = stack.local_stt.readings
         self._caller_identity = ""
-        self._spelling_pauses = False  # the session waits longer for the end of a spelled turn
         self.recorder: CallRecorder | None = None
         self.session: AgentSession | None = None
         self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
@@ -69,6 +69,8 @@ class InterviewCall:
         self._answers = 0
         self._usage: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._endpointing: dict[str, float] = {}  # the end-of-turn delays the session runs with now
+        self._heard = ""  # the caller's words since the interviewer last spoke (final transcripts)
 
     @property
     def log_extra(self) -> dict[str, Any]:
@@ -94,8 +96,7 @@ class InterviewCall:
             stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,
             turn_handling={
                 "turn_detection": turn_detector(),
-                "endpointing": {"min_delay": self.settings.endpointing_min_delay,
-                                "max_delay": self.settings.endpointing_max_delay},
+                "endpointing": dict(self._apply_end_of_turn()),
                 "interruption": {"enabled": True, "mode": "vad"},
                 # the scripted interviewer is stateful: generate only for a committed turn
                 "preemptive_generation": {"enabled": False},
@@ -108,14 +109,47 @@ class InterviewCall:
         session.on("agent_state_changed", self._on_agent_state)
         session.on("user_state_changed", self._on_user_state)
         session.on("session_usage_updated", self._on_usage)
+        session.on("user_input_transcribed", self._on_transcribed)
         session.on("close", self._on_close)
         await self.interviewer.prepare(self.agent)  # Gemini: instructions and tools from the definition
         await session.start(
-            self.agent, room=ctx.room, record=False,
-            room_options=room_io.RoomOptions(participant_identity=participant.identity,
-                                             video_input=video["video_input"]),
+            self.agent, room=ctx.room, record=False, room_options=self._room_options(participant, video),
+            session_host=False,  # the SessionHost data channel serves livekit's remote session tools: unused here
         )
         await self._publish_progress("in_progress")
+
+    def _room_options(self, participant: rtc.RemoteParticipant, video: dict[str, Any]) -> room_io.RoomOptions:
+        """Less work per audio frame (docs/density.md): the caller's audio arrives at 16 kHz, the rate the VAD,
+        the end-of-turn model and the STTs use (one resampler, in the native stream); no automatic gain control
+        unless AUTO_GAIN_CONTROL; captions are sent as soon as known, not paced word by word with the audio;
+        the agent's track is published at its TTS's rate."""
+        return room_io.RoomOptions(
+            participant_identity=participant.identity, video_input=video["video_input"],
+            audio_input=room_io.AudioInputOptions(sample_rate=16000,
+                                                  auto_gain_control=self.settings.auto_gain_control),
+            audio_output=room_io.AudioOutputOptions(sample_rate=self.stack.tts.sample_rate),
+            text_output=room_io.TextOutputOptions(sync_transcription=False),
+        )
+
+    # --- end of turn ------------------------------------------------------------------------
+    def _awaited_endpointing(self) -> dict[str, float]:
+        return endpointing_for(self.state, self.settings.endpointing_min_delay, self.settings.endpointing_max_delay,
+                               self._heard)
+
+    def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
+        """Words as they are heard: set before the end-of-turn decision reads the delays (livekit-agents emits this
+        event before it runs end-of-turn detection on the same transcript)."""
+        if ev.is_final and ev.transcript.strip():
+            self._heard = f"{self._heard} {ev.transcript.strip()}".strip()
+            self._apply_end_of_turn()
+
+    def _apply_end_of_turn(self) -> dict[str, float]:
+        """The end-of-turn delays of what the interview now awaits (a field, a read-back), set on the session."""
+        wanted = self._awaited_endpointing()
+        if self.session is not None and wanted != self._endpointing:
+            self.session.update_options(endpointing_opts=wanted)
+        self._endpointing = wanted
+        return wanted
 
     # --- interviewer and session events -------------------------------------------------
     def _on_reply(self, message: llm.ChatMessage | None, reply: Reply) -> None:
@@ -128,19 +162,14 @@ class InterviewCall:
         self.recorder.record_reply(reply, flagged=self.state.flagged, caller=caller)
         if reply.done:
             self._outcome = self.state.outcome()
+        self._heard = ""  # a new question: what the caller says next is a new answer
+        self._apply_end_of_turn()
         self._listen_for_next_answer()
         self._spawn(self._publish_progress("in_progress"))
 
     def _listen_for_next_answer(self) -> None:
-        """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it); while the
-        caller spells, wait longer for the end of the turn (letters come with pauses between them)."""
+        """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it)."""
         self.stack.prime_stt(self.state.stt_prompt)
-        spelling = self.state.awaiting_spelling is not None
-        if self.session is not None and spelling != self._spelling_pauses:
-            self._spelling_pauses = spelling
-            low, high = ((SPELLING_MIN_DELAY, max(SPELLING_MAX_DELAY, self.settings.endpointing_max_delay))
-                         if spelling else (self.settings.endpointing_min_delay, self.settings.endpointing_max_delay))
-            self.session.update_options(endpointing_opts={"min_delay": low, "max_delay": high})
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item
@@ -219,6 +248,8 @@ class InterviewCall:
             raise rtc.RpcError(rtc.RpcError.ErrorCode.APPLICATION_ERROR, str(exc)) from None
         assert self.recorder is not None
         self.recorder.record_reply(reply, flagged=self.state.flagged)
+        self._heard = ""  # what the agent asks now is a new question
+        self._apply_end_of_turn()
         self._listen_for_next_answer()
         await self._publish_progress("in_progress")
         if self.session is not None:

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     tts_engine: Literal["piper", "flite"] = "piper"
     piper_voice_path: str = ""
     flite_voice: str = "slt"
+    # the scripted interviewer's known sentences, synthesised once per voice (empty: no cache)
+    tts_cache_dir: str = str(REPO_ROOT / "data" / "cache" / "tts")
+    # Whisper starts transcribing after this much silence instead of the VAD's end of speech (0: off)
+    stt_speculate_after_seconds: float = Field(0.1, ge=0, le=1)
     # Cloud providers: a key selects the provider for its role; an empty key keeps the local one
     deepgram_api_key: str = ""
     deepgram_base_url: str = "https://api.deepgram.com/v1/listen"
@@ -65,7 +69,7 @@ class Settings(BaseSettings):
     elevenlabs_voice_id: str = "hpp4J3VqNfWAUOO0d1Us"
     elevenlabs_model: str = "eleven_flash_v2_5"
 
-    job_executor: Literal["thread", "process"] = "thread"
+    job_executor: Literal["thread", "process"] = "process"
     worker_http_port: int = 8081
     worker_http_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so probes from outside reach it
     worker_health_url: str = ""  # where the dashboard and doctor probe the worker; empty = this machine
@@ -73,8 +77,13 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     worker_load_threshold: float = Field(0.9, gt=0, le=1)
     max_jobs_per_worker: int = Field(3, ge=1)  # `make bench`: ≈ 3 local-speech calls per 2-core worker
+    busy_retry_seconds: int = Field(10, ge=1, le=300)  # every worker full: callers are told to retry after this
+    # livekit-agents' event-loop watchdog in every job process: it wakes twice per tick, a tick being a fifth of this
+    # (20..50 ms); 0 turns it off
+    loop_block_warn_ms: int = Field(250, ge=0, le=10000)
     endpointing_min_delay: float = Field(0.3, ge=0, le=5)
-    endpointing_max_delay: float = Field(1.2, gt=0, le=10)
+    endpointing_max_delay: float = Field(0.65, gt=0, le=10)
+    auto_gain_control: bool = False  # WebRTC automatic gain control on the caller's audio (costs CPU per frame)
     reprompt_after_silence_seconds: float = Field(8.0, ge=2)
     max_silent_reprompts: int = Field(3, ge=1)
     agent_join_timeout_seconds: float = Field(20.0, gt=0)
@@ -90,6 +99,7 @@ class Settings(BaseSettings):
     embed_allowed_origins: str = ""  # comma-separated origins whose pages may embed the voice widget
     dev_mode: bool = False
     pricing_path: Path = REPO_ROOT / "data" / "pricing.toml"
+    capacity_path: Path = REPO_ROOT / "docs" / "capacity.json"  # what `make bench` measured; doctor compares
     # REST push-to-talk mode (/api/livekit/agent/*) and request limits of the REST routes
     rest_max_audio_bytes: int = Field(5_000_000, ge=10_000, le=100_000_000)
     rest_max_audio_seconds: float = Field(30.0, gt=0, le=600)
@@ -116,10 +126,15 @@ class Settings(BaseSettings):
     def _default_database(cls, value: str | None) -> str:
         return value or f"sqlite:///{REPO_ROOT / 'data' / 'onboarding.db'}"
 
-    @field_validator("interview_path", "pricing_path", "spool_dir", mode="after")
+    @field_validator("interview_path", "pricing_path", "capacity_path", "spool_dir", mode="after")
     @classmethod
     def _relative_to_repo(cls, value: Path) -> Path:
         return value if value.is_absolute() else REPO_ROOT / value
+
+    @field_validator("tts_cache_dir", mode="after")
+    @classmethod
+    def _cache_relative_to_repo(cls, value: str) -> str:
+        return str(REPO_ROOT / value) if value.strip() and not Path(value).is_absolute() else value.strip()
 
     @field_validator("deepgram_base_url", "gemini_base_url", "elevenlabs_base_url")
     @classmethod

@@ -3,9 +3,20 @@ refreshed every few seconds, and closing one after a confirmation."""
 
 from __future__ import annotations
 
+import asyncio
+
 import gradio as gr
 
-from onboarding.admin.rooms import TABLE_HEADERS, RoomListing, close_room, list_active_rooms, refusal, table_rows
+from onboarding.admin.rooms import (
+    TABLE_HEADERS,
+    WORKER_HEADERS,
+    RoomListing,
+    close_room,
+    list_active_rooms,
+    list_workers,
+    refusal,
+    table_rows,
+)
 from onboarding.settings import Settings
 
 REFRESH_SECONDS = 3
@@ -18,9 +29,11 @@ def banner(listing: RoomListing) -> str:
 def build(settings: Settings, page: gr.Blocks) -> None:
     """Components and events of the rooms tab; called inside the admin Blocks' `gr.Tab`."""
 
-    async def refresh() -> tuple[str, list[list[str | int]]]:
+    async def refresh() -> tuple[str, list[list[str | int]], str, list[list[str | int]]]:
         listing = await list_active_rooms(settings)
-        return banner(listing), table_rows(listing)
+        workers = await asyncio.to_thread(list_workers, settings)
+        shown = f"**⚠ {workers.banner}**" if workers.error else f"**{workers.banner}**"
+        return banner(listing), table_rows(listing), shown, workers.rows
 
     def pick(event: gr.SelectData) -> str:
         return str(event.row_value[0]) if event.row_value else ""
@@ -32,10 +45,9 @@ def build(settings: Settings, page: gr.Blocks) -> None:
             return "", "", gr.update(visible=False), reason
         return name, f"Really close **{name}**? Everyone in it is disconnected.", gr.update(visible=True), ""
 
-    async def confirm(pending: str) -> tuple[str, dict, str, str, list[list[str | int]]]:
+    async def confirm(pending: str) -> tuple:
         result = await close_room(settings, pending)
-        shown, rows = await refresh()
-        return "", gr.update(visible=False), result.message, shown, rows
+        return "", gr.update(visible=False), result.message, *await refresh()
 
     def cancel() -> tuple[str, dict, str]:
         return "", gr.update(visible=False), "Nothing closed"
@@ -57,8 +69,12 @@ def build(settings: Settings, page: gr.Blocks) -> None:
             yes = gr.Button("Confirm", variant="stop", elem_id="rooms-confirm-yes")
             no = gr.Button("Cancel", elem_id="rooms-confirm-no")
     outcome = gr.Markdown(elem_id="rooms-close-result")
+    workers_status = gr.Markdown("Loading workers…", elem_id="workers-banner")
+    workers_table = gr.Dataframe(value=[], headers=WORKER_HEADERS, interactive=False, elem_id="workers-table",
+                                 label="Agent workers: calls now against MAX_JOBS_PER_WORKER (when every worker is "
+                                       "full, new callers are told to wait)")
 
-    listing_out = [status, table]
+    listing_out = [status, table, workers_status, workers_table]
     gr.Timer(REFRESH_SECONDS).tick(refresh, outputs=listing_out, show_progress="hidden")
     refresh_button.click(refresh, outputs=listing_out)
     page.load(refresh, outputs=listing_out)

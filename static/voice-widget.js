@@ -24,7 +24,9 @@
  * LiveKit RPC ("onboarding.correct", only the caller's own identity is accepted), through the interview's
  * normaliser and validation, and is stored as typed by the caller; the agent says so. The line shows
  * data-correction (sending|saved|refused) and, when refused, why.
- * State for styling and tests: data-state on the root (idle|connecting|connected|completed|ended|error);
+ * State for styling and tests: data-state on the root (idle|connecting|busy|connected|completed|ended|error);
+ * "busy": every agent is on a call, the notice counts down to the next try (data-busy-retry: seconds when the
+ * server's Retry-After cannot be read, default 10) and End stops waiting;
  * data-camera / data-screen-share on the buttons (off|starting|on|stopping); .vo-notice[data-error] for a
  * camera or screen that could not be shared (the call goes on).
  * Plain script, no build step: uses the global `LivekitClient` from livekit-client's UMD bundle.
@@ -151,7 +153,7 @@
     setState(state) {
       this.state = state;
       this.root.dataset.state = state;
-      const live = state === "connecting" || state === "connected";
+      const live = state === "connecting" || state === "connected" || state === "busy";
       this.startButton.disabled = live;
       this.endButton.disabled = !live;
       this.muteButton.disabled = state !== "connected";
@@ -292,12 +294,8 @@
 
       let issued;
       try {
-        const response = await fetch(this.tokenUrl, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ participantName: this.root.dataset.participantName || "caller",
-                                 userId: this.root.dataset.userId || null }),
-        });
+        const response = await this.fetchTokenWhenFree();
+        if (response === null) { track.stop(); return; } // the caller stopped waiting for a free agent
         if (!response.ok) {
           const body = await response.json().catch(() => ({}));
           track.stop();
@@ -334,6 +332,61 @@
         this.agentTimer = setTimeout(() => { if (!this.agent()) this.fail("agent-timeout"); },
           this.agentTimeout * 1000);
       }
+    }
+
+    // --- busy: every agent is on a call (the token route answers 503 with Retry-After) -------------
+    /** POST for a token; while every agent is busy, say so, count down and ask again. null: the caller gave up. */
+    async fetchTokenWhenFree() {
+      for (;;) {
+        const response = await fetch(this.tokenUrl, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ participantName: this.root.dataset.participantName || "caller",
+                                 userId: this.root.dataset.userId || null }),
+        });
+        if (response.status !== 503) return response;
+        // Retry-After is readable same-origin; an embedding page may not see it, so fall back to the attribute
+        const wait = Number(response.headers.get("Retry-After")) || Number(this.root.dataset.busyRetry || 10);
+        if (!(await this.waitForFreeAgent(Math.max(1, Math.round(wait))))) return null;
+      }
+    }
+
+    waitForFreeAgent(seconds) {
+      this.setState("busy");
+      this.showConnection("waiting", "Waiting for a free agent");
+      return new Promise((resolve) => {
+        let left = seconds;
+        const show = () => {
+          this.notice.textContent = `All agents are busy \u2014 trying again in ${left} s. Press End to stop waiting.`;
+          this.notice.dataset.busy = String(left);
+          this.notice.hidden = false;
+        };
+        const finish = (tryAgain) => {
+          clearInterval(this.busyTimer);
+          this.busyTimer = null;
+          this.stopWaitingFor = null;
+          this.notice.hidden = true;
+          delete this.notice.dataset.busy;
+          resolve(tryAgain);
+        };
+        show();
+        this.busyTimer = setInterval(() => {
+          left -= 1;
+          if (left > 0) { show(); return; }
+          this.setState("connecting");
+          this.showConnection("connecting", "Connecting…");
+          finish(true);
+        }, 1000);
+        this.stopWaitingFor = () => finish(false);
+      });
+    }
+
+    stopWaiting(why) {
+      if (this.stopWaitingFor) this.stopWaitingFor();
+      this.setState("idle");
+      this.showConnection("disconnected", "Not connected");
+      this.root.dataset.endedBecause = why;
+      this.announceEnd("abandoned", "stopped waiting for a free agent"); // no room was made: roomName null
     }
 
     bindRoom(room, LK) {
@@ -635,6 +688,7 @@
     }
 
     end(why) {
+      if (this.state === "busy") { this.stopWaiting(why); return; }
       if (!this.room) return;
       this.endedByUs = true;
       this.disconnect();

@@ -105,6 +105,7 @@ def test_every_error_is_documented_with_a_detail_string() -> None:
         assert paths[path]["post"]["security"] == [{"sessionToken": []}]
     profile = paths["/api/livekit/profile"]["get"]["responses"]
     assert {"200", "401", "403", "404"} <= set(profile)
+    assert "Retry-After" in paths["/api/livekit/token"]["post"]["responses"]["503"]["headers"]  # all agents busy
 
 
 @schema.parametrize()

@@ -37,8 +37,12 @@ REAL_PASSWORD = "doctor-test-admin-password"
 
 
 @pytest.fixture
-def good(stack: Settings) -> Settings:
-    return stack.model_copy(update={"admin_password": REAL_PASSWORD})
+def good(stack: Settings, tmp_path: Path) -> Settings:
+    # one call per worker, within a measured capacity of two (what `make bench` writes), so the capacity line is ok
+    measured = tmp_path / "capacity.json"
+    measured.write_text(json.dumps({"cloud": {"calls_per_core": 2}, "offline": {"calls_per_worker": 2, "cores": 2}}))
+    return stack.model_copy(update={"admin_password": REAL_PASSWORD, "max_jobs_per_worker": 1,
+                                    "capacity_path": measured})
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
@@ -56,7 +60,8 @@ def doctor_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
 
 def stack_env(settings: Settings) -> dict[str, str]:
     return {**worker_env(settings), "LIVEKIT_RTC_PORT": str(settings.livekit_rtc_port),
-            "LIVEKIT_UDP_PORT": str(settings.livekit_udp_port), "ADMIN_PASSWORD": settings.admin_password}
+            "LIVEKIT_UDP_PORT": str(settings.livekit_udp_port), "ADMIN_PASSWORD": settings.admin_password,
+            "CAPACITY_PATH": str(settings.capacity_path)}
 
 
 async def test_good_settings_all_ok(good: Settings, fake_deepgram, fake_elevenlabs) -> None:

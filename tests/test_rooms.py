@@ -9,6 +9,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import gradio as gr
@@ -24,6 +25,7 @@ from onboarding.admin.rooms import (
     list_active_rooms,
     table_rows,
 )
+from onboarding.capacity import WorkerLoad, report
 from onboarding.livekit_admin import issue_token, livekit_api, new_room_name
 from onboarding.ops.processes import free_port
 from onboarding.settings import Settings
@@ -237,7 +239,11 @@ def build_page(settings: Settings) -> gr.Blocks:
     return page
 
 
-async def test_page_builds_in_blocks_and_closes_after_confirmation(settings: Settings, call_room: LiveRoom) -> None:
+async def test_page_builds_in_blocks_and_closes_after_confirmation(settings: Settings, call_room: LiveRoom,
+                                                                   tmp_path) -> None:
+    settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'workers.db'}"})
+    report(settings.database_url, WorkerLoad("AW_test", settings.agent_name, 1, 3, "host-a", "process"),
+           datetime.now(UTC))
     page = build_page(settings)
     ids = {block.elem_id for block in page.blocks.values() if getattr(block, "elem_id", None)}
     assert {"rooms-banner", "rooms-table", "rooms-refresh", "rooms-close-name", "rooms-close",
@@ -245,8 +251,10 @@ async def test_page_builds_in_blocks_and_closes_after_confirmation(settings: Set
     assert any(isinstance(block, gr.Timer) and block.value <= 3 for block in page.blocks.values())
     await wait_for_rooms(settings, has_room(call_room.name))
 
-    banner, rows = await page_handler(page, "rooms-refresh", "click")()
+    banner, rows, workers_banner, workers = await page_handler(page, "rooms-refresh", "click")()
     assert "1 active room" in banner and [row[0] for row in rows] == [call_room.name]
+    assert workers_banner == "**1 of 3 call slots in use on 1 worker(s)**"
+    assert [row[:6] for row in workers] == [["AW_test", "host-a", "process", 1, 3, 2]]
 
     row_click = gr.SelectData(None, {"index": [0, 3], "value": 1, "row_value": rows[0]})
     assert page_handler(page, "rooms-table", "select")(row_click) == call_room.name
@@ -258,12 +266,12 @@ async def test_page_builds_in_blocks_and_closes_after_confirmation(settings: Set
     refused = page_handler(page, "rooms-close", "click")("other-room")
     assert refused[0] == "" and refused[2]["visible"] is False and "Refused" in refused[3]
 
-    _, box, message, banner, rows = await page_handler(page, "rooms-confirm-yes", "click")(pending)
+    _, box, message, banner, rows, _, _ = await page_handler(page, "rooms-confirm-yes", "click")(pending)
     assert message == f"Closed room {call_room.name}" and box["visible"] is False
     await wait_for_rooms(settings, lambda listing: listing.room(call_room.name) is None)
 
 
 async def test_page_banner_says_what_to_do_when_the_server_is_down(settings: Settings) -> None:
     page = build_page(settings.model_copy(update={"livekit_url": f"ws://127.0.0.1:{free_port()}"}))
-    banner, rows = await page_handler(page, "rooms-refresh", "click")()
+    banner, rows, _, _ = await page_handler(page, "rooms-refresh", "click")()
     assert "LIVEKIT_URL" in banner and "make run" in banner and rows == []

@@ -28,19 +28,39 @@ DEFAULT_VOICE_ID = "hpp4J3VqNfWAUOO0d1Us"
 KNOWN_MODELS = ("eleven_flash_v2_5", "eleven_turbo_v2_5", "eleven_multilingual_v2", "eleven_flash_v2")
 PCM_RATES = {"pcm_16000": 16000, "pcm_22050": 22050, "pcm_24000": 24000, "pcm_44100": 44100}
 CHUNK_SECONDS = 0.25
+PRERENDERED_TEXT = "Thanks for calling. I will ask a few quick questions to set up your account, one at a time."
+SECONDS_PER_CHARACTER = 0.065  # ≈ 15 characters a second, a calm speaking rate
 
 
 class FakeElevenLabs(FakeServer):
     name = "elevenlabs"
 
-    def __init__(self, api_key: str, *, engine: str = "flite", voices: tuple[str, ...] = (DEFAULT_VOICE_ID,)) -> None:
+    def __init__(self, api_key: str, *, engine: str = "flite", voices: tuple[str, ...] = (DEFAULT_VOICE_ID,),
+                 prerendered: bool = False) -> None:
+        """`prerendered`: speak slices of one clip rendered at start, as long as the text would take to say, so
+        the fake spends no CPU on synthesis while a benchmark measures the worker."""
         super().__init__(api_key)
         self.voices = set(voices)
         self.tts = LocalTTS(engine=engine)
+        self._clip = self._render_clip() if prerendered else None
+        self._at_rate: dict[int, np.ndarray] = {}
         self.requests: list[dict[str, str]] = []
         self._generations = 0  # spoken pieces since the fault was set: the "drop" trigger
         self.app.router.add_get("/v1/voices/{voice_id}", self._voice)
         self.app.router.add_get("/v1/text-to-speech/{voice_id}/multi-stream-input", self._multi_stream)
+
+    def _render_clip(self) -> np.ndarray:
+        pcm = np.frombuffer(b"".join(self.tts.synthesize_uncached(PRERENDERED_TEXT)), dtype=np.int16)
+        return pcm.copy()
+
+    def prerendered(self, text: str, rate: int) -> np.ndarray:
+        """A slice of the clip as long as `text` takes to say (≈ SECONDS_PER_CHARACTER), looped if needed."""
+        assert self._clip is not None
+        if rate not in self._at_rate:  # once per output format, not per request
+            self._at_rate[rate] = resample(self._clip, self.tts.sample_rate, rate)
+        clip = self._at_rate[rate]
+        samples = max(int(rate * 0.3), int(len(text) * SECONDS_PER_CHARACTER * rate))
+        return np.resize(clip, samples)
 
     @property
     def base_url(self) -> str:
@@ -177,11 +197,14 @@ class _Connection:
                 await self.ws.close(code=1011, message=b"fake: backend went away")
                 return
             self.fake._generations += 1
-            pcm = await asyncio.to_thread(self._synthesize, text)
+            pcm = (self._synthesize(text) if self.fake._clip is not None
+                   else await asyncio.to_thread(self._synthesize, text))
             await asyncio.sleep(max(0.0, self.fake.latency.first_result - (time.monotonic() - queued_at)))
             await self._send_audio(context_id, text, pcm)
 
     def _synthesize(self, text: str) -> np.ndarray:
+        if self.fake._clip is not None:
+            return self.fake.prerendered(text, self.rate)
         tts = self.fake.tts
         pcm = np.frombuffer(b"".join(tts.synthesize_blocking(text)), dtype=np.int16)
         return resample(pcm, tts.sample_rate, self.rate)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from livekit import api
 
+from onboarding.capacity import STALE_AFTER_SECONDS, live_workers
 from onboarding.livekit_admin import describe_error, livekit_api
 from onboarding.settings import Settings
 
@@ -225,3 +226,38 @@ def table_rows(listing: RoomListing, now: float | None = None) -> list[list[str 
          r.interview_status or "—", r.asking or "—", r.fields_filled, r.tracks_summary]
         for r in listing.rooms
     ]
+
+
+# --- workers: sessions against capacity (each worker writes its row, onboarding/capacity.py) ----------------
+WORKER_HEADERS = ["Worker", "Host", "Executor", "Sessions", "Capacity", "Free", "Seen"]
+
+
+@dataclass(frozen=True)
+class WorkerListing:
+    rows: list[list[str | int]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def banner(self) -> str:
+        if self.error:
+            return self.error
+        if not self.rows:
+            return (f"No agent worker has reported in the last {STALE_AFTER_SECONDS:.0f} s: start one "
+                    "(`make run`), or check that it uses this DATABASE_URL")
+        sessions, capacity = sum(int(r[3]) for r in self.rows), sum(int(r[4]) for r in self.rows)
+        full = " — every worker is full: new callers are told to wait" if sessions >= capacity else ""
+        return f"{sessions} of {capacity} call slots in use on {len(self.rows)} worker(s){full}"
+
+
+def list_workers(settings: Settings, now: float | None = None) -> WorkerListing:
+    """Each live worker of AGENT_NAME with its calls and MAX_JOBS_PER_WORKER, for the rooms page."""
+    try:
+        workers = live_workers(settings.database_url, settings.agent_name)
+    except Exception as exc:
+        log.warning("listing workers failed: %r", exc)
+        return WorkerListing(error=f"worker capacity unreadable ({type(exc).__name__}): check DATABASE_URL")
+    clock = time.time() if now is None else now
+    return WorkerListing(rows=[
+        [w.worker_id, w.host, w.executor, w.active_jobs, w.max_jobs, w.free,
+         f"{format_age(max(0, int(clock - w.seen_at.timestamp())))} ago" if w.seen_at else "—"]
+        for w in workers])

@@ -25,6 +25,7 @@ from onboarding.api.callers import BEARER, api_key_id, authorize_rest
 from onboarding.api.guard import COMMON_ERRORS, ErrorBody, GuardedRoute
 from onboarding.api.rate_limit import retry_after_header
 from onboarding.audio_upload import AudioRejected
+from onboarding.capacity import availability
 from onboarding.livekit_admin import InvalidRequest, check_room_name, issue_token, new_room_name
 from onboarding.rest_calls import RestCallError, RestCalls, SessionEnded
 from onboarding.settings import Settings, get_settings
@@ -86,11 +87,18 @@ class TokenResponse(BaseModel):
 
 
 @router.post("/token", response_model=TokenResponse, responses={
-    **GRANT_ERRORS, 503: {"model": ErrorBody, "description": "A roomName was given but the LiveKit server "
-                                                             "cannot be asked whether it is in use: omit it"}})
+    **GRANT_ERRORS, 503: {
+        "model": ErrorBody, "description": "Every agent worker is full: try again after Retry-After seconds; or a "
+                                          "roomName was given but the LiveKit server cannot be asked whether it "
+                                          "is in use: omit it",
+        "headers": {"Retry-After": {"description": "Seconds to wait (when the workers are full)",
+                                    "schema": {"type": "string"}}}}})
 async def create_token(body: TokenRequest, settings: SettingsDep, request: Request) -> TokenResponse:
     """A short-lived token for one new room and one random identity; joining it dispatches the onboarding agent.
     Omit roomName: the server makes one. A proposed roomName is refused (409) if it was ever used or is live."""
+    if (await asyncio.to_thread(availability, settings)).busy:  # a room now would wait for an agent that cannot come
+        wait = settings.busy_retry_seconds
+        raise HTTPException(503, f"all agents are busy: try again in {wait} s", headers={"Retry-After": str(wait)})
     try:
         if body.roomName:
             room = check_room_name(settings, body.roomName)

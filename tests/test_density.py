@@ -1,0 +1,196 @@
+"""Density through the real worker: models loaded only where used and once per worker, a caller told when every
+agent is busy, an answer with a pause in it taken whole, a quiet caller heard without gain control, and Whisper
+transcribing at the first short pause."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psutil
+import pytest
+from livekit.agents import inference, stt
+
+from harness.caller_audio import at_level, speak, with_pause
+from harness.fakes.audio import hear
+from harness.fakes.settings import cloud_env, cloud_settings
+from harness.personas import PERSONAS
+from harness.simcaller import CallScript, SimCaller
+from harness.testbed import rest_app, settled_call, stack_settings, start_worker
+from onboarding.capacity import availability
+from onboarding.db import get_engine
+from onboarding.providers.speculative_stt import SpeculativeStream
+from onboarding.providers.whisper_stt import WhisperSTT
+from onboarding.settings import Settings
+
+pytestmark = pytest.mark.slow
+WHISPER_LIBRARY, PIPER_RUNTIME = "libctranslate2", "onnxruntime"  # what loading each model maps into a process
+
+
+def mapped(proc: psutil.Process) -> str:
+    with contextlib.suppress(OSError, psutil.Error):
+        return Path(f"/proc/{proc.pid}/maps").read_text()
+    return ""
+
+
+def worker_tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)  # poll interval
+
+
+def own_settings(livekit_server: Settings, tmp_path: Path, name: str, **update) -> Settings:
+    settings = stack_settings(livekit_server, f"sqlite:///{tmp_path / 'calls.db'}", f"onboarding-{name}-{os.getpid()}")
+    settings = settings.model_copy(update=update)
+    get_engine(settings.database_url)  # the schema first: a worker waiting on the migration joins late
+    return settings
+
+
+async def test_a_cloud_call_loads_no_local_model_in_any_worker_process(livekit_server: Settings, fake_deepgram,
+                                                                       fake_elevenlabs, tmp_path, artifacts) -> None:
+    settings = own_settings(livekit_server, tmp_path, "lazy")
+    cloud = cloud_settings(settings, fake_deepgram, fake_elevenlabs)
+    worker = await asyncio.to_thread(start_worker, settings, artifacts / "agent-worker-lazy.log", TTS_ENGINE="piper",
+                                     ENDPOINTING_MIN_DELAY="0.9", **cloud_env(cloud))
+    try:
+        caller = SimCaller(settings, CallScript(answers=PERSONAS[0].answers[:3], hang_up_after=3))
+        call = asyncio.create_task(caller.run())
+        await until(lambda: caller.speaking_turns >= 2 or call.done(), "the agent's second reply")
+        processes = worker_tree(worker.proc.pid)
+        maps = {proc.pid: mapped(proc) for proc in processes}
+        uss = {proc.pid: proc.memory_full_info().uss for proc in processes}
+        result = await call
+    finally:
+        await asyncio.to_thread(worker.stop)
+    assert result.latencies, "the call got replies"
+    # main, forkserver, inference process, the call's job process and the idle one: none holds a local model
+    assert len(processes) >= 4
+    assert [pid for pid, text in maps.items() if WHISPER_LIBRARY in text or PIPER_RUNTIME in text] == []
+    job_uss_mb = sorted(uss.values())[-2] / 2**20  # the largest but the main process: a job process in a call
+    assert job_uss_mb < 100, f"a job process holds {job_uss_mb:.0f} MB of its own"
+
+
+async def test_offline_calls_share_one_whisper_and_one_piper(livekit_server: Settings, tmp_path, artifacts) -> None:
+    settings = own_settings(livekit_server, tmp_path, "shared")
+    worker = await asyncio.to_thread(start_worker, settings, artifacts / "agent-worker-shared.log")
+    try:
+        callers = [SimCaller(settings, CallScript(answers=p.answers[:3], hang_up_after=3)) for p in PERSONAS[:2]]
+        calls = [asyncio.create_task(callers[0].run())]
+        # the second call once the first has begun: two dispatches in the same instant to a worker that has not
+        # run a call yet can lose one (livekit-agents counts a first job as the whole worker until it is running)
+        await until(lambda: callers[0].speaking_turns >= 1 or calls[0].done(), "the first call's greeting")
+        calls.append(asyncio.create_task(callers[1].run()))
+        await until(lambda: all(c.speaking_turns >= 2 for c in callers) or any(t.done() for t in calls),
+                    "both callers' second replies")
+        processes = worker_tree(worker.proc.pid)
+        maps = {proc.pid: mapped(proc) for proc in processes}
+        results = await asyncio.gather(*calls)
+    finally:
+        await asyncio.to_thread(worker.stop)
+    assert all(r.latencies for r in results)
+    holders = [pid for pid, text in maps.items() if WHISPER_LIBRARY in text]
+    assert len(holders) == 1, "one Whisper for both calls"
+    assert [pid for pid, text in maps.items() if PIPER_RUNTIME in text] == holders  # and Piper beside it
+    assert holders[0] != worker.proc.pid  # not in the main process either: in the inference process
+
+
+async def post_token(settings: Settings) -> httpx.Response:
+    transport = httpx.ASGITransport(app=rest_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dashboard.test") as client:
+        return await client.post("/api/livekit/token", json={"participantName": "Second Caller"})
+
+
+async def test_a_full_worker_says_busy_then_lets_the_next_caller_in(livekit_server: Settings, tmp_path,
+                                                                    artifacts) -> None:
+    settings = own_settings(livekit_server, tmp_path, "busy", max_jobs_per_worker=1, busy_retry_seconds=3)
+    worker = await asyncio.to_thread(start_worker, settings, artifacts / "agent-worker-busy.log")
+    try:
+        await until(lambda: availability(settings).known, "the worker's capacity row")
+        assert not availability(settings).busy
+        first = asyncio.create_task(SimCaller(settings, CallScript(answers=PERSONAS[0].answers[:2],
+                                                                   hang_up_after=2)).run())
+        await until(lambda: availability(settings).busy or first.done(), "the worker to be full")
+        refused = await post_token(settings)
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "3", refused.text
+        assert "busy" in refused.json()["detail"]
+        assert (await first).latencies
+        deadline = time.monotonic() + 60
+        while (issued := await post_token(settings)).status_code == 503:  # the widget's retry, every Retry-After
+            assert time.monotonic() < deadline, "the worker never had room again"
+            await asyncio.sleep(float(issued.headers["Retry-After"]))  # what the caller is told to wait
+        assert issued.status_code == 200
+        body = issued.json()
+        second = await SimCaller(settings, CallScript(answers=PERSONAS[1].answers[:1], hang_up_after=1)).run(
+            token=body["token"], room_name=body["roomName"])
+        assert second.latencies, "the second caller got in and was answered"
+    finally:
+        await asyncio.to_thread(worker.stop)
+
+
+async def test_a_name_said_with_a_pause_in_it_is_one_answer(stack: Settings) -> None:
+    """"My name is Maria … Garcia": the pause ends a turn, the caller goes on before hearing the reply, and the
+    interview takes both parts as one name."""
+    persona = PERSONAS[0]
+    paused = "My name is Maria … Garcia."
+    audio = {paused: with_pause("My name is Maria.", "Garcia.", 1.2)}
+    result = await SimCaller(stack, CallScript(answers=[paused, *persona.answers[1:]], audio=audio)).run()
+    record = await settled_call(stack, result.room_name)
+    assert record.call.status == "completed", record.call.status_reason
+    said = [t.text.strip(" .").lower() for t in record.user_turns]
+    assert said[:2] == ["my name is maria", "garcia"], said  # the pause did cut the answer in two turns...
+    assert record.profile.full_name == "Maria Garcia"  # ...and the interview took them as one name
+    name = record.current_values()["full_name"]
+    assert "maria" in name.raw_text.lower() and "garcia" in name.raw_text.lower()
+    assert not any("I heard Garcia" in t.text for t in record.agent_turns)
+
+
+async def test_a_quiet_caller_is_heard_without_gain_control(stack: Settings) -> None:
+    """AUTO_GAIN_CONTROL is off by default: a caller at -30 dBFS still gets through the whole interview."""
+    persona = PERSONAS[0]
+    audio = {answer: at_level(speak(answer), -30.0) for answer in persona.answers}
+    result = await SimCaller(stack, CallScript(answers=persona.answers, audio=audio)).run()
+    record = await settled_call(stack, result.room_name)
+    assert record.call.status == "completed", record.call.status_reason
+    assert record.profile.completed  # every required field heard
+    # the answers Whisper hears reliably at any level (a made-up company name is hit and miss even when loud)
+    for name in ("full_name", "email", "role", "team_size", "timezone"):
+        assert record.profile.answers.get(name) == persona.expected[name], name
+
+
+def test_quiet_audio_is_at_the_level_asked() -> None:
+    pcm = at_level(speak("My name is Maria Garcia."), -30.0)
+    voiced = pcm[np.abs(pcm) > 100].astype(np.float64) / 32768
+    assert abs(20 * np.log10(np.sqrt(np.mean(voiced ** 2))) + 30.0) < 1.5
+
+
+async def test_whisper_transcribes_at_the_first_pause_and_drops_it_when_the_caller_goes_on() -> None:
+    vad = inference.VAD()
+    whisper = WhisperSTT(vad=vad, speculate_after=0.1)
+    silence = np.zeros(48000, dtype=np.int16)
+    one_go = np.concatenate([speak("My name is Maria Garcia."), silence])
+    stream = whisper.stream()
+    assert isinstance(stream, SpeculativeStream)
+    finals = [e for e in await hear(stream, one_go) if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
+    assert [e.alternatives[0].text.lower().strip(" .") for e in finals] == ["my name is maria garcia"]
+    assert (stream.speculations, stream.speculation_hits) == (1, 1)  # the early transcript was the one used
+
+    # a pause longer than the speculation's 0.1 s, shorter than the VAD's 0.25 s end of speech
+    paused = np.concatenate([with_pause("My name is Maria", "Garcia", 0.18), silence])
+    stream = whisper.stream()
+    finals = [e for e in await hear(stream, paused) if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
+    assert len(finals) == 1, [e.alternatives[0].text for e in finals]
+    assert "maria" in finals[0].alternatives[0].text.lower() and "garcia" in finals[0].alternatives[0].text.lower()
+    assert stream.speculations == 2 and stream.speculation_hits == 1  # the first guess was dropped
