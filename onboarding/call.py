@@ -23,10 +23,12 @@ from livekit.agents.voice.events import (
     UserStateChangedEvent,
 )
 
+from onboarding.audio.capture import CallAudio
 from onboarding.interview import InterviewDefinition, InterviewState, Outcome, Reply
 from onboarding.providers.selection import SpeechStack, build_interviewer, turn_detector
 from onboarding.recorder import CallerTurn, CallRecorder, Usage
 from onboarding.settings import Settings
+from onboarding.turn_tags import asked_field, definition_hash
 
 log = logging.getLogger("onboarding.call")
 EVENTS_TOPIC = "onboarding.events"
@@ -53,6 +55,7 @@ class InterviewCall:
         # Gemini when GOOGLE_API_KEY is set (scripted behind it), else scripted; both drive self.state
         self.interviewer = build_interviewer(settings, self.state, self._on_reply, stack.monitor)
         self.recorder: CallRecorder | None = None
+        self.audio: CallAudio | None = None  # each turn's clip (onboarding.audio)
         self.session: AgentSession | None = None
         self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
         self._silence_timer: asyncio.TimerHandle | None = None
@@ -75,9 +78,13 @@ class InterviewCall:
             CallRecorder, self.settings.database_url, room_name=ctx.room.name,
             participant_identity=participant.identity, user_id=user_id,
             providers={**self.stack.labels, "llm": self.interviewer.label}, worker_id=ctx.worker_id,
+            definition_hash=definition_hash(self.state.definition),
+            origin=participant.attributes.get("onboarding.origin") or None,
         )
+        self.audio = CallAudio(self.settings, self.recorder)
         self.stack.attach(self.recorder.record_fallbacks, ctx.room.name)  # the recorder stores fallbacks
         ctx.add_shutdown_callback(self._on_shutdown)
+        ctx.add_shutdown_callback(self.audio.aclose)  # the last clips are written before the job ends
         video = self.interviewer.video_options()  # Gemini keeps the latest frame; offline, none is subscribed
         session = AgentSession(
             stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,
@@ -104,6 +111,7 @@ class InterviewCall:
             room_options=room_io.RoomOptions(participant_identity=participant.identity,
                                              video_input=video["video_input"]),
         )
+        self.audio.attach(session)  # no await since start(): the greeting's first frame is not out yet
         await self._publish_progress("in_progress")
 
     # --- interviewer and session events -------------------------------------------------
@@ -129,8 +137,12 @@ class InterviewCall:
         if item.type != "message" or item.role not in ("user", "assistant") or self.recorder is None:
             return
         role = "user" if item.role == "user" else "agent"
-        self.recorder.add_turn(role, item.text_content or "", message_id=item.id,
-                               interrupted=item.interrupted, metrics=dict(item.metrics or {}))
+        turn_id = self.recorder.add_turn(role, item.text_content or "", message_id=item.id,
+                                         interrupted=item.interrupted, metrics=dict(item.metrics or {}))
+        if self.audio is not None:
+            self.audio.turn_stored(turn_id, item)
+        if role == "agent":  # the field this reply asks for: the funnel's per-question steps
+            self._spawn(asyncio.to_thread(self.recorder.annotate_turn, turn_id, **asked_field(self.state)))
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         self._cancel_silence_timer()

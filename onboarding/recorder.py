@@ -32,6 +32,8 @@ METRIC_COLUMNS = {
     "tts_node_ttfb": "tts_ttfb",
 }
 
+TURN_DETAILS = {"audio_key", "audio_seconds", "asked_field", "read_back"}
+
 
 @dataclass(frozen=True)
 class CallerTurn:
@@ -57,6 +59,7 @@ class CallRecorder:
     def __init__(
         self, db_url: str, *, room_name: str, mode: str = "voice", participant_identity: str | None = None,
         user_id: str | None = None, providers: dict[str, str] | None = None, worker_id: str | None = None,
+        definition_hash: str | None = None, origin: str | None = None,
     ) -> None:
         self.db_url = db_url
         self.room_name, self.mode = room_name, mode
@@ -71,7 +74,7 @@ class CallRecorder:
                 room_name=room_name, mode=mode, started_at=self.started_at,
                 participant_identity=participant_identity, user_id=user_id,
                 worker_id=worker_id, stt_provider=providers.get("stt", ""), llm_provider=providers.get("llm", ""),
-                tts_provider=providers.get("tts", ""),
+                tts_provider=providers.get("tts", ""), definition_hash=definition_hash, origin=origin,
             )
             db.add(call)
             db.flush()
@@ -111,6 +114,20 @@ class CallRecorder:
         if self.mode == "voice" and role == "agent":
             prom.voice_to_voice(metric_values.get("e2e_latency"))
         return turn.id
+
+    @prom.counted_db_write
+    def annotate_turn(self, turn_id: int, **details: Any) -> None:
+        """What is known about a stored turn only after it was said: its audio clip (`audio_key`, `audio_seconds`),
+        or the field an agent turn asks for (`asked_field`, `read_back`)."""
+        unknown = set(details) - TURN_DETAILS
+        if unknown:
+            raise ValueError(f"not turn details: {sorted(unknown)}")
+        with session_scope(self.db_url) as db:
+            turn = db.get(Turn, turn_id)
+            if turn is not None and turn.session_id == self.session_id:
+                for name, value in details.items():
+                    setattr(turn, name, value)
+                db.add(turn)
 
     def record_reply(self, reply: Reply, *, flagged: list[str], caller: CallerTurn | None = None) -> None:
         """One step of the interview: the caller's words (when a caller turn caused it), the field changes with the

@@ -59,11 +59,11 @@ class TokenResponse(BaseModel):
 
 
 @router.post("/token", response_model=TokenResponse)
-def create_token(body: TokenRequest, settings: SettingsDep) -> TokenResponse:
+def create_token(body: TokenRequest, settings: SettingsDep, request: Request) -> TokenResponse:
     """A short-lived token for one room; joining it dispatches the onboarding agent."""
     try:
         issued = issue_token(settings, room_name=body.roomName, participant_name=body.participantName,
-                             user_id=body.userId)
+                             user_id=body.userId, origin=request.headers.get("origin"))
     except InvalidRequest as exc:
         raise _refuse(exc) from exc
     return TokenResponse(token=issued.token, wsUrl=issued.ws_url, roomName=issued.room_name)
