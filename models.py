@@ -194,6 +194,8 @@ class WebhookDelivery(SQLModel, table=True):
     last_attempt_at: datetime | None = None
     delivered_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    # every attempt's answer, oldest first: [{at, status_code, error}] (the last MAX_ANSWERS_KEPT)
+    answers: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
 
 
 TYPED_PROFILE_COLUMNS = (

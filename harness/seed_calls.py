@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from models import CallSession
+from onboarding.db import session_scope
 from onboarding.interview import InterviewDefinition, InterviewState, Outcome
 from onboarding.postcall import DigestRules, digest_pending
 from onboarding.recorder import CallerTurn, CallRecorder, Usage
@@ -93,3 +96,13 @@ def digest_all(db_url: str, definition: InterviewDefinition, confidence_below: f
     while done := digest_pending(db_url, rules):
         total += done
     return total
+
+
+def metered_sessions(db_url: str, calls: list[tuple[datetime, float]], **columns: object) -> None:
+    """Ended voice sessions (start, seconds) as the recorder leaves them, for the usage page's figures; already
+    digested (they have no turns to walk)."""
+    with session_scope(db_url) as db:
+        db.add_all(CallSession(room_name=f"onboarding-usage{i:04d}{secrets.token_hex(2)}", status="completed",
+                               started_at=start, ended_at=start + timedelta(seconds=seconds), agent_seconds=seconds,
+                               digested_at=start + timedelta(seconds=seconds), **columns)
+                   for i, (start, seconds) in enumerate(calls))

@@ -14,13 +14,15 @@ SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier: not
 WIDTH, HEIGHT = 520, 220
 USED, FORECAST, CAP, WARN = "#2563eb", "#93c5fd", "#dc2626", "#d97706"
 LOG_WHEN_CAP_EXCEEDS = 20  # × the data's largest value
-RULE_WHEN_CAP_WITHIN = 4
+RULE_WHEN_CAP_WITHIN = 10  # × the bars' largest value: beyond, the bars would shrink to slivers
 
 
 def _base(title: str, values: list[dict[str, Any]], width: int = WIDTH, height: int = HEIGHT) -> dict[str, Any]:
     return {"$schema": SCHEMA, "title": {"text": title, "anchor": "start", "fontSize": 13}, "width": width,
-            "height": height, "data": {"values": values}, "config": {"view": {"stroke": None},
-                                                                    "font": "system-ui, sans-serif"}}
+            "height": height, "data": {"values": values},
+            "config": {"view": {"stroke": None}, "font": "system-ui, sans-serif"},
+            # no "open in the Vega editor" menu: it would send the figures to an outside site
+            "usermeta": {"embedOptions": {"actions": False}}}
 
 
 def daily_bars(days: list[int], values: list[float], *, title: str, y_title: str, color: str = USED,
@@ -64,6 +66,7 @@ def month_to_date(cumulative: list[int], projected: list[float], *, cap: int | N
     lines = {"data": {"values": used + ahead},
              "mark": {"type": "line", "point": True, "tooltip": True},
              "encoding": {"x": {"field": "day", "type": "quantitative", "title": "day of month",
+                                "axis": {"tickMinStep": 1, "format": "d"},
                                 "scale": {"domain": [1, max(start + len(projected) - 1, start, 2)]}},
                           "y": y,
                           "color": {"field": "series", "type": "nominal", "title": None,
@@ -95,7 +98,8 @@ def funnel_bars(rows: list[dict[str, Any]], *, title: str) -> dict[str, Any]:
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
             "y": {"field": "field", "type": "nominal", "sort": order, "title": None},
-            "x": {"field": "callers", "type": "quantitative", "title": "callers", "stack": "zero"},
+            "x": {"field": "callers", "type": "quantitative", "title": "callers", "stack": "zero",
+                  "axis": {"tickMinStep": 1, "format": "d"}},
             "color": {"field": "outcome", "type": "nominal", "title": None, "sort": [
                 "answered first time", "answered after a re-ask or fix", "skipped", "flagged", "hung up there"],
                 "scale": {"domain": ["answered first time", "answered after a re-ask or fix", "skipped", "flagged",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func
 from sqlmodel import select
 
-from models import CallFieldStat, CallSession, Turn
+from models import CallFieldStat, CallSession, Profile, Turn
 from onboarding.db import session_scope
 from onboarding.interview import InterviewDefinition
 from onboarding.usage.metering import KIND_NAMES, parse_fallbacks
@@ -98,3 +98,30 @@ def slowest_questions(db_url: str, month: str, definition: InterviewDefinition, 
     ranked = [SlowQuestion(name, labels.get(name, name), int(replies), int(calls), float(total) / int(replies),
                            float(worst or 0)) for name, replies, calls, total, worst in rows if replies]
     return sorted(ranked, key=lambda q: q.mean_seconds, reverse=True)[:limit]
+
+
+@dataclass(frozen=True)
+class SlowCall:
+    session_id: int
+    profile_id: int | None
+    room_name: str
+    started_at: datetime
+    worst_seconds: float
+    replies: int
+
+
+def slowest_calls(db_url: str, month: str, limit: int = 20) -> list[SlowCall]:
+    """The month's calls with the slowest single reply (from the digest's rows), slowest first."""
+    start, end = month_bounds(month)
+    s = CallFieldStat
+    worst = func.max(s.reply_seconds_max).label("worst")
+    ranked = (select(s.session_id, worst, func.sum(s.replies).label("replies"))
+              .where(s.started_at >= start, s.started_at < end, s.replies > 0)
+              .group_by(s.session_id).order_by(worst.desc()).limit(limit)).subquery()
+    with session_scope(db_url) as db:
+        rows = db.exec(select(ranked.c.session_id, Profile.id, CallSession.room_name, CallSession.started_at,
+                              ranked.c.worst, ranked.c.replies)
+                       .join(CallSession, CallSession.id == ranked.c.session_id)
+                       .outerjoin(Profile, Profile.session_id == ranked.c.session_id)
+                       .order_by(ranked.c.worst.desc())).all()
+    return [SlowCall(sid, pid, room, started, float(w or 0), int(n or 0)) for sid, pid, room, started, w, n in rows]

@@ -34,12 +34,19 @@ class DeliveryRow:
     last_attempt_at: datetime | None
     delivered_at: datetime | None
     created_at: datetime
+    answers: list[dict]
+
+    @property
+    def answered(self) -> str:
+        """Each attempt's answer in turn: "503 → 200", "ConnectError → 200"."""
+        return " → ".join(str(a.get("status_code") or (a.get("error") or "no answer").split(":")[0])
+                          for a in self.answers or [])
 
 
 _COLUMNS = (WebhookDelivery.id, WebhookEvent.event_id, WebhookEvent.type, WebhookEvent.profile_id,
             WebhookDelivery.url, WebhookDelivery.status, WebhookDelivery.attempts, WebhookDelivery.last_status_code,
             WebhookDelivery.last_error, WebhookDelivery.next_attempt_at, WebhookDelivery.last_attempt_at,
-            WebhookDelivery.delivered_at, WebhookDelivery.created_at)
+            WebhookDelivery.delivered_at, WebhookDelivery.created_at, WebhookDelivery.answers)
 
 
 def delivery_log(db_url: str, status: str = "all", limit: int = 50, offset: int = 0) -> list[DeliveryRow]:

@@ -41,13 +41,21 @@ def _mono(frame: rtc.AudioFrame) -> np.ndarray:
 
 
 class AudioRing:
-    """The recent input: (start time, frame), oldest first, dropped once older than `seconds`."""
+    """The recent input: (start time, frame), oldest first, dropped once older than `seconds`.
+
+    Frames carry no capture time, so arrival is the clock; frames that arrive in a burst (a stalled network
+    released at once) are laid end to end rather than on top of each other, as they were spoken.
+    """
 
     def __init__(self, seconds: float = RING_SECONDS) -> None:
         self.seconds = seconds
         self._frames: deque[tuple[float, rtc.AudioFrame]] = deque()
+        self._end: float | None = None
 
     def push(self, started_at: float, frame: rtc.AudioFrame) -> None:
+        if self._end is not None and started_at < self._end:
+            started_at = self._end
+        self._end = started_at + frame.duration
         self._frames.append((started_at, frame))
         while self._frames and self._frames[0][0] < started_at - self.seconds:
             self._frames.popleft()

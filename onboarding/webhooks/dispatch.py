@@ -31,6 +31,7 @@ log = logging.getLogger("onboarding.webhooks")
 MAX_BACKOFF_SECONDS = 3600.0
 CLAIM_SECONDS = 120.0  # a claim a crashed dispatcher left behind expires after this
 BATCH = 20
+MAX_ANSWERS_KEPT = 20
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
@@ -111,6 +112,8 @@ def record_result(db_url: str, settings: Settings, item: Claimed, status_code: i
         delivery = db.get(WebhookDelivery, item.delivery_id)
         delivery.attempts += 1
         delivery.last_attempt_at, delivery.last_status_code, delivery.last_error = now, status_code, error
+        answer = {"at": now.isoformat(), "status_code": status_code, "error": error}
+        delivery.answers = [*(delivery.answers or []), answer][-MAX_ANSWERS_KEPT:]
         delivery.claimed_until = None
         if error is None:
             delivery.status, delivery.delivered_at = "delivered", now
@@ -122,12 +125,13 @@ def record_result(db_url: str, settings: Settings, item: Claimed, status_code: i
         return delivery.status
 
 
-async def dispatch_due(settings: Settings, client: httpx.AsyncClient) -> int:
-    """Fan new events out and send what is due, a batch at a time in parallel; returns how many were sent."""
+async def dispatch_due(settings: Settings, client: httpx.AsyncClient, now: datetime | None = None) -> int:
+    """Fan new events out and send what is due (at `now`), a batch at a time in parallel; returns how many were
+    sent."""
     db_url = settings.database_url
     with contextlib.suppress(IntegrityError):  # another dashboard fanned the same event out first
         await asyncio.to_thread(fan_out, db_url, settings.webhook_endpoints)
-    claimed = await asyncio.to_thread(claim_due, db_url)
+    claimed = await asyncio.to_thread(claim_due, db_url, now)
     results = await asyncio.gather(*(send(client, settings, item) for item in claimed))
     for item, (status_code, error) in zip(claimed, results, strict=True):
         status = await asyncio.to_thread(record_result, db_url, settings, item, status_code, error)

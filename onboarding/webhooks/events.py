@@ -91,6 +91,7 @@ def profile_deleted(db: Session, profile: Profile) -> WebhookEvent:
     for event in earlier:
         event.payload = {**{k: event.payload.get(k) for k in ("id", "type", "created_at")},
                          "data": {"profile": summary}, "scrubbed": True}
+        event.fanned_out = True  # one not sent yet never will be
         db.add(event)
     if earlier:
         db.exec(update(WebhookDelivery).where(WebhookDelivery.event_id.in_([e.id for e in earlier]),

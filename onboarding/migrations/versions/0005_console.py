@@ -102,6 +102,7 @@ def tables(meta: sa.MetaData) -> None:
         _when("last_attempt_at", nullable=True),
         _when("delivered_at", nullable=True),
         _when("created_at", index=True),
+        sa.Column("answers", sa.JSON),
         sa.Index("ix_webhookdelivery_due", "status", "next_attempt_at"),
         sa.Index("ix_webhookdelivery_event_url", "event_id", "url", unique=True),
     )
