@@ -65,6 +65,12 @@ def answer_audio(answer: str, voice: str = "slt") -> np.ndarray:
     return speak(answer, voice)
 
 
+def tone(seconds: float, rate: int = ROOM_RATE, hz: float = 220.0) -> np.ndarray:
+    """A steady sine: audio of a known length for the audio clip tests."""
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * hz * t) * 8000).astype(np.int16)
+
+
 def rms(frame: rtc.AudioFrame) -> float:
     data = np.frombuffer(frame.data, dtype=np.int16).astype(np.float32)
     return float(np.sqrt(np.mean(data * data))) if data.size else 0.0

@@ -18,6 +18,7 @@ from livekit.agents import llm
 from livekit.agents.voice import io
 from sqlmodel import select
 
+from harness.caller_audio import tone
 from harness.seed_calls import MARIA, talk
 from models import CallSession, Turn
 from onboarding.admin.profiles import delete_profile
@@ -32,11 +33,6 @@ from onboarding.settings import Settings
 
 DEFINITION = load_definition()
 RATE = 48_000
-
-
-def tone(seconds: float, rate: int = RATE, hz: float = 220.0) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    return (np.sin(2 * np.pi * hz * t) * 8000).astype(np.int16)
 
 
 def frames(pcm: np.ndarray, rate: int = RATE, ms: int = 10) -> list[rtc.AudioFrame]:
