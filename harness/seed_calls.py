@@ -54,12 +54,12 @@ class SeededCall:
 
 def talk(db_url: str, definition: InterviewDefinition, answers: list[str], *, hang_up: bool = False,
          user_id: str | None = None, origin: str | None = None, latency: Latency | None = None,
-         room_name: str | None = None) -> SeededCall:
+         room_name: str | None = None, mode: str = "voice") -> SeededCall:
     """One call: the greeting, then each answer in turn until the interview ends (or the answers run out: then the
-    caller hangs up, as `hang_up` also forces)."""
+    caller hangs up, as `hang_up` also forces). `mode="rest"` keeps it out of the LiveKit minutes."""
     latency = latency or Latency()
     state = InterviewState(definition)
-    recorder = CallRecorder(db_url, room_name=room_name or f"onboarding-seed{secrets.token_hex(4)}", mode="voice",
+    recorder = CallRecorder(db_url, room_name=room_name or f"onboarding-seed{secrets.token_hex(4)}", mode=mode,
                             participant_identity="caller-seed", user_id=user_id, worker_id="seed",
                             providers={"stt": "faster-whisper/tiny.en", "tts": "piper/joe", "llm": "scripted"},
                             definition_hash=definition_hash(definition), origin=origin)

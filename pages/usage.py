@@ -29,6 +29,8 @@ FALLBACK_HEADERS = ["Kind", "Sessions that fell back", "Share of sessions"]
 COST_NOTE = ("Costs are estimates from the rates in data/pricing.toml (edit them there). STT is costed on billed "
              "minutes: Deepgram streaming bills the connection's wall time; local providers are free.")
 KEYS = {"per user id": "user_id", "per embedding site": "origin"}
+MONTH_URL_JS = """(month) => { const url = new URL(window.location); url.searchParams.set('month', month);
+  history.replaceState(null, '', url); }"""
 
 
 def plot(spec: dict[str, Any] | None) -> PlotData | None:
@@ -116,10 +118,13 @@ def build(settings: Settings, page: gr.Blocks) -> None:
     def show(selected: str, grouping: str) -> tuple[Any, ...]:
         return render_month(settings, selected or current_month(), KEYS.get(grouping, "user_id")).values()
 
-    def on_load(grouping: str) -> tuple[Any, ...]:
-        choices = gr.Dropdown(choices=month_choices(settings.database_url), value=current_month())
-        return choices, *show(current_month(), grouping)
+    def on_load(grouping: str, request: gr.Request) -> tuple[Any, ...]:
+        months = month_choices(settings.database_url)
+        wanted = dict(request.query_params).get("month") if request is not None else None
+        month = wanted if wanted in months else current_month()  # a shared link's month (?tab=usage&month=…)
+        return gr.Dropdown(choices=months, value=month), *show(month, grouping)
 
     page.load(on_load, inputs=key, outputs=[month, *outputs])
-    for trigger in (month.change, refresh.click, key.change):
+    for trigger in (month.input, refresh.click, key.change):
         trigger(show, inputs=[month, key], outputs=outputs)
+    month.input(None, month, None, js=MONTH_URL_JS)
