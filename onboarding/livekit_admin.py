@@ -73,6 +73,9 @@ def issue_token(
     if not IDENTITY.match(name):
         raise InvalidRequest("participantName must be 1-64 letters, digits, spaces or . _ @ -")
     identity = f"caller-{secrets.token_hex(4)}"
+    attributes = {"onboarding.user_id": user_id or ""}
+    if site := embedding_origin(origin):  # the embedding page: cost per site
+        attributes["onboarding.origin"] = site
     grants = api.VideoGrants(
         room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True,
         can_publish_sources=caller_sources(settings),
@@ -83,7 +86,7 @@ def issue_token(
         .with_name(name)
         .with_ttl(timedelta(seconds=settings.token_ttl_seconds))
         .with_grants(grants)
-        .with_attributes({"onboarding.user_id": user_id or "", "onboarding.origin": embedding_origin(origin) or ""})
+        .with_attributes(attributes)
         .with_room_config(
             api.RoomConfiguration(
                 agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=user_id or "")])
