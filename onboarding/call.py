@@ -82,6 +82,7 @@ class InterviewCall:
             origin=participant.attributes.get("onboarding.origin") or None,
         )
         self.audio = CallAudio(self.settings, self.recorder)
+        self.audio.instrument(self.agent)  # its STT and TTS nodes keep each turn's audio (before the greeting)
         self.stack.attach(self.recorder.record_fallbacks, ctx.room.name)  # the recorder stores fallbacks
         ctx.add_shutdown_callback(self._on_shutdown)
         ctx.add_shutdown_callback(self.audio.aclose)  # the last clips are written before the job ends
@@ -111,7 +112,6 @@ class InterviewCall:
             room_options=room_io.RoomOptions(participant_identity=participant.identity,
                                              video_input=video["video_input"]),
         )
-        self.audio.attach(session)  # no await since start(): the greeting's first frame is not out yet
         await self._publish_progress("in_progress")
 
     # --- interviewer and session events -------------------------------------------------

@@ -81,6 +81,16 @@ def console(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterat
         receiver.stop()
 
 
+def wait_for_chart(page, selector: str) -> None:
+    """Until vega-embed has drawn the chart (Gradio's own icons are svgs too, so look inside the embed)."""
+    page.wait_for_selector(f"{selector} .vega-embed canvas, {selector} .vega-embed svg", timeout=30_000)
+
+
+def rows_of(page, selector: str):
+    """The table's visible rows (Gradio keeps hidden copies of its cells for sizing)."""
+    return page.locator(f"{selector} tbody tr:visible")
+
+
 def new_admin(browser, dashboard: Dashboard, height: int = 1000):
     context = browser.new_context(viewport={"width": 1280, "height": height})
     page = log_in(context, dashboard)
@@ -118,8 +128,8 @@ def test_review_queue_is_worked_from_the_keyboard(console: Console, browser, art
 def row_cells(page, selector: str, label: str) -> list[str]:
     """The cells of the table row whose first cell is `label` (Gradio renders one <tr> per row)."""
     return page.eval_on_selector_all(
-        f"{selector} tbody tr", "(rows, label) => rows.map(r => [...r.querySelectorAll('td')].map("
-        "c => c.innerText.trim())).find(cells => cells[0] === label) || []", label)
+        f"{selector} tbody tr", "(rows, label) => rows.filter(r => r.offsetParent !== null).map(r => "
+        "[...r.querySelectorAll('td')].map(c => c.innerText.trim())).find(cells => cells[0] === label) || []", label)
 
 
 def test_funnel_numbers_are_the_seeded_calls(console: Console, browser, artifacts: Path) -> None:
@@ -127,7 +137,7 @@ def test_funnel_numbers_are_the_seeded_calls(console: Console, browser, artifact
     page.goto(f"{console.dashboard.url}/admin/?tab=funnel")
     wait_for_text(page, "#funnel-summary", "5 calls")
     assert "3 completed profiles: 60% completion" in page.inner_text("#funnel-summary")
-    page.wait_for_selector("#funnel-chart svg, #funnel-chart canvas", timeout=30_000)
+    wait_for_chart(page, "#funnel-chart")
     wait_for_text(page, "#funnel-table", "time zone")
     # field: reached, answered first time, re-asked, corrected, skipped, flagged, hung up, median time, median turns
     expected = {
@@ -154,7 +164,7 @@ def test_usage_names_the_day_the_plans_minutes_run_out(console: Console, browser
     assert "the Free plan's 1,000 minutes" in page.inner_text("#usage-forecast")
     wait_for_text(page, "#usage-forecast", "Over budget")  # a €5 budget against 60 minutes a day
     for chart in ("#usage-minutes-chart", "#usage-month-chart", "#usage-concurrency-chart"):
-        page.wait_for_selector(f"{chart} svg, {chart} canvas", timeout=30_000)
+        wait_for_chart(page, chart)
     wait_for_text(page, "#usage-cost-by", "big-customer")
     page.screenshot(path=str(artifacts / "admin-usage.png"), full_page=True)
     page.goto(f"{console.dashboard.url}/admin/?tab=usage&month={console.earlier_month}")  # a shared link's month
@@ -178,7 +188,7 @@ def test_webhooks_arrive_signed_and_a_refused_one_is_retried(console: Console, b
     wait_for_text(page, "#webhooks-table", "503 → 200")
     wait_for_text(page, "#webhooks-counts", "delivered: 3")
     page.screenshot(path=str(artifacts / "admin-webhooks.png"), full_page=True)
-    page.locator("#webhooks-table tbody tr", has_text="503 → 200").locator("td").first.click()
+    rows_of(page, "#webhooks-table").filter(has_text="503 → 200").locator("td").first.click()
     wait_for_text(page, "#webhooks-body", "profile.completed")
     page.click("#webhooks-resend")
     wait_for_text(page, "#webhooks-message", "will be sent again")
@@ -191,7 +201,7 @@ def test_a_shared_profiles_link_opens_the_same_view(console: Console, browser) -
     context, page = new_admin(browser, console.dashboard)
     page.goto(f"{console.dashboard.url}/admin/?tab=profiles&status=completed&search=Garcia")
     wait_for_text(page, "#profiles-page", "(3 profiles)")  # the filters came from the link
-    page.locator("#profiles-table tbody tr").first.locator("td").nth(1).click()  # a click opens the row
+    rows_of(page, "#profiles-table").first.locator("td").nth(1).click()  # a click opens the row
     wait_for_text(page, "#profile-detail", "Profile")
     page.wait_for_function("new URL(location).searchParams.get('profile') !== null")
     opened = page.evaluate("new URL(location).searchParams.get('profile')")
@@ -230,11 +240,11 @@ def test_a_turns_audio_plays_with_its_duration(dashboard: Dashboard, browser, ar
     duration = page.eval_on_selector(player, "a => a.duration")
     assert duration == pytest.approx(caller_turn.audio_seconds, abs=0.1)
     page.locator("#profile-timeline").get_by_text("Latency timeline of this call").click()
-    page.wait_for_selector("#profile-timeline-chart svg, #profile-timeline-chart canvas", timeout=30_000)
+    wait_for_chart(page, "#profile-timeline-chart")
     page.screenshot(path=str(artifacts / "admin-profile-audio.png"), full_page=True)
     page.goto(f"{dashboard.url}/admin/?tab=latency")
-    page.wait_for_selector("#latency-chart svg, #latency-chart canvas", timeout=30_000)
-    page.locator("#latency-calls tbody tr").first.locator("td").first.click()
-    page.wait_for_selector("#latency-timeline-chart svg, #latency-timeline-chart canvas", timeout=30_000)
+    wait_for_chart(page, "#latency-chart")
+    rows_of(page, "#latency-calls").first.locator("td").first.click()
+    wait_for_chart(page, "#latency-timeline-chart")
     page.screenshot(path=str(artifacts / "admin-latency.png"), full_page=True)
     context.close()

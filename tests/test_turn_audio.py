@@ -1,8 +1,8 @@
 """Every turn's audio: Opus/OGG clips cut from the session's real audio frames, kept in the store under the call's
 day, referenced from the Turn, deleted with the profile (after its transaction commits) and after the retention.
 
-The capture is driven with real livekit rtc.AudioFrames through the same io.AudioInput / io.AudioOutput chain the
-session uses; the recorder and the database are the real ones.
+The capture is driven with real livekit rtc.AudioFrames through a real Agent's STT and TTS nodes, as the session
+calls them; the recorder and the database are the real ones.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from livekit import rtc
-from livekit.agents import llm
-from livekit.agents.voice import io
+from livekit.agents import Agent, ModelSettings, llm
 from sqlmodel import select
 
 from harness.caller_audio import tone
 from harness.seed_calls import MARIA, talk
 from models import CallSession, Turn
 from onboarding.admin.profiles import delete_profile
-from onboarding.audio.capture import AudioRing, CallAudio, InputTap, OutputTap
+from onboarding.audio.capture import AudioRing, CallAudio
 from onboarding.audio.opus import CLIP_RATE, decoded_seconds, encode_opus
 from onboarding.audio.retention import expire_audio
 from onboarding.audio.storage import LocalAudioStore, clip_key, use_store, valid_key
@@ -92,53 +91,54 @@ def test_ring_cuts_exactly_the_asked_span() -> None:
     assert ring.cut(start + 20, start + 21) is None
 
 
-class FrameSource(io.AudioInput):
-    """A microphone that plays a list of frames (what room IO hands the session)."""
+class ScriptedNodes(Agent):
+    """An agent whose own STT and TTS nodes stand in for the models: the STT consumes what it hears, the TTS
+    "synthesises" the given frames (as a subclass overriding the nodes would)."""
 
-    def __init__(self, items: list[rtc.AudioFrame]) -> None:
-        super().__init__(label="test-source")
-        self._items = iter(items)
+    def __init__(self, spoken: list[rtc.AudioFrame]) -> None:
+        super().__init__(instructions="test")
+        self.spoken, self.heard = spoken, 0
 
-    async def __anext__(self) -> rtc.AudioFrame:
-        try:
-            return next(self._items)
-        except StopIteration:
-            raise StopAsyncIteration from None
+    async def stt_node(self, audio, model_settings):
+        async for frame in audio:
+            self.heard += frame.samples_per_channel
+        return
+        yield
+
+    async def tts_node(self, text, model_settings):
+        async for _ in text:
+            pass
+        for frame in self.spoken:
+            yield frame
 
 
-class Speaker(io.AudioOutput):
-    """A sink that 'plays' instantly and reports how much of each segment played (all, or `cut_at` seconds)."""
+async def _lines(*texts: str):
+    for text in texts:
+        yield text
 
-    def __init__(self, cut_at: float | None = None) -> None:
-        super().__init__(label="test-speaker", capabilities=io.AudioOutputCapabilities(pause=False))
-        self.cut_at, self.pushed = cut_at, 0.0
 
-    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
-        await super().capture_frame(frame)
-        self.pushed += frame.duration
+async def _frames(items: list[rtc.AudioFrame]):
+    for frame in items:
+        yield frame
 
-    def flush(self) -> None:
-        super().flush()
-        played = self.pushed if self.cut_at is None else min(self.cut_at, self.pushed)
-        self.pushed = 0.0
-        self.on_playback_finished(playback_position=played, interrupted=self.cut_at is not None)
 
-    def clear_buffer(self) -> None:
-        pass
+async def drain(stream) -> int:
+    count = 0
+    async for _ in stream:
+        count += 1
+    return count
 
 
 async def test_each_turn_gets_one_clip_of_what_was_heard_and_what_played(settings: Settings) -> None:
     recorder = CallRecorder(settings.database_url, room_name="onboarding-audio1")
     audio = CallAudio(settings, recorder)
-    caller = InputTap(FrameSource(frames(tone(3.0))), audio.ring)
+    agent = ScriptedNodes(frames(tone(1.5, 22_050, 440), rate=22_050))
+    audio.instrument(agent)
     began = time.time()
-    async for _ in caller:  # the session reads the microphone through the tap
-        pass
-    speaker = Speaker()
-    out = OutputTap(speaker, audio._segment_played)
-    for frame in frames(tone(1.5, 22_050, 440), rate=22_050):
-        await out.capture_frame(frame)
-    out.flush()
+    await drain(agent.stt_node(_frames(frames(tone(3.0))), ModelSettings()))  # the session feeds the STT node
+    assert agent.heard == 3 * RATE  # the agent's own node still got every frame
+    played = await drain(agent.tts_node(_lines("I heard Maria Garcia.", " Is that right?"), ModelSettings()))
+    assert played == len(agent.spoken)  # and the room every synthesised frame
 
     user_turn = recorder.add_turn("user", "my name is maria garcia")
     said = llm.ChatMessage(role="user", content=["my name is maria garcia"])
@@ -147,39 +147,50 @@ async def test_each_turn_gets_one_clip_of_what_was_heard_and_what_played(setting
     audio.turn_stored(user_turn, said)
     audio.turn_stored(user_turn, said)  # the same turn twice: still one clip
     agent_turn = recorder.add_turn("agent", "I heard Maria Garcia. Is that right?")
-    audio.turn_stored(agent_turn, llm.ChatMessage(role="assistant", content=["I heard Maria Garcia."]))
+    reply = llm.ChatMessage(role="assistant", content=["I heard Maria Garcia. Is that right?"])
+    reply.metrics = {"started_speaking_at": time.time(), "stopped_speaking_at": time.time() + 1.6}
+    audio.turn_stored(agent_turn, reply)
     await audio.aclose()
 
     with session_scope(settings.database_url) as db:
         stored = {t.id: t for t in db.exec(select(Turn).where(Turn.session_id == recorder.session_id))}
     store = LocalAudioStore(settings.audio_storage_path)
-    user, agent = stored[user_turn], stored[agent_turn]
+    user, spoken = stored[user_turn], stored[agent_turn]
     assert user.audio_key == clip_key(recorder.started_at, recorder.session_id, user_turn, "user")
-    assert agent.audio_key.endswith(f"/{agent_turn}-agent.ogg")
+    assert spoken.audio_key.endswith(f"/{agent_turn}-agent.ogg")
     assert decoded_seconds(store.read(user.audio_key)) == pytest.approx(user.audio_seconds, abs=0.03)
     assert user.audio_seconds == pytest.approx(3.0, abs=0.05)  # the whole utterance, padded by what exists
-    assert agent.audio_seconds == pytest.approx(1.5, abs=0.02)
+    assert spoken.audio_seconds == pytest.approx(1.5, abs=0.02)  # all of it played
     assert len(list(settings.audio_storage_path.rglob("*.ogg"))) == 2
 
 
-async def test_an_interrupted_reply_keeps_only_what_played(settings: Settings) -> None:
+async def test_the_greeting_and_an_interrupted_reply_keep_what_played(settings: Settings) -> None:
     recorder = CallRecorder(settings.database_url, room_name="onboarding-audio2")
     audio = CallAudio(settings, recorder)
-    out = OutputTap(Speaker(cut_at=0.8), audio._segment_played)
-    for frame in frames(tone(2.0)):
-        await out.capture_frame(frame)
-    out.flush()
-    turn = recorder.add_turn("agent", "What's the best email", interrupted=True)
-    audio.turn_stored(turn, llm.ChatMessage(role="assistant", content=["What's the best email"], interrupted=True))
+    agent = ScriptedNodes(frames(tone(2.0)))
+    audio.instrument(agent)
+    turns = []
+    for interrupted_after in (None, 0.8):  # the greeting plays whole; the next reply is cut after 0.8 s
+        await drain(agent.tts_node(_lines("What's the best email address?"), ModelSettings()))
+        turn = recorder.add_turn("agent", "What's the best email", interrupted=interrupted_after is not None)
+        message = llm.ChatMessage(role="assistant", content=["What's the best email"])
+        start = time.time()
+        message.metrics = {"started_speaking_at": start, "stopped_speaking_at": start + (interrupted_after or 2.0)}
+        audio.turn_stored(turn, message)
+        turns.append(turn)
     await audio.aclose()
     with session_scope(settings.database_url) as db:
-        assert db.get(Turn, turn).audio_seconds == pytest.approx(0.8, abs=0.011)
+        seconds = [db.get(Turn, turn).audio_seconds for turn in turns]
+    assert seconds == [pytest.approx(2.0, abs=0.011), pytest.approx(0.8, abs=0.011)]
 
 
 async def test_no_clip_is_kept_when_audio_capture_is_off(settings: Settings) -> None:
     off = settings.model_copy(update={"audio_capture": False})
     recorder = CallRecorder(off.database_url, room_name="onboarding-audio3")
     audio = CallAudio(off, recorder)
+    agent = ScriptedNodes(frames(tone(1.0)))
+    audio.instrument(agent)
+    assert agent.tts_node.__func__ is ScriptedNodes.tts_node  # not wrapped at all
     turn = recorder.add_turn("agent", "hello")
     audio.turn_stored(turn, llm.ChatMessage(role="assistant", content=["hello"]))
     await audio.aclose()

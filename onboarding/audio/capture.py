@@ -1,12 +1,14 @@
 """The audio of each stored turn, captured in the worker: exactly one clip per Turn.
 
-Two pass-through taps on the session's audio, in the way livekit-agents' own call recorder wraps them:
-- the input tap keeps the last RING_SECONDS of the caller's audio (the frames the VAD and the STT are fed) with
-  their arrival times; a caller turn's clip is cut from it between the turn's `started_speaking_at` and
-  `stopped_speaking_at` (livekit's figures on the user ChatMessage), so the clip is what the STT heard for it;
-- the output tap collects the frames the agent pushed to the room and, when a segment's playback finishes, keeps
-  the part that played (`playback_position`): an interrupted reply keeps what the caller actually heard. The agent
-  turn stored next gets the segments played since the previous agent turn.
+The agent's two speech nodes are wrapped on the Agent object before the session starts (livekit-agents calls
+`agent.stt_node` / `agent.tts_node` for every utterance; the wrappers pass everything through unchanged):
+- the STT node's audio — exactly what the STT hears — goes into a ring of the last RING_SECONDS with arrival
+  times; a caller turn's clip is cut from it between the turn's `started_speaking_at` and `stopped_speaking_at`
+  (livekit's figures on the user ChatMessage);
+- the TTS node's frames are kept until the agent turn they were spoken for is stored, and cut to the time it
+  played (`stopped_speaking_at` − `started_speaking_at`): an interrupted reply keeps what the caller heard.
+Wrapping the nodes (rather than the session's audio input and output, which only exist once `session.start` has
+set up the room, by when the greeting may already be playing) keeps the greeting too.
 Encoding (Opus), the store write and the Turn's `audio_key` happen in a thread, off the call's event loop.
 """
 
@@ -16,12 +18,13 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from livekit import rtc
-from livekit.agents import llm
-from livekit.agents.voice import AgentSession, io
+from livekit.agents import Agent, ModelSettings, llm
 
 from onboarding.audio.opus import encode_opus
 from onboarding.audio.storage import clip_key, store_for
@@ -31,6 +34,7 @@ from onboarding.settings import Settings
 log = logging.getLogger("onboarding.audio")
 RING_SECONDS = 120.0  # the longest caller turn kept whole
 PAD_SECONDS = 0.25  # around the VAD's speech bounds: the VAD needs a few frames to decide
+STALE_SPEECH_SECONDS = 2.0  # a reply's audio is synthesised just before it plays; older audio belongs to none
 
 
 def _mono(frame: rtc.AudioFrame) -> np.ndarray:
@@ -74,97 +78,85 @@ class AudioRing:
         return (pcm[lo:hi], rate) if hi > lo else None
 
 
-class InputTap(io.AudioInput):
-    """Passes the caller's frames on unchanged and keeps a copy in the ring (arrival is the clock)."""
+@dataclass
+class _Speech:
+    """What one call of the TTS node synthesised, and when its first frame came."""
 
-    def __init__(self, source: io.AudioInput, ring: AudioRing) -> None:
-        super().__init__(label="TurnAudio", source=source)
-        self._ring = ring
-
-    async def __anext__(self) -> rtc.AudioFrame:
-        frame = await super().__anext__()
-        self._ring.push(time.time() - frame.duration, frame)
-        return frame
-
-
-class OutputTap(io.AudioOutput):
-    """Passes the agent's frames to the room and reports each segment's played part to `on_played`."""
-
-    def __init__(self, next_in_chain: io.AudioOutput, on_played: Any) -> None:
-        super().__init__(label="TurnAudio", next_in_chain=next_in_chain,
-                         capabilities=io.AudioOutputCapabilities(pause=True))
-        self._on_played = on_played
-        self._frames: list[rtc.AudioFrame] = []
-
-    @property
-    def sample_rate(self) -> int | None:
-        return self.next_in_chain.sample_rate if self.next_in_chain else self._sample_rate
-
-    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
-        if self.next_in_chain:
-            await self.next_in_chain.capture_frame(frame)
-        await super().capture_frame(frame)
-        self._frames.append(frame)
-
-    def flush(self) -> None:
-        super().flush()
-        if self.next_in_chain:
-            self.next_in_chain.flush()
-
-    def clear_buffer(self) -> None:
-        if self.next_in_chain:
-            self.next_in_chain.clear_buffer()
-
-    def on_playback_finished(self, *, playback_position: float, interrupted: bool,
-                             synchronized_transcript: str | None = None) -> None:
-        super().on_playback_finished(playback_position=playback_position, interrupted=interrupted,
-                                     synchronized_transcript=synchronized_transcript)
-        frames, self._frames = self._frames, []
-        if not frames or playback_position <= 0:
-            return
-        rate = frames[0].sample_rate
-        pcm = np.concatenate([_mono(f) for f in frames if f.sample_rate == rate])
-        self._on_played(pcm[:round(playback_position * rate)], rate)
+    first_at: float | None = None
+    frames: list[rtc.AudioFrame] = field(default_factory=list)
 
 
 class CallAudio:
-    """One call's clips: `attach` after the session started, `turn_stored` for every stored turn, `aclose` at the
-    end (waits for the last clips to be written)."""
+    """One call's clips: `instrument(agent)` before the session starts, `turn_stored` for every stored turn,
+    `aclose` at the end (waits for the last clips to be written)."""
 
     def __init__(self, settings: Settings, recorder: CallRecorder) -> None:
         self.enabled = settings.audio_capture
         self.store = store_for(settings)
         self.recorder = recorder
         self.ring = AudioRing()
-        self._played: list[tuple[np.ndarray, int]] = []
+        self._spoken: list[_Speech] = []
         self._done: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def attach(self, session: AgentSession) -> None:
-        """Wrap the session's audio input and output (call right after `session.start`, before any await)."""
+    def instrument(self, agent: Agent) -> None:
+        """Wrap the agent's STT and TTS nodes (its own overrides, if any, still run inside)."""
         if not self.enabled:
             return
-        if session.input.audio is not None:
-            session.input.audio = InputTap(session.input.audio, self.ring)
-        if session.output.audio is not None:
-            session.output.audio = OutputTap(session.output.audio, self._segment_played)
+        stt_node, tts_node = agent.stt_node, agent.tts_node  # bound: the class's (or a subclass's) node
 
-    def _segment_played(self, pcm: np.ndarray, rate: int) -> None:
-        self._played.append((pcm, rate))
+        def heard(audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings) -> Any:
+            return stt_node(self._tee_heard(audio), model_settings)
+
+        def spoken(text: AsyncIterable[str], model_settings: ModelSettings) -> Any:
+            return self._tee_spoken(tts_node(text, model_settings))
+
+        agent.stt_node, agent.tts_node = heard, spoken
+
+    async def _tee_heard(self, audio: AsyncIterable[rtc.AudioFrame]) -> AsyncIterator[rtc.AudioFrame]:
+        async for frame in audio:
+            self.ring.push(time.time() - frame.duration, frame)  # frames carry no capture time: arrival is the clock
+            yield frame
+
+    async def _tee_spoken(self, node: Any) -> AsyncIterator[rtc.AudioFrame]:
+        frames = await node if asyncio.iscoroutine(node) else node
+        if frames is None:
+            return
+        speech = _Speech()
+        self._spoken.append(speech)
+        async for frame in frames:
+            if speech.first_at is None:
+                speech.first_at = time.time()
+            speech.frames.append(frame)
+            yield frame
+
+    def _agent_clip(self, metrics: dict[str, Any]) -> tuple[np.ndarray, int] | None:
+        """What played of this reply: the speech synthesised for it (not a speech cut off before it played, which
+        was synthesised well before this one began), up to how long it played."""
+        spoken, self._spoken = self._spoken, []
+        start, end = metrics.get("started_speaking_at"), metrics.get("stopped_speaking_at")
+        if start is not None:
+            spoken = [s for s in spoken if s.first_at is not None and s.first_at >= start - STALE_SPEECH_SECONDS]
+        frames = [f for s in spoken for f in s.frames]
+        if not frames:
+            return None
+        rate = frames[0].sample_rate
+        pcm = np.concatenate([_mono(f) for f in frames if f.sample_rate == rate])
+        if start is not None and end is not None:
+            pcm = pcm[:max(0, round((end - start) * rate))]
+        return pcm, rate
 
     def turn_stored(self, turn_id: int, item: llm.ChatMessage) -> None:
-        """The clip of a turn just stored: the caller's from the ring, the agent's from what played since the last."""
+        """The clip of a turn just stored: the caller's from the ring, the agent's from what it synthesised."""
         if not self.enabled or turn_id in self._done:
             return
+        metrics = dict(item.metrics or {})
         if item.role == "user":
-            metrics = item.metrics or {}
             start, end = metrics.get("started_speaking_at"), metrics.get("stopped_speaking_at")
             clip = self.ring.cut(start - PAD_SECONDS, end + PAD_SECONDS) if start and end else None
             role = "user"
         else:
-            played, self._played = self._played, []
-            rates = {rate for _, rate in played}
-            clip = (np.concatenate([pcm for pcm, _ in played]), played[0][1]) if len(rates) == 1 else None
+            clip = self._agent_clip(metrics)
             role = "agent"
         if clip is None or clip[0].size == 0:
             return
