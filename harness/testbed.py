@@ -178,13 +178,15 @@ def rest_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def clips_stored(settings: Settings, room: str, timeout: float = 30.0) -> CallRecord:
-    """The stored call once every turn has its audio clip (the worker writes the last ones as the call ends)."""
+    """The stored call once every turn that was heard or played whole has its audio clip (the worker writes the last
+    ones as the call ends; a reply cut off by a hang-up may have played nothing)."""
     deadline = time.monotonic() + timeout
     while True:
         record = await asyncio.to_thread(load_call, settings.database_url, room)
-        if record is not None and record.turns and all(t.audio_key for t in record.turns):
+        needed = [t for t in record.turns if t.role == "user" or not t.interrupted] if record else []
+        if record is not None and record.call.status != "in_progress" and all(t.audio_key for t in needed):
             return record
         if time.monotonic() >= deadline:
-            missing = [(t.index, t.role) for t in record.turns if not t.audio_key] if record else "no call"
+            missing = [(t.index, t.role) for t in needed if not t.audio_key] if record else "no call"
             raise AssertionError(f"turns without a clip in {room} after {timeout}s: {missing}")
         await asyncio.sleep(0.2)  # poll interval
