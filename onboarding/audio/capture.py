@@ -32,7 +32,7 @@ from onboarding.recorder import CallRecorder
 from onboarding.settings import Settings
 
 log = logging.getLogger("onboarding.audio")
-RING_SECONDS = 120.0  # the longest caller turn kept whole
+RING_SECONDS = 60.0  # the longest caller turn kept whole (≈ 3 MB of 24 kHz audio per call)
 PAD_SECONDS = 0.25  # around the VAD's speech bounds: the VAD needs a few frames to decide
 STALE_SPEECH_SECONDS = 2.0  # a reply's audio is synthesised just before it plays; older audio belongs to none
 
