@@ -6,6 +6,7 @@
 /admin   rooms, profiles, usage & cost, status — always behind the staff login (/admin/login, /admin/logout)
 /api     the REST routes (token, agent start/turn/complete); /docs has their OpenAPI description
 /metrics Prometheus metrics (bearer METRICS_TOKEN, or this machine only when it is unset)
+/admin/audio, /admin/exports, /admin/webhooks   staff-only routes beside the pages (onboarding/api/console.py)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from onboarding import storage
 from onboarding.api import close_rest_sessions, install_error_handlers, router
+from onboarding.api.console import mount_console
 from onboarding.api.exports import router as exports_router
 from onboarding.api.staff import install_staff_login
 from onboarding.api.widget import mount_api_docs, mount_static
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_static(app, settings)  # before Gradio at "/", which would otherwise shadow these routes
     mount_api_docs(app)
     install_dashboard_metrics(app, settings)  # request counts and GET /metrics (METRICS_TOKEN, or loopback only)
+    mount_console(app, settings)  # staff-only audio, CSV exports, webhook re-send; the post-call/webhook loop
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

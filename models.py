@@ -53,6 +53,12 @@ class CallSession(SQLModel, table=True):
     heartbeat_at: datetime | None = None
     # when the retention purge blanked this call's transcript (TRANSCRIPT_RETENTION_DAYS), None while kept
     transcript_purged_at: datetime | None = None
+    # which interview definition ran the call (a short hash of its fields and questions): the funnel per version
+    definition_hash: str | None = None
+    # the page that embedded the widget (the token request's Origin header): cost per embedding site
+    origin: str | None = Field(default=None, index=True)
+    # when the dashboard's post-call digest read the closed call (funnel rows, review items, webhook event)
+    digested_at: datetime | None = Field(default=None, index=True)
 
 
 class Turn(SQLModel, table=True):
@@ -73,6 +79,12 @@ class Turn(SQLModel, table=True):
     end_of_turn_delay: float | None = None
     llm_ttft: float | None = None
     tts_ttfb: float | None = None
+    # the compressed clip of this turn (what the STT heard / what the agent played): a key in the audio store
+    audio_key: str | None = None
+    audio_seconds: float | None = None
+    # an agent turn: the field it asks for, and whether it reads a value back for a yes/no
+    asked_field: str | None = None
+    read_back: bool = False
 
 
 class Profile(SQLModel, table=True):
@@ -159,6 +171,85 @@ class StaffSession(SQLModel, table=True):
     client_address: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+class ReviewItem(SQLModel, table=True):
+    """A field that needs a human, from the post-call digest: why, and who settled it and when."""
+
+    # the queue reads open items by priority: one index range scan, no sort
+    __table_args__ = (Index("ix_reviewitem_open_queue", "resolved_at", "priority", "confidence", "id"),
+                      Index("ix_reviewitem_profile_field", "profile_id", "field", unique=True))
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id")
+    field: str
+    value_id: int | None = Field(default=None, foreign_key="fieldvalue.id")  # None: flagged with no value heard
+    reasons: str  # comma-separated: flagged, rejected_read_back, low_confidence, corrected, typed
+    priority: int  # 0 = most urgent (the first reason's rank)
+    confidence: float = 1.0
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    action: str | None = None  # approved | fixed | signed_off
+
+
+class CallFieldStat(SQLModel, table=True):
+    """What happened to one field in one closed call, for the funnel and the slowest-questions ranking."""
+
+    __table_args__ = (Index("ix_callfieldstat_session_field", "session_id", "field", unique=True),
+                      Index("ix_callfieldstat_started", "started_at", "definition_hash"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="callsession.id")
+    field: str
+    started_at: datetime  # the call's start: the month it counts in
+    definition_hash: str | None = None
+    reached: bool = False
+    answered_first_time: bool = False
+    reasked: bool = False
+    corrected: bool = False
+    skipped: bool = False
+    flagged: bool = False
+    hung_up: bool = False
+    seconds: float | None = None  # from the first question to the move to another field
+    answer_turns: int = 0  # caller turns spent on it
+    replies: int = 0  # agent replies to those answers that have a voice-to-voice figure
+    reply_seconds_total: float = 0.0
+    reply_seconds_max: float | None = None
+
+
+class WebhookEvent(SQLModel, table=True):
+    """The outbox: an event written in the transaction that caused it, delivered by the dashboard's dispatcher."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True)  # the idempotency key receivers see, the same on every retry
+    type: str  # profile.completed | profile.reviewed | profile.deleted
+    profile_id: int | None = Field(default=None, index=True)  # no foreign key: a deleted profile keeps its events
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    fanned_out: bool = Field(default=False, index=True)  # a delivery row exists per configured URL
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one URL: its attempts, the last answer, and when to try again."""
+
+    __table_args__ = (Index("ix_webhookdelivery_due", "status", "next_attempt_at"),
+                      Index("ix_webhookdelivery_event_url", "event_id", "url", unique=True))
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="webhookevent.id")
+    url: str
+    status: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    claimed_until: datetime | None = None  # a dispatcher is sending it now (several dashboards never send twice)
+    last_status_code: int | None = None
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    # every attempt's answer, oldest first: [{at, status_code, error}] (the last MAX_ANSWERS_KEPT)
+    answers: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
 
 
 TYPED_PROFILE_COLUMNS = (

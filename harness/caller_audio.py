@@ -88,6 +88,10 @@ def at_level(pcm: np.ndarray, dbfs: float) -> np.ndarray:
     voiced = pcm[np.abs(pcm) > 100].astype(np.float64)
     current = 20 * np.log10(max(float(np.sqrt(np.mean(voiced ** 2))) / 32768, 1e-9)) if voiced.size else -90.0
     return np.clip(pcm.astype(np.float64) * 10 ** ((dbfs - current) / 20), -32768, 32767).astype(np.int16)
+def tone(seconds: float, rate: int = ROOM_RATE, hz: float = 220.0) -> np.ndarray:
+    """A steady sine: audio of a known length for the audio clip tests."""
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * hz * t) * 8000).astype(np.int16)
 
 
 def rms(frame: rtc.AudioFrame) -> float:

@@ -255,7 +255,8 @@ def running_cluster(base: Settings, workdir: Path, logs: Path, *, max_jobs: tupl
     interview = workdir / "interview.toml"
     interview.write_text(SHORT_INTERVIEW)
     get_engine(database_url)  # the schema first: two workers' first calls would race to create it
-    base = base.model_copy(update={"database_url": database_url, "worker_metrics_port": 0})
+    base = base.model_copy(update={"database_url": database_url, "worker_metrics_port": 0,
+                                   "audio_storage_path": workdir / "audio"})
     with ExitStack() as stack:
         redis_proc, redis_address = start_redis(workdir, logs / "redis.log")
         stack.callback(redis_proc.stop)

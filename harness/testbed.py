@@ -56,6 +56,7 @@ def worker_env(settings: Settings, **overrides: str) -> dict[str, str]:
         "ENDPOINTING_MAX_DELAY": str(settings.endpointing_max_delay),
         "MAX_JOBS_PER_WORKER": str(settings.max_jobs_per_worker),
         "JOB_EXECUTOR": settings.job_executor, "TTS_ENGINE": settings.tts_engine,
+        "AUDIO_CAPTURE": str(settings.audio_capture).lower(), "AUDIO_STORAGE_PATH": str(settings.audio_storage_path),
         "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "LOG_LEVEL": settings.log_level,
     }
     return {**env, **overrides}
@@ -90,8 +91,12 @@ def worker_exit(settings: Settings, log_path: Path, timeout: float = 60.0, **ove
     return code, proc.log_tail(40)
 
 
-def stack_settings(base: Settings, database_url: str, agent_name: str) -> Settings:
+def stack_settings(base: Settings, database_url: str, agent_name: str, audio_path: Path | None = None) -> Settings:
+    """A stack's settings; its clips go to `audio_path` (beside a SQLite file by default), never data/audio."""
+    if audio_path is None and database_url.startswith("sqlite:///"):
+        audio_path = Path(database_url.removeprefix("sqlite:///")).parent / "audio"
     return base.model_copy(update={"database_url": database_url, "agent_name": agent_name,
+                                   "audio_storage_path": audio_path or base.audio_storage_path,
                                    "worker_http_port": free_port(), "worker_metrics_port": free_port(),
                                    "reprompt_after_silence_seconds": 4.0,
                                    "max_jobs_per_worker": 6,  # the tests put up to 5 callers on one worker
@@ -190,3 +195,18 @@ def rest_app(settings: Settings | None = None) -> FastAPI:
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     return app
+
+
+async def clips_stored(settings: Settings, room: str, timeout: float = 30.0) -> CallRecord:
+    """The stored call once every turn that was heard or played whole has its audio clip (the worker writes the last
+    ones as the call ends; a reply cut off by a hang-up may have played nothing)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        record = await asyncio.to_thread(load_call, settings.database_url, room)
+        needed = [t for t in record.turns if t.role == "user" or not t.interrupted] if record else []
+        if record is not None and record.call.status != "in_progress" and all(t.audio_key for t in needed):
+            return record
+        if time.monotonic() >= deadline:
+            missing = [(t.index, t.role) for t in needed if not t.audio_key] if record else "no call"
+            raise AssertionError(f"turns without a clip in {room} after {timeout}s: {missing}")
+        await asyncio.sleep(0.2)  # poll interval

@@ -24,10 +24,12 @@ from livekit.agents.voice.events import (
     UserStateChangedEvent,
 )
 
+from onboarding.audio.capture import CallAudio
 from onboarding.interview import InterviewDefinition, InterviewState, Outcome, Reply
 from onboarding.providers.selection import SpeechStack, build_interviewer, turn_detector
 from onboarding.recorder import CallerTurn, CallRecorder, StoredProfile, Usage
 from onboarding.settings import Settings
+from onboarding.turn_tags import asked_field, definition_hash
 from onboarding.turn_taking import endpointing_for
 
 log = logging.getLogger("onboarding.call")
@@ -61,6 +63,7 @@ class InterviewCall:
             self.state.hearing = stack.local_stt.readings
         self._caller_identity = ""
         self.recorder: CallRecorder | None = None
+        self.audio: CallAudio | None = None  # each turn's clip (onboarding.audio)
         self.session: AgentSession | None = None
         self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
         self._silence_timer: asyncio.TimerHandle | None = None
@@ -86,11 +89,15 @@ class InterviewCall:
             self.settings.database_url, room_name=ctx.room.name,
             participant_identity=participant.identity, user_id=user_id,
             providers={**self.stack.labels, "llm": self.interviewer.label}, worker_id=ctx.worker_id,
+            definition_hash=definition_hash(self.state.definition),
+            origin=participant.attributes.get("onboarding.origin") or None,
         )
+        self.audio = CallAudio(self.settings, self.recorder)
+        self.audio.instrument(self.agent)  # its STT and TTS nodes keep each turn's audio (before the greeting)
         self.stack.attach(self.recorder.record_fallbacks, ctx.room.name)  # the recorder stores fallbacks
         self._caller_identity = participant.identity
         ctx.room.local_participant.register_rpc_method(CORRECT_METHOD, self._on_typed_correction)
-        ctx.add_shutdown_callback(self._on_shutdown)
+        ctx.add_shutdown_callback(self._on_shutdown)  # the last clips, then every write made durable
         video = self.interviewer.video_options()  # Gemini keeps the latest frame; offline, none is subscribed
         session = AgentSession(
             stt=self.stack.stt, vad=self.stack.vad, llm=self.interviewer, tts=self.stack.tts,
@@ -176,8 +183,12 @@ class InterviewCall:
         if item.type != "message" or item.role not in ("user", "assistant") or self.recorder is None:
             return
         role = "user" if item.role == "user" else "agent"
-        self.recorder.add_turn(role, item.text_content or "", message_id=item.id,
-                               interrupted=item.interrupted, metrics=dict(item.metrics or {}))
+        turn = self.recorder.add_turn(role, item.text_content or "", message_id=item.id,
+                                      interrupted=item.interrupted, metrics=dict(item.metrics or {}))
+        if self.audio is not None:
+            self.audio.turn_stored(turn, item)
+        if role == "agent":  # the field this reply asks for: the funnel's per-question steps (queued, in order)
+            self.recorder.annotate_turn(turn, **asked_field(self.state))
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         self._cancel_silence_timer()
@@ -228,6 +239,8 @@ class InterviewCall:
         self._cancel_silence_timer()
         if self.recorder is None:
             return
+        if self.audio is not None:  # shutdown callbacks run concurrently: the clips' writes must come first
+            await self.audio.aclose()
         if not self.recorder.closed:
             self._finish(Outcome("abandoned", "worker shut down during the call"))
         # the job (maybe its process) ends now: every write on disk at once, into the database if it answers in

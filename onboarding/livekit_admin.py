@@ -18,6 +18,7 @@ from onboarding.settings import Settings
 # use 32+ characters (Settings enforces it), so PyJWT's warning about it is noise here.
 warnings.filterwarnings("ignore", message="The HMAC key is 6 bytes long")
 
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]{1,200}(:\d{1,5})?$")
 ROOM_SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{3,47}$")
 IDENTITY = re.compile(r"^[A-Za-z0-9_.@ -]{1,64}$")
 
@@ -47,6 +48,12 @@ def check_room_name(settings: Settings, room_name: str) -> str:
     return room_name
 
 
+def embedding_origin(value: str | None) -> str | None:
+    """The Origin header of a token request as stored for cost per embedding site; anything else is dropped."""
+    value = (value or "").strip().rstrip("/").lower()
+    return value if ORIGIN.match(value) else None
+
+
 def caller_sources(settings: Settings) -> list[str]:
     """What a caller may publish: the microphone, plus camera and screen share (the widget's buttons) unless
     CALLER_VIDEO=false."""
@@ -55,7 +62,7 @@ def caller_sources(settings: Settings) -> list[str]:
 
 def issue_token(
     settings: Settings, *, room_name: str | None = None, participant_name: str | None = None,
-    user_id: str | None = None,
+    user_id: str | None = None, origin: str | None = None,
 ) -> IssuedToken:
     """A short-lived token for one room: join, publish the microphone, camera, screen share and data, subscribe.
 
@@ -66,6 +73,9 @@ def issue_token(
     if not IDENTITY.match(name):
         raise InvalidRequest("participantName must be 1-64 letters, digits, spaces or . _ @ -")
     identity = f"caller-{secrets.token_hex(4)}"
+    attributes = {"onboarding.user_id": user_id or ""}
+    if site := embedding_origin(origin):  # the embedding page: cost per site
+        attributes["onboarding.origin"] = site
     grants = api.VideoGrants(
         room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True,
         can_publish_sources=caller_sources(settings),
@@ -76,7 +86,7 @@ def issue_token(
         .with_name(name)
         .with_ttl(timedelta(seconds=settings.token_ttl_seconds))
         .with_grants(grants)
-        .with_attributes({"onboarding.user_id": user_id or ""})
+        .with_attributes(attributes)
         .with_room_config(
             api.RoomConfiguration(
                 agents=[api.RoomAgentDispatch(agent_name=settings.agent_name, metadata=user_id or "")])

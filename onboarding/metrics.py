@@ -68,9 +68,19 @@ DB_WRITE_FAILURES = Counter("onboarding_db_write_failures_total", "Attempts to w
 HTTP_REQUESTS = Counter("onboarding_http_requests_total", "Dashboard HTTP requests, by route template and status",
                         ["route", "status"], registry=None)
 
+# the usage page's month-end forecast against MONTHLY_BUDGET (refreshed by the dashboard's console loop)
+MONTH_COST_FORECAST = Gauge("onboarding_month_cost_forecast",
+                            "This month's cost at month end at the current rate (pricing.toml display currency)",
+                            registry=None)
+MONTH_BUDGET = Gauge("onboarding_month_budget", "MONTHLY_BUDGET in the display currency (0 = no budget)",
+                     registry=None)
+BUDGET_FORECAST_EXCEEDED = Gauge("onboarding_budget_forecast_exceeded",
+                                 "1 when the month-end cost forecast passes MONTHLY_BUDGET", registry=None)
+
 SHARED: tuple[Collector, ...] = (SESSIONS_TOTAL, TURNS_TOTAL, DB_WRITE_FAILURES)
 WORKER_ONLY: tuple[Collector, ...] = (ACTIVE_SESSIONS, VOICE_TO_VOICE_SECONDS, PROVIDER_ERRORS, PROVIDER_FALLBACKS)
-DASHBOARD_ONLY: tuple[Collector, ...] = (HTTP_REQUESTS, REST_SESSIONS_ACTIVE)
+DASHBOARD_ONLY: tuple[Collector, ...] = (HTTP_REQUESTS, REST_SESSIONS_ACTIVE, MONTH_COST_FORECAST, MONTH_BUDGET,
+                                         BUDGET_FORECAST_EXCEEDED)
 RUNTIME = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR)
 
 
@@ -96,6 +106,12 @@ def voice_to_voice(seconds: float | None) -> None:
 def db_write_failed() -> None:
     """One attempt to write a call's records failed (the writer retries it, or sets it aside)."""
     DB_WRITE_FAILURES.inc()
+
+
+def budget(forecast: float, monthly_budget: float | None) -> None:
+    MONTH_COST_FORECAST.set(forecast)
+    MONTH_BUDGET.set(monthly_budget or 0)
+    BUDGET_FORECAST_EXCEEDED.set(1 if monthly_budget and forecast > monthly_budget else 0)
 
 
 def provider_error(kind: str, provider: str) -> None:

@@ -38,6 +38,8 @@ METRIC_COLUMNS = {
     "tts_node_ttfb": "tts_ttfb",
 }
 
+TURN_DETAILS = {"audio_key", "audio_seconds", "asked_field", "read_back"}
+
 
 @dataclass(frozen=True)
 class CallerTurn:
@@ -71,6 +73,7 @@ class CallRecorder:
     def __init__(
         self, db_url: str, *, room_name: str, mode: str = "voice", participant_identity: str | None = None,
         user_id: str | None = None, providers: dict[str, str] | None = None, worker_id: str | None = None,
+        definition_hash: str | None = None, origin: str | None = None,
     ) -> None:
         self.db_url = db_url
         self.room_name, self.mode = room_name, mode
@@ -86,11 +89,13 @@ class CallRecorder:
         self._next_index = 0
         self._next_value = 0
         self._last_ticket = 0
+        self._ticket_lock = threading.Lock()
         self._usage: Usage | None = None
         self._writer = writer_for(db_url)
         self._submit({"op": "open", "room": room_name, "mode": mode, "at": self.started_at.isoformat(),
                       "participant_identity": participant_identity, "user_id": user_id, "worker_id": worker_id,
-                      "providers": dict(providers or {})}, on_applied=self._opened)
+                      "providers": dict(providers or {}), "definition_hash": definition_hash, "origin": origin},
+                     on_applied=self._opened)
         self._writer.track(self)
         prom.session_opened(mode)
         log.info("call started", extra={"room": room_name, "call_key": self.call_key})
@@ -101,7 +106,9 @@ class CallRecorder:
         return self._close_durable.is_set()
 
     def _submit(self, op: Op, **callbacks: Any) -> None:
-        self._last_ticket = self._writer.submit({**op, "call": self.call_key}, **callbacks)
+        ticket = self._writer.submit({**op, "call": self.call_key}, **callbacks)
+        with self._ticket_lock:  # clips are annotated from threads: never let an older ticket win
+            self._last_ticket = max(self._last_ticket, ticket)
 
     def _opened(self, ids: CallIds | None) -> None:
         if ids is None:
@@ -147,6 +154,17 @@ class CallRecorder:
         if ids is not None:
             prom.turn_stored(role)
             log.info("turn stored", extra={"room": self.room_name, "session_id": ids.session_id, "role": role})
+
+    def annotate_turn(self, turn: int, **details: Any) -> None:
+        """What is known about a turn only after it was said: its audio clip (`audio_key`, `audio_seconds`), or the
+        field an agent turn asks for (`asked_field`, `read_back`). `turn` is the number `add_turn` returned; written
+        in order after the turn itself, like every other write of the call."""
+        unknown = set(details) - TURN_DETAILS
+        if unknown:
+            raise ValueError(f"not turn details: {sorted(unknown)}")
+        if turn not in self._turns:
+            raise ValueError(f"no turn {turn} in this call")
+        self._submit({"op": "turn_details", "index": turn, "details": details})
 
     def record_reply(self, reply: Reply, *, flagged: list[str], caller: CallerTurn | None = None) -> None:
         """One step of the interview: the caller's words (when a caller turn caused it), the field changes with the

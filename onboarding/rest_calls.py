@@ -37,6 +37,7 @@ from onboarding.providers.selection import local_speech
 from onboarding.providers.whisper_stt import WhisperSTT
 from onboarding.recorder import CallerTurn, CallRecorder, Usage
 from onboarding.settings import Settings
+from onboarding.turn_tags import definition_hash
 
 log = logging.getLogger("onboarding.rest_calls")
 _LOAD_LOCK = threading.Lock()  # two first requests at once must not load the models twice
@@ -157,7 +158,8 @@ class RestCalls:
     def _open(self, call: RestCall, user_id: str | None) -> tuple[CallRecorder, Spoken]:
         recorder = CallRecorder(self.settings.database_url, room_name=call.room_name, mode="rest",
                                 participant_identity=f"rest-{call.room_name}", user_id=user_id,
-                                providers=self.models.labels(), worker_id="rest")
+                                providers=self.models.labels(), worker_id="rest",
+                                definition_hash=definition_hash(self.definition))
         call.recorder = recorder
         reply = call.state.opening()
         recorder.add_turn("agent", reply.text)

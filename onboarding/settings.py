@@ -108,6 +108,19 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(60, ge=1)
     rate_limit_burst: int = Field(20, ge=1)
     metrics_token: str = ""  # bearer token for the dashboard's GET /metrics; empty = this machine only
+    # The console: audio of every turn, the review queue, the funnel, cost forecast and budget, webhooks
+    audio_capture: bool = True  # the worker keeps each turn's audio (Opus in OGG) for staff to play back
+    audio_storage_path: Path = REPO_ROOT / "data" / "audio"
+    audio_retention_days: int = Field(30, ge=0)  # 0 = keep until the profile is deleted
+    review_confidence_below: float = Field(0.7, ge=0, le=1)  # values heard with less go to the review queue
+    livekit_plan: str = "free"  # the plan in pricing.toml whose included minutes the forecast runs against
+    monthly_budget: float = Field(0.0, ge=0)  # in pricing.toml's display currency; 0 = no budget
+    webhook_urls: str = ""  # comma-separated https URLs told of profiles completed, reviewed and deleted
+    webhook_secret: str = ""  # signs each webhook (HMAC-SHA256); required with WEBHOOK_URLS
+    webhook_max_attempts: int = Field(8, ge=1, le=30)
+    webhook_backoff_seconds: float = Field(10.0, gt=0, le=3600)  # first retry; doubles each time, capped at 1 h
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    console_poll_seconds: float = Field(2.0, gt=0, le=300)  # how often the dashboard digests closed calls
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -159,6 +172,27 @@ class Settings(BaseSettings):
             raise ValueError("ROOM_PREFIX must be letters, digits, '-' or '_'")
         return value
 
+    @field_validator("audio_storage_path", mode="after")
+    @classmethod
+    def _storage_relative_to_repo(cls, value: Path) -> Path:
+        return value if value.is_absolute() else REPO_ROOT / value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _webhook_urls(cls, value: str) -> str:
+        for url in (part.strip() for part in value.split(",")):
+            parsed = urlparse(url)
+            if url and (parsed.scheme not in {"http", "https"} or not parsed.hostname):
+                raise ValueError(f"WEBHOOK_URLS: {url!r} must be an http(s) URL (comma-separated for several)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhooks_need_a_secret(self) -> Settings:
+        if self.webhook_endpoints and len(self.webhook_secret) < 16:
+            raise ValueError("WEBHOOK_SECRET must be at least 16 characters when WEBHOOK_URLS is set: receivers "
+                             "check each request's signature with it")
+        return self
+
     @model_validator(mode="after")
     def _heartbeats_before_lost(self) -> Settings:
         if self.call_lost_after_seconds < 2 * self.call_heartbeat_seconds:
@@ -209,6 +243,10 @@ class Settings(BaseSettings):
     @property
     def embed_origins(self) -> list[str]:
         return [origin.strip().rstrip("/") for origin in self.embed_allowed_origins.split(",") if origin.strip()]
+
+    @property
+    def webhook_endpoints(self) -> list[str]:
+        return [url.strip() for url in self.webhook_urls.split(",") if url.strip()]
 
     @property
     def uses_local_server(self) -> bool:

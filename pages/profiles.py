@@ -1,18 +1,21 @@
-"""Profiles page: find a profile, read what was heard and where, correct it, sign it off, export or delete.
+"""Profiles page: find a profile, read what was heard and where, hear it, correct it, sign it off, export or delete.
 
-UI only: every query and change is a function in onboarding.admin.profiles / onboarding.admin.review.
-Each field links to the transcript turn it came from (`#turn-<id>`); those turns are highlighted.
+UI only: every query and change is a function in onboarding.admin.profiles / onboarding.admin.review; the detail's
+HTML is pages/review.py. Each field links to the transcript turn it came from (`#turn-<id>`) and plays that answer;
+every turn plays its clip. Clicking a row opens it. The filters and the open profile live in the page's URL
+(`?tab=profiles&search=…&status=…&from=…&to=…&profile=…`), so a view can be shared: read on load, written back by
+the browser as they change.
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any
 from urllib.parse import urlencode
 
 import gradio as gr
 import pandas as pd
 
+from onboarding.admin.latency import call_timeline
 from onboarding.admin.profiles import (
     STATUSES,
     ProfileFilter,
@@ -21,119 +24,47 @@ from onboarding.admin.profiles import (
     delete_profile,
     list_profiles,
 )
-from onboarding.admin.review import (
-    CorrectionError,
-    ProfileDetail,
-    correct_field,
-    describe_fallback,
-    describe_use,
-    load_profile_detail,
-    mark_reviewed,
-)
+from onboarding.admin.review import CorrectionError, correct_field, load_profile_detail, mark_reviewed
 from onboarding.api.exports import PROFILES_CSV
 from onboarding.interview import load_definition
 from onboarding.settings import Settings
-from onboarding.usage.metering import KIND_NAMES
+from pages.review import (
+    DETAIL_CSS,
+    TIMELINE_HEADERS,
+    TRANSCRIPT_CSS,
+    render_detail,
+    render_transcript,
+    timeline_chart,
+    timeline_rows,
+)
+from pages.review import esc as _esc
+from pages.review import when as _when
+from pages.usage import plot
 
 COLUMNS = ["id", "created (UTC)", "name", "email", "company", "room", "status", "flagged", "reviewed by"]
 PAGE_SIZES = [25, 50, 100]
-TRANSCRIPT_CSS = """
-.turn { padding: 4px 8px; border-radius: 6px; margin: 2px 0; list-style: none; }
-.turn.source { background: rgba(255, 200, 0, 0.18); border-left: 3px solid #e0a800; }
-.turn:target { outline: 2px solid #2563eb; background: rgba(37, 99, 235, 0.12); }
-.who { font-weight: 600; margin-right: 6px; }
-"""
-DETAIL_CSS = """
-.fields { overflow-x: auto; max-width: 100%; }
-.fields table { width: 100%; border-collapse: collapse; font-size: 0.9em; }
-.fields td, .fields th { padding: 4px 6px; vertical-align: top; }
-.fields.providers table { width: auto; }
-.fallbacks { color: #b45309; margin: 4px 0 8px 0; padding-left: 4px; list-style: none; }
-"""
-
-
-def _esc(value: Any) -> str:
-    """HTML-escaped, and braces too: gr.HTML treats the value as a template."""
-    return html.escape("" if value is None else str(value)).replace("{", "&#123;").replace("}", "&#125;")
-
-
-def _when(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+__all__ = ["COLUMNS", "build", "render_detail", "render_transcript", "table_frame"]
+# the browser keeps the filters in the URL: (search, status, from, to) -> ?search=…&status=…&from=…&to=…
+URL_FILTERS_JS = """(search, status, from, to) => {
+  const url = new URL(window.location);
+  const set = (key, value) => value ? url.searchParams.set(key, value) : url.searchParams.delete(key);
+  url.searchParams.set('tab', 'profiles');
+  set('search', search); set('status', status === 'all' ? '' : status);
+  set('from', (from || '').slice(0, 10)); set('to', (to || '').slice(0, 10));
+  history.replaceState(null, '', url);
+}"""
+URL_PROFILE_JS = """(id) => {
+  const url = new URL(window.location);
+  if (id !== null && id !== undefined && id !== '') { url.searchParams.set('profile', id);
+    url.searchParams.set('tab', 'profiles'); } else { url.searchParams.delete('profile'); }
+  history.replaceState(null, '', url);
+}"""
 
 
 def table_frame(page: ProfilePage) -> pd.DataFrame:
     rows = [[r.id, _when(r.created_at), r.full_name or "", r.email or "", r.company or "", r.room_name, r.status,
              ", ".join(r.flagged or []), r.reviewed_by or ""] for r in page.rows]
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def render_detail(detail: ProfileDetail) -> str:
-    """Fields with provenance; each value links to the turn it was heard in."""
-    profile, call = detail.profile, detail.call
-    turn_number = {t.id: t.index + 1 for t in detail.turns}
-    reviewed = (f"reviewed by {_esc(profile.reviewed_by)} at {_when(profile.reviewed_at)} UTC"
-                if profile.reviewed_at else "not reviewed yet")
-    head = (f"<h3>Profile {profile.id}: {_esc(profile.full_name or 'no name yet')}</h3>"
-            f"<p>Room <code>{_esc(call.room_name)}</code> · call {_esc(call.status)} · "
-            f"{'completed' if profile.completed else 'partial'} profile · created {_when(profile.created_at)} UTC · "
-            f"{reviewed}</p>")
-    rows = []
-    for item in detail.fields:
-        value = item.current
-        if value is None:
-            cells = "<td><em>not collected</em></td><td></td><td></td><td></td><td></td>"
-        else:
-            if value.turn_id in turn_number:
-                origin = _link(value.turn_id, turn_number)
-            elif value.source == "staff":
-                origin = f"staff: {_esc(value.changed_by)} at {_when(value.created_at)}"
-            else:
-                origin = ""
-            cells = (f"<td><strong>{_esc(value.value)}</strong></td><td>“{_esc(value.raw_text)}”</td>"
-                     f"<td>{value.confidence:.2f}</td><td>{_esc(value.source)}</td><td>{origin}</td>")
-        history = "<br>".join(
-            f"{_esc(old.value)} ({_esc(old.source)}{', ' + _esc(old.changed_by) if old.changed_by else ''}"
-            f"{', ' + _link(old.turn_id, turn_number) if old.turn_id in turn_number else ''})"
-            for old in item.history)
-        flag = ' <span title="flagged for review">⚑ flagged</span>' if item.flagged else ""
-        rows.append(f"<tr><td>{_esc(item.label)}{flag}</td>{cells}<td>{history}</td></tr>")
-    table = ('<div class="fields"><table><thead><tr><th>Field</th><th>Value</th><th>Heard</th><th>Confidence</th>'
-             "<th>Source</th>"
-             f"<th>From</th><th>Earlier values</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
-    return head + render_providers(detail) + table
-
-
-def render_providers(detail: ProfileDetail) -> str:
-    """Which provider served the call per kind, what each was metered for, and every fallback with its reason."""
-    rows = "".join(
-        f"<tr><td>{KIND_NAMES.get(use.kind, use.kind)}</td><td><code>{_esc(use.provider)}</code>"
-        f"{' <em>(took over)</em>' if use.fallback else ''}</td><td>{_esc(describe_use(use))}</td></tr>"
-        for use in detail.providers)
-    fallbacks = detail.fallbacks
-    notes = (f'<ul class="fallbacks">{"".join(f"<li>⚠ {_esc(describe_fallback(f))}</li>" for f in fallbacks)}</ul>'
-             if fallbacks else "<p><em>No fallback: every provider served the whole call.</em></p>")
-    return ('<h4>Providers</h4><div class="fields providers"><table><thead><tr><th>Kind</th><th>Provider</th>'
-            "<th>Metered</th></tr>"
-            f"</thead><tbody>{rows}</tbody></table></div>{notes}")
-
-
-def _link(turn_id: int, turn_number: dict[int, int]) -> str:
-    return f'<a href="#turn-{turn_id}">turn {turn_number[turn_id]}</a>'
-
-
-def render_transcript(detail: ProfileDetail) -> str:
-    """The call in order; every line carries its `turn-<id>` anchor, lines a field came from are highlighted."""
-    sources = detail.source_turn_ids
-    if not detail.turns:
-        return "<p><em>No transcript was recorded for this call.</em></p>"
-    lines = []
-    for turn in detail.turns:
-        classes = "turn source" if turn.id in sources else "turn"
-        who = "Caller" if turn.role == "user" else "Agent"
-        cut = " <em>(interrupted)</em>" if turn.interrupted else ""
-        lines.append(f'<li id="turn-{turn.id}" class="{classes}"><span class="who">{turn.index + 1}. {who}</span>'
-                     f"{_esc(turn.text)}{cut}</li>")
-    return f"<h4>Transcript</h4><ol class=\"transcript\">{''.join(lines)}</ol>"
 
 
 def _user(request: gr.Request | None) -> str:
@@ -155,14 +86,26 @@ def build(settings: Settings, page: gr.Blocks) -> None:
         return table_frame(result), result.summary, result.page
 
     def open_profile(profile_id: Any):
+        """(detail, transcript, field choices, message, timeline chart, timeline table)."""
+        no_timeline = (None, pd.DataFrame(columns=TIMELINE_HEADERS))
         if profile_id in (None, ""):
-            return "<p><em>Select a profile in the table or type its id.</em></p>", "", gr.skip(), ""
+            return "<p><em>Select a profile in the table or type its id.</em></p>", "", gr.skip(), "", *no_timeline
         interview = definition()
         detail = load_profile_detail(db_url, int(profile_id), interview)
         if detail is None:
-            return f"<p>No profile with id {_esc(profile_id)}.</p>", "", gr.update(choices=[]), ""
+            return f"<p>No profile with id {_esc(profile_id)}.</p>", "", gr.update(choices=[]), "", *no_timeline
         choices = [(f.label, f.name) for f in detail.fields if f.name in interview.names]
-        return render_detail(detail), render_transcript(detail), gr.update(choices=choices), ""
+        exchanges = call_timeline(db_url, detail.call.id)
+        return (render_detail(detail), render_transcript(detail), gr.update(choices=choices), "",
+                plot(timeline_chart(exchanges)), pd.DataFrame(timeline_rows(exchanges), columns=TIMELINE_HEADERS))
+
+    def from_url(request: gr.Request):
+        """The view a shared link names: its filters and the profile to open."""
+        query = dict(request.query_params) if request is not None else {}
+        status_value = query.get("status", "all") if query.get("status", "all") in STATUSES else "all"
+        profile = query.get("profile", "")
+        return (query.get("search", ""), status_value, query.get("from") or None, query.get("to") or None,
+                int(profile) if profile.isdigit() else None)
 
     def select_row(table: pd.DataFrame, evt: gr.SelectData):
         row = evt.row_value if evt.row_value is not None else table.iloc[evt.index[0]].tolist()
@@ -239,28 +182,37 @@ def build(settings: Settings, page: gr.Blocks) -> None:
                          css_template=DETAIL_CSS, scale=3, min_width=480)
         transcript = gr.HTML("", elem_id="transcript", css_template=TRANSCRIPT_CSS, max_height=700, scale=2,
                              min_width=320)
+    with gr.Accordion("Latency timeline of this call", open=False, elem_id="profile-timeline"):
+        timeline_plot = gr.Plot(show_label=False, label="Per-turn latency", elem_id="profile-timeline-chart")
+        timeline_table = gr.Dataframe(headers=TIMELINE_HEADERS, interactive=False, elem_id="profile-timeline-table")
 
     filters = [search, status, date_from, date_to]
     listing = dict(fn=refresh, outputs=[table, summary, page_no])
     first_page = [*filters, gr.State(1), page_size]
-    page.load(inputs=first_page, **listing)
+    shown = [detail, transcript, field, message, timeline_plot, timeline_table]
+    page.load(from_url, None, [*filters, profile_id]).then(inputs=first_page, **listing).then(
+        open_profile, profile_id, shown)
     for trigger in (search.submit, status.change, date_from.change, date_to.change, page_size.change):
         trigger(inputs=first_page, **listing)
+    for trigger in (search.submit, status.change, date_from.change, date_to.change):
+        trigger(None, filters, None, js=URL_FILTERS_JS)
+    profile_id.change(None, profile_id, None, js=URL_PROFILE_JS)
     prev_btn.click(lambda n: max(1, n - 1), page_no, page_no).then(inputs=[*filters, page_no, page_size], **listing)
     next_btn.click(lambda n: n + 1, page_no, page_no).then(inputs=[*filters, page_no, page_size], **listing)
     current = [*filters, page_no, page_size]
 
-    shown = [detail, transcript, field, message]
     table.select(select_row, table, profile_id).then(open_profile, profile_id, shown)
     open_btn.click(open_profile, profile_id, shown)
     profile_id.submit(open_profile, profile_id, shown)
+    quiet = [detail, transcript, field, timeline_plot, timeline_table]  # keeps the message of the action
 
     def reopen(pid: Any):
-        return open_profile(pid)[:3]
+        shown_values = open_profile(pid)
+        return (*shown_values[:3], *shown_values[4:])
 
-    save_btn.click(save, [profile_id, field, value], message).then(reopen, profile_id, shown[:3]).then(
+    save_btn.click(save, [profile_id, field, value], message).then(reopen, profile_id, quiet).then(
         inputs=current, **listing)
-    reviewed_btn.click(review, profile_id, message).then(reopen, profile_id, shown[:3]).then(inputs=current, **listing)
+    reviewed_btn.click(review, profile_id, message).then(reopen, profile_id, quiet).then(inputs=current, **listing)
     export_btn.click(export, filters, [export_file, message])
     delete_btn.click(lambda: gr.update(visible=True), None, confirm_row)
     cancel_btn.click(lambda: gr.update(visible=False), None, confirm_row)

@@ -145,8 +145,8 @@ def test_usage_page_draws_its_charts(dashboard: Dashboard, browser, artifacts: P
     context = browser.new_context(viewport={"width": 1280, "height": 1200})
     admin = log_in(context, dashboard)
     open_tab(admin, "Usage & cost")
-    for chart in ("#usage-minutes-chart", "#usage-concurrency-chart"):
-        admin.wait_for_selector(f"{chart} canvas, {chart} svg", timeout=30_000)
+    for chart in ("#usage-minutes-chart", "#usage-concurrency-chart"):  # drawn by vega-embed
+        admin.wait_for_selector(f"{chart} .vega-embed canvas, {chart} .vega-embed svg", timeout=30_000)
     wait_for_text(admin, "#usage-recommendation", "Recommended:")
     summary = admin.inner_text("#usage-summary")
     assert "min" in summary.lower(), summary

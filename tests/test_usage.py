@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -123,6 +124,11 @@ def test_an_empty_database(db_url: str) -> None:
     assert data.recommendation.plan == "Free" and "no agent sessions" in data.recommendation.reason
 
 
+def bar_values(chart) -> list[float]:
+    """The per-day values a chart on the page draws."""
+    return [day["value"] for day in json.loads(chart.plot)["data"]["values"]]
+
+
 def test_the_page_builds_and_renders_a_month(db_url: str) -> None:
     seed(db_url, (MARCH, 300.0), (MARCH + timedelta(minutes=1), 300.0), stt_audio_seconds=300.0,
          stt_provider="deepgram/nova-3")
@@ -133,20 +139,24 @@ def test_the_page_builds_and_renders_a_month(db_url: str) -> None:
     assert {"usage-summary", "usage-costs", "usage-minutes-chart", "usage-concurrency-chart",
             "usage-recommendation", "usage-fallbacks"} <= elem_ids
 
-    summary, costs, tiers, fallbacks, minutes, concurrency, advice = usage_page.render_month(settings, "2026-03")
+    view = usage_page.render_month(settings, "2026-03")
+    summary, costs, tiers, fallbacks, advice = view.summary, view.costs, view.tiers, view.fallbacks, view.recommendation
     assert isinstance(summary, pd.DataFrame) and "10 min" in summary["Value"].tolist()
     assert fallbacks.values.tolist() == [["STT", "0", "0.0%"], ["LLM", "0", "0.0%"], ["TTS", "0", "0.0%"]]
     assert costs["Cost"].tolist()[-1].startswith("€")
     assert tiers["Plan"].tolist() == ["Free", "Ship", "Scale", "Self-hosted"]
-    assert minutes.value["data"][0] == ["Used", 10, "used"]
-    assert concurrency.value["data"][0] == ["Peak", 2, "peak"]
+    # the charts carry the month's figures: 10 minutes used (both on March 10th), a peak of 2 sessions
+    minutes = bar_values(view.minutes_chart)
+    assert sum(minutes) == 10 and minutes[9] == 10
+    assert max(bar_values(view.concurrency_chart)) == 2
     assert advice.startswith("**Recommended: Free.**")
 
 
 def test_the_page_names_an_invalid_pricing_file(db_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "pricing.toml"
     bad.write_text("display_currency = \"EUR\"\neur_per_usd = = 1\n")
-    *_, advice = usage_page.render_month(Settings(_env_file=None, database_url=db_url, pricing_path=bad), "2026-03")
+    advice = usage_page.render_month(Settings(_env_file=None, database_url=db_url, pricing_path=bad),
+                                     "2026-03").recommendation
     assert "Pricing file is invalid" in advice and str(bad) in advice and "line 2" in advice
 
 

@@ -9,10 +9,14 @@ import pytest
 
 from harness.personas import CORRECTION_CALL, PERSONAS, ListeningCaller
 from harness.simcaller import CallScript, SimCaller
-from harness.testbed import settled_call, worker_env
+from harness.testbed import clips_stored, settled_call, worker_env
+from onboarding.audio.opus import decoded_seconds
+from onboarding.audio.storage import LocalAudioStore
 from onboarding.call_records import CallRecord
+from onboarding.interview import load_definition
 from onboarding.ops.processes import ManagedProcess, free_port
 from onboarding.settings import REPO_ROOT, Settings
+from onboarding.turn_tags import definition_hash
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +55,17 @@ async def test_full_spoken_onboarding(stack: Settings) -> None:
     assert record.call.stt_audio_seconds > 5 and record.call.tts_characters > 200
     assert len(result.latencies) == len(persona.answers)
     assert all(t.e2e_latency and t.e2e_latency > 0 for t in record.agent_turns[1:])
+    # every turn keeps its clip: the caller's as the STT heard it, the agent's as it played
+    record = await clips_stored(stack, result.room_name)
+    store = LocalAudioStore(stack.audio_storage_path)
+    for turn in record.turns:
+        assert decoded_seconds(store.read(turn.audio_key)) == pytest.approx(turn.audio_seconds, abs=0.05), turn
+    assert all(0.6 < t.audio_seconds < 10 for t in record.user_turns), [t.audio_seconds for t in record.user_turns]
+    assert all(t.audio_seconds > 1.0 for t in record.agent_turns), [t.audio_seconds for t in record.agent_turns]
+    # the field each agent turn asks for (the funnel's steps) and the interview version
+    asked = [(t.asked_field, t.read_back) for t in record.agent_turns]
+    assert asked[:3] == [("full_name", False), ("full_name", True), ("email", False)] and asked[-1] == (None, False)
+    assert record.call.definition_hash == definition_hash(load_definition(stack.interview_path))
 
 
 async def test_spelled_email_and_a_correction_are_stored_with_history(stack: Settings) -> None:

@@ -24,6 +24,7 @@ from sqlmodel import select
 
 from models import CallSession, FieldValue, Profile, RoomGrant, Turn
 from onboarding.db import get_engine, session_scope
+from onboarding.forget import forget_profile
 
 STATUSES = ("all", "completed", "partial", "flagged", "reviewed")
 """flagged = has fields flagged for review and nobody has reviewed the profile yet."""
@@ -257,6 +258,7 @@ def delete_profile(db_url: str, profile_id: int) -> bool:
         room = db.exec(select(CallSession.room_name).where(CallSession.id == session_id)).first()
         db.exec(update(RoomGrant).where(RoomGrant.room_name == room)
                 .values(identity="", client_address=None, credential_hash=None, api_key_id=None))
+        forget_profile(db, profile)  # its audio, queue items, funnel rows; the profile.deleted webhook
         db.exec(delete(FieldValue).where(FieldValue.profile_id == profile_id))
         db.exec(delete(FieldValue).where(FieldValue.turn_id.in_(select(Turn.id).where(Turn.session_id == session_id))))
         db.exec(delete(Profile).where(Profile.id == profile_id))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from models import TYPED_PROFILE_COLUMNS, CallSession, FieldValue, Profile, Turn, utcnow
+from models import TYPED_PROFILE_COLUMNS, CallSession, FieldValue, Profile, ReviewItem, Turn, utcnow
 from onboarding.db import session_scope
 from onboarding.interview import FieldSpec, InterviewDefinition, normalize_value
 from onboarding.usage.metering import KIND_NAMES, Fallback, ProviderUse, parse_fallbacks, split_usage
+from onboarding.webhooks import events
 
 EXAMPLES = {
     "email": "an address like maria.garcia@example.com",
@@ -144,7 +145,21 @@ def correct_field(db_url: str, profile_id: int, field_name: str, text: str, chan
             setattr(profile, field_name, value)
         profile.updated_at = utcnow()
         db.add(profile)
+        resolve_open(db, profile_id, field_name, changed_by, "fixed")  # the review queue's item for it
     return value
+
+
+def resolve_open(db: Session, profile_id: int, field: str | None, by: str, action: str) -> int:
+    """Settle a profile's open items (one field's, or all of them) inside the caller's transaction."""
+    stmt = select(ReviewItem).where(ReviewItem.profile_id == profile_id, ReviewItem.resolved_at.is_(None))
+    if field is not None:
+        stmt = stmt.where(ReviewItem.field == field)
+    items = db.exec(stmt).all()
+    now = utcnow()
+    for item in items:
+        item.resolved_at, item.resolved_by, item.action = now, by, action
+        db.add(item)
+    return len(items)
 
 
 def mark_reviewed(db_url: str, profile_id: int, reviewed_by: str) -> Profile | None:
@@ -155,4 +170,7 @@ def mark_reviewed(db_url: str, profile_id: int, reviewed_by: str) -> Profile | N
             return None
         profile.reviewed_at, profile.reviewed_by = utcnow(), reviewed_by
         db.add(profile)
+        resolve_open(db, profile_id, None, reviewed_by, "signed_off")
+        db.flush()
+        events.profile_reviewed(db, profile)  # the webhook, in the sign-off's own transaction
         return profile

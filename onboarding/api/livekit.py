@@ -105,7 +105,8 @@ async def create_token(body: TokenRequest, settings: SettingsDep, request: Reque
             await grants.ensure_never_used(settings, room, server_required=True)
         else:
             room = new_room_name(settings)
-        issued = issue_token(settings, room_name=room, participant_name=body.participantName, user_id=body.userId)
+        issued = issue_token(settings, room_name=room, participant_name=body.participantName, user_id=body.userId,
+                             origin=request.headers.get("origin"))
         await asyncio.to_thread(grants.reserve, settings, room_name=room, mode="voice", identity=issued.identity,
                                 client=_client(request), lifetime=settings.token_ttl_seconds)
     except InvalidRequest as exc:

@@ -7,6 +7,7 @@ sequence number within the call, and says when it happened: a replay stores what
 
 - open      the CallSession and its Profile (ids assigned here, on first apply)
 - turn      one turn, whole (a later op for the same number replaces what it says: the session's update of it)
+- turn_details  what is learnt about a turn after it was said (its audio clip, the field an agent turn asks)
 - fields    field values with the turn each was heard in; earlier values stay as history
 - flagged   the fields flagged for staff
 - fallbacks providers replaced mid-call, and the cloud STT's billed time
@@ -90,6 +91,7 @@ class Applier:
             participant_identity=op.get("participant_identity"), user_id=op.get("user_id"),
             worker_id=op.get("worker_id"), stt_provider=providers.get("stt", ""),
             llm_provider=providers.get("llm", ""), tts_provider=providers.get("tts", ""), heartbeat_at=utcnow(),
+            definition_hash=op.get("definition_hash"), origin=op.get("origin"),
         )
         db.add(call)
         db.flush()
@@ -114,6 +116,14 @@ class Applier:
             call.ended_at = said_at  # a reaper closed it before this turn came back from a spool
             call.agent_seconds = max(call.agent_seconds, (said_at - call.started_at).total_seconds())
             db.add(call)
+
+    def _turn_details(self, db: Session, op: Op, ids: CallIds) -> None:
+        turn = db.exec(select(Turn).where(Turn.session_id == ids.session_id, Turn.index == op["index"])).first()
+        if turn is None:
+            raise UnknownCall(f"no turn {op['index']} in call {op['call']}")  # its turn op is always written first
+        for name, value in op["details"].items():
+            setattr(turn, name, value)
+        db.add(turn)
 
     def _fields(self, db: Session, op: Op, ids: CallIds) -> None:
         updates = op["updates"]

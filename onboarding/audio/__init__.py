@@ -1,0 +1,1 @@
+"""Every turn's audio: captured in the worker, compressed to Opus in OGG, kept in a store, played to staff."""
