@@ -160,21 +160,23 @@ async def test_postgresql_restart_mid_call_and_no_answer_in_debug_logs(
     name, yes = await asyncio.to_thread(wav, persona.answers[0]), await asyncio.to_thread(wav, "Yes.")
     try:
         async with httpx.AsyncClient(base_url=base, timeout=120) as http:
-            assert (await http.post("/api/livekit/agent/start", json={"roomName": rest_room})).status_code == 200
+            started = await http.post("/api/livekit/agent/start", json={"roomName": rest_room})
+            assert started.status_code == 200, started.text
+            auth = {"Authorization": f"Bearer {started.json()['sessionToken']}"}  # the session's credential
             caller = SimCaller(settings, CallScript(answers=persona.answers))
             call = asyncio.create_task(caller.run())
             room = await answered_twice(caller, settings)
             await asyncio.to_thread(own_postgres.pause)
             stopped_at = utcnow()
             turn = await http.post("/api/livekit/agent/turn", data={"roomName": rest_room},
-                                   files={"audio": ("a.wav", name, "audio/wav")})
+                                   files={"audio": ("a.wav", name, "audio/wav")}, headers=auth)
             assert turn.status_code == 200, turn.text  # answered while the database is down
             await ride_out(caller, settings, at_least=5.0)
             await asyncio.to_thread(own_postgres.resume)
             started_again_at = utcnow()
             confirmed = await http.post("/api/livekit/agent/turn", data={"roomName": rest_room},
-                                        files={"audio": ("a.wav", yes, "audio/wav")})
-            done = await http.post("/api/livekit/agent/complete", json={"roomName": rest_room})
+                                        files={"audio": ("a.wav", yes, "audio/wav")}, headers=auth)
+            done = await http.post("/api/livekit/agent/complete", json={"roomName": rest_room}, headers=auth)
             result = await call
         assert result.completed, result
         record = await settled_call(settings, room)
