@@ -86,9 +86,13 @@ def wait_for_chart(page, selector: str) -> None:
     page.wait_for_selector(f"{selector} .vega-embed canvas, {selector} .vega-embed svg", timeout=30_000)
 
 
+CELL = '[role="gridcell"]'
+
+
 def rows_of(page, selector: str):
-    """The table's visible rows (Gradio keeps hidden copies of its cells for sizing)."""
-    return page.locator(f"{selector} tbody tr:visible")
+    """The table's rows as Gradio draws them: a virtual grid of role=row / role=gridcell (its <table> is a hidden
+    copy kept for sizing columns)."""
+    return page.locator(f'{selector} [role="row"][data-index]')
 
 
 def new_admin(browser, dashboard: Dashboard, height: int = 1000):
@@ -126,10 +130,11 @@ def test_review_queue_is_worked_from_the_keyboard(console: Console, browser, art
 
 
 def row_cells(page, selector: str, label: str) -> list[str]:
-    """The cells of the table row whose first cell is `label` (Gradio renders one <tr> per row)."""
+    """The cells of the table row whose first cell is `label`."""
     return page.eval_on_selector_all(
-        f"{selector} tbody tr", "(rows, label) => rows.filter(r => r.offsetParent !== null).map(r => "
-        "[...r.querySelectorAll('td')].map(c => c.innerText.trim())).find(cells => cells[0] === label) || []", label)
+        f'{selector} [role="row"][data-index]', "(rows, label) => rows.map(r => "
+        "[...r.querySelectorAll('[role=gridcell]')].map(c => c.innerText.trim())).find(cells => cells[0] === label)"
+        " || []", label)
 
 
 def test_funnel_numbers_are_the_seeded_calls(console: Console, browser, artifacts: Path) -> None:
@@ -188,7 +193,7 @@ def test_webhooks_arrive_signed_and_a_refused_one_is_retried(console: Console, b
     wait_for_text(page, "#webhooks-table", "503 → 200")
     wait_for_text(page, "#webhooks-counts", "delivered: 3")
     page.screenshot(path=str(artifacts / "admin-webhooks.png"), full_page=True)
-    rows_of(page, "#webhooks-table").filter(has_text="503 → 200").locator("td").first.click()
+    rows_of(page, "#webhooks-table").filter(has_text="503 → 200").locator(CELL).first.click()
     wait_for_text(page, "#webhooks-body", "profile.completed")
     page.click("#webhooks-resend")
     wait_for_text(page, "#webhooks-message", "will be sent again")
@@ -201,7 +206,7 @@ def test_a_shared_profiles_link_opens_the_same_view(console: Console, browser) -
     context, page = new_admin(browser, console.dashboard)
     page.goto(f"{console.dashboard.url}/admin/?tab=profiles&status=completed&search=Garcia")
     wait_for_text(page, "#profiles-page", "(3 profiles)")  # the filters came from the link
-    rows_of(page, "#profiles-table").first.locator("td").nth(1).click()  # a click opens the row
+    rows_of(page, "#profiles-table").first.locator(CELL).nth(1).click()  # a click opens the row
     wait_for_text(page, "#profile-detail", "Profile")
     page.wait_for_function("new URL(location).searchParams.get('profile') !== null")
     opened = page.evaluate("new URL(location).searchParams.get('profile')")
@@ -244,7 +249,7 @@ def test_a_turns_audio_plays_with_its_duration(dashboard: Dashboard, browser, ar
     page.screenshot(path=str(artifacts / "admin-profile-audio.png"), full_page=True)
     page.goto(f"{dashboard.url}/admin/?tab=latency")
     wait_for_chart(page, "#latency-chart")
-    rows_of(page, "#latency-calls").first.locator("td").first.click()
+    rows_of(page, "#latency-calls").first.locator(CELL).first.click()
     wait_for_chart(page, "#latency-timeline-chart")
     page.screenshot(path=str(artifacts / "admin-latency.png"), full_page=True)
     context.close()
