@@ -20,6 +20,7 @@ from livekit.agents.voice.events import (
     CloseReason,
     ConversationItemAddedEvent,
     SessionUsageUpdatedEvent,
+    UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
 
@@ -27,6 +28,7 @@ from onboarding.interview import InterviewDefinition, InterviewState, Outcome, R
 from onboarding.providers.selection import SpeechStack, build_interviewer, turn_detector
 from onboarding.recorder import CallerTurn, CallRecorder, Usage
 from onboarding.settings import Settings
+from onboarding.silence import SilenceWatch
 
 log = logging.getLogger("onboarding.call")
 EVENTS_TOPIC = "onboarding.events"
@@ -62,6 +64,7 @@ class InterviewCall:
         self.session: AgentSession | None = None
         self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
         self._silence_timer: asyncio.TimerHandle | None = None
+        self._silence = SilenceWatch(settings.reprompt_after_silence_seconds)  # words on their way are no silence
         self._closed = False  # the session closed or the worker is shutting down: no more re-prompts
         self._silent_reprompts = 0
         self._answers = 0
@@ -104,6 +107,7 @@ class InterviewCall:
         session.on("conversation_item_added", self._on_item)
         session.on("agent_state_changed", self._on_agent_state)
         session.on("user_state_changed", self._on_user_state)
+        session.on("user_input_transcribed", self._on_transcribed)
         session.on("session_usage_updated", self._on_usage)
         session.on("close", self._on_close)
         await self.interviewer.prepare(self.agent)  # Gemini: instructions and tools from the definition
@@ -144,6 +148,8 @@ class InterviewCall:
         if item.type != "message" or item.role not in ("user", "assistant") or self.recorder is None:
             return
         role = "user" if item.role == "user" else "agent"
+        if role == "user":
+            self._silence.committed()
         self.recorder.add_turn(role, item.text_content or "", message_id=item.id,
                                interrupted=item.interrupted, metrics=dict(item.metrics or {}))
 
@@ -163,6 +169,9 @@ class InterviewCall:
         # sound that gave no words (noise, a cough) leaves the agent listening: keep counting silence
         if ev.new_state == "listening" and self.session is not None and self.session.agent_state == "listening":
             self._arm_silence_timer()
+
+    def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
+        self._silence.heard(ev.transcript)
 
     def _on_usage(self, ev: SessionUsageUpdatedEvent) -> None:
         self._usage = list(ev.usage.model_usage)
@@ -231,6 +240,10 @@ class InterviewCall:
     def _on_silence(self) -> None:
         self._silence_timer = None
         if self.session is None or self._outcome is not None or self._closed:
+            return
+        if self._silence.words_pending():  # the caller answered; the turn is still being committed
+            log.info("caller's words still on their way, not re-prompting yet", extra=self.log_extra)
+            self._arm_silence_timer()
             return
         self._silent_reprompts += 1
         log.info("caller silent, re-prompting", extra={**self.log_extra, "count": self._silent_reprompts})
