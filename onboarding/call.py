@@ -64,7 +64,7 @@ class InterviewCall:
         self.session: AgentSession | None = None
         self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
         self._silence_timer: asyncio.TimerHandle | None = None
-        self._silence = SilenceWatch(settings.reprompt_after_silence_seconds)  # words on their way are no silence
+        self._silence = SilenceWatch()  # a caller's words on their way to a turn are no silence
         self._closed = False  # the session closed or the worker is shutting down: no more re-prompts
         self._silent_reprompts = 0
         self._answers = 0
@@ -241,7 +241,7 @@ class InterviewCall:
         self._silence_timer = None
         if self.session is None or self._outcome is not None or self._closed:
             return
-        if self._silence.words_pending():  # the caller answered; the turn is still being committed
+        if self._silence.hold():  # the caller answered; the turn is still being committed
             log.info("caller's words still on their way, not re-prompting yet", extra=self.log_extra)
             self._arm_silence_timer()
             return

@@ -4,12 +4,15 @@ from onboarding.silence import SilenceWatch
 
 
 def test_words_on_their_way_hold_the_reprompt_back_for_one_window() -> None:
-    watch = SilenceWatch(4.0)
-    assert not watch.words_pending(now=10.0)  # nothing heard: a silent caller
+    watch = SilenceWatch()
+    assert not watch.hold()  # nothing heard: a silent caller
     watch.heard("  ", now=11.0)
-    assert not watch.words_pending(now=12.0)  # sound without words (noise) is silence
-    watch.heard("My name is Maria", now=13.0)
-    assert watch.words_pending(now=15.0)  # the STT heard words; the turn is still being committed
-    assert not watch.words_pending(now=17.5)  # never committed within a window: counting silence again
-    watch.committed(now=15.5)
-    assert not watch.words_pending(now=16.0)  # the turn was taken: the next silence is real
+    assert not watch.hold()  # sound without words (noise) is silence
+    watch.heard("My name is", now=12.0)
+    watch.heard("My name is Maria Garcia.", now=13.0)
+    assert watch.hold()  # the STT heard words; the turn is still being committed: wait one more window
+    assert not watch.hold()  # still no turn after that window: the caller is silent after all
+    watch.heard("Maria Garcia, sorry", now=20.0)
+    assert watch.hold()  # new words: held back again
+    watch.committed(now=21.0)
+    assert not watch.hold()  # the turn was taken: the next silence is real
