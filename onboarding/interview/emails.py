@@ -113,8 +113,16 @@ def _spoken_to_address(text: str) -> tuple[str, float]:
     return address, penalty
 
 
+# "mariaheadexample.com": the misheard "at" glued in; the longest local part wins ("bob.smithatoutlook.com")
+_GLUED_AT = re.compile(r"([a-z0-9._-]{2,})(?:head|had|hat|at)((?:" + "|".join(_GLUED_DOMAIN_WORDS)
+                       + r")\s*\.\s*[a-z]{2,})\s*$")
+
+
 def _unglue_provider(text: str) -> str | None:
-    """ "mariagmail.com" (Whisper glued name and provider, "at" lost) -> "maria @ gmail.com"."""
+    """ "mariagmail.com" (Whisper glued name and provider, "at" lost) -> "maria @ gmail.com"; "mariaheadexample.com"
+    (the misheard "at" glued in too) -> "maria @ example.com"."""
+    if (glued := _GLUED_AT.search(text)) is not None:
+        return text[: glued.start()] + glued.group(1) + " @ " + glued.group(2)
     match = re.search(rf"([a-z0-9._-]+?)({'|'.join(_GLUED_PROVIDERS)})(\s*\.\s*com)\s*$", text)
     if not match or len(match.group(1).strip("._-")) < 2:
         return None
