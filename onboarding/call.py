@@ -29,6 +29,7 @@ from onboarding.interview import InterviewDefinition, InterviewState, Outcome, R
 from onboarding.providers.selection import SpeechStack, build_interviewer, turn_detector
 from onboarding.recorder import CallerTurn, CallRecorder, StoredProfile, Usage
 from onboarding.settings import Settings
+from onboarding.silence import SilenceWatch
 from onboarding.turn_tags import asked_field, definition_hash
 from onboarding.turn_taking import endpointing_for
 
@@ -67,6 +68,7 @@ class InterviewCall:
         self.session: AgentSession | None = None
         self._outcome: Outcome | None = None  # set when the interview (or the silence watchdog) ends the call
         self._silence_timer: asyncio.TimerHandle | None = None
+        self._silence = SilenceWatch()  # a caller's words on their way to a turn are no silence
         self._closed = False  # the session closed or the worker is shutting down: no more re-prompts
         self._silent_reprompts = 0
         self._answers = 0
@@ -146,6 +148,7 @@ class InterviewCall:
     def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
         """Words as they are heard: set before the end-of-turn decision reads the delays (livekit-agents emits this
         event before it runs end-of-turn detection on the same transcript)."""
+        self._silence.heard(ev.transcript)  # words not yet a caller turn: the caller is not silent
         if ev.is_final and ev.transcript.strip():
             self._heard = f"{self._heard} {ev.transcript.strip()}".strip()
             self._apply_end_of_turn()
@@ -183,6 +186,8 @@ class InterviewCall:
         if item.type != "message" or item.role not in ("user", "assistant") or self.recorder is None:
             return
         role = "user" if item.role == "user" else "agent"
+        if role == "user":
+            self._silence.committed()
         turn = self.recorder.add_turn(role, item.text_content or "", message_id=item.id,
                                       interrupted=item.interrupted, metrics=dict(item.metrics or {}))
         if self.audio is not None:
@@ -286,6 +291,10 @@ class InterviewCall:
     def _on_silence(self) -> None:
         self._silence_timer = None
         if self.session is None or self._outcome is not None or self._closed:
+            return
+        if self._silence.hold():  # the caller answered; the turn is still being committed
+            log.info("caller's words still on their way, not re-prompting yet", extra=self.log_extra)
+            self._arm_silence_timer()
             return
         self._silent_reprompts += 1
         log.info("caller silent, re-prompting", extra={**self.log_extra, "count": self._silent_reprompts})

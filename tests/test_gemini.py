@@ -23,7 +23,7 @@ from harness.fakes.deepgram import FakeDeepgram
 from harness.fakes.elevenlabs import FakeElevenLabs
 from harness.fakes.gemini import FakeGemini
 from harness.fakes.settings import cloud_env, cloud_settings
-from harness.personas import PERSONAS
+from harness.personas import PERSONAS, ListeningCaller
 from harness.simcaller import CallScript, SimCaller
 from harness.testbed import settled_call, stack_settings, start_worker, worker_exit
 from onboarding.interview import InterviewState, load_definition
@@ -288,9 +288,10 @@ async def test_spoken_onboarding_through_deepgram_gemini_and_elevenlabs(
     worker = await asyncio.to_thread(start_worker, settings, artifacts / "agent-worker-gemini.log",
                                      TTS_ENGINE="flite", ENDPOINTING_MIN_DELAY="0.9", **cloud_env(cloud))
     try:
-        answers = [*PERSONAS[0].answers[:-1], "London."]  # as in test_cloud_providers: Whisper behind the fake
+        # as in test_cloud_providers: Whisper behind the fake; a caller who answers what it hears asked, re-asks too
+        answers = {**PERSONAS[0].answer_book, "timezone": "London."}
         expected = {**PERSONAS[0].expected, "timezone": "Europe/London"}
-        result = await SimCaller(settings, CallScript(answers=answers)).run()
+        result = await SimCaller(settings, CallScript(listener=ListeningCaller(answers, expected))).run()
         record = await settled_call(settings, result.room_name)
     finally:
         await asyncio.to_thread(worker.stop)

@@ -1,7 +1,7 @@
 """Email addresses from speech: "maria dot garcia at example dot com" and what Whisper makes of it.
 
 Callers say addresses in words, spell parts of them and add digits as words; Whisper sometimes
-formats the address itself and sometimes mishears "dot com" as "dot calm", "at" as "that" or "had", or glues
+formats the address itself and sometimes mishears "dot com" as "dot calm", "at" as "that", "had" or "head", or glues
 the name to the provider ("MariaGmail.com"). All roads lead to one
 lowercase address, or None when it cannot be an address. The read-back spells the part people
 most often get wrong (the local part) so the caller can catch a mishearing.
@@ -60,7 +60,7 @@ _WORD_SUBS = [  # order matters: longer phrases first
 ]
 _NUMBER_WORDS = {*UNITS, *TEENS, *TENS, "double", "triple"}
 # Words Whisper writes for a spoken "at" (only used when the answer has no "at" and ends in a domain).
-_AT_HEARD = r"that|had|hat|add|ad|et|it"
+_AT_HEARD = r"that|had|head|hat|add|ad|et|it"
 _DOMAIN_TAIL = r"\s*[a-z0-9-]+(?:\s*\.\s*[a-z0-9-]+)+\s*$"
 _GLUED_PROVIDERS = [p for p in (*PROVIDERS, "fastmail") if len(p) >= 5]  # "olive.com" is not "o@live.com"
 
@@ -113,8 +113,16 @@ def _spoken_to_address(text: str) -> tuple[str, float]:
     return address, penalty
 
 
+# "mariaheadexample.com": the misheard "at" glued in; the longest local part wins ("bob.smithatoutlook.com")
+_GLUED_AT = re.compile(r"([a-z0-9._-]{2,})(?:head|had|hat|at)((?:" + "|".join(_GLUED_DOMAIN_WORDS)
+                       + r")\s*\.\s*[a-z]{2,})\s*$")
+
+
 def _unglue_provider(text: str) -> str | None:
-    """ "mariagmail.com" (Whisper glued name and provider, "at" lost) -> "maria @ gmail.com"."""
+    """ "mariagmail.com" (Whisper glued name and provider, "at" lost) -> "maria @ gmail.com"; "mariaheadexample.com"
+    (the misheard "at" glued in too) -> "maria @ example.com"."""
+    if (glued := _GLUED_AT.search(text)) is not None:
+        return text[: glued.start()] + glued.group(1) + " @ " + glued.group(2)
     match = re.search(rf"([a-z0-9._-]+?)({'|'.join(_GLUED_PROVIDERS)})(\s*\.\s*com)\s*$", text)
     if not match or len(match.group(1).strip("._-")) < 2:
         return None

@@ -1,0 +1,34 @@
+"""When a quiet line really is a silent caller: the words of a turn still on their way are not silence.
+
+The silence timer starts when the caller stops making sound; the turn itself is committed only after the STT's
+final transcript and the end-of-turn delay. On a loaded machine (or a slow STT) that gap can outlast the timer,
+and a re-prompt then talks over an answer the caller did give (seen: the re-prompt played, then the caller's
+answer was committed a second later). Words transcribed and not yet committed as a caller turn hold the re-prompt
+back for one more window; sound without words (noise, a cough) does not.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+class SilenceWatch:
+    def __init__(self) -> None:
+        self._words_at = 0.0  # last transcript with words (monotonic seconds)
+        self._committed_at = 0.0  # last caller turn committed to the conversation
+        self._held_for = 0.0  # the words a re-prompt was already held back for
+
+    def heard(self, transcript: str, now: float | None = None) -> None:
+        if transcript.strip():
+            self._words_at = time.monotonic() if now is None else now
+
+    def committed(self, now: float | None = None) -> None:
+        self._committed_at = time.monotonic() if now is None else now
+
+    def hold(self) -> bool:
+        """True (once per burst of words) when words were heard that no caller turn took yet: the caller is not
+        silent, wait one more window. Words that never become a turn stop holding after that window."""
+        if self._words_at <= self._committed_at or self._words_at == self._held_for:
+            return False
+        self._held_for = self._words_at
+        return True

@@ -1,0 +1,18 @@
+"""The silence watchdog's rule: words transcribed but not yet committed as a caller turn are not silence."""
+
+from onboarding.silence import SilenceWatch
+
+
+def test_words_on_their_way_hold_the_reprompt_back_for_one_window() -> None:
+    watch = SilenceWatch()
+    assert not watch.hold()  # nothing heard: a silent caller
+    watch.heard("  ", now=11.0)
+    assert not watch.hold()  # sound without words (noise) is silence
+    watch.heard("My name is", now=12.0)
+    watch.heard("My name is Maria Garcia.", now=13.0)
+    assert watch.hold()  # the STT heard words; the turn is still being committed: wait one more window
+    assert not watch.hold()  # still no turn after that window: the caller is silent after all
+    watch.heard("Maria Garcia, sorry", now=20.0)
+    assert watch.hold()  # new words: held back again
+    watch.committed(now=21.0)
+    assert not watch.hold()  # the turn was taken: the next silence is real
