@@ -160,3 +160,26 @@ def test_a_value_accepted_from_the_first_part_is_replaced_by_the_whole_answer() 
     second = user("Corporation.", now + 1.0, now + 1.6)
     interviewer.reply_for(chat(first, second))
     assert state.values["company"] == "Acme Corporation" and state.current.name == "role"
+
+
+def test_a_snapshot_of_the_state_shares_the_stts_readings_callback() -> None:
+    """The split-answer merge snapshots the state; `hearing` is a bound method of the STT, whose process handles
+    cannot be copied (multiprocessing refuses to pickle its AuthenticationString), so it is shared, not copied."""
+    import copy
+    import multiprocessing
+
+    class Stt:
+        def __init__(self) -> None:
+            self.key = multiprocessing.current_process().authkey  # what a real STT's executor holds
+
+        def readings(self, text: str) -> list[str]:
+            return [text]
+
+    state = InterviewState(load_definition())
+    state.hearing = Stt().readings
+    state.handle("My name is Maria Garcia.", 1)
+    snapshot = copy.deepcopy(state)
+    assert snapshot.hearing is state.hearing and snapshot.definition is state.definition
+    assert snapshot.values == state.values and snapshot.values is not state.values
+    snapshot.handle("Yes.", 2)
+    assert "full_name" not in state.values  # the original is untouched by what the copy hears

@@ -9,7 +9,9 @@ take values the caller typed, and end politely when the caller wants to.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import Any
 
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
@@ -57,6 +59,17 @@ class InterviewState(ReadBack):
         # Set by the call when the caller began speaking while the agent was still talking: a "yes" said over a
         # read-back was not said to it.
         self.heard_over_agent = False
+
+    # shared, never copied: the definition, and `hearing`, a callback into the STT (which holds process handles)
+    _SHARED = ("definition", "hearing")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> InterviewState:
+        """A snapshot of what the interview knows (the split-answer merge goes back to one)."""
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            setattr(clone, name, value if name in self._SHARED else copy.deepcopy(value, memo))
+        return clone
 
     # --- queries --------------------------------------------------------------------------
     @property
