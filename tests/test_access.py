@@ -10,9 +10,7 @@ agent worker of the `dashboard` fixture.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +25,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from harness.caller_audio import encode_audio
+from harness.cluster import wait_until
 from harness.testbed import Dashboard, rest_app
 from models import CallSession, RoomGrant, utcnow
 from onboarding.api.grants import RoomTaken, reserve
@@ -157,14 +156,13 @@ def test_stored_credentials_are_hashes(settings: Settings) -> None:
 # --- slow: the real dashboard, livekit-server and worker ----------------------------------------------
 async def wait_for_call(settings: Settings, room: str, identity: str, timeout: float = 60.0) -> CallSession:
     """Until the worker has recorded the call of `identity` in `room` (it does when the agent found its caller)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def recorded() -> CallSession | None:
         with session_scope(settings.database_url) as db:
             call = db.exec(select(CallSession).where(CallSession.room_name == room)).first()
-        if call is not None and call.participant_identity == identity:
-            return call
-        await asyncio.sleep(0.2)  # poll interval
-    raise AssertionError(f"no call of {identity} recorded in {room} within {timeout:g} s")
+        return call if call is not None and call.participant_identity == identity else None
+
+    await wait_until(lambda: recorded() is not None, f"the call of {identity} recorded in {room}", timeout=timeout)
+    return recorded()
 
 
 @pytest.mark.slow

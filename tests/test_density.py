@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from livekit.agents import inference, stt
 
 from harness.caller_audio import at_level, speak, with_pause
+from harness.cluster import wait_until
 from harness.fakes.audio import hear
 from harness.fakes.settings import cloud_env, cloud_settings
 from harness.personas import PERSONAS
@@ -45,11 +45,7 @@ def worker_tree(pid: int) -> list[psutil.Process]:
 
 
 async def until(predicate: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)  # poll interval
+    await wait_until(predicate, what, timeout=timeout)
 
 
 def own_settings(livekit_server: Settings, tmp_path: Path, name: str, **update) -> Settings:
@@ -127,11 +123,10 @@ async def test_a_full_worker_says_busy_then_lets_the_next_caller_in(livekit_serv
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "3", refused.text
         assert "busy" in refused.json()["detail"]
         assert (await first).latencies
-        deadline = time.monotonic() + 60
-        while (issued := await post_token(settings)).status_code == 503:  # the widget's retry, every Retry-After
-            assert time.monotonic() < deadline, "the worker never had room again"
-            await asyncio.sleep(float(issued.headers["Retry-After"]))  # what the caller is told to wait
-        assert issued.status_code == 200
+        # the widget asks again every Retry-After seconds: once the worker has room, the next ask gets a token
+        await until(lambda: not availability(settings).busy, "the worker to have room again", timeout=60)
+        issued = await post_token(settings)
+        assert issued.status_code == 200, issued.text
         body = issued.json()
         second = await SimCaller(settings, CallScript(answers=PERSONAS[1].answers[:1], hang_up_after=1)).run(
             token=body["token"], room_name=body["roomName"])
