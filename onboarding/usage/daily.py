@@ -11,12 +11,12 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, case, func, literal, union_all
+from sqlalchemy import Integer, case, func
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
 from models import CallSession
-from onboarding.usage.monthly import LONGEST_SESSION, _minutes_rounded_up, month_bounds
+from onboarding.usage.monthly import _minutes_rounded_up, month_bounds, open_sessions
 
 
 def days_in(month: str) -> int:
@@ -48,18 +48,7 @@ def daily_peaks(db: Session, month: str) -> list[int]:
     """The most voice sessions open at once on each day of the month."""
     start, end = month_bounds(month)
     days = days_in(month)
-    overlaps = and_(
-        CallSession.mode == "voice", CallSession.ended_at.is_not(None),
-        CallSession.started_at >= start - LONGEST_SESSION, CallSession.started_at < end, CallSession.ended_at > start,
-    )
-    events = union_all(
-        select(CallSession.started_at.label("at"), literal(1).label("delta")).where(overlaps),
-        select(CallSession.ended_at.label("at"), literal(-1).label("delta")).where(overlaps),
-    ).subquery()
-    running = select(
-        events.c.at, events.c.delta,
-        func.sum(events.c.delta).over(order_by=(events.c.at, events.c.delta), rows=(None, 0)).label("open"),
-    ).subquery()
+    running = open_sessions(start, end)
     day = _day_of(running.c.at, start, days).label("day")
     before_or_after = case((running.c.delta < 0, running.c.open + 1), else_=running.c.open)
     rows = db.exec(select(day, func.max(before_or_after.cast(Integer)))

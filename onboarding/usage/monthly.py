@@ -109,12 +109,11 @@ def monthly_usage(db_url: str, month: str) -> MonthUsage:
     )
 
 
-def peak_concurrency(db: Session, start: datetime, end: datetime) -> int:
-    """Most voice sessions open at once in [start, end): a running sum over +1 (start) / -1 (end) events.
-
-    Ends sort before starts at the same instant, so back-to-back sessions do not overlap. Intervals need no
-    clipping: every one taken overlaps the month, so a peak just outside it is also reached just inside it.
-    """
+def open_sessions(start: datetime, end: datetime) -> Any:
+    """Every start (+1) and end (-1) of a voice session overlapping [start, end), in time order, with the number of
+    sessions open just after it (a running sum). Ends sort before starts at the same instant, so back-to-back
+    sessions do not overlap. Intervals need no clipping: every one taken overlaps the range, so a peak just
+    outside it is also reached just inside it."""
     overlaps = and_(
         CallSession.mode == "voice", CallSession.ended_at.is_not(None),
         CallSession.started_at >= start - LONGEST_SESSION, CallSession.started_at < end, CallSession.ended_at > start,
@@ -123,9 +122,15 @@ def peak_concurrency(db: Session, start: datetime, end: datetime) -> int:
         select(CallSession.started_at.label("at"), literal(1).label("delta")).where(overlaps),
         select(CallSession.ended_at.label("at"), literal(-1).label("delta")).where(overlaps),
     ).subquery()
-    running = select(
-        func.sum(events.c.delta).over(order_by=(events.c.at, events.c.delta), rows=(None, 0)).label("open")
+    return select(
+        events.c.at, events.c.delta,
+        func.sum(events.c.delta).over(order_by=(events.c.at, events.c.delta), rows=(None, 0)).label("open"),
     ).subquery()
+
+
+def peak_concurrency(db: Session, start: datetime, end: datetime) -> int:
+    """Most voice sessions open at once in [start, end)."""
+    running = open_sessions(start, end)
     return int(db.exec(select(func.coalesce(func.max(running.c.open), 0))).one())
 
 
