@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -68,6 +69,9 @@ class RestCall:
     usage: Usage = field(default_factory=Usage)
     answered: OrderedDict[str, TurnOutcome] = field(default_factory=OrderedDict)  # Idempotency-Key → answer
     last_audio: tuple[str, TurnOutcome] | None = None  # the previous turn's audio digest and answer
+    # who may send its turns: the SHA-256 of its sessionToken, or the fingerprint of the API key that started it
+    credential_hash: str | None = None
+    api_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,13 +141,25 @@ class RestCalls:
     def active_rooms(self) -> list[str]:
         return list(self._calls)
 
-    async def start(self, room_name: str, user_id: str | None) -> tuple[str, Spoken]:
+    def admits(self, room_name: str, credential_hash: str, api_key_id: str | None) -> bool:
+        """The live session in `room_name` was started with this credential (its hash) or this API key: decided
+        in memory, so a session's turns are let in while the database is down (its writes wait in the spool)."""
+        call = self._calls.get(room_name)
+        if call is None:
+            return False
+        if api_key_id is not None and call.api_key_id is not None:
+            return hmac.compare_digest(api_key_id, call.api_key_id)
+        return call.credential_hash is not None and hmac.compare_digest(credential_hash, call.credential_hash)
+
+    async def start(self, room_name: str, user_id: str | None, *, credential_hash: str | None = None,
+                    api_key_id: str | None = None) -> tuple[str, Spoken]:
         check_room_name(self.settings, room_name)
         if room_name in self._calls:
             raise SessionEnded(f"a session is already running in {room_name}: send turns or complete it")
         if await asyncio.to_thread(_last_status, self.settings.database_url, room_name) is not None:
             raise SessionEnded(f"{room_name} was already used for a call: start with a new roomName")
-        call = RestCall(room_name, InterviewState(self.definition), time.monotonic())
+        call = RestCall(room_name, InterviewState(self.definition), time.monotonic(),
+                        credential_hash=credential_hash, api_key_id=api_key_id)
         self._calls[room_name] = call  # reserved before the first await that yields to other requests
         async with call.lock:
             try:

@@ -41,7 +41,7 @@ async def agent_correct(
     value: Annotated[str, Form(max_length=500, description="The value as the caller typed it")],
 ) -> CorrectionResponse:
     """The caller typed a field's value: validated like a spoken answer, stored as typed by the caller."""
-    await authorized(settings, roomName, credential)
+    await authorized(settings, roomName, credential, calls)
     try:
         outcome = await calls.correct(roomName, field, value)
     except (InvalidRequest, RestCallError) as exc:

@@ -179,7 +179,8 @@ async def agent_start(body: StartRequest, calls: CallsDep, settings: SettingsDep
         await asyncio.to_thread(grants.reserve, settings, room_name=room, mode="rest", identity=f"rest-{room}",
                                 client=_client(request), lifetime=settings.rest_session_idle_seconds,
                                 credential=session_token, api_key_id=key, capped=key is None)
-        room, greeting = await calls.start(room, body.userId)
+        room, greeting = await calls.start(room, body.userId, credential_hash=grants.digest(session_token),
+                                           api_key_id=key)
     except (InvalidRequest, RestCallError) as exc:
         raise _refuse(exc) from exc
     return StartResponse(roomName=room, greeting=greeting.text, audio=greeting.wav_base64, ready=True,
@@ -204,7 +205,7 @@ async def agent_turn(
     )] = None,
 ) -> TurnResponse:
     """One caller answer: transcribed, run through the interview, answered in text and speech. Safe to retry."""
-    await authorized(settings, roomName, credential)
+    await authorized(settings, roomName, credential, calls)
     limit = settings.rest_max_audio_bytes
     data = await audio.read(limit + 1)
     if len(data) > limit:
@@ -221,7 +222,7 @@ async def agent_turn(
 async def agent_complete(body: CompleteRequest, calls: CallsDep, settings: SettingsDep,
                          credential: CredentialDep) -> CompleteResponse:
     """Close the session (completed if every required field is in, else abandoned) and return the profile."""
-    await authorized(settings, body.roomName, credential)
+    await authorized(settings, body.roomName, credential, calls)
     try:
         result = await calls.complete(body.roomName)
     except (InvalidRequest, RestCallError) as exc:
@@ -230,10 +231,15 @@ async def agent_complete(body: CompleteRequest, calls: CallsDep, settings: Setti
                             conversationHistory=[HistoryEntry(**h) for h in result.history])
 
 
-async def authorized(settings: Settings, room_name: str, credential: HTTPAuthorizationCredentials | None) -> None:
-    """A malformed room name is a 400 whoever asks; then the credential must be this room's (401/403)."""
+async def authorized(settings: Settings, room_name: str, credential: HTTPAuthorizationCredentials | None,
+                     calls: RestCalls) -> None:
+    """A malformed room name is a 400 whoever asks; then the credential must be this room's (401/403): the live
+    session in this process knows its own, else the grants in the database decide."""
     try:
         check_room_name(settings, room_name)
     except InvalidRequest as exc:
         raise _refuse(exc) from exc
-    await authorize_rest(settings, room_name, credential.credentials if credential else None)
+    token = credential.credentials if credential else None
+    if token and calls.admits(room_name, grants.digest(token), api_key_id(settings, token)):
+        return
+    await authorize_rest(settings, room_name, token)
