@@ -79,11 +79,14 @@ class ManagedProcess:
                 self.proc.wait(2.0)  # time to write the dump; a stuck process does not exit from it
 
     def stop(self, timeout: float = 15.0) -> int | None:
-        """SIGTERM the group, then SIGKILL what is left after the timeout."""
+        """SIGTERM the process (as Kubernetes and `docker stop` signal PID 1: it stops its own children, an agent
+        worker its job processes after their last writes), then SIGKILL the group after the timeout."""
         if self.alive():
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.send_signal(signal.SIGTERM)
                 self.proc.wait(timeout)
+                with contextlib.suppress(ProcessLookupError):  # whatever of its group outlived it
+                    os.killpg(self.proc.pid, signal.SIGKILL)
             except subprocess.TimeoutExpired:
                 self._dump_stacks()
                 os.killpg(self.proc.pid, signal.SIGKILL)
