@@ -84,6 +84,10 @@ def converse(page, answer_book: dict[str, str], expected: dict[str, str | int] |
             return spoken
         seen = int(page.get_attribute(WIDGET, "data-agent-turns") or 0)
         answer = reactive_answer(page.evaluate(AGENT_ATTRIBUTES, WIDGET), answer_book, expected)
+        if answer is None:  # the goodbye: nothing to say, the call ends
+            page.wait_for_function("(w) => document.querySelector(w).dataset.state !== 'connected'",
+                                   arg=WIDGET, timeout=turn_timeout_ms)
+            return spoken
         page.evaluate("(clip) => window.__callerMic.say(clip)", wav_base64(answer))
         spoken.append(answer)
     raise AssertionError(f"the call did not end within {max_turns} answers: {json.dumps(spoken)}")

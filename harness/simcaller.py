@@ -71,10 +71,14 @@ class CallResult:
 
 
 def reactive_answer(agent_attributes: dict[str, str], answer_book: dict[str, str],
-                    expected: dict[str, str | int] | None = None) -> str:
+                    expected: dict[str, str | int] | None = None) -> str | None:
     """What a person would say to the agent's current question (its `onboarding.*` attributes):
-    the answer for the asked field, "Yes."/"No." to a read-back, "No." to "anything else?"."""
+    the answer for the asked field, "Yes."/"No." to a read-back, "No." to "anything else?", and nothing (None)
+    to the goodbye: the agent asks nothing any more and the call is about to end."""
     confirming = agent_attributes.get("onboarding.confirming")
+    # an attribute set to "" is deleted (LiveKit): no "asking" once the agent has published progress = no question
+    if "onboarding.status" in agent_attributes and not agent_attributes.get("onboarding.asking") and not confirming:
+        return None
     if agent_attributes.get("onboarding.asking") == "end_call":
         return "No."  # this caller wants to finish the onboarding
     if confirming:

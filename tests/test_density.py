@@ -21,7 +21,7 @@ from harness.cluster import wait_until
 from harness.fakes.audio import hear
 from harness.fakes.settings import cloud_env, cloud_settings
 from harness.personas import PERSONAS
-from harness.simcaller import CallScript, SimCaller
+from harness.simcaller import CallScript, SimCaller, reactive_answer
 from harness.testbed import rest_app, settled_call, stack_settings, start_worker
 from onboarding.capacity import availability
 from onboarding.db import get_engine
@@ -163,6 +163,21 @@ async def test_a_quiet_caller_is_heard_without_gain_control(stack: Settings) -> 
     # the answers Whisper hears reliably at any level (a made-up company name is hit and miss even when loud)
     for name in ("full_name", "email", "role", "team_size", "timezone"):
         assert record.profile.answers.get(name) == persona.expected[name], name
+
+
+def test_the_simulated_caller_says_nothing_to_a_goodbye() -> None:
+    """The benchmarks' caller answers what is asked, and stays quiet once the agent asks nothing (its goodbye):
+    an answer spoken there gets no reply and was counted as a failed turn of the worker."""
+    book = {"full_name": "My name is Maria Garcia.", "phone": "Skip."}
+    asking = {"onboarding.status": "in_progress", "onboarding.asking": "full_name"}
+    assert reactive_answer(asking, book) == "My name is Maria Garcia."
+    assert reactive_answer({**asking, "onboarding.asking": "timezone"}, book) == "Skip."
+    assert reactive_answer({**asking, "onboarding.asking": "end_call"}, book) == "No."
+    read_back = {**asking, "onboarding.confirming": "full_name", "onboarding.confirming_value": '"Maria Garcia"'}
+    assert reactive_answer(read_back, book, {"full_name": "Maria Garcia"}) == "Yes."
+    assert reactive_answer(read_back, book, {"full_name": "Marie Garcia"}) == "No."
+    goodbye = {"onboarding.status": "in_progress"}  # "asking" set to "" is deleted from the attributes
+    assert reactive_answer(goodbye, book) is None
 
 
 def test_quiet_audio_is_at_the_level_asked() -> None:
