@@ -9,6 +9,8 @@ from pathlib import Path
 
 import psutil
 
+START_LOAD = os.getloadavg()[0]  # taken when a benchmark starts (imports this): its own load comes later
+
 
 def machine() -> str:
     """CPU, cores, memory, OS and Python, and the load when the run started (a busy machine skews every figure)."""
@@ -18,7 +20,7 @@ def machine() -> str:
                    if line.startswith("model name"))
     mem = psutil.virtual_memory().total / 2**30
     return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the start")
+            f"Python {platform.python_version()}, load average {START_LOAD:.1f} at the start")
 
 
 def percentile(values: list[float], q: float) -> float:
