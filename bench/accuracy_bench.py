@@ -67,6 +67,21 @@ class Call:
         return max(counts.values(), default=0)
 
 
+    def exchanges(self, name: str) -> list[tuple[str, str]]:
+        """(what the agent said, what the STT heard next) for every caller turn that answered field `name`: where a
+        miss came from (mishearing, normalising or the read-back)."""
+        pairs: list[tuple[str, str]] = []
+        if self.record is None:
+            return pairs
+        asked, said = None, ""
+        for turn in self.record.turns:
+            if turn.role == "agent":  # the worker tags each reply with the field it asks (or reads back)
+                asked, said = turn.asked_field, turn.text
+            elif asked == name:
+                pairs.append((said, turn.text))
+        return pairs
+
+
 def _question_of(text: str) -> str:
     return asked_field(text.lower(), load_definition()) or ""
 
@@ -118,6 +133,7 @@ def misses(calls: list[Call]) -> str:
                 flagged = " (flagged for staff)" if name in (c.record.profile.flagged or []) else ""
                 lines.append(f"[{c.voice}] {name}: said {c.caller.answers[name]!r} → stored {stored.get(name)!r}"
                              f"{flagged}, expected {c.caller.expected[name]!r}")
+                lines += [f"    agent: {asked!r} → heard {heard!r}" for asked, heard in c.exchanges(name)]
     return "\n".join(lines) or "none"
 
 

@@ -117,6 +117,8 @@ class ListeningCaller:
         asked = asked_field(low, definition)
         if "end the call" in low:
             return "No, let's carry on."
+        if "one digit at a time" in low and self.topic:
+            return say_digits(self.expected.get(self.topic))
         if "spell" in low and self.topic:
             return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back)
         if "is that right" in low or "right?" in low:
@@ -169,6 +171,18 @@ def _read_back(said: str, name: str, value: str | int) -> bool:
     if heard:
         return _letters(heard.group("x")) == spoken
     return bool(spoken) and spoken in _letters(said)
+
+
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def say_digits(value: str | int | None) -> str:
+    """A phone number one digit at a time, as a caller says it when asked to: a US number without its +1."""
+    if value is None:
+        return "Skip."
+    number = str(value)
+    number = number[2:] if number.startswith("+1") else number
+    return ", ".join("plus" if ch == "+" else DIGIT_WORDS[int(ch)] for ch in number if ch == "+" or ch.isdigit())
 
 
 def spell_part(name: str, value: str | int | None, read_back: str) -> str:

@@ -35,7 +35,7 @@ def test_happy_path(state: InterviewState) -> None:
         "My name is Maria Garcia.", "Yes.",
         "maria dot garcia at example dot com", "yes, that's right",
         "Acme Corp.", "Product manager.", "About 20.", "We want to onboard customers faster.",
-        "four one five five five five zero one three two", "Pacific time",
+        "four one five five five five zero one three two", "Yes.", "Pacific time",
     )
     assert "I heard Maria Garcia. Is that right?" in replies[0].text
     assert "m-a-r-i-a dot g-a-r-c-i-a at example dot com" in replies[2].text
@@ -291,3 +291,19 @@ def test_stt_prompt_follows_the_open_question(state: InterviewState) -> None:
     assert state.current.name == "timezone" and "Pacific" in state.stt_prompt
     talk(state, "Pacific time")
     assert state.finished and state.stt_prompt is None
+
+
+def test_a_phone_number_is_read_back_and_a_refused_one_is_asked_digit_by_digit(state: InterviewState) -> None:
+    """Readings that agree on a wrong digit are still wrong: the number is read back, and after a no the caller
+    says it one digit at a time (no spelling decoder for digits: the answer is heard as a number again)."""
+    talk(state, "My name is Maria Garcia.", "Yes.", "maria at example dot com", "Yes.", "Acme.", "Product manager.",
+         "Ten.", "Faster onboarding.")
+    assert state.current is not None and state.current.name == "phone"
+    reply = state.handle("four one five, five five five, five one three two", 200)
+    assert "I heard plus 1, 4 1 5, 5 5 5, 5 1 3 2. Is that right?" in reply.text
+    reply = state.handle("No.", 201)
+    assert "one digit at a time" in reply.text and "phone" not in state.values
+    reply = state.handle("four, one, five, five, five, five, zero, one, three, two", 202)
+    assert "I heard plus 1, 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text
+    state.handle("Yes.", 203)
+    assert state.values["phone"] == "+14155550132" and state.current is not None and state.current.name == "timezone"

@@ -42,6 +42,11 @@ def can_spell(spec: FieldSpec) -> bool:
     return spec.kind in _SPELLABLE
 
 
+def ask_for_digits(spec: FieldSpec) -> str:
+    """After a number's read-back was refused: digits said one at a time are what speech recognition gets right."""
+    return f"Could you say your {spec.label} again, one digit at a time?"
+
+
 def ask_to_spell(spec: FieldSpec) -> str:
     if spec.kind == "email":
         return ("Could you spell your email address for me, letter by letter? "

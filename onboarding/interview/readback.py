@@ -140,7 +140,12 @@ class ReadBack:
             text = prompts.follow_up_later(spec) if spec.required else prompts.SKIP
             return self._next(text, [])
         self._spelling = spec.name if prompts.can_spell(spec) else None
-        self._last_prompt = prompts.ask_to_spell(spec) if self._spelling else prompts.reask(spec, attempts)
+        if self._spelling:
+            self._last_prompt = prompts.ask_to_spell(spec)
+        elif spec.kind == "phone":  # digits are heard as words: no spelling decoder, a slower way of saying them
+            self._last_prompt = prompts.ask_for_digits(spec)
+        else:
+            self._last_prompt = prompts.reask(spec, attempts)
         return Reply(prompts.join(prompts.SORRY, self._last_prompt), [], False)
 
     def _accept_pending(self) -> FieldUpdate:
