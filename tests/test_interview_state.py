@@ -300,10 +300,10 @@ def test_a_phone_number_is_read_back_and_a_refused_one_is_asked_digit_by_digit(s
          "Ten.", "Faster onboarding.")
     assert state.current is not None and state.current.name == "phone"
     reply = state.handle("four one five, five five five, five one three two", 200)
-    assert "I heard plus 1, 4 1 5, 5 5 5, 5 1 3 2. Is that right?" in reply.text
+    assert "I heard 4 1 5, 5 5 5, 5 1 3 2. Is that right?" in reply.text
     reply = state.handle("No.", 201)
     assert "one digit at a time" in reply.text and "phone" not in state.values
     reply = state.handle("four, one, five, five, five, five, zero, one, three, two", 202)
-    assert "I heard plus 1, 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text
+    assert "I heard 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text
     state.handle("Yes.", 203)
     assert state.values["phone"] == "+14155550132" and state.current is not None and state.current.name == "timezone"
