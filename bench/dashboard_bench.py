@@ -264,7 +264,7 @@ def busiest_month() -> str:
 
 def usage_timings(db_url: str, runs: int) -> list[Timing]:
     """The usage page's data: the month against the tiers, then day by day against the plan, and cost per user."""
-    from onboarding.admin.usage import cost_table, usage_page_data, usage_trend
+    from onboarding.admin.usage import COST_PAGE_ROWS, cost_table, usage_page_data, usage_trend
     from onboarding.settings import Settings
     from onboarding.usage.monthly import month_choices
     from onboarding.usage.pricing import load_pricing
@@ -277,10 +277,13 @@ def usage_timings(db_url: str, runs: int) -> list[Timing]:
             measure(f"usage: page data for {month}", lambda: usage_page_data(db_url, month, pricing), runs),
             measure(f"usage: minutes and peaks per day, forecast, budget ({month})",
                     lambda: usage_trend(settings, month, pricing, data), runs),
-            measure(f"usage: cost per user id ({month})", lambda: cost_table(db_url, month, pricing), runs,
-                    "every user priced; the page shows the 50 dearest"),
+            measure(f"usage: cost per user id ({month})",
+                    lambda: cost_table(db_url, month, pricing, limit=COST_PAGE_ROWS), runs,
+                    f"every user priced, the {COST_PAGE_ROWS} dearest shown"),
             measure(f"usage: cost per embedding origin ({month})",
-                    lambda: cost_table(db_url, month, pricing, "origin"), runs)]
+                    lambda: cost_table(db_url, month, pricing, "origin", limit=COST_PAGE_ROWS), runs),
+            measure(f"usage: CSV export of cost per user id ({month})",
+                    lambda: cost_table(db_url, month, pricing), runs, "a download: every user formatted")]
 
 
 def profile_timings(db_url: str, runs: int, profiles: int) -> list[Timing]:

@@ -166,7 +166,8 @@ def _letters(text: str) -> str:
 
 def _read_back(said: str, name: str, value: str | int) -> bool:
     """The agent read `value` back, exactly: "I heard <it>. Is that right?" (or, said otherwise, contains it)."""
-    spoken = _letters(speakable(value, load_definition().field(name).kind))
+    spec = load_definition().field(name)
+    spoken = _letters(speakable(value, spec.kind, spec.region))
     heard = re.search(r"\bheard (?P<x>.+?)\.? is that right", said, re.IGNORECASE)
     if heard:
         return _letters(heard.group("x")) == spoken

@@ -17,7 +17,7 @@ import gradio as gr
 import pandas as pd
 from gradio.components.plot import PlotData
 
-from onboarding.admin.usage import COST_BY_HEADERS, cost_table, usage_page_data, usage_trend
+from onboarding.admin.usage import COST_BY_HEADERS, COST_PAGE_ROWS, cost_table, usage_page_data, usage_trend
 from onboarding.settings import Settings
 from onboarding.usage.monthly import current_month, month_choices
 from onboarding.usage.pricing import PricingError, load_pricing
@@ -84,7 +84,8 @@ def render_month(settings: Settings, month: str, key: str = "user_id") -> MonthV
         plot(trend.charts["minutes"]), plot(trend.charts["peaks"]),
         f"**Recommended: {data.recommendation.plan}.** {data.recommendation.reason}{note}",
         plot(trend.charts["month_to_date"]), "\n\n".join(lines),
-        pd.DataFrame(cost_table(settings.database_url, month, pricing, key)[:50], columns=COST_BY_HEADERS),
+        pd.DataFrame(cost_table(settings.database_url, month, pricing, key, limit=COST_PAGE_ROWS),
+                     columns=COST_BY_HEADERS),
         export_link(month, key),
     )
 

@@ -300,10 +300,23 @@ def test_a_phone_number_is_read_back_and_a_refused_one_is_asked_digit_by_digit(s
          "Ten.", "Faster onboarding.")
     assert state.current is not None and state.current.name == "phone"
     reply = state.handle("four one five, five five five, five one three two", 200)
-    assert "I heard plus 1, 4 1 5, 5 5 5, 5 1 3 2. Is that right?" in reply.text
+    assert "I heard 4 1 5, 5 5 5, 5 1 3 2. Is that right?" in reply.text
     reply = state.handle("No.", 201)
     assert "one digit at a time" in reply.text and "phone" not in state.values
     reply = state.handle("four, one, five, five, five, five, zero, one, three, two", 202)
-    assert "I heard plus 1, 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text
+    assert "I heard 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text
     state.handle("Yes.", 203)
     assert state.values["phone"] == "+14155550132" and state.current is not None and state.current.name == "timezone"
+
+
+def test_a_stray_word_said_to_a_name_read_back_is_no_new_name(state: InterviewState) -> None:
+    """"Now." (a misheard "No.") is not taken as the caller's name: the agent asks for a yes or a no again;
+    a word like one of the name's ("Chen" for "Chan") is still a correction."""
+    talk(state, "This is Olivia Chan.")
+    reply = state.handle("Now.", 300)
+    assert "yes or a no" in reply.text and "I heard Olivia Chan. Is that right?" in reply.text
+    assert state.pending_confirmation == "full_name" and "full_name" not in state.values
+    reply = state.handle("Chen.", 301)
+    assert "I heard Olivia Chen. Is that right?" in reply.text
+    state.handle("Yes.", 302)
+    assert state.values["full_name"] == "Olivia Chen"

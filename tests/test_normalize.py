@@ -118,6 +118,10 @@ def test_spell_out_email(value: str, spoken: str) -> None:
 
 def test_speakable() -> None:
     assert speakable("+15551234567", "phone") == "plus 1, 5 5 5, 1 2 3, 4 5 6 7"
+    # a number of the field's region is read as the caller said it; another country's with its code, grouped
+    # as that country writes it
+    assert speakable("+14155550132", "phone", "US") == "4 1 5, 5 5 5, 0 1 3 2"
+    assert speakable("+447911123456", "phone", "US") == "plus 4 4, 7 9 1 1, 1 2 3 4 5 6"
     assert speakable("America/Los_Angeles", "timezone") == "Los Angeles time"
     assert speakable("UTC+5:30", "timezone") == "UTC plus 5:30"
     assert speakable(20, "integer") == "20"

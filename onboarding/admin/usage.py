@@ -218,11 +218,18 @@ COST_BY_HEADERS = ["Key", "Sessions", "Agent minutes", "Share of minutes", "STT 
                    "LLM tokens", "Provider cost"]
 
 
-def cost_table(db_url: str, month: str, pricing: Pricing, key: str = "user_id") -> list[list[str]]:
-    """Cost per user id or embedding origin, formatted, dearest first (the CSV export has every row)."""
+COST_PAGE_ROWS = 50  # the usage page lists the dearest keys; the CSV export has every row
+
+
+def cost_table(db_url: str, month: str, pricing: Pricing, key: str = "user_id",
+               limit: int | None = None) -> list[list[str]]:
+    """Cost per user id or embedding origin, formatted, dearest first; the first `limit` rows (all by default):
+    formatting thousands of rows for a page that shows fifty cost more than the query."""
     rows = cost_by(db_url, month, pricing, "origin" if key == "origin" else "user_id")
     minutes = sum(r.agent_minutes for r in rows) or 1
     cur = pricing.display_currency
+    if limit is not None:
+        rows = rows[:limit]
     return [[r.key, f"{r.sessions:,}", f"{r.agent_minutes:,}", f"{r.agent_minutes / minutes:.1%}",
              f"{r.stt_minutes:,.2f}", f"{r.tts_characters:,}", f"{r.llm_tokens:,}",
              money(r.cost, cur) + (" + unpriced" if r.unpriced else "")] for r in rows]

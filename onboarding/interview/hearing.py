@@ -78,6 +78,13 @@ def _merge_name(previous: str | None, spelled: str) -> str:
     return " ".join(old)
 
 
+def merge_name_word(previous: str, heard: str) -> str:
+    """One word said to correct a longer name read back replaces the word it resembles; anything else stands."""
+    if len(heard.split()) != 1 or len(previous.split()) < 2:
+        return heard
+    return _merge_name(previous, heard.lower())
+
+
 def _merge_email(previous: str | None, spelled: str) -> str:
     """A spelled local part ("M A R I A") keeps the domain heard before; a spelled whole address stands."""
     if "@" in spelled or not previous or "@" not in previous:

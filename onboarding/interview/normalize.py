@@ -10,11 +10,14 @@ capacity and plan sizing, where under-counting is the costlier mistake.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import phonenumbers
 
 from onboarding.interview import emails, people, timezones, validate, work
 from onboarding.interview.definition import FieldSpec, load_definition
@@ -264,23 +267,34 @@ def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
     return result
 
 
-def speakable(value: str | int, kind: str) -> str:
-    """How to read a value back on the phone: spelled emails, grouped phone digits, city names."""
+def _speakable_phone(number: str, region: str | None) -> str:
+    lead = "plus " if number.startswith("+") else ""
+    body = number.lstrip("+")
+    with contextlib.suppress(phonenumbers.NumberParseException):
+        parsed = phonenumbers.parse(number, region)
+        if phonenumbers.is_valid_number(parsed):  # grouped as the country writes it: "+44 7911 123456"
+            home = bool(region) and parsed.country_code == phonenumbers.country_code_for_region(region or "")
+            style = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            groups = re.findall(r"\d+", phonenumbers.format_number(parsed, style))
+            return ("" if home else "plus ") + ", ".join(" ".join(g) for g in groups)
+    if len(body) == 11 and body.startswith("1"):
+        groups = [body[0], body[1:4], body[4:7], body[7:]]
+    elif len(body) == 10:
+        groups = [body[:3], body[3:6], body[6:]]
+    else:
+        groups = [body[i:i + 3] for i in range(0, len(body), 3)]
+        if len(groups) > 1 and len(groups[-1]) == 1:
+            groups[-2:] = [groups[-2] + groups[-1]]
+    return lead + ", ".join(" ".join(g) for g in groups)
+
+
+def speakable(value: str | int, kind: str, region: str | None = None) -> str:
+    """How to read a value back on the phone: spelled emails, grouped phone digits (a number of the field's
+    `region` as the caller said it, without its country code), city names."""
     if kind == "email":
         return spell_out_email(str(value))
     if kind == "phone":
-        digits = str(value)
-        lead = "plus " if digits.startswith("+") else ""
-        body = digits.lstrip("+")
-        if len(body) == 11 and body.startswith("1"):
-            groups = [body[0], body[1:4], body[4:7], body[7:]]
-        elif len(body) == 10:
-            groups = [body[:3], body[3:6], body[6:]]
-        else:
-            groups = [body[i:i + 3] for i in range(0, len(body), 3)]
-            if len(groups) > 1 and len(groups[-1]) == 1:
-                groups[-2:] = [groups[-2] + groups[-1]]
-        return lead + ", ".join(" ".join(g) for g in groups)
+        return _speakable_phone(str(value), region)
     if kind == "timezone":
         return timezones.speakable_timezone(str(value))
     return str(value)

@@ -27,7 +27,7 @@ def join(*parts: str) -> str:
 
 
 def confirm_question(spec: FieldSpec, value: str | int) -> str:
-    return f"I heard {speakable(value, spec.kind)}. Is that right?"
+    return f"I heard {speakable(value, spec.kind, spec.region)}. Is that right?"
 
 
 def reask(spec: FieldSpec, attempt: int) -> str:
@@ -56,7 +56,7 @@ def ask_to_spell(spec: FieldSpec) -> str:
 
 def typed(spec: FieldSpec, value: str | int) -> str:
     """Said when the caller typed a correction in the widget (or a client sent one)."""
-    return f"Thanks, I see you typed your {spec.label}: {speakable(value, spec.kind)}."
+    return f"Thanks, I see you typed your {spec.label}: {speakable(value, spec.kind, spec.region)}."
 
 
 def invalid_reason(spec: FieldSpec, text: str) -> str | None:
@@ -81,7 +81,7 @@ def ask_again_for(spec: FieldSpec) -> str:
 
 
 def changed(spec: FieldSpec, value: str | int) -> str:
-    return f"Got it, I've changed your {spec.label} to {speakable(value, spec.kind)}."
+    return f"Got it, I've changed your {spec.label} to {speakable(value, spec.kind, spec.region)}."
 
 
 def follow_up_later(spec: FieldSpec) -> str:

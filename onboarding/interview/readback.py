@@ -13,7 +13,7 @@ import re
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes
+from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes, merge_name_word
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
 from onboarding.interview.replies import correction_field_words
 from onboarding.interview.spelling import decode_spelled
@@ -78,6 +78,8 @@ class ReadBack:
             reply = self._handle_correction(text, turn)
             if reply is not None:
                 return reply
+        if kind == "other" and _stray_word(spec, pending.value.value, text):
+            return self._confirm_failed(prompts.YES_OR_NO)
         payload = strip_correction(text) if kind == "correction" else text
         if kind == "correction":
             self._rejected.setdefault(spec.name, pending.value.value)
@@ -85,6 +87,8 @@ class ReadBack:
         heard = self._hear(spec, payload, readings if readings[:1] == [payload] else [payload],
                            correcting=kind == "correction")
         value = Normalized(heard.value.value, heard.confidence) if heard else None
+        if value is not None and spec.kind == "person_name":  # "Chen" for "I heard Olivia Chan": that word only
+            value = Normalized(merge_name_word(str(pending.value.value), str(value.value)), value.confidence)
         if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
             return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes
         if kind == "other" and not spec.confirm and self._answers_next(spec, pending.value.value, value, text):
@@ -181,3 +185,13 @@ class ReadBack:
         if spec.required and spec.name not in self.flagged:
             self.flagged.append(spec.name)
         return self._next(prompts.MOVE_ON, [update])
+
+
+def _stray_word(spec: FieldSpec, read_back: str | int, text: str) -> bool:
+    """One word like no word of the name read back ("Now." heard for the "No." said to "I heard Olivia Chen"):
+    a misheard yes or no, not a new name; "Chen" for "I heard Olivia Chan" is a correction."""
+    if spec.kind != "person_name":
+        return False
+    words = re.findall(r"[a-z']+", text.lower())
+    return len(words) == 1 and all(difflib.SequenceMatcher(None, words[0], old).ratio() < 0.5
+                                   for old in str(read_back).lower().split())

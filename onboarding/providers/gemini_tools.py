@@ -81,7 +81,7 @@ def read_back_in(said: str, spec: FieldSpec, value: str | int) -> bool:
     with at/dot, or written out."""
     heard = _letters(said)
     text = str(value)
-    forms = {speakable(value, spec.kind), text, text.replace("@", " at ").replace(".", " dot ")}
+    forms = {speakable(value, spec.kind, spec.region), text, text.replace("@", " at ").replace(".", " dot ")}
     return any(_letters(form) and _letters(form) in heard for form in forms)
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,8 @@ log = logging.getLogger("onboarding.stt")
 WHISPER_RATE = 16000
 MIN_SPEECH_DBFS = -45.0  # quieter than this is line noise or codec comfort noise, not an answer
 NO_SPEECH_PROB = 0.6
+LOOP_RATIO = 2.4  # Whisper's own compression-ratio threshold: text this repetitive is a decoding loop
+TOKENS_PER_SECOND, SPARE_TOKENS = 12, 16  # generous for speech (≈ 3 words or 4 spelled letters a second)
 N_BEST = 5  # readings per utterance: the interview keeps the first its field accepts, their agreement = confidence
 # (audio, beam size, prompt) -> what hypotheses() returns (the N best readings): in this process, or in the
 # worker's inference process
@@ -109,22 +112,43 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None 
     segment = pad_or_trim(features[:, : min(extractor.nb_max_frames, features.shape[-1] - 1)])
     encoded = model.encode(segment)
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
-    previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
-    tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
+    suppressed = get_suppressed_tokens(tokenizer, [-1])
     beam = max(beam_size, n_best)
-    result = model.model.generate(
-        encoded, [tokens], beam_size=beam, num_hypotheses=min(n_best, beam), return_scores=True,
-        return_no_speech_prob=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-        max_length=model.max_length, length_penalty=1, repetition_penalty=1, no_repeat_ngram_size=0,
-    )[0]
-    if result.no_speech_prob >= NO_SPEECH_PROB:
+
+    def decode(prompt: str | None) -> list[str] | None:
+        previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
+        tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
+        # no answer needs more tokens than this: a decoding loop stops here instead of at Whisper's 448
+        longest = len(tokens) + SPARE_TOKENS + int(TOKENS_PER_SECOND * audio.size / WHISPER_RATE)
+        result = model.model.generate(
+            encoded, [tokens], beam_size=beam, num_hypotheses=min(n_best, beam), return_scores=True,
+            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=suppressed,
+            max_length=min(model.max_length, longest), length_penalty=1, repetition_penalty=1,
+            no_repeat_ngram_size=0,
+        )[0]
+        if result.no_speech_prob >= NO_SPEECH_PROB:
+            return None
+        readings: list[str] = []
+        for ids in result.sequences_ids:
+            text = tokenizer.decode(ids).strip()
+            if text and not _NON_SPEECH.match(text) and not is_loop(text) and text not in readings:
+                readings.append(text)
+        return readings
+
+    readings = decode(prompt)
+    if readings is None:
         return []
-    readings: list[str] = []
-    for ids in result.sequences_ids:
-        text = tokenizer.decode(ids).strip()
-        if text and not _NON_SPEECH.match(text) and text not in readings:
-            readings.append(text)
+    if not readings and prompt:  # every reading looped ("olivia, olivia, olivia, …"): the prompt primed it
+        log.info("Whisper looped; decoding again without the prompt")
+        readings = decode(None) or []
     return readings
+
+
+def is_loop(text: str) -> bool:
+    """A decoding loop ("oliviachen, oliviachen, …", "F-F-F-F-…"): text that compresses as a repetition does, by
+    Whisper's own rule (the ratio it uses to reject a decoding); short answers never reach it."""
+    data = text.encode("utf-8")
+    return len(data) > 24 and len(data) / len(zlib.compress(data)) > LOOP_RATIO
 
 
 def _whole(model, audio: np.ndarray, beam_size: int, prompt: str | None) -> list[str]:

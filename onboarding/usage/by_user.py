@@ -83,7 +83,8 @@ def cost_by(db_url: str, month: str, pricing: Pricing, key: Key = "user_id") -> 
     rates = _Rates(pricing)
     rows: dict[str, CostRow] = {}
     for name, stt, tts, llm, sessions, minutes, stt_seconds, characters, tokens_in, tokens_out in groups:
-        row = rows.setdefault(name or NO_KEY, CostRow(name or NO_KEY))
+        label = name or NO_KEY
+        row = rows.get(label) or rows.setdefault(label, CostRow(label))
         stt_minutes = float(stt_seconds or 0) / 60
         row.sessions += sessions
         row.agent_minutes += int(minutes or 0)
