@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Integer, cast, distinct, false, func
+from sqlalchemy import Integer, cast, distinct, func
 from sqlmodel import select
 
 from models import CallFieldStat, CallSession, Profile
@@ -86,6 +86,11 @@ def versions(db_url: str, month: str) -> list[Version]:
     return sorted((Version(h, first, n) for h, first, n in rows), key=lambda v: v.first_seen, reverse=True)
 
 
+def _rows(histograms: dict[str, dict[int, int]]) -> list[tuple[str, int, int]]:
+    """(field, bucket, count) in field then bucket order, as the medians read them."""
+    return [(name, bucket, n) for name, buckets in sorted(histograms.items()) for bucket, n in sorted(buckets.items())]
+
+
 def funnel(db_url: str, month: str, definition: InterviewDefinition, version: str = ALL_VERSIONS) -> Funnel:
     start, end = month_bounds(month)
     s, c = CallFieldStat, CallSession
@@ -100,14 +105,26 @@ def funnel(db_url: str, month: str, definition: InterviewDefinition, version: st
             select(func.count(), func.coalesce(func.sum(cast(Profile.completed, Integer)), 0))
             .select_from(c).join(Profile, Profile.session_id == c.id).where(*calls_in_range)).one()
         tagged = db.exec(select(func.count(distinct(s.session_id))).where(*in_range)).one()
-        sums = db.exec(select(s.field, *(func.sum(cast(flag, Integer)) for flag in flags))
-                       .where(*in_range).group_by(s.field)).all()
+        # one scan for the counts and both histograms: grouped finely, summed up here
         seconds = cast(s.seconds * HALF_SECONDS, Integer)
-        time_histogram = db.exec(select(s.field, seconds, func.count()).where(*in_range, s.seconds.is_not(None),
-                                                                              s.hung_up == false())
-                                 .group_by(s.field, seconds).order_by(s.field, seconds)).all()
-        turn_histogram = db.exec(select(s.field, s.answer_turns, func.count()).where(*in_range, s.hung_up == false())
-                                 .group_by(s.field, s.answer_turns).order_by(s.field, s.answer_turns)).all()
+        rows = db.exec(select(s.field, seconds, s.answer_turns, s.hung_up, func.count(),
+                              *(func.sum(cast(flag, Integer)) for flag in flags))
+                       .where(*in_range).group_by(s.field, seconds, s.answer_turns, s.hung_up)).all()
+    totals: dict[str, list[int]] = {}
+    times: dict[str, dict[int, int]] = {}
+    turns: dict[str, dict[int, int]] = {}
+    for name, bucket, answer_turns, hung_up, count, *counts in rows:
+        total = totals.setdefault(name, [0] * len(flags))
+        for i, n in enumerate(counts):
+            total[i] += int(n or 0)
+        if hung_up:  # a caller who hung up on a question spent no whole answer on it
+            continue
+        if bucket is not None:
+            times.setdefault(name, {})[int(bucket)] = times.get(name, {}).get(int(bucket), 0) + count
+        if answer_turns is not None:
+            turns.setdefault(name, {})[int(answer_turns)] = turns.get(name, {}).get(int(answer_turns), 0) + count
+    sums = [(name, *counts) for name, counts in totals.items()]
+    time_histogram, turn_histogram = _rows(times), _rows(turns)
     labels = {spec.name: spec.label for spec in definition.fields}
     order = list(labels) + sorted({row[0] for row in sums} - set(labels))
     by_field = {name: FieldFunnel(name, labels.get(name, name.replace("_", " "))) for name in order}

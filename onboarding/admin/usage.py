@@ -13,7 +13,7 @@ from typing import Any
 from onboarding.admin import charts as charts_
 from onboarding.db import session_scope
 from onboarding.settings import Settings
-from onboarding.usage.by_user import cost_by
+from onboarding.usage.by_user import cost_ranking
 from onboarding.usage.daily import daily_minutes, daily_peaks
 from onboarding.usage.forecast import MinutesForecast, forecast_minutes, month_end_amount, ordinal
 from onboarding.usage.metering import KIND_NAMES, MonthUsage
@@ -225,11 +225,9 @@ def cost_table(db_url: str, month: str, pricing: Pricing, key: str = "user_id",
                limit: int | None = None) -> list[list[str]]:
     """Cost per user id or embedding origin, formatted, dearest first; the first `limit` rows (all by default):
     formatting thousands of rows for a page that shows fifty cost more than the query."""
-    rows = cost_by(db_url, month, pricing, "origin" if key == "origin" else "user_id")
-    minutes = sum(r.agent_minutes for r in rows) or 1
+    rows, minutes = cost_ranking(db_url, month, pricing, "origin" if key == "origin" else "user_id", limit)
+    minutes = minutes or 1
     cur = pricing.display_currency
-    if limit is not None:
-        rows = rows[:limit]
     return [[r.key, f"{r.sessions:,}", f"{r.agent_minutes:,}", f"{r.agent_minutes / minutes:.1%}",
              f"{r.stt_minutes:,.2f}", f"{r.tts_characters:,}", f"{r.llm_tokens:,}",
              money(r.cost, cur) + (" + unpriced" if r.unpriced else "")] for r in rows]

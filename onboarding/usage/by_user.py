@@ -41,9 +41,17 @@ class _Rates:
     def __init__(self, pricing: Pricing) -> None:
         self.pricing = pricing
         self._cache: dict[tuple[str, str], tuple[Decimal, Decimal] | None] = {}
+        self._floats: dict[tuple[str, str], tuple[float, float] | None] = {}
 
     def _local(self, provider: str) -> bool:
         return self.pricing.is_local(vendor_of(provider)) or not provider
+
+    def float_unit(self, kind: str, provider: str) -> tuple[float, float] | None:
+        key = (kind, provider)
+        if key not in self._floats:
+            unit = self.unit(kind, provider)
+            self._floats[key] = (float(unit[0]), float(unit[1])) if unit is not None else None
+        return self._floats[key]
 
     def unit(self, kind: str, provider: str) -> tuple[Decimal, Decimal] | None:
         key = (kind, provider)
@@ -67,6 +75,12 @@ class _Rates:
 
 def cost_by(db_url: str, month: str, pricing: Pricing, key: Key = "user_id") -> list[CostRow]:
     """Every key with sessions in the month, dearest first (then most minutes)."""
+    return cost_ranking(db_url, month, pricing, key)[0]
+
+
+def cost_ranking(db_url: str, month: str, pricing: Pricing, key: Key = "user_id",
+                 limit: int | None = None) -> tuple[list[CostRow], int]:
+    """The `limit` dearest keys of the month (all by default), and the month's agent minutes over every key."""
     start, end = month_bounds(month)
     c = CallSession
     column = c.user_id if key == "user_id" else c.origin
@@ -78,25 +92,30 @@ def cost_by(db_url: str, month: str, pricing: Pricing, key: Key = "user_id") -> 
         func.sum(c.llm_input_tokens), func.sum(c.llm_output_tokens),
     ).where(c.started_at >= start, c.started_at < end).group_by(column, c.stt_provider, c.tts_provider,
                                                                 c.llm_provider)
-    with session_scope(db_url) as db:
-        groups = db.exec(query).all()
+    with session_scope(db_url) as db:  # Core rows, not ORM ones: thousands of plain tuples
+        groups = db.connection().execute(query).all()
     rates = _Rates(pricing)
-    rows: dict[str, CostRow] = {}
+    # floats while summing thousands of groups (Decimal arithmetic here was most of the page's time), Decimal once
+    # per key at the end: [sessions, minutes, stt seconds, characters, tokens, cost, unpriced]
+    sums: dict[str, list] = {}
     for name, stt, tts, llm, sessions, minutes, stt_seconds, characters, tokens_in, tokens_out in groups:
         label = name or NO_KEY
-        row = rows.get(label) or rows.setdefault(label, CostRow(label))
-        stt_minutes = float(stt_seconds or 0) / 60
-        row.sessions += sessions
-        row.agent_minutes += int(minutes or 0)
-        row.stt_minutes += stt_minutes
-        row.tts_characters += int(characters or 0)
-        row.llm_tokens += int(tokens_in or 0) + int(tokens_out or 0)
-        for kind, provider, amounts in (("stt", stt, (Decimal(str(round(stt_minutes, 6))), Decimal(0))),
-                                        ("tts", tts, (Decimal(int(characters or 0)), Decimal(0))),
-                                        ("llm", llm, (Decimal(int(tokens_in or 0)), Decimal(int(tokens_out or 0))))):
-            unit = rates.unit(kind, provider or "")
+        acc = sums.get(label) or sums.setdefault(label, [0, 0, 0.0, 0, 0, 0.0, False])
+        seconds, characters, tokens_in, tokens_out = (float(stt_seconds or 0), int(characters or 0),
+                                                      int(tokens_in or 0), int(tokens_out or 0))
+        acc[0] += sessions
+        acc[1] += int(minutes or 0)
+        acc[2] += seconds
+        acc[3] += characters
+        acc[4] += tokens_in + tokens_out
+        for kind, provider, first, second in (("stt", stt, seconds / 60, 0), ("tts", tts, characters, 0),
+                                              ("llm", llm, tokens_in, tokens_out)):
+            unit = rates.float_unit(kind, provider or "")
             if unit is None:
-                row.unpriced = True
-                continue
-            row.cost += amounts[0] * unit[0] + amounts[1] * unit[1]
-    return sorted(rows.values(), key=lambda r: (-r.cost, -r.agent_minutes, r.key))
+                acc[6] = True
+            else:
+                acc[5] += first * unit[0] + second * unit[1]
+    ranked = sorted(sums.items(), key=lambda item: (-item[1][5], -item[1][1], item[0]))
+    rows = [CostRow(label, a[0], a[1], a[2] / 60, a[3], a[4], Decimal(repr(round(a[5], 9))), a[6])
+            for label, a in ranked[:limit]]
+    return rows, sum(a[1] for a in sums.values())
