@@ -386,6 +386,9 @@ def main() -> int:
                  f"{args.profiles * TURNS_PER_CALL:,}", path)
         seed_seconds = seed(db_url, args.profiles)
         log.info("seeded in %.1f s", seed_seconds)
+    import dashboard  # the process the pages run in: Gradio and the app loaded, startup objects frozen
+
+    dashboard.freeze_startup_objects()
     timings = profile_timings(db_url, args.runs, args.profiles)
     notes = []
     if not args.no_rooms:
