@@ -8,6 +8,7 @@ these rows and are counted apart.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -86,7 +87,7 @@ def versions(db_url: str, month: str) -> list[Version]:
     return sorted((Version(h, first, n) for h, first, n in rows), key=lambda v: v.first_seen, reverse=True)
 
 
-def _rows(histograms: dict[str, dict[int, int]]) -> list[tuple[str, int, int]]:
+def _rows(histograms: dict[str, Counter[int]]) -> list[tuple[str, int, int]]:
     """(field, bucket, count) in field then bucket order, as the medians read them."""
     return [(name, bucket, n) for name, buckets in sorted(histograms.items()) for bucket, n in sorted(buckets.items())]
 
@@ -111,8 +112,8 @@ def funnel(db_url: str, month: str, definition: InterviewDefinition, version: st
                               *(func.sum(cast(flag, Integer)) for flag in flags))
                        .where(*in_range).group_by(s.field, seconds, s.answer_turns, s.hung_up)).all()
     totals: dict[str, list[int]] = {}
-    times: dict[str, dict[int, int]] = {}
-    turns: dict[str, dict[int, int]] = {}
+    times: dict[str, Counter[int]] = defaultdict(Counter)
+    turns: dict[str, Counter[int]] = defaultdict(Counter)
     for name, bucket, answer_turns, hung_up, count, *counts in rows:
         total = totals.setdefault(name, [0] * len(flags))
         for i, n in enumerate(counts):
@@ -120,9 +121,9 @@ def funnel(db_url: str, month: str, definition: InterviewDefinition, version: st
         if hung_up:  # a caller who hung up on a question spent no whole answer on it
             continue
         if bucket is not None:
-            times.setdefault(name, {})[int(bucket)] = times.get(name, {}).get(int(bucket), 0) + count
+            times[name][int(bucket)] += count
         if answer_turns is not None:
-            turns.setdefault(name, {})[int(answer_turns)] = turns.get(name, {}).get(int(answer_turns), 0) + count
+            turns[name][int(answer_turns)] += count
     sums = [(name, *counts) for name, counts in totals.items()]
     time_histogram, turn_histogram = _rows(times), _rows(turns)
     labels = {spec.name: spec.label for spec in definition.fields}
