@@ -305,6 +305,8 @@ class SimCaller:
                 self.result.typed.append((answer.field, reply))
                 continue
             pcm = await asyncio.to_thread(caller_voice, answer, self.script.voice)
+            if self.script.on_answer is not None:  # script ears (a cloud STT fake) hear what is said
+                self.script.on_answer(self.result.room_name, answer)
             await self._say(pcm)
             self.result.answers_spoken += 1
         await asyncio.wait_for(self.finished.wait(), 90)
