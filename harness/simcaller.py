@@ -309,6 +309,10 @@ class SimCaller:
                 self.script.on_answer(self.result.room_name, answer)
             await self._say(pcm)
             self.result.answers_spoken += 1
+            if self.agent_state != "speaking":
+                # an agent turn begun and dropped while we still talked (it replied to half an answer) went unheard,
+                # as on a phone: listen for the reply to the whole answer, not for the abandoned one
+                turns_before, self._agent_words = self.speaking_turns, []
         await asyncio.wait_for(self.finished.wait(), 90)
 
     def _agent_identity(self) -> str:

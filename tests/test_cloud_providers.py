@@ -80,6 +80,15 @@ async def test_deepgram_plugin_streams_interim_and_final_results(fake_deepgram: 
     assert billed >= fake_deepgram.served.audio_seconds_in > 2  # connection time, at least the audio sent
 
 
+async def test_deepgram_script_ears_hear_what_was_announced(fake_deepgram: FakeDeepgram, http) -> None:
+    """A stream whose caller announced its words hears those, even on the Whisper-eared fake the spoken tests share:
+    Whisper mishearing the fake's input ('ECME Corp') must not fail a test of the worker."""
+    fake_deepgram.expect("room-a", "I work at Acme Corp.")
+    dg = deepgram.STT(api_key=DEEPGRAM_KEY, base_url=fake_deepgram.base_url, http_session=http, tags=["room-a"])
+    events = await hear(dg.stream(), utterances("I work at Ecme Corporation.", "Something unannounced."))
+    assert finals(events) == ["I work at Acme Corp."]  # the announced text; the unannounced utterance hears nothing
+
+
 async def test_deepgram_wrong_key_is_refused_at_the_handshake(fake_deepgram: FakeDeepgram, http) -> None:
     dg = deepgram.STT(api_key="wrong", base_url=fake_deepgram.base_url, http_session=http)
     stream = dg.stream(conn_options=NO_RETRY)

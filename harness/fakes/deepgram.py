@@ -9,7 +9,8 @@ energy; an utterance ends after `pause_seconds` of quiet, then Whisper transcrib
 
 With `ears="script"` (the cloud benchmark) nothing is transcribed: a caller announces what it will say with
 `expect(tag, text)` and the stream whose `tag` query parameter matches (the worker tags each stream with its
-room) hears exactly that. The fake's own CPU then stays out of the worker's measurements.
+room) hears exactly that. The fake's own CPU then stays out of the worker's measurements. With Whisper ears, a
+stream whose tag was ever announced hears the script too (the spoken tests' listening callers announce).
 """
 
 from __future__ import annotations
@@ -74,13 +75,20 @@ class FakeDeepgram(FakeServer):
         self.ears = ears
         self.model = load_whisper(default_model_dir()) if ears == "whisper" else None
         self._expected: dict[str, deque[str]] = defaultdict(deque)  # tag → texts announced (script ears)
+        self._scripted: set[str] = set()  # tags ever announced: those streams hear the script, even with Whisper ears
         self.requests: list[dict[str, str]] = []  # query parameters of each accepted connection
         self._results_sent = 0  # finals sent since the fault was set: the "drop" trigger
         self.app.router.add_get("/v1/listen", self._listen)
 
     def expect(self, tag: str, text: str) -> None:
         """Script ears: the next utterance on a stream tagged `tag` is `text` (deque: safe across threads)."""
+        self._scripted.add(tag)
         self._expected[tag].append(text)
+
+    def scripted(self, tags: list[str]) -> bool:
+        """A stream whose caller announces what it says hears only that: Whisper mishearing a fake's input
+        ('ECME Corp') would fail a test of the worker for a reason outside it."""
+        return any(tag in self._scripted for tag in tags)
 
     def heard(self, tags: list[str], *, final: bool) -> str:
         for tag in tags:
@@ -98,6 +106,8 @@ class FakeDeepgram(FakeServer):
         super().reset()
         self.requests.clear()
         self._results_sent = 0
+        self._expected.clear()
+        self._scripted.clear()
 
     # --- handshake ---------------------------------------------------------------------------
     def _rejection(self, request: web.Request) -> web.Response | None:
@@ -283,7 +293,7 @@ class _Stream:
                 return
 
     async def _transcribe(self, utt: _Utterance, final: bool = True) -> str:
-        if self.fake.model is None:
+        if self.fake.model is None or self.fake.scripted(self.opts.tags):
             return self.fake.heard(self.opts.tags, final=final)
         audio = np.concatenate(utt.audio) if utt.audio else np.zeros(0, dtype=np.float32)
         # keyterm prompting (nova-3) maps onto Whisper's initial prompt
