@@ -94,6 +94,7 @@ class SimCaller:
         self.source: rtc.AudioSource
         self.agent_state = "initializing"
         self.speaking_turns = 0  # how many times the agent has finished speaking
+        self.speaking_starts = 0  # how many times the agent has started speaking
         self.agent_attributes: dict[str, str] = {}
         self.last_agent_audio = 0.0
         self.greeted = asyncio.Event()  # the agent has finished its first utterance
@@ -132,6 +133,8 @@ class SimCaller:
             if self.agent_state == "speaking":
                 self.speaking_turns += 1
                 self.greeted.set()
+            if state == "speaking":
+                self.speaking_starts += 1
             self.agent_state = state
         if participant.attributes.get("onboarding.status") not in (None, "in_progress"):
             self._complete(participant.attributes)
@@ -242,9 +245,11 @@ class SimCaller:
                 return
             if self.script.hang_up_after is not None and index >= self.script.hang_up_after:
                 return
-            turns_before = self.speaking_turns
-            if index in self.script.barge_in_at:
+            turns_before, starts_before = self.speaking_turns, self.speaking_starts
+            barge_in = index in self.script.barge_in_at
+            if barge_in:
                 await self._until(lambda: self.agent_state == "speaking", "the agent to start speaking")
+                starts_before = self.speaking_starts
             else:
                 await self._until(lambda t=turns_before: self.speaking_turns > t or self.finished.is_set(),
                                   "the agent to finish speaking", timeout=90)
@@ -261,6 +266,12 @@ class SimCaller:
                 self.script.on_answer(self.result.room_name, answer)
             speech_end = await self._say(pcm)
             self.result.answers_spoken += 1
+            if barge_in:
+                # the question spoken over may still be playing (its interruption lags the answer under load): its
+                # audio is no reply, and answering the next question on its end would put the caller a turn early
+                await self._until(lambda s=starts_before: self.speaking_starts > s or self.finished.is_set(),
+                                  "the agent's reply to the barge-in", timeout=60)
+                speech_end = max(speech_end, time.monotonic())
             if pcm.size and not answer.startswith("<"):
                 await self._until(lambda end=speech_end: self.last_agent_audio > end or self.finished.is_set(),
                                   "the agent's reply", timeout=60)
@@ -269,7 +280,7 @@ class SimCaller:
                 else:
                     self.result.unanswered.append(answer)
         if self.script.hang_up_after is None:
-            await asyncio.wait_for(self.finished.wait(), 90)
+            await self._call_end(f"the caller stopped after {self.result.answers_spoken} answers")
 
     async def _heard_agent(self, turns_before: int) -> str:
         """Wait for the agent to finish its turn, then for its words on the transcript; returns them."""
@@ -313,7 +324,16 @@ class SimCaller:
                 # an agent turn begun and dropped while we still talked (it replied to half an answer) went unheard,
                 # as on a phone: listen for the reply to the whole answer, not for the abandoned one
                 turns_before, self._agent_words = self.speaking_turns, []
-        await asyncio.wait_for(self.finished.wait(), 90)
+        await self._call_end(f"the caller stopped after {self.result.answers_spoken} answers")
+
+    async def _call_end(self, why: str, timeout: float = 90) -> None:
+        """Wait for the agent to end the call; a call that never ends fails with what the caller last saw."""
+        try:
+            await asyncio.wait_for(self.finished.wait(), timeout)
+        except TimeoutError:
+            progress = {k: v for k, v in self.agent_attributes.items() if k != "onboarding.fields"}
+            raise TimeoutError(f"{why} and the call did not end within {timeout:.0f} s; agent {self.agent_state}, "
+                               f"{progress}; last words {self.result.transcript[-4:]}") from None
 
     def _agent_identity(self) -> str:
         return next(p.identity for p in self.room.remote_participants.values()
