@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from onboarding.interview import load_definition, speakable
-from onboarding.interview.spelling import spell_out
+from onboarding.interview.spelling import spell_out, spell_out_with_words
 
 # Where each field's answer sits in a persona's in-order answers (after "Yes." to each read-back).
 ANSWER_POSITIONS = {"full_name": 0, "email": 2, "company": 4, "role": 5, "team_size": 6, "primary_goal": 7,
@@ -119,8 +119,8 @@ class ListeningCaller:
             return "No, let's carry on."
         if "one digit at a time" in low and self.topic:
             return say_digits(self.expected.get(self.topic))
-        if "spell" in low and self.topic:
-            return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back)
+        if "spell" in low and self.topic:  # with a word per letter when the agent gave an example ("M as in Mike")
+            return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back, keyed=" as in " in low)
         if "is that right" in low or "right?" in low:
             self.last_read_back = agent_said
             if any(_read_back(agent_said, name, value) for name, value in self.expected.items()):
@@ -186,20 +186,21 @@ def say_digits(value: str | int | None) -> str:
     return ", ".join("plus" if ch == "+" else DIGIT_WORDS[int(ch)] for ch in number if ch == "+" or ch.isdigit())
 
 
-def spell_part(name: str, value: str | int | None, read_back: str) -> str:
+def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: bool = False) -> str:
     """Spell what was misheard: the words of a name the read-back got wrong, the local part of an address (or
-    all of it when the domain was wrong too); anything else in full."""
+    all of it when the domain was wrong too); anything else in full. `keyed`: a word for each letter."""
     if value is None:
         return "Skip."
+    spell = spell_out_with_words if keyed else spell_out
     text = str(value)
     if name == "email":
         local, _, domain = text.partition("@")
         heard = read_back.lower()
-        return spell_out(local if domain.split(".")[0] in heard else text)
+        return spell(local if domain.split(".")[0] in heard else text)
     if name == "full_name":
         wrong = [w for w in text.split() if w.lower() not in read_back.lower()]
-        return ", space, ".join(spell_out(w.lower()) for w in wrong) if wrong else spell_out(text.lower())
-    return spell_out(text.lower())
+        return ", space, ".join(spell(w.lower()) for w in wrong) if wrong else spell(text.lower())
+    return spell(text.lower())
 
 
 def heldout_personas(count: int) -> list[ListeningCaller]:

@@ -256,6 +256,8 @@ class SimCaller:
                 if self.finished.is_set():
                     return
             answer = next(answers, None)  # chosen now: a reactive caller answers what was just asked
+            if answer is None and await self._spoken_to_again():
+                answer = next(answers, None)  # as a person would: the agent said more, so there was a question
             if answer is None:
                 break
             if self.script.audio is not None and answer in self.script.audio:
@@ -281,6 +283,13 @@ class SimCaller:
                     self.result.unanswered.append(answer)
         if self.script.hang_up_after is None:
             await self._call_end(f"the caller stopped after {self.result.answers_spoken} answers")
+
+    async def _spoken_to_again(self, timeout: float = 60) -> bool:
+        """After what sounded like the end (nothing asked): True when the agent speaks again before the call ends."""
+        seen = self.speaking_turns
+        with contextlib.suppress(TimeoutError):
+            await self._until(lambda: self.finished.is_set() or self.speaking_turns > seen, "the call's end", timeout)
+        return not self.finished.is_set() and self.speaking_turns > seen
 
     async def _heard_agent(self, turns_before: int) -> str:
         """Wait for the agent to finish its turn, then for its words on the transcript; returns them."""

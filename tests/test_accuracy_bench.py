@@ -20,6 +20,14 @@ def test_text_mode_runs_whole_calls() -> None:
     assert "2/2 completed" in text_calls(2, typing=False)
 
 
+def test_the_caller_spells_with_a_word_per_letter_when_shown_how() -> None:
+    caller = ListeningCaller(answers={"full_name": "I'm Maria Garsia."}, expected={"full_name": "Maria Garsia"})
+    assert caller.reply(InterviewState(load_definition()).opening().text) == "I'm Maria Garsia."
+    assert caller.reply("I heard Maria Garcia. Is that right?") == "No."
+    assert caller.reply("Could you spell your name for me, with a word for each letter, like M as in Mike?") == (
+        "G as in Golf, A as in Alpha, R as in Romeo, S as in Sierra, I as in India, A as in Alpha")
+
+
 def test_the_caller_says_no_to_a_wrong_read_back_spells_and_may_type() -> None:
     caller = ListeningCaller(answers={"full_name": "My name is Maria Garsia."},
                              expected={"full_name": "Maria Garsia"}, may_type=True)

@@ -24,6 +24,15 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("It's D as in delta, M, I, T, R, I", "dmitri"),
     ("A as in alpha, N, N, A", "anna"),
     ("B for bravo, O, B", "bob"),
+    ("B as in Victor, O, L, K, O, V", "volkov"),  # the letter before "as in" misheard: the key word decides
+    ("And as in November, I, N, A", "nina"),      # a letter heard as a word before its key word
+    ("M as in Mary, A as in apple, X as in x-ray", "max"),
+    ("K, O, double L as in Lima", "koll"),
+    ("He has in Bravo, R as in Romeo, Enas in November", "brn"),  # Whisper's ways of writing "X as in"
+    ("K is in kilo. O is an Oscar, F as an fox trick, Zia's in Zulu.", "kofz"),
+    ("G as in golf, as in alpha, Alice and Lena, Alice in Lena", "gall"),  # "L as" heard as a name
+    ("P, S, in Papa, E, S, in Echo, T, S, in Tango", "pet"),  # "as" heard as "S"
+    ("E as an echo, R as an Romeo, K as an giggle, S as an Sierra", "erks"),  # a misheard key word: the letter
     ("bee are oh double you en", "brown"),  # letter names
     ("K O double L", "koll"),
     ("Sure, it's DMITRI", "dmitri"),          # glued capitals

@@ -4,6 +4,8 @@ A caller asked to spell says letters, letter names ("bee", "double you"), radio 
 symbols said as words and digits; Whisper writes the same thing as "D M I T R I", "D-M-I-T-R-I", "D. M. I."
 or glued capitals. `decode_spelled` turns one utterance into the characters it spells, or None when the
 utterance is not a spelling (too few letters), so the interview can fall back to reading it as an answer.
+After "as in" / "for" / "like" the key word's initial is the letter: Whisper hears "Victor" far more reliably
+than "V" (a letter is a syllable, and "B", "D", "V" and "P" sound alike), so "B as in Victor" spells "v".
 """
 
 from __future__ import annotations
@@ -52,30 +54,53 @@ def _tokens(text: str) -> list[str]:
     """Tokens with Whisper's spellings taken apart: "D-M-I" → d m i, "D. M." → d m, glued "DMITRI" kept whole."""
     text = re.sub(r"\b([A-Za-z])(?:[-.]\s?)(?=[A-Za-z]\b)", r"\1 ", text)  # "D-M-I-T", "D. M. I."
     text = text.replace("x-ray", "xray").replace("X-ray", "xray")
+    text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w{2,})", " ", text)  # "kilo. O", "in-boy": punctuation
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)
 
 
-def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
-    """The characters a spelled utterance says, lowercase ("D M I T R I" → "dmitri", "J underscore smith at
-    example dot com" → "j_smith@example.com"); None when it holds fewer than `min_letters` spelled letters."""
-    body = _LEAD.sub("", (text or "").strip().replace("’", "'"))
-    toks = _tokens(body)
+_GLUED_AS = re.compile(r"(?!(?:has|was)$)[a-z]+(?:as|'s)")  # a letter Whisper glued to "as": "Dias", "Zia's"
+_GLUED_NAMES = {"alice", "ellis", "alas"}  # "L as" written as a name: "Alice in Lima"
+_CONNECT = {"in", "an", "on", "and"}  # "as in", and what Whisper writes for it: "as an", "has in", "is in"
+
+
+def _glued(tok: str) -> bool:
+    """A letter and "as" heard as one word ("Dias in Delta", "Alice in Lima"): the letter is inside it."""
+    return tok in _GLUED_NAMES or (bool(_GLUED_AS.fullmatch(tok)) and tok not in _NOISE)
+
+
+def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
+    """A key word announced at toks[i] ("as in Victor", "for bravo", "like Mary", misheard "has an Oscar", "S in
+    Papa"): the key word's index, the letter it gives, and whether it is a word made for spelling (a radio word or
+    a letter's name); None when toks[i] starts no such phrase."""
+    tok = toks[i].lower()
+    nxt = toks[i + 1].lower() if i + 1 < len(toks) else ""
+    if tok in _AS_IN:
+        j = i + 2 if nxt in _CONNECT or (tok == "as" and nxt == "a") else i + 1
+    elif (tok in ("has", "is", "was", "us") and (nxt in _CONNECT or nxt == "a")) or (
+            _glued(tok) and nxt in _CONNECT) or (tok == "s" and nxt == "in"):  # "Zia's in Zulu"; "as" heard "S"
+        j = i + 2
+    else:
+        return None
+    if j >= len(toks):
+        return None
+    word = toks[j].lower()
+    if len(word) < 2 or not word.isalpha() or word in SYMBOLS or word in DIGITS or word in _NOISE or (
+            word in _MULTI or word in _CONNECT or word in _AS_IN):
+        return None
+    made_for_it = RADIO.get(word) or LETTER_NAMES.get(word)
+    return j, made_for_it or word[0], made_for_it is not None
+
+
+def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int, int]:
+    """Letters, letter names, radio words, digits and words said whole, in order: (pieces, letters, words)."""
     out: list[str] = []
     letters = words = 0
     repeat = 1
-    i = 0
-    while i < len(toks):
-        raw = toks[i]
+    for raw in toks:
         tok = raw.lower()
-        i += 1
         if tok in _MULTI:
             repeat = _MULTI[tok]
             continue
-        if tok in _AS_IN and out and i < len(toks):  # "A as in alpha", "B for bravo", "M like Mike": skip the word
-            j = i + 1 if toks[i].lower() == "in" and i + 1 < len(toks) else i
-            if toks[j].lower()[:1] == out[-1][-1:]:
-                i = j + 1
-                continue
         if tok in ("you", "u") and repeat == 2:  # "double you"
             piece, repeat = "w", 1
         elif (len(tok) == 1 and tok.isalpha()) or (raw.isupper() and raw.isalpha() and len(raw) <= 12):
@@ -86,20 +111,63 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             piece = LETTER_NAMES[tok]
         elif tok in DIGITS or tok.isdigit():
             piece = DIGITS.get(tok, tok)
-        elif tok in SYMBOLS or tok in ".@_+-":
-            out.append(SYMBOLS.get(tok, tok))
-            repeat = 1
-            continue
         elif tok in _NOISE:
             continue
         else:  # a word said whole ("example", "gmail"): kept as it was
-            words += 1
-            out.append(tok)
+            if keep_words:
+                words += 1
+                out.append(tok)
             repeat = 1
             continue
         letters += len(piece)
         out.append(piece[0] * repeat + piece[1:])
         repeat = 1
+    return out, letters, words
+
+
+def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
+    """The characters a spelled utterance says, lowercase ("D M I T R I" → "dmitri", "J underscore smith at
+    example dot com" → "j_smith@example.com", "B as in Victor" → "v"); None when it holds fewer than
+    `min_letters` spelled letters."""
+    body = _LEAD.sub("", (text or "").strip().replace("’", "'"))
+    toks = _tokens(body)
+    out: list[str] = []
+    letters = words = 0
+    pending: list[str] = []  # tokens since the last key word or symbol
+    after_key = False  # no symbol since the last key word: words now are the rest of it ("fox trot")
+
+    def flush(keep_words: bool = True) -> None:
+        nonlocal letters, words
+        pieces, n_letters, n_words = _plain(pending, keep_words=keep_words)
+        out.extend(pieces)
+        letters, words = letters + n_letters, words + n_words
+        pending.clear()
+
+    i = 0
+    while i < len(toks):
+        if (key := _key_at(toks, i)) is not None:
+            j, letter, made_for_it = key
+            if pending and not _glued(toks[i].lower()):
+                heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
+                if not made_for_it and len(heard) == 1 and heard.isalpha():
+                    letter = heard.lower()  # "K as in giggle": a misheard key word that is no spelling word
+            times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
+            if times > 1:
+                pending.pop()
+            flush(keep_words=False)  # letters said before it stand; stray words ("trot" of "fox trot") go
+            out.append(letter * times)
+            letters += times
+            after_key, i = True, j + 1
+            continue
+        tok = toks[i].lower()
+        i += 1
+        if tok in SYMBOLS or tok in ".@_+-":
+            flush(keep_words=not after_key)
+            out.append(SYMBOLS.get(tok, tok))
+            after_key = False
+            continue
+        pending.append(toks[i - 1])
+    flush(keep_words=not after_key)
     if letters < min_letters:
         return None
     return Spelled(re.sub(r"\s+", " ", "".join(out)).strip(" ."), letters, words)
@@ -111,3 +179,16 @@ def spell_out(value: str) -> str:
     names = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space"}
     parts = [names.get(ch, ch.upper()) for ch in value]
     return ", ".join(parts)
+
+
+KEY_WORDS = {letter: word for word, letter in RADIO.items() if word not in ("alfa", "juliett", "whisky")}
+
+
+def spell_out_with_words(value: str, key_words: dict[str, str] | None = None) -> str:
+    """How a caller spells with a key word per letter when asked to: "max" → "M as in Mike, A as in Alpha, X as
+    in Xray"; digits and symbols said as words (for the simulated callers)."""
+    words = key_words or KEY_WORDS
+    names = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space"}
+    parts = [f"{ch.upper()} as in {words[ch].capitalize()}" if ch in words else names.get(ch, ch) for ch in value]
+    return ", ".join(parts)
+

@@ -109,7 +109,7 @@ class InterviewState(ReadBack):
             return None
         spec = self.current
         if self._spelling == spec.name:  # a spelled example makes Whisper write letters, not a guessed word
-            return "Spelled letter by letter: A, B, C, D, E. M, A, R, I, A. Dot, at, underscore, dash."
+            return prompts.SPELLING_STT_PROMPT
         return prompts.join(spec.stt_prompt or "", primed_by_earlier_answers(spec, self.values)) or None
 
     def missing_required(self) -> list[str]:
