@@ -58,10 +58,10 @@ MODES = {
 }
 
 
-def heard_as(model, name: str, mode: str, voice: str) -> str | None:
+def heard_as(model, name: str, mode: str, voice: str, prompt: str = SPELLING_STT_PROMPT) -> str | None:
     pcm = synthesize(MODES[mode](name), voice)
     audio = resample(pcm, ROOM_RATE, 16000).astype("float32") / 32768
-    readings = hypotheses(model, audio, 5, SPELLING_STT_PROMPT)
+    readings = hypotheses(model, audio, 5, prompt)
     return next((d.text for r in readings if (d := decode_spelled(r)) is not None), None)
 
 
@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--sets", default="tuning,heldout,heldout-2")
     parser.add_argument("--modes", default=",".join(MODES), help="of: " + ", ".join(MODES))
     parser.add_argument("--names", type=int, default=20, help="the first N names of each set")
+    parser.add_argument("--prompt", default=SPELLING_STT_PROMPT, help="Whisper's prompt (a candidate to try)")
+    parser.add_argument("--no-doc", action="store_true", help="print only (a trial)")
     args = parser.parse_args()
     voices, sets, modes = args.voices.split(","), args.sets.split(","), args.modes.split(",")
     names = {name_set: NAMES[name_set][:args.names] for name_set in sets}
@@ -83,7 +85,7 @@ def main() -> None:
             for mode in modes:
                 ok = 0
                 for name in names[name_set]:
-                    got = heard_as(model, name, mode, voice)
+                    got = heard_as(model, name, mode, voice, args.prompt)
                     ok += got == name
                     if got != name and name_set.startswith("heldout") and mode != "letters":
                         misses.append(f"{voice}, {mode}: {name} → {got!r}")
@@ -103,7 +105,8 @@ def main() -> None:
         "Names spelled right, every letter (Whisper tiny.en, beam 5, the interview's spelling prompt, "
         "`decode_spelled`):", "", *rows, "",
         "Held-out misses with key words:", "", *(f"- {m}" for m in misses or ["none"])])
-    write_section(DOC, "spelling", text)
+    if not args.no_doc:
+        write_section(DOC, "spelling", text)
     print(text)
 
 

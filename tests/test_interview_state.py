@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from onboarding.interview import InterviewState, Reply, load_definition
+from onboarding.interview import InterviewState, Reply, load_definition, prompts
 
 DEFINITION = load_definition()
 
@@ -307,6 +307,28 @@ def test_a_phone_number_is_read_back_and_a_refused_one_is_asked_digit_by_digit(s
     assert "I heard 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text
     state.handle("Yes.", 203)
     assert state.values["phone"] == "+14155550132" and state.current is not None and state.current.name == "timezone"
+
+
+def test_digits_not_understood_are_asked_for_one_at_a_time_again(state: InterviewState) -> None:
+    """A number said digit by digit and heard a digit short is asked for digit by digit again, with the reason,
+    not with the open question whose answer was misheard before."""
+    talk(state, "My name is Maria Garcia.", "Yes.", "maria at example dot com", "Yes.", "Acme.", "Product manager.",
+         "Ten.", "Faster onboarding.", "four one five, five five five, five one three two", "No.")
+    reply = state.handle("four, one, five, five, five, zero, one, three, two", 210)
+    assert "digit or more short" in reply.text and "one digit at a time" in reply.text, reply.text
+    reply = state.handle("four, one, five, five, five, five, zero, one, three, two", 211)
+    assert "I heard 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text
+
+
+def test_a_spelling_not_understood_is_asked_for_again_as_a_spelling(state: InterviewState) -> None:
+    talk(state, "My name is Dmmidri Volkov.")
+    reply = state.handle("No.", 2)
+    assert "spell your name" in reply.text
+    reply = state.handle("Hmm.", 3)
+    assert "spell your name" in reply.text and state.awaiting_spelling == "full_name", reply.text
+    assert state.stt_prompt == prompts.SPELLING_STT_PROMPT
+    reply = state.handle("D as in Delta, M as in Mike, I, T, R, I", 4)
+    assert "I heard Dmitri Volkov. Is that right?" in reply.text
 
 
 def test_a_stray_word_said_to_a_name_read_back_is_no_new_name(state: InterviewState) -> None:

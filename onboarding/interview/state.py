@@ -291,7 +291,8 @@ class InterviewState(ReadBack):
             if updates:
                 self._last_prompt = spec.question
                 return Reply(prompts.join(self._ack(), spec.question), updates, False)
-            return self._failed(spec, updates, prompts.invalid_reason(spec, text) or prompts.NOT_CAUGHT)
+            return self._failed(spec, updates, prompts.invalid_reason(spec, text) or prompts.NOT_CAUGHT,
+                                spelling=spelled)
         if spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec):
             return self._confirm(spec, value, text, turn, source, "", updates)
         updates.append(self._accept(spec, value, text, turn, source))
@@ -334,14 +335,21 @@ class InterviewState(ReadBack):
         self._last_prompt = prompts.reask(spec, self._attempts[spec.name])
         return Reply(prompts.join(prompts.NEEDED, self._last_prompt), [], False)
 
-    def _failed(self, spec: FieldSpec, updates: list[FieldUpdate], prefix: str = prompts.NOT_CAUGHT) -> Reply:
+    def _failed(self, spec: FieldSpec, updates: list[FieldUpdate], prefix: str = prompts.NOT_CAUGHT,
+                spelling: bool = False) -> Reply:
+        """Not understood: ask again, the slower way again if the caller was spelling or saying digits one at a
+        time (the open question would only bring back the reading that failed before)."""
         attempts = self._attempts.get(spec.name, 0) + 1
         self._attempts[spec.name] = attempts
         if attempts > self.definition.max_attempts:
             self._give_up(spec)
             text = prompts.follow_up_later(spec) if spec.required else prompts.SKIP
             return self._next(text, updates)
-        self._last_prompt = prompts.reask(spec, attempts)
+        if spelling:
+            self._spelling = spec.name
+            self._last_prompt = prompts.ask_to_spell(spec)
+        elif self._last_prompt != prompts.ask_for_digits(spec):
+            self._last_prompt = prompts.reask(spec, attempts)
         return Reply(prompts.join(prefix, self._last_prompt), updates, False)
 
     def _give_up(self, spec: FieldSpec) -> None:
