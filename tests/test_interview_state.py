@@ -320,6 +320,15 @@ def test_digits_not_understood_are_asked_for_one_at_a_time_again(state: Intervie
     assert "I heard 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text
 
 
+def test_a_number_heard_too_short_is_asked_for_digit_by_digit(state: InterviewState) -> None:
+    talk(state, "My name is Maria Garcia.", "Yes.", "maria at example dot com", "Yes.", "Acme.", "Product manager.",
+         "Ten.", "Faster onboarding.")
+    reply = state.handle("My cell is 312555-100", 220)
+    assert "digit or more short" in reply.text and "one digit at a time" in reply.text, reply.text
+    reply = state.handle("three, one, two, five, five, five, zero, one, zero, zero", 221)
+    assert "I heard 3 1 2, 5 5 5, 0 1 0 0. Is that right?" in reply.text
+
+
 def test_a_spelling_not_understood_is_asked_for_again_as_a_spelling(state: InterviewState) -> None:
     talk(state, "My name is Dmmidri Volkov.")
     reply = state.handle("No.", 2)

@@ -291,8 +291,9 @@ class InterviewState(ReadBack):
             if updates:
                 self._last_prompt = spec.question
                 return Reply(prompts.join(self._ack(), spec.question), updates, False)
-            return self._failed(spec, updates, prompts.invalid_reason(spec, text) or prompts.NOT_CAUGHT,
-                                spelling=spelled)
+            reason = prompts.invalid_reason(spec, text)
+            return self._failed(spec, updates, reason or prompts.NOT_CAUGHT, spelling=spelled,
+                                digits=reason is not None and spec.kind == "phone")
         if spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec):
             return self._confirm(spec, value, text, turn, source, "", updates)
         updates.append(self._accept(spec, value, text, turn, source))
@@ -336,9 +337,10 @@ class InterviewState(ReadBack):
         return Reply(prompts.join(prompts.NEEDED, self._last_prompt), [], False)
 
     def _failed(self, spec: FieldSpec, updates: list[FieldUpdate], prefix: str = prompts.NOT_CAUGHT,
-                spelling: bool = False) -> Reply:
-        """Not understood: ask again, the slower way again if the caller was spelling or saying digits one at a
-        time (the open question would only bring back the reading that failed before)."""
+                spelling: bool = False, digits: bool = False) -> Reply:
+        """Not understood: ask again, the slower way if the caller was spelling or saying digits one at a time, or
+        if a number was heard but is not valid (`digits`): the open question brings back the reading that failed
+        (seen: "three one two five five five oh one hundred" heard as 312555-100 three times in a row)."""
         attempts = self._attempts.get(spec.name, 0) + 1
         self._attempts[spec.name] = attempts
         if attempts > self.definition.max_attempts:
@@ -348,7 +350,9 @@ class InterviewState(ReadBack):
         if spelling:
             self._spelling = spec.name
             self._last_prompt = prompts.ask_to_spell(spec)
-        elif self._last_prompt != prompts.ask_for_digits(spec):
+        elif digits or self._last_prompt == prompts.ask_for_digits(spec):
+            self._last_prompt = prompts.ask_for_digits(spec)
+        else:
             self._last_prompt = prompts.reask(spec, attempts)
         return Reply(prompts.join(prefix, self._last_prompt), updates, False)
 
