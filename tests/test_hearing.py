@@ -97,6 +97,20 @@ def start(*answers: str) -> tuple[InterviewState, list]:
     return state, [state.handle(text, index) for index, text in enumerate(answers, start=1)]
 
 
+def test_a_company_said_again_when_asked_to_spell_is_read_as_words() -> None:
+    """Asked to spell, a caller who says the name again is heard as an answer: "I work at ECME Corp" is no
+    spelling of "Iwork@ecmecorp" (seen read back in a browser call)."""
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    reply = state.handle("I work at ECME Corp.", 5, ["I work at ECME Corp.", "I work at Acne Corp."])
+    assert "I heard ECME Corp. Is that right?" in reply.text, reply.text
+    reply = state.handle("No.", 6)
+    assert "spell your company" in reply.text
+    reply = state.handle("I work at Acme Corp.", 7, ["I work at Acme Corp.", "I work at ECME Corp."])
+    assert "I heard Acme Corp. Is that right?" in reply.text, reply.text
+    state.handle("Yes.", 8)
+    assert state.values["company"] == "Acme Corp"
+
+
 def test_a_no_asks_to_spell_and_the_spelling_fixes_the_misheard_word() -> None:
     state, replies = start("My name is Dmmidri Volkov.", "No.")
     assert "spell your name" in replies[-1].text and "full_name" not in state.values

@@ -104,6 +104,8 @@ def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | Non
             candidate = _merge_name(str(previous) if previous else None, letters)
         elif spec.kind == "email":
             candidate = _merge_email(str(previous) if previous else None, spelled.text.replace(" ", ""))
+        elif spelled.words or "@" in spelled.text:
+            continue  # words said whole are the answer said again, not spelled ("I work at Acme Corp": no "@")
         else:
             candidate = spelled.text
         value = normalize_value(spec, candidate)
