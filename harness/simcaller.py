@@ -26,6 +26,7 @@ from livekit import rtc
 
 from harness.caller_audio import ROOM_RATE, answer_audio, resample, rms, write_wav
 from harness.personas import ListeningCaller, Typed
+from onboarding.interview.spelling import spell_out_with_words
 from onboarding.livekit_admin import issue_token
 from onboarding.settings import Settings, get_settings
 
@@ -73,8 +74,9 @@ class CallResult:
 def reactive_answer(agent_attributes: dict[str, str], answer_book: dict[str, str],
                     expected: dict[str, str | int] | None = None) -> str | None:
     """What a person would say to the agent's current question (its `onboarding.*` attributes):
-    the answer for the asked field, "Yes."/"No." to a read-back, "No." to "anything else?", and nothing (None)
-    to the goodbye: the agent asks nothing any more and the call is about to end."""
+    the answer for the asked field, "Yes."/"No." to a read-back, the expected value spelled when asked to spell,
+    "No." to "anything else?", and nothing (None) to the goodbye: the agent asks nothing any more and the call is
+    about to end."""
     confirming = agent_attributes.get("onboarding.confirming")
     # an attribute set to "" is deleted (LiveKit): no "asking" once the agent has published progress = no question
     if "onboarding.status" in agent_attributes and not agent_attributes.get("onboarding.asking") and not confirming:
@@ -84,6 +86,9 @@ def reactive_answer(agent_attributes: dict[str, str], answer_book: dict[str, str
     if confirming:
         heard = json.loads(agent_attributes.get("onboarding.confirming_value") or "null")
         return "Yes." if heard == (expected or {}).get(confirming, heard) else "No."
+    spelling = agent_attributes.get("onboarding.spelling")
+    if spelling and (expected or {}).get(spelling) is not None:  # asked to spell: a word for each letter, as asked
+        return spell_out_with_words(str((expected or {})[spelling]).lower())
     return answer_book.get(agent_attributes.get("onboarding.asking", ""), "Skip.")
 
 

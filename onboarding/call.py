@@ -340,6 +340,7 @@ class InterviewCall:
             "onboarding.asking": asking,  # the field the agent is asking for now ("" when done)
             "onboarding.confirming": self.state.pending_confirmation or "",  # a read-back awaiting yes/no
             "onboarding.confirming_value": json.dumps(self.state.pending_value),
+            "onboarding.spelling": self.state.awaiting_spelling or "",  # the field the caller was asked to spell
             "onboarding.profile_id": str(self.recorder.profile_id or ""),  # "" until the call's row is stored
             "onboarding.session_id": str(self.recorder.session_id or ""),
             "onboarding.fields": json.dumps(fields),

@@ -176,6 +176,10 @@ def test_the_simulated_caller_says_nothing_to_a_goodbye() -> None:
     read_back = {**asking, "onboarding.confirming": "full_name", "onboarding.confirming_value": '"Maria Garcia"'}
     assert reactive_answer(read_back, book, {"full_name": "Maria Garcia"}) == "Yes."
     assert reactive_answer(read_back, book, {"full_name": "Marie Garcia"}) == "No."
+    spell = {**asking, "onboarding.spelling": "full_name"}
+    assert reactive_answer(spell, book, {"full_name": "Al Li"}) == (
+        "A as in Alpha, L as in Lima, space, L as in Lima, I as in India")
+    assert reactive_answer(spell, book) == "My name is Maria Garcia."  # nothing to spell from: the answer again
     goodbye = {"onboarding.status": "in_progress"}  # "asking" set to "" is deleted from the attributes
     assert reactive_answer(goodbye, book) is None
 
