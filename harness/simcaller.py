@@ -86,9 +86,9 @@ def reactive_answer(agent_attributes: dict[str, str], answer_book: dict[str, str
     if confirming:
         heard = json.loads(agent_attributes.get("onboarding.confirming_value") or "null")
         return "Yes." if heard == (expected or {}).get(confirming, heard) else "No."
-    spelling = agent_attributes.get("onboarding.spelling")
-    if spelling and (expected or {}).get(spelling) is not None:  # asked to spell: a word for each letter, as asked
-        return spell_out_with_words(str((expected or {})[spelling]).lower())
+    to_spell = (expected or {}).get(agent_attributes.get("onboarding.spelling", ""))
+    if to_spell is not None:  # asked to spell: a word for each letter, as the agent asks
+        return spell_out_with_words(str(to_spell).lower())
     return answer_book.get(agent_attributes.get("onboarding.asking", ""), "Skip.")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from onboarding.interview import validate
+from onboarding.interview.spelling import SAID_AS
 from onboarding.interview.spoken import (
     TEENS,
     TENS,
@@ -198,11 +199,10 @@ def _spell(word: str) -> str:
 def spell_out_email(value: str) -> str:
     """Speakable read-back: "m-a-r-i-a dot g-a-r-c-i-a at example dot com"."""
     local, _, domain = value.partition("@")
-    names = {".": "dot", "_": "underscore", "-": "dash", "+": "plus"}
     parts: list[str] = []
     for piece in re.split(r"([._+-])", local):
-        if piece in names:
-            parts.append(names[piece])
+        if piece in SAID_AS:
+            parts.append(SAID_AS[piece])
         elif piece:
             parts.append(_spell(piece))
     spoken_domain: list[str] = []

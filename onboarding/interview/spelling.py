@@ -173,12 +173,14 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
     return Spelled(re.sub(r"\s+", " ", "".join(out)).strip(" ."), letters, words)
 
 
+# How a caller says each symbol when spelling (the words `SYMBOLS` reads back)
+SAID_AS = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space"}
+
+
 def spell_out(value: str) -> str:
     """How a caller spells a value aloud, a short pause after each letter: "dmitri" → "D, M, I, T, R, I";
     symbols as words (for the simulated callers)."""
-    names = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space"}
-    parts = [names.get(ch, ch.upper()) for ch in value]
-    return ", ".join(parts)
+    return ", ".join(SAID_AS.get(ch, ch.upper()) for ch in value)
 
 
 KEY_WORDS = {letter: word for word, letter in RADIO.items() if word not in ("alfa", "juliett", "whisky")}
@@ -186,9 +188,8 @@ KEY_WORDS = {letter: word for word, letter in RADIO.items() if word not in ("alf
 
 def spell_out_with_words(value: str, key_words: dict[str, str] | None = None) -> str:
     """How a caller spells with a key word per letter when asked to: "max" → "M as in Mike, A as in Alpha, X as
-    in Xray"; digits and symbols said as words (for the simulated callers)."""
+    in Xray"; symbols said as words, digits as they are (for the simulated callers)."""
     words = key_words or KEY_WORDS
-    names = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space"}
-    parts = [f"{ch.upper()} as in {words[ch].capitalize()}" if ch in words else names.get(ch, ch) for ch in value]
-    return ", ".join(parts)
+    return ", ".join(f"{ch.upper()} as in {words[ch].capitalize()}" if ch in words else SAID_AS.get(ch, ch)
+                     for ch in value)
 
