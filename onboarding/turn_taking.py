@@ -8,7 +8,9 @@ them to its session each time the interviewer speaks.
 A caller who pauses inside an answer ("Jeff … Ronson Smith") can have it cut into two turns. When the second part
 starts before the caller can have heard the agent's reply to the first (no reply audio yet, or less than
 `HEARD_ENOUGH` seconds of it) and soon after the first part, it continues the answer: the scripted interviewer
-forgets what it made of the first part and takes both parts as one answer (`MergingInterviewer`).
+forgets what it made of the first part and takes both parts as one answer (`MergingInterviewer`). So does a part
+whose transcript came after the turn was committed (`LATE_TRANSCRIPT`): livekit-agents commits a turn at the end
+of the caller's speech plus the end-of-turn delay, even while the last part's transcription is still running.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ CONTINUATION_GAP = 2.5
 HEARD_ENOUGH = 1.0
 # End of turn while the caller spells a value letter by letter, after a "no" to its read-back.
 SPELLING_MIN_DELAY, SPELLING_MAX_DELAY = 1.2, 2.5
+# A transcript that comes with no timing of its own is of speech the previous turn's timing already covered: the
+# caller went on after a pause and that part's transcript was not ready when the turn was committed. It comes
+# this soon after the previous part.
+LATE_TRANSCRIPT = 5.0
 # A second part that is itself a reply to the agent ("no", "yes", "bye", "repeat that") is never merged.
 _CONTINUING_KINDS = {"other"}
 
@@ -56,9 +62,11 @@ def _metric(message: llm.ChatMessage, key: str) -> float | None:
 def is_continuation(items: list[Any], previous: llm.ChatMessage, current: llm.ChatMessage) -> bool:
     """True when `current` carries on `previous` rather than answering what the agent said in between."""
     ended, started = _metric(previous, "stopped_speaking_at"), _metric(current, "started_speaking_at")
-    if ended is None or started is None or not 0 <= started - ended <= CONTINUATION_GAP:
-        return False
     if classify_reply(current.text_content or "") not in _CONTINUING_KINDS:
+        return False
+    if ended is not None and started is None and _metric(current, "stopped_speaking_at") is None:
+        return 0 <= current.created_at - previous.created_at <= LATE_TRANSCRIPT  # its speech came before the reply
+    if ended is None or started is None or not 0 <= started - ended <= CONTINUATION_GAP:
         return False
     after = items[items.index(previous) + 1:items.index(current)] if current in items else []
     heard = [t for item in after if item.type == "message" and item.role == "assistant"

@@ -183,3 +183,22 @@ def test_a_snapshot_of_the_state_shares_the_stts_readings_callback() -> None:
     assert snapshot.values == state.values and snapshot.values is not state.values
     snapshot.handle("Yes.", 2)
     assert "full_name" not in state.values  # the original is untouched by what the copy hears
+
+
+def test_a_part_whose_transcript_came_after_the_commit_continues_the_answer() -> None:
+    """livekit-agents commits a turn once the caller has been quiet for the end-of-turn delay, even while the last
+    part's transcript is still being made; that part then comes as a turn of its own with no timing (its speech
+    was before the commit). Seen: an email spelled with key words whose tail was stored as the company."""
+    now = time.time()
+    head = user("D as in Delta, A as in Alpha, N as in November,", now - 9, now - 1.2)
+    head.created_at = now
+    tail = llm.ChatMessage(role="user", content=["A as in Alpha, at gmail dot com."], metrics={})
+    tail.created_at = now + 0.4
+    reply = agent("No problem, someone will follow up. What company are you with?", now + 0.1)
+    assert is_continuation([head, reply, tail], head, tail)
+    late = llm.ChatMessage(role="user", content=["Acme."], metrics={})
+    late.created_at = now + 8
+    assert not is_continuation([head, reply, late], head, late)  # not soon after: an answer of its own
+    no = llm.ChatMessage(role="user", content=["No."], metrics={})
+    no.created_at = now + 0.4
+    assert not is_continuation([head, reply, no], head, no)  # a reply to the agent, never more of the answer

@@ -95,18 +95,20 @@ async def test_caller_can_barge_in(stack: Settings) -> None:
     assert [t for t in record.agent_turns if t.interrupted] == [after_yes]
 
 
-async def test_five_callers_at_once_keep_their_own_answers(stack: Settings) -> None:
-    """Five calls at once saturate a 2-core machine (see docs/benchmark.md), so callers behave like
-    people: they answer what they are asked, repeat on a re-ask and say "No." to a wrong read-back.
-    What must hold: every call completes, a read-back field is exactly right or flagged for review
-    (never silently wrong), and no profile
-    holds anything another caller said.
+CALLERS = 3
+
+
+async def test_three_callers_at_once_keep_their_own_answers(stack: Settings) -> None:
+    """Three offline calls at once keep a 2-core machine busy (each reply is a Whisper run and a Piper run; five
+    saturate it, see docs/benchmark.md), so callers behave like people: they answer what they are asked, repeat on
+    a re-ask and say "No." to a wrong read-back. What must hold: every call completes, a read-back field is exactly
+    right or flagged for review (never silently wrong), and no profile holds anything another caller said.
 
     Callers arrive as people do, one after another: each dials once the previous one has been greeted, then
-    all five talk at once. (Five calls started in the same instant answer in lockstep, and five Whisper runs
-    at the same moment starve the VAD enough to split a name in two.)"""
+    all talk at once. (Calls started in the same instant answer in lockstep, and Whisper runs at the same moment
+    starve the VAD enough to split a name in two.) Five callers took five minutes of CI for the same checks."""
     callers = [SimCaller(stack, CallScript(answer_book=p.answer_book, expected=p.expected, timeout=400))
-               for p in PERSONAS[:5]]
+               for p in PERSONAS[:CALLERS]]
     calls = []
     for caller in callers:
         calls.append(asyncio.create_task(caller.run()))
@@ -114,14 +116,14 @@ async def test_five_callers_at_once_keep_their_own_answers(stack: Settings) -> N
         await asyncio.wait({greeted, calls[-1]}, timeout=120, return_when=asyncio.FIRST_COMPLETED)
         greeted.cancel()
     results = await asyncio.gather(*calls)
-    assert len({r.room_name for r in results}) == 5
-    for persona, result in zip(PERSONAS, results, strict=True):
+    assert len({r.room_name for r in results}) == CALLERS
+    for persona, result in zip(PERSONAS[:CALLERS], results, strict=True):
         record = await settled_call(stack, result.room_name)
         assert record.call.status == "completed", (persona.answers[0], record.call.status_reason)
         answers = record.profile.answers
         for read_back in ("full_name", "email"):  # right, or flagged for staff after repeated mishearing
             assert answers.get(read_back) == persona.expected[read_back] or read_back in record.profile.flagged
-        others = [p for p in PERSONAS[:5] if p is not persona]
+        others = [p for p in PERSONAS[:CALLERS] if p is not persona]
         for name, value in answers.items():
             assert all(value != other.expected.get(name) or value == persona.expected.get(name) for other in others)
         heard = " ".join(t.text for t in record.user_turns).lower()

@@ -204,7 +204,8 @@ class WhisperSTT(stt.STT):
         """The other readings of an utterance this STT heard as `text` (for the interview), [] if unknown."""
         return self._readings.get(text, [text])[1:]
 
-    def _remember(self, readings: list[str]) -> None:
+    def remember(self, readings: list[str]) -> None:
+        """Keep `readings` as the N best of their first (an answer's parts joined by the stream, too)."""
         if readings:
             self._readings[readings[0]] = readings
             while len(self._readings) > 8:
@@ -243,7 +244,7 @@ class WhisperSTT(stt.STT):
         audio = to_whisper_input(frames)
         started = time.perf_counter()
         readings = await self._transcriber(audio, self._beam_size, self.prompt)
-        self._remember(readings)
+        self.remember(readings)
         log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),  # never the words
                                         "stt_s": round(time.perf_counter() - started, 3), "readings": len(readings)})
         # every reading goes to the session (the first is the transcript); agreement is a confidence of sorts
