@@ -12,8 +12,10 @@ from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
     normalize_choice,
+    normalize_company,
     normalize_email,
     normalize_integer,
+    normalize_role,
     normalizer_for_kind,
     speakable,
     spell_out_email,
@@ -126,3 +128,18 @@ def test_speakable() -> None:
     assert speakable("UTC+5:30", "timezone") == "UTC plus 5:30"
     assert speakable(20, "integer") == "20"
     assert speakable("maria@example.com", "email") == "m-a-r-i-a at example dot com"
+
+
+@pytest.mark.parametrize("said", ["as an Oscar", "That is an alpha, dot, C as in Charlie, H as in hotel",
+                                  "H-A-N-N-A-H-dot-S-C-H", "dana@fastmail.com", "O as in Oscar, L as in Lima"])
+def test_a_spelling_or_an_address_is_no_company_or_role(said: str) -> None:
+    """Seen in spoken calls: the tail of a spelled address, or the address said again, stored as the company or
+    the role ("Alpha", "as an Oscar"). Such an answer is re-asked instead."""
+    assert normalize_company(said) is None
+    assert normalize_role(said) is None
+
+
+@pytest.mark.parametrize(("said", "company"), [("Harbor Labs, as in the port", "Harbor Labs"),
+                                               ("Booking.com", "Booking.com"), ("A-B-C Corp", "ABC Corp")])
+def test_a_company_with_as_in_or_dashes_is_still_a_company(said: str, company: str) -> None:
+    assert normalize_company(said).value == company

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from onboarding.interview.spelling import RADIO
 from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers
 
 ACRONYMS = {"ceo", "cto", "cfo", "coo", "cmo", "cio", "cpo", "cro", "vp", "svp", "evp", "hr", "it", "qa", "ux",
@@ -75,6 +76,17 @@ def _title(words: str, suffixes: bool = False) -> str:
     return " ".join(out)
 
 
+# Not a company name but a spelling or an address, said where the company was asked (a caller still spelling the
+# question before, or answering it again): "as an Oscar", "C as in Charlie", "H-A-N-N-A-H", "dana@fastmail.com"
+_KEY_WORD = re.compile(r"\b(?:as|is|has)\s+(?:in|an)\s+([a-z]+)", re.IGNORECASE)
+_SPELLED_WITH_DASHES = re.compile(r"(?:\b[a-z]\s*-\s*){3,}", re.IGNORECASE)
+
+
+def _spelling_or_address(text: str) -> bool:
+    return ("@" in text or _SPELLED_WITH_DASHES.search(text) is not None
+            or any(word.lower() in RADIO for word in _KEY_WORD.findall(text)))
+
+
 def _clean_company(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:the|a|an)\s+", "", strip_edges(value), flags=re.IGNORECASE))
     value = re.sub(r"\s+(?:company|right now|at the moment|currently)$", "", value, flags=re.IGNORECASE)
@@ -94,7 +106,7 @@ def _prepared(text: str) -> str:
 
 def normalize_company(text: str) -> tuple[str, float] | None:
     """ "I work at Initech" -> ("Initech", 0.85); "acme corp." -> ("Acme Corp", 0.75)."""
-    if not text or not text.strip():
+    if not text or not text.strip() or _spelling_or_address(text):
         return None
     text = _prepared(text)
     if _SELF.search(text):
@@ -137,7 +149,7 @@ def _clean_role(value: str) -> str | None:
 
 def normalize_role(text: str) -> tuple[str, float] | None:
     """ "I'm a product manager at Acme Corp" -> ("Product Manager", 0.85); "I run engineering" -> Head of."""
-    if not text or not text.strip():
+    if not text or not text.strip() or _spelling_or_address(text):
         return None
     text = _IM_HEARD.sub("I'm ", _prepared(text))
     run = _RUN.search(text)
