@@ -292,8 +292,9 @@ class InterviewCall:
         self._silence_timer = None
         if self.session is None or self._outcome is not None or self._closed:
             return
-        if self._silence.hold():  # the caller answered; the turn is still being committed
-            log.info("caller's words still on their way, not re-prompting yet", extra=self.log_extra)
+        speaking = self.session.user_state == "speaking"
+        if self._silence.hold(caller_speaking=speaking, transcribing=self.stack.transcribing()):
+            log.info("caller speaking or words still on their way, not re-prompting yet", extra=self.log_extra)
             self._arm_silence_timer()
             return
         self._silent_reprompts += 1

@@ -4,7 +4,10 @@ The silence timer starts when the caller stops making sound; the turn itself is 
 final transcript and the end-of-turn delay. On a loaded machine (or a slow STT) that gap can outlast the timer,
 and a re-prompt then talks over an answer the caller did give (seen: the re-prompt played, then the caller's
 answer was committed a second later). Words transcribed and not yet committed as a caller turn hold the re-prompt
-back for one more window; sound without words (noise, a cough) does not.
+back for one more window; sound without words (noise, a cough) does not. A caller still speaking (a spelled address
+runs 20-50 s) or speech still being transcribed (a long one can take seconds on a loaded machine) is no silence
+either: seen, the re-prompt talked over a caller spelling her address, counted as a failed try, and the address
+was given up on while she spelled it.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ class SilenceWatch:
     def committed(self, now: float | None = None) -> None:
         self._committed_at = time.monotonic() if now is None else now
 
-    def hold(self) -> bool:
-        """True (once per burst of words) when words were heard that no caller turn took yet: the caller is not
-        silent, wait one more window. Words that never become a turn stop holding after that window."""
+    def hold(self, *, caller_speaking: bool = False, transcribing: bool = False) -> bool:
+        """True when the caller is not silent, so wait one more window: speaking now, speech still being
+        transcribed, or (once per burst of words) words heard that no caller turn took yet. Words that never become
+        a turn stop holding after that window."""
+        if caller_speaking or transcribing:
+            return True
         if self._words_at <= self._committed_at or self._words_at == self._held_for:
             return False
         self._held_for = self._words_at

@@ -16,3 +16,14 @@ def test_words_on_their_way_hold_the_reprompt_back_for_one_window() -> None:
     assert watch.hold()  # new words: held back again
     watch.committed(now=21.0)
     assert not watch.hold()  # the turn was taken: the next silence is real
+
+
+def test_a_caller_still_speaking_or_being_transcribed_is_not_silent() -> None:
+    """Seen in a spoken call: a caller spelling her address for 50 s with a word per letter was re-prompted twice
+    over her own answer, and a 10 s spelling still being transcribed (7 s on a loaded machine) was talked over;
+    each re-prompt counted as a failed try and the address was given up on."""
+    watch = SilenceWatch()
+    assert watch.hold(caller_speaking=True)
+    assert watch.hold(caller_speaking=True)  # however long the answer: never once only
+    assert watch.hold(transcribing=True)
+    assert not watch.hold()  # quiet, nothing on its way: silence

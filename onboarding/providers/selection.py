@@ -67,6 +67,11 @@ class SpeechStack:
             if terms != self.cloud_stt._opts.keyterm:  # a change reconnects the stream, between turns
                 self.cloud_stt.update_options(keyterm=terms)
 
+    def transcribing(self) -> bool:
+        """True while the local STT is still transcribing what the caller said (a cloud STT's words come as they
+        are spoken)."""
+        return self.local_stt is not None and self.local_stt.transcribing > 0
+
     def attach(self, report: FallbackReport, room_name: str = "") -> None:
         """Fallbacks go to `report` (the call's recorder); Deepgram's usage is tagged with the room."""
         self.monitor.attach(report)

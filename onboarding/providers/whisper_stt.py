@@ -190,6 +190,7 @@ class WhisperSTT(stt.STT):
         self._speculate_after = speculate_after
         self.prompt: str | None = None  # set per turn by the call from the interview state
         self._readings: dict[str, list[str]] = {}  # best reading → all N best, for the interview (latest few)
+        self.transcribing = 0  # utterances being transcribed now (speech is no silence until it is heard)
 
     def hear(self, audio: np.ndarray, prompt: str | None = None) -> str:
         """Blocking: 16 kHz float audio to text (the REST door calls this from a worker thread)."""
@@ -243,7 +244,11 @@ class WhisperSTT(stt.STT):
         frames = buffer if isinstance(buffer, list) else [buffer]
         audio = to_whisper_input(frames)
         started = time.perf_counter()
-        readings = await self._transcriber(audio, self._beam_size, self.prompt)
+        self.transcribing += 1
+        try:
+            readings = await self._transcriber(audio, self._beam_size, self.prompt)
+        finally:
+            self.transcribing -= 1
         self.remember(readings)
         log.debug("transcribed", extra={"audio_s": round(audio.size / WHISPER_RATE, 2),  # never the words
                                         "stt_s": round(time.perf_counter() - started, 3), "readings": len(readings)})
