@@ -51,6 +51,15 @@ def test_words_are_no_spelling(said: str) -> None:
     assert decode_spelled(said) is None
 
 
+def test_a_looped_reading_of_a_spelling_is_no_spelling() -> None:
+    """Whisper looping inside a long spelling (seen: "Summit Bank" read back as "Summit Babeberrrrrrrnkk"): four of
+    one letter in a row is in no name, address or company, so that reading is refused and another is tried."""
+    said = ("S is in Sierra, U is in uniform. M is in mic. M is in mic. I, as an India, T, as in tango, space, B, as "
+            "in Bravo. A, B, E, B, E, R, R, R, R, R, R, R. And as in November, K is in kilo.")
+    assert decode_spelled(said) is None
+    assert decode_spelled("M, I, double L, E, R").text == "miller"  # two of a letter is a spelling
+
+
 def test_spell_out_is_what_a_caller_says() -> None:
     assert spell_out("j_smith@ab.io") == "J, underscore, S, M, I, T, H, at, A, B, dot, I, O"
     assert decode_spelled(spell_out("anna-lee@acme.io")).text == "anna-lee@acme.io"

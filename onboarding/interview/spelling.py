@@ -125,6 +125,10 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
     return out, letters, words
 
 
+# Four of one letter in a row is in no name, address or company: a reading with it is a decoding loop
+_LOOPED = re.compile(r"([a-z])\1{3,}")
+
+
 def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
     """The characters a spelled utterance says, lowercase ("D M I T R I" → "dmitri", "J underscore smith at
     example dot com" → "j_smith@example.com", "B as in Victor" → "v"); None when it holds fewer than
@@ -170,7 +174,10 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
     flush(keep_words=not after_key)
     if letters < min_letters:
         return None
-    return Spelled(re.sub(r"\s+", " ", "".join(out)).strip(" ."), letters, words)
+    value = re.sub(r"\s+", " ", "".join(out)).strip(" .")
+    if _LOOPED.search(value):  # "B, E, R, R, R, R, R, R, R": Whisper looping, not what was spelled
+        return None
+    return Spelled(value, letters, words)
 
 
 # How a caller says each symbol when spelling (the words `SYMBOLS` reads back)
