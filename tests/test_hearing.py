@@ -32,6 +32,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("K is in kilo. O is an Oscar, F as an fox trick, Zia's in Zulu.", "kofz"),
     ("G as in golf, as in alpha, Alice and Lena, Alice in Lena", "gall"),  # "L as" heard as a name
     ("P, S, in Papa, E, S, in Echo, T, S, in Tango", "pet"),  # "as" heard as "S"
+    ("I as in India, D as in Tanko, space, B as in Bravo", "it b"),  # a key word one sound off still decides
+    ("C has an Charley, R as in Romio", "cr"),
     ("E as an echo, R as an Romeo, K as an giggle, S as an Sierra", "erks"),  # a misheard key word: the letter
     ("bee are oh double you en", "brown"),  # letter names
     ("K O double L", "koll"),

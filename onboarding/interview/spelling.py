@@ -87,8 +87,31 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     if len(word) < 2 or not word.isalpha() or word in SYMBOLS or word in DIGITS or word in _NOISE or (
             word in _MULTI or word in _CONNECT or word in _AS_IN):
         return None
-    made_for_it = RADIO.get(word) or LETTER_NAMES.get(word)
+    made_for_it = RADIO.get(word) or LETTER_NAMES.get(word) or _near_radio(word)
     return j, made_for_it or word[0], made_for_it is not None
+
+
+def _near_radio(word: str) -> str | None:
+    """The letter of the radio word `word` is one sound away from ("Tanko", "Charley", "Romio"): a key word
+    misheard, still made for spelling, so it wins over the heard letter ("D as in Tanko" spells T). Only when the
+    two start alike and differ in one letter (two for long words): "mic", "line" and "Romano" stay plain words."""
+    if len(word) < 4:
+        return None
+    for radio, letter in RADIO.items():
+        if radio[0] == word[0] and abs(len(radio) - len(word)) <= 1 and (
+                _edits(radio, word) <= (2 if len(radio) >= 7 else 1)):
+            return letter
+    return None
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (short words)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
 
 
 def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int, int]:
