@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,12 +14,11 @@ import httpx
 import numpy as np
 import psutil
 import pytest
-from livekit import rtc
 from livekit.agents import inference, stt
 
 from harness.caller_audio import ROOM_RATE, at_level, speak, trimmed, with_pause
 from harness.cluster import wait_until
-from harness.fakes.audio import FRAME, hear
+from harness.fakes.audio import hear, play
 from harness.fakes.settings import cloud_env, cloud_settings
 from harness.personas import PERSONAS
 from harness.simcaller import CallScript, SimCaller, reactive_answer
@@ -237,16 +235,6 @@ SPELLED_HEAD = "D as in Delta, A as in Alpha, N as in November, A as in Alpha, a
 SPELLED_TAIL = "F as in Foxtrot, A as in Alpha, S as in Sierra, T as in Tango, mail dot com"
 
 
-async def push(stream: stt.RecognizeStream, pcm: np.ndarray) -> None:
-    """`pcm` into the stream in real time, as a microphone delivers it; the input stays open."""
-    started = time.monotonic()
-    for index, start in enumerate(range(0, pcm.size - FRAME + 1, FRAME)):
-        stream.push_frame(rtc.AudioFrame(pcm[start:start + FRAME].tobytes(), ROOM_RATE, 1, FRAME))
-        ahead = started + (index + 1) * 0.01 - time.monotonic()
-        if ahead > 0:
-            await asyncio.sleep(ahead)  # pacing like a microphone, not synchronisation
-
-
 async def two_part_answer(stt_: WhisperSTT, gate: GatedTranscriber, *, tail_after_head_heard: bool) -> list[str]:
     """The spelled address in two parts with a 0.6 s pause between them. The head's transcription is let through
     once the caller has started the tail, or, with `tail_after_head_heard`, the tail waits for the head's
@@ -256,12 +244,11 @@ async def two_part_answer(stt_: WhisperSTT, gate: GatedTranscriber, *, tail_afte
     head_heard = asyncio.Event()
 
     async def caller() -> None:
-        await push(stream, np.concatenate([trimmed(speak(SPELLED_HEAD)), pause]))
+        await play(stream, np.concatenate([trimmed(speak(SPELLED_HEAD)), pause]), end_input=False)
         if tail_after_head_heard:
             gate.release()
             await head_heard.wait()
-        await push(stream, np.concatenate([trimmed(speak(SPELLED_TAIL)), np.zeros(ROOM_RATE, dtype=np.int16)]))
-        stream.end_input()
+        await play(stream, np.concatenate([trimmed(speak(SPELLED_TAIL)), np.zeros(ROOM_RATE, dtype=np.int16)]))
 
     speaking = asyncio.create_task(caller())
     finals, starts = [], 0

@@ -18,15 +18,16 @@ from harness.caller_audio import ROOM_RATE
 FRAME = ROOM_RATE // 100  # 10 ms
 
 
-async def play(stream: stt.RecognizeStream, pcm: np.ndarray) -> None:
-    """Push 10 ms frames on a real-time schedule, then end the input."""
+async def play(stream: stt.RecognizeStream, pcm: np.ndarray, *, end_input: bool = True) -> None:
+    """Push 10 ms frames on a real-time schedule, then end the input (unless more is to come)."""
     started = time.monotonic()
     for index, start in enumerate(range(0, pcm.size - FRAME + 1, FRAME)):
         stream.push_frame(rtc.AudioFrame(pcm[start:start + FRAME].tobytes(), ROOM_RATE, 1, FRAME))
         ahead = started + (index + 1) * 0.01 - time.monotonic()
         if ahead > 0:
             await asyncio.sleep(ahead)  # pacing like a microphone, not synchronisation
-    stream.end_input()
+    if end_input:
+        stream.end_input()
 
 
 async def hear(stream: stt.RecognizeStream, pcm: np.ndarray) -> list[stt.SpeechEvent]:
