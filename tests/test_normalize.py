@@ -143,3 +143,12 @@ def test_a_spelling_or_an_address_is_no_company_or_role(said: str) -> None:
                                                ("Booking.com", "Booking.com"), ("A-B-C Corp", "ABC Corp")])
 def test_a_company_with_as_in_or_dashes_is_still_a_company(said: str, company: str) -> None:
     assert normalize_company(said).value == company
+
+
+def test_a_key_word_spelling_the_decoder_could_not_read_is_no_address() -> None:
+    """Seen (held-out caller 9): a misheard key-word spelling of an address, which decode_spelled refused, was made
+    into a long address of its words ("d-s-a-n-d-b-a-k-e-r dot i-a-s-a-n-i-n-d-i-a …") and read back."""
+    said = ("D, S and Baker. I, as an India, see as in Charlie, T as in tango. Oh, it was an Oscar. R is in Romeo. "
+            "So underscore. Or, P, S and Papa, at, P, S and Papa, R is in Romeo.")
+    assert normalize_email(said) is None
+    assert normalize_email("victor underscore p at proton dot me").value == "victor_p@proton.me"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from onboarding.interview import validate
-from onboarding.interview.spelling import SAID_AS
+from onboarding.interview.spelling import SAID_AS, says_key_words
 from onboarding.interview.spoken import (
     TEENS,
     TENS,
@@ -157,8 +157,9 @@ def _respelled(match: re.Match[str]) -> str:
 
 
 def normalize_email(text: str) -> tuple[str, float] | None:
-    """An address and a confidence from spoken or formatted text; None if no address is there."""
-    if not text or not text.strip():
+    """An address and a confidence from spoken or formatted text; None if no address is there (nor in a key-word
+    spelling that `decode_spelled` could not read: its words made a long address of "asinromeo" and the like)."""
+    if not text or not text.strip() or says_key_words(text):
         return None
     raw = re.sub(_SUFFIXES, "", text.strip(), flags=re.IGNORECASE)
     spelled_after = _SPELLED_AFTER.search(raw)

@@ -91,6 +91,15 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     return j, made_for_it or word[0], made_for_it is not None
 
 
+_KEY_WORD_PHRASE = re.compile(r"\b(?:as|is|has)\s+(?:in|an)\s+([a-z]+)", re.IGNORECASE)
+
+
+def says_key_words(text: str) -> bool:
+    """True when `text` spells with key words ("C as in Charlie", Whisper's "has an Oscar"): a spelling, which
+    only `decode_spelled` may read, never a value said as words."""
+    return any(word.lower() in RADIO for word in _KEY_WORD_PHRASE.findall(text or ""))
+
+
 def _near_radio(word: str) -> str | None:
     """The letter of the radio word `word` is one sound away from ("Tanko", "Charley", "Romio"): a key word
     misheard, still made for spelling, so it wins over the heard letter ("D as in Tanko" spells T). Only when the

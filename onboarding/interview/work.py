@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from onboarding.interview.spelling import RADIO
+from onboarding.interview.spelling import says_key_words
 from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers
 
 ACRONYMS = {"ceo", "cto", "cfo", "coo", "cmo", "cio", "cpo", "cro", "vp", "svp", "evp", "hr", "it", "qa", "ux",
@@ -78,13 +78,11 @@ def _title(words: str, suffixes: bool = False) -> str:
 
 # Not a company name but a spelling or an address, said where the company was asked (a caller still spelling the
 # question before, or answering it again): "as an Oscar", "C as in Charlie", "H-A-N-N-A-H", "dana@fastmail.com"
-_KEY_WORD = re.compile(r"\b(?:as|is|has)\s+(?:in|an)\s+([a-z]+)", re.IGNORECASE)
 _SPELLED_WITH_DASHES = re.compile(r"(?:\b[a-z]\s*-\s*){3,}", re.IGNORECASE)
 
 
 def _spelling_or_address(text: str) -> bool:
-    return ("@" in text or _SPELLED_WITH_DASHES.search(text) is not None
-            or any(word.lower() in RADIO for word in _KEY_WORD.findall(text)))
+    return "@" in text or _SPELLED_WITH_DASHES.search(text) is not None or says_key_words(text)
 
 
 def _clean_company(value: str) -> str | None:
