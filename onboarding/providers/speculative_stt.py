@@ -60,7 +60,6 @@ class SpeculativeStream(stt.RecognizeStream):
         self._language = language
         self.speculations = 0  # started early
         self.speculation_hits = 0  # of those, used as the final transcript
-        self.held_parts = 0  # transcripts held to go out with the part the caller went on with
         self._utterance: _Utterance | None = None  # the one being spoken
 
     async def _metrics_monitor_task(self, event_aiter: AsyncIterable[stt.SpeechEvent]) -> None:
@@ -144,7 +143,6 @@ class SpeculativeStream(stt.RecognizeStream):
             if not held:
                 continue
             if self._utterance is not None or not finished.empty():
-                self.held_parts += 1
                 continue  # the caller went on before this part was heard: it goes out with what follows
             self._send_final(held, item.speech_end_time)
             held = []
