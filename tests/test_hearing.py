@@ -42,6 +42,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("J underscore S M I T H at outlook dot com", "j_smith@outlook.com"),
     ("A N N A dash L E E", "anna-lee"),
     ("kevin underscore zero nine at gmail dot com", "kevin_09@gmail.com"),
+    ("V-I-C-T-O-R underscore P-at-P-R-O-T-O-N.ME.", "victor_p@proton.me"),  # a dash Whisper put before "at"
+    ("L, S, in Lima, Y, S, in New Yankee, Dot, C, S, in Charlie", "ly.c"),  # a word heard before the key word
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

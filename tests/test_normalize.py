@@ -66,6 +66,27 @@ def test_guessed_email_domain_has_lower_confidence() -> None:
     assert guessed and said and guessed.confidence < said.confidence
 
 
+@pytest.mark.parametrize(("said", "address"), [
+    ("emily dot carter nineteen at ikloud dot com", "emily.carter19@icloud.com"),
+    ("victor underscore p at propan.me", "victor_p@proton.me"),
+    ("sam at outlok dot com", "sam@outlook.com"),
+    ("sam at gmial dot com", "sam@gmail.com"),  # two letters swapped count as one slip
+    ("sam at yahho dot co dot uk", "sam@yahoo.co.uk"),
+])
+def test_a_provider_misheard_by_a_sound_is_the_provider(said: str, address: str) -> None:
+    heard = normalize_email(said)
+    exact = normalize_email(said.replace(said.split(" at ")[1], address.split("@")[1].replace(".", " dot ")))
+    assert heard is not None and heard.value == address
+    assert exact is not None and heard.confidence < exact.confidence  # a guess: read back, not taken on trust
+
+
+@pytest.mark.parametrize("said", ["bob at aon dot com", "bob at lime dot com", "bob at acme dot com",
+                                  "bob at proton dot com", "bob at gmail dot co"])
+def test_a_domain_near_no_provider_stays_as_heard(said: str) -> None:
+    heard = normalize_email(said)
+    assert heard is not None and heard.value == "bob@" + said.split(" at ")[1].replace(" dot ", ".")
+
+
 def test_choice() -> None:
     choices = ("Starter", "Team", "Enterprise")
     assert normalize_choice("the enterprise plan please", choices) == Normalized("Enterprise", 0.9)

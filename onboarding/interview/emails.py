@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from onboarding.interview import validate
-from onboarding.interview.spelling import SAID_AS, says_key_words
+from onboarding.interview.spelling import SAID_AS, edit_distance, says_key_words
 from onboarding.interview.spoken import (
     TEENS,
     TENS,
@@ -130,6 +130,29 @@ def _unglue_provider(text: str) -> str | None:
     return text[: match.start()] + match.group(1) + " @ " + match.group(2) + match.group(3)
 
 
+# Mailbox providers most people's addresses are at. A domain a sound or two away from one of them ("ikloud.com",
+# "propan.me") is the provider misheard, as Mailcheck suggests for typed addresses; the read-back lets the caller
+# say no. Names shorter than five letters are left alone: "aon.com" is a company, not "aol.com".
+WELL_KNOWN_DOMAINS = (
+    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "proton.me",
+    "protonmail.com", "fastmail.com", "yandex.com", "comcast.net", "verizon.net", "btinternet.com",
+    "hotmail.co.uk", "yahoo.co.uk",
+)
+
+
+def well_known_domain(domain: str) -> str | None:
+    """The provider domain `domain` is a mishearing of (same ending, the name one letter off, two for names of
+    six letters or more), or None when it is none or already one."""
+    name, _, suffix = domain.partition(".")
+    if domain in WELL_KNOWN_DOMAINS or len(name) < 5:
+        return None
+    for known in WELL_KNOWN_DOMAINS:
+        known_name, _, known_suffix = known.partition(".")
+        if known_suffix == suffix and edit_distance(known_name, name) <= (2 if len(known_name) >= 6 else 1):
+            return known
+    return None
+
+
 def _fix_domain(address: str) -> tuple[str, float]:
     """Repair common mishearings of the domain; returns the address and a confidence penalty."""
     local, _, domain = address.rpartition("@")
@@ -141,6 +164,8 @@ def _fix_domain(address: str) -> tuple[str, float]:
     if domain.endswith("com") and "." not in domain and len(domain) > 3:
         domain = domain[:-3] + ".com"
         penalty = 0.2
+    if (known := well_known_domain(domain)) is not None:
+        domain, penalty = known, max(penalty, 0.2)
     return f"{local}@{domain}", penalty
 
 

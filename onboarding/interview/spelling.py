@@ -54,7 +54,8 @@ def _tokens(text: str) -> list[str]:
     """Tokens with Whisper's spellings taken apart: "D-M-I" → d m i, "D. M." → d m, glued "DMITRI" kept whole."""
     text = re.sub(r"\b([A-Za-z])(?:[-.]\s?)(?=[A-Za-z]\b)", r"\1 ", text)  # "D-M-I-T", "D. M. I."
     text = text.replace("x-ray", "xray").replace("X-ray", "xray")
-    text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w{2,})", " ", text)  # "kilo. O", "in-boy": punctuation
+    # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
+    text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)
 
 
@@ -88,6 +89,8 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
             word in _MULTI or word in _CONNECT or word in _AS_IN):
         return None
     made_for_it = RADIO.get(word) or LETTER_NAMES.get(word) or _near_radio(word)
+    if made_for_it is None and j + 1 < len(toks) and toks[j + 1].lower() in RADIO:
+        j, made_for_it = j + 1, RADIO[toks[j + 1].lower()]  # "as in new Yankee": a word heard before the key word
     return j, made_for_it or word[0], made_for_it is not None
 
 
@@ -108,19 +111,23 @@ def _near_radio(word: str) -> str | None:
         return None
     for radio, letter in RADIO.items():
         if radio[0] == word[0] and abs(len(radio) - len(word)) <= 1 and (
-                _edits(radio, word) <= (2 if len(radio) >= 7 else 1)):
+                edit_distance(radio, word) <= (2 if len(radio) >= 7 else 1)):
             return letter
     return None
 
 
-def _edits(a: str, b: str) -> int:
-    """Levenshtein distance (short words)."""
-    row = list(range(len(b) + 1))
+def edit_distance(a: str, b: str) -> int:
+    """Edits between two short words, a swap of two neighbouring letters counted as one ("gmial", "gmail")."""
+    rows = [list(range(len(b) + 1))]
     for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
+        row = [i]
         for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int, int]:
