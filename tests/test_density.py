@@ -25,7 +25,7 @@ from harness.simcaller import CallScript, SimCaller, reactive_answer
 from harness.testbed import rest_app, settled_call, stack_settings, start_worker
 from onboarding.capacity import availability
 from onboarding.db import get_engine
-from onboarding.providers.speculative_stt import SpeculativeStream
+from onboarding.providers.speculative_stt import SPECULATE_UP_TO, SpeculativeStream
 from onboarding.providers.whisper_stt import WhisperSTT
 from onboarding.settings import Settings
 
@@ -214,6 +214,36 @@ async def test_whisper_transcribes_at_the_first_pause_and_drops_it_when_the_call
     assert len(finals) == 1, [e.alternatives[0].text for e in finals]
     assert "maria" in finals[0].alternatives[0].text.lower() and "garcia" in finals[0].alternatives[0].text.lower()
     assert stream.speculations == 2 and stream.speculation_hits == 1  # the first guess was dropped
+
+
+class CountingTranscriber:
+    """Whisper that notes the length of every utterance it is asked to transcribe."""
+
+    def __init__(self, whisper: WhisperSTT) -> None:
+        self.whisper, self.seconds = whisper, []
+
+    async def __call__(self, audio: np.ndarray, beam_size: int, prompt: str | None) -> list[str]:
+        self.seconds.append(audio.size / 16000)
+        return await asyncio.to_thread(self.whisper.hear_all, audio, prompt)
+
+
+async def test_a_long_spelling_is_transcribed_once_not_at_every_comma() -> None:
+    """A key-word spelling pauses at every comma; an early transcription of all the audio so far at each pause
+    (dropped when the caller goes on, but run to the end) cost a 33 s spelling 21 transcriptions. Past
+    SPECULATE_UP_TO seconds the stream waits for the end of speech: one transcription of the whole."""
+    vad = inference.VAD()
+    counting = CountingTranscriber(WhisperSTT(vad=vad, speculate_after=0.1))
+    stream = WhisperSTT(vad=vad, speculate_after=0.1, transcriber=counting).stream()
+    spelled = speak("O as in Oscar, K as in Kilo, A as in Alpha, F as in Foxtrot, O as in Oscar, R as in Romeo, "
+                    "dot, C as in Charlie, O as in Oscar, M as in Mike")
+    assert spelled.size / ROOM_RATE > SPECULATE_UP_TO + 2
+    events = await hear(stream, np.concatenate([spelled, np.zeros(ROOM_RATE, dtype=np.int16)]))
+    finals = [e.alternatives[0].text for e in events if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
+    assert len(finals) == 1 and "oscar" in finals[0].lower() and "mike" in finals[0].lower(), finals
+    *early, last = counting.seconds
+    assert early, "its first seconds are still transcribed at a pause"
+    assert all(seconds <= SPECULATE_UP_TO + 0.5 for seconds in early), counting.seconds
+    assert last > SPECULATE_UP_TO + 2
 
 
 class GatedTranscriber:

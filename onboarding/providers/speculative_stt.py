@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("onboarding.stt")
 SILENT_BELOW = 0.35  # a VAD window under this speech probability counts as silence (the VAD's own release level)
+# No early transcription of an utterance already longer than this: answers that long are spellings and lists, with
+# a pause at every comma, and each guess (dropped when the caller goes on) was a transcription of all the audio so
+# far that ran on to the end: a 33 s spelling cost 21 of them, 10x its own length in Whisper time.
+SPECULATE_UP_TO = 6.0
 
 
 class _Utterance:
@@ -41,6 +45,7 @@ class _Utterance:
     def __init__(self, frames: list[rtc.AudioFrame]) -> None:
         self.frames = list(frames)
         self.silence = 0.0  # seconds of silence at the end so far
+        self.seconds = sum(f.samples_per_channel / f.sample_rate for f in frames)
         self.guess: asyncio.Task[stt.SpeechEvent] | None = None
         self.speculated = 0  # transcriptions started early (the last one may be used)
 
@@ -113,12 +118,14 @@ class SpeculativeStream(stt.RecognizeStream):
 
     def _on_window(self, utterance: _Utterance, event: vad.VADEvent) -> None:
         utterance.frames.extend(event.frames)
+        window = sum(f.samples_per_channel / f.sample_rate for f in event.frames)
+        utterance.seconds += window
         if event.probability >= SILENT_BELOW:
             utterance.silence = 0.0
             utterance.drop_guess()  # the caller went on: that transcript would cut the answer short
             return
-        utterance.silence += sum(f.samples_per_channel / f.sample_rate for f in event.frames)
-        if (self._speculate_after > 0 and utterance.guess is None
+        utterance.silence += window
+        if (self._speculate_after > 0 and utterance.guess is None and utterance.seconds <= SPECULATE_UP_TO
                 and utterance.silence >= self._speculate_after):
             utterance.guess = self._recognize(utterance.frames)
             utterance.speculated += 1
