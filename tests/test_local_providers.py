@@ -11,7 +11,7 @@ from livekit import rtc
 
 from harness.caller_audio import noise, speak
 from onboarding.providers.local_tts import LocalTTS
-from onboarding.providers.whisper_stt import WhisperSTT, is_loop
+from onboarding.providers.whisper_stt import WhisperSTT, echoes, is_loop
 
 
 def frames_of(pcm: np.ndarray, rate: int = 48000) -> list[rtc.AudioFrame]:
@@ -71,3 +71,15 @@ def test_a_decoding_loop_is_no_reading_and_no_answer_of_the_corpus_looks_like_on
     for text in [*answers, "O, L, I, V, I, A, dot, C, H, E, N, at, G, M, A, I, L, dot, C, O, M.",
                  "five five five five five five five", "M, A, R, I, A, dot, G, A, R, C, I, A"]:
         assert not is_loop(text), text
+
+
+def test_a_reading_that_writes_the_prompt_back_is_no_reading() -> None:
+    """Primed with the caller's name for the email, Whisper heard "grace at hotmail dot com" as "graceliu, grace."
+    (the accuracy benchmark): two prompt items in a row are the prompt, not the caller; one item is an answer."""
+    name_prompt = "Grace Liu: grace.liu, graceliu, grace."
+    roles = "My role: CEO, CTO, COO, VP of Sales, PM, product manager, SWE, software engineer, co-founder, designer."
+    assert echoes(name_prompt, "graceliu, grace.") and echoes(roles, "CEO, CTO, COO")
+    for prompt, answer in [(name_prompt, "grace at hotmail dot com"), (name_prompt, "Grace Liu."),
+                           (roles, "Product manager."), (roles, "I'm a product manager, mostly."),
+                           (None, "graceliu, grace.")]:
+        assert not echoes(prompt, answer), answer

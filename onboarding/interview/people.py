@@ -76,8 +76,10 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         if tok.lower().strip(".") in _NAME_STOP:
             break
         words.append(tok.strip("."))
-    if spelled is None and len(clauses) > 1 and re.fullmatch(r"[A-Z]{2,}", clauses[1].replace(" ", "")):
-        spelled = clauses[1].replace(" ", "")
+    # "Grace Litu, L I U" (or "L.I.U", "L-I-U"): the letters after the name spell its misheard word
+    letters_after = re.sub(r"[\s.-]", "", clauses[1]) if len(clauses) > 1 else ""
+    if spelled is None and re.fullmatch(r"[A-Z]{2,}", letters_after):
+        spelled = letters_after
     confidence = 0.9 if len(words) >= 2 else 0.75
     if spelled:
         confidence = 0.95

@@ -131,17 +131,33 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None 
         readings: list[str] = []
         for ids in result.sequences_ids:
             text = tokenizer.decode(ids).strip()
-            if text and not _NON_SPEECH.match(text) and not is_loop(text) and text not in readings:
+            if (text and not _NON_SPEECH.match(text) and not is_loop(text) and not echoes(prompt, text)
+                    and text not in readings):
                 readings.append(text)
         return readings
 
     readings = decode(prompt)
     if readings is None:
         return []
-    if not readings and prompt:  # every reading looped ("olivia, olivia, olivia, …"): the prompt primed it
-        log.info("Whisper looped; decoding again without the prompt")
+    if not readings and prompt:  # every reading looped ("olivia, olivia, olivia, …") or echoed the prompt
+        log.info("Whisper looped or wrote its prompt back; decoding again without the prompt")
         readings = decode(None) or []
     return readings
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def echoes(prompt: str | None, text: str) -> bool:
+    """Whisper wrote back a run of its prompt instead of what was said: primed with "Grace Liu: grace.liu, graceliu,
+    grace." it heard "grace at hotmail dot com" as "graceliu, grace." Two or more of the prompt's items in a row;
+    one item alone ("Product manager." primed with a list of roles) is an answer."""
+    if not prompt:
+        return False
+    parts = [p for p in re.split(r"[,:;]|\.\s|\.$", text) if _words(p)]
+    said = _words(text)
+    return len(parts) >= 2 and len(said) >= 4 and f" {said} " in f" {_words(prompt)} "
 
 
 def is_loop(text: str) -> bool:
