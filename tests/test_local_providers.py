@@ -10,6 +10,7 @@ import pytest
 from livekit import rtc
 
 from harness.caller_audio import noise, speak
+from onboarding.interview.prompts import SPELLING_STT_PROMPT
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.whisper_stt import WhisperSTT, echoes, is_loop
 
@@ -81,5 +82,5 @@ def test_a_reading_that_writes_the_prompt_back_is_no_reading() -> None:
     assert echoes(name_prompt, "graceliu, grace.") and echoes(roles, "CEO, CTO, COO")
     for prompt, answer in [(name_prompt, "grace at hotmail dot com"), (name_prompt, "Grace Liu."),
                            (roles, "Product manager."), (roles, "I'm a product manager, mostly."),
-                           (None, "graceliu, grace.")]:
+                           (None, "graceliu, grace."), (SPELLING_STT_PROMPT, "M, A, R, I, A.")]:
         assert not echoes(prompt, answer), answer

@@ -152,12 +152,13 @@ def _words(text: str) -> str:
 def echoes(prompt: str | None, text: str) -> bool:
     """Whisper wrote back a run of its prompt instead of what was said: primed with "Grace Liu: grace.liu, graceliu,
     grace." it heard "grace at hotmail dot com" as "graceliu, grace." Two or more of the prompt's items in a row;
-    one item alone ("Product manager." primed with a list of roles) is an answer."""
+    one item alone ("Product manager." primed with a list of roles) is an answer, and so are spelled letters ("M, A,
+    R, I, A" is in the spelling prompt, and is how Maria spells her name)."""
     if not prompt:
         return False
-    parts = [p for p in re.split(r"[,:;]|\.\s|\.$", text) if _words(p)]
-    said = _words(text)
-    return len(parts) >= 2 and len(said) >= 4 and f" {said} " in f" {_words(prompt)} "
+    parts = [_words(p) for p in re.split(r"[,:;]|\.\s|\.$", text) if _words(p)]
+    return (len(parts) >= 2 and all(len(part) >= 2 for part in parts)
+            and f" {_words(text)} " in f" {_words(prompt)} ")
 
 
 def is_loop(text: str) -> bool:
