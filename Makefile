@@ -25,6 +25,7 @@ bench: install
 	$(PY) -m bench.accuracy_bench --typing --callers 1 --voices piper,slt
 	$(PY) -m bench.frame_options
 	$(PY) -m bench.whisper_speed
+	$(PY) -m bench.spelling_stream
 
 doctor: install
 	$(PY) -m onboarding doctor
