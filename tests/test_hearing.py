@@ -44,6 +44,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("kevin underscore zero nine at gmail dot com", "kevin_09@gmail.com"),
     ("V-I-C-T-O-R underscore P-at-P-R-O-T-O-N.ME.", "victor_p@proton.me"),  # a dash Whisper put before "at"
     ("L, S, in Lima, Y, S, in New Yankee, Dot, C, S, in Charlie", "ly.c"),  # a word heard before the key word
+    ("B as in Bravo, O as in Oscar, Dot? Dot, K as in Kilo", "bo.k"),  # a "dot" Whisper wrote twice
+    ("O as in Oscar, see you as in Charlie, A as in Alpha", "oca"),  # the letter, a stray word, its key word
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

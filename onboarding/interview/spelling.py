@@ -164,6 +164,14 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
     return out, letters, words
 
 
+def _letter_of(tok: str) -> str | None:
+    """The letter one spoken token stands for ("C", "see", "Charlie"), or None."""
+    low = tok.lower()
+    if len(low) == 1 and low.isalpha():
+        return low
+    return LETTER_NAMES.get(low) or RADIO.get(low)
+
+
 # Four of one letter in a row is in no name, address or company: a reading with it is a decoding loop
 _LOOPED = re.compile(r"([a-z])\1{3,}")
 
@@ -194,6 +202,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
                 if not made_for_it and len(heard) == 1 and heard.isalpha():
                     letter = heard.lower()  # "K as in giggle": a misheard key word that is no spelling word
+                elif made_for_it and pending and _letter_of(heard) != letter and _letter_of(pending[-1]) == letter:
+                    pending.pop()  # "see you as in Charlie": the letter, then a word Whisper added, is one letter
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
             if times > 1:
                 pending.pop()
@@ -213,7 +223,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
     flush(keep_words=not after_key)
     if letters < min_letters:
         return None
-    value = re.sub(r"\s+", " ", "".join(out)).strip(" .")
+    # "Dot? Dot,": a symbol Whisper wrote twice (no address has two dots in a row)
+    value = re.sub(r"\.{2,}", ".", re.sub(r"\s+", " ", "".join(out))).strip(" .")
     if _LOOPED.search(value):  # "B, E, R, R, R, R, R, R, R": Whisper looping, not what was spelled
         return None
     return Spelled(value, letters, words)
