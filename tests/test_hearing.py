@@ -46,6 +46,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("L, S, in Lima, Y, S, in New Yankee, Dot, C, S, in Charlie", "ly.c"),  # a word heard before the key word
     ("B as in Bravo, O as in Oscar, Dot? Dot, K as in Kilo", "bo.k"),  # a "dot" Whisper wrote twice
     ("O as in Oscar, see you as in Charlie, A as in Alpha", "oca"),  # the letter, a stray word, its key word
+    ("K, as in K, I as in India, M as in Mike", "kim"),  # the key word heard as the letter itself
+    ("O, as in Oscar, S, as in C, R, T as in Tango", "ost"),  # Sierra written as two letters
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

@@ -85,6 +85,10 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     if j >= len(toks):
         return None
     word = toks[j].lower()
+    if word == "c" and j + 1 < len(toks) and toks[j + 1].lower() == "r":
+        return j + 1, "s", True  # "S as in C, R": Sierra ("see-air-ah") written as two letters
+    if len(word) == 1 and word.isalpha():  # "F as in F": the key word heard as a letter; the letter before it wins
+        return j, word, False
     if len(word) < 2 or not word.isalpha() or word in SYMBOLS or word in DIGITS or word in _NOISE or (
             word in _MULTI or word in _CONNECT or word in _AS_IN):
         return None
