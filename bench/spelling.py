@@ -11,13 +11,17 @@ Three name sets: `tuning` (the decoder's key-word rules were written looking at 
 
     python -m bench.spelling                      # voices piper, slt, awb, rms; writes docs/spelling.md
     python -m bench.spelling --voices slt --sets heldout
+    python -m bench.spelling --against 80912f8 --sets tuning,heldout-2 --modes "NATO words"  # two decoders
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import subprocess
+import sys
 import time
+import types
 
 from bench.common import machine, write_section
 from bench.stt_accuracy import synthesize
@@ -58,11 +62,27 @@ MODES = {
 }
 
 
-def heard_as(model, name: str, mode: str, voice: str, prompt: str = SPELLING_STT_PROMPT) -> str | None:
+def readings_of(model, name: str, mode: str, voice: str, prompt: str = SPELLING_STT_PROMPT) -> list[str]:
+    """Whisper's N best readings of `name` spelled in `mode` by `voice`."""
     pcm = synthesize(MODES[mode](name), voice)
     audio = resample(pcm, ROOM_RATE, 16000).astype("float32") / 32768
-    readings = hypotheses(model, audio, 5, prompt)
-    return next((d.text for r in readings if (d := decode_spelled(r)) is not None), None)
+    return hypotheses(model, audio, 5, prompt)
+
+
+def first_decoded(readings: list[str], decode=decode_spelled) -> str | None:
+    """What the interview takes from a spelling: the first reading that decodes."""
+    return next((d.text for r in readings if (d := decode(r)) is not None), None)
+
+
+def decoder_at(revision: str):
+    """`decode_spelled` as it was at a git revision (to score two decoders on the very same readings: Whisper tiny
+    int8 does not give the same readings of the same audio twice, so two runs cannot compare decoders)."""
+    source = subprocess.run(["git", "show", f"{revision}:onboarding/interview/spelling.py"], cwd=REPO_ROOT,
+                            check=True, capture_output=True, text=True).stdout
+    module = types.ModuleType(f"spelling_at_{revision}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"spelling.py@{revision}", "exec"), module.__dict__)  # our own file, from git
+    return module.decode_spelled
 
 
 def main() -> None:
@@ -73,7 +93,11 @@ def main() -> None:
     parser.add_argument("--names", type=int, default=20, help="the first N names of each set")
     parser.add_argument("--prompt", default=SPELLING_STT_PROMPT, help="Whisper's prompt (a candidate to try)")
     parser.add_argument("--no-doc", action="store_true", help="print only (a trial)")
+    parser.add_argument("--against", metavar="REV", help="also decode the same readings with the decoder of git "
+                        "revision REV and report both (into the doc's spelling-against section only)")
     args = parser.parse_args()
+    other = decoder_at(args.against) if args.against else None
+    against: dict[str, list[int]] = {}  # set → [this decoder right, REV's decoder right, spellings]
     voices, sets, modes = args.voices.split(","), args.sets.split(","), args.modes.split(",")
     names = {name_set: NAMES[name_set][:args.names] for name_set in sets}
     model = load_whisper(default_model_dir())
@@ -85,8 +109,14 @@ def main() -> None:
             for mode in modes:
                 ok = 0
                 for name in names[name_set]:
-                    got = heard_as(model, name, mode, voice, args.prompt)
+                    readings = readings_of(model, name, mode, voice, args.prompt)
+                    got = first_decoded(readings)
                     ok += got == name
+                    if other is not None:
+                        tally = against.setdefault(f"{name_set}, {mode}", [0, 0, 0])
+                        tally[0] += got == name
+                        tally[1] += first_decoded(readings, other) == name
+                        tally[2] += 1
                     if got != name and name_set.startswith("heldout") and mode != "letters":
                         misses.append(f"{voice}, {mode}: {name} → {got!r}")
                 right[name_set, voice, mode] = ok
@@ -105,9 +135,17 @@ def main() -> None:
         "Names spelled right, every letter (Whisper tiny.en, beam 5, the interview's spelling prompt, "
         "`decode_spelled`):", "", *rows, "",
         "Held-out misses with key words:", "", *(f"- {m}" for m in misses or ["none"])])
-    if not args.no_doc:
+    if not args.no_doc and other is None:  # a comparison run (often of some sets only) keeps the full table
         write_section(DOC, "spelling", text)
     print(text)
+    if other is not None:
+        lines = [f"Measured {dt.date.today()} on {machine()}: `python -m bench.spelling --against {args.against}` "
+                 f"(voices {args.voices}). Names spelled right by each decoder from the same Whisper readings:", "",
+                 f"| set, mode | this decoder | decoder at {args.against} |", "|---|---|---|"]
+        lines += [f"| {key} | {now}/{n} | {then}/{n} |" for key, (now, then, n) in against.items()]
+        if not args.no_doc:
+            write_section(DOC, "spelling-against", "\n".join(lines))
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":
