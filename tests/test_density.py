@@ -311,4 +311,9 @@ async def test_a_spelled_answer_cut_by_a_pause_is_one_transcript_when_the_caller
     gate = GatedTranscriber(whisper)  # the head heard before the caller goes on is sent at once, as before
     gated = WhisperSTT(vad=vad, speculate_after=0.1, transcriber=gate)
     finals = await two_part_answer(gated, gate, tail_after_head_heard=True)
-    assert len(finals) == 2 and "delta" in finals[0].lower() and "tango" in finals[1].lower(), finals
+    # Whisper tiny may drop a word of either part ("D as in Delta" was once heard as nothing): each final holds
+    # words of its own part only
+    head, tail = ("delta", "november"), ("sierra", "tango")
+    assert len(finals) == 2, finals
+    assert any(w in finals[0].lower() for w in head) and not any(w in finals[0].lower() for w in tail), finals
+    assert any(w in finals[1].lower() for w in tail) and not any(w in finals[1].lower() for w in head), finals
