@@ -47,7 +47,6 @@ class _Utterance:
         self.silence = 0.0  # seconds of silence at the end so far
         self.seconds = sum(f.samples_per_channel / f.sample_rate for f in frames)
         self.guess: asyncio.Task[stt.SpeechEvent] | None = None
-        self.speculated = 0  # transcriptions started early (the last one may be used)
 
     def drop_guess(self) -> None:
         if self.guess is not None:
@@ -128,7 +127,6 @@ class SpeculativeStream(stt.RecognizeStream):
         if (self._speculate_after > 0 and utterance.guess is None and utterance.seconds <= SPECULATE_UP_TO
                 and utterance.silence >= self._speculate_after):
             utterance.guess = self._recognize(utterance.frames)
-            utterance.speculated += 1
             self.speculations += 1
 
     def _finish(self, utterance: _Utterance, event: vad.VADEvent) -> _Finished:
