@@ -123,8 +123,9 @@ class ListeningCaller:
             return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back, keyed=" as in " in low)
         if "is that right" in low or "right?" in low:
             self.last_read_back = agent_said
-            if any(_read_back(agent_said, name, value) for name, value in self.expected.items()):
-                return "Yes."
+            mine = next((value for name, value in self.expected.items() if _read_back(agent_said, name, value)), None)
+            if mine is not None:
+                return spacing_answer(agent_said, mine) or "Yes."
             self.said_no[self.topic] = self.said_no.get(self.topic, 0) + 1
             if self.may_type and self.said_no[self.topic] >= 2 and self.topic in self.expected:
                 return self._type(self.topic)
@@ -164,8 +165,29 @@ def _letters(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.lower())
 
 
+# "I heard North Star, two words. Is that right?": how the agent says the value is written, where no ear can tell
+_SPACING_NOTE = re.compile(r",\s*(?:(?P<hyphen>with a hyphen)|(?:(?P<pair>[\w' ]+?) as )?two words)"
+                           r"(?=\.?\s*is that right)", re.IGNORECASE)
+
+
+def spacing_answer(said: str, value: str | int) -> str | None:
+    """A caller's answer to a read-back of their own value that says it is written otherwise than theirs
+    ("No, one word." to "North Star, two words" for Northstar); None: it is written as they write it."""
+    note = _SPACING_NOTE.search(said)
+    if note is None:
+        return None
+    text = str(value).lower()
+    if note["hyphen"]:
+        return None if "-" in text else "No, no hyphen."
+    heard = re.search(r"\bheard (?P<x>.+?)$", said[:note.start()], re.IGNORECASE)
+    pair = (note["pair"] or (heard["x"] if heard else "")).lower()
+    return None if pair in text else "No, one word."
+
+
 def _read_back(said: str, name: str, value: str | int) -> bool:
-    """The agent read `value` back, exactly: "I heard <it>. Is that right?" (or, said otherwise, contains it)."""
+    """The agent read `value` back, exactly: "I heard <it>. Is that right?" (or, said otherwise, contains it); how
+    it says the value is written is no part of the value."""
+    said = _SPACING_NOTE.sub("", said)
     spec = load_definition().field(name)
     spoken = _letters(speakable(value, spec.kind, spec.region))
     heard = re.search(r"\bheard (?P<x>.+?)\.? is that right", said, re.IGNORECASE)

@@ -38,3 +38,13 @@ def test_the_caller_says_no_to_a_wrong_read_back_spells_and_may_type() -> None:
         "G, A, R, S, I, A")
     assert caller.reply("I heard Maria Garsha. Is that right?") == Typed("full_name", "Maria Garsia")
     assert caller.reply("I heard Maria Garsia. Is that right?") == "Yes."
+
+
+def test_the_caller_hears_how_the_agent_says_its_value_is_written() -> None:
+    """Spacing the ear cannot check is said in words ("two words", "with a hyphen"): the caller answers it."""
+    caller = ListeningCaller(answers={}, expected={"company": "Northstar Consulting", "full_name": "Mohammed Al Farsi"})
+    assert caller.reply("I heard North Star Consulting, North Star as two words. Is that right?") == "No, one word."
+    assert caller.reply("I heard Northstar Consulting. Is that right?") == "Yes."
+    assert caller.reply("I heard Mohammed Al-Farsi, with a hyphen. Is that right?") == "No, no hyphen."
+    caller = ListeningCaller(answers={}, expected={"company": "Open Fields"})
+    assert caller.reply("I heard Open Fields, two words. Is that right?") == "Yes."

@@ -242,3 +242,26 @@ def test_a_spelling_split_by_a_pause_is_joined() -> None:
     assert "I heard Maria Garsia. Is that right?" in reply.text
     state.handle("Yes.", 5)
     assert state.values["full_name"] == "Maria Garsia"
+
+
+def test_spacing_no_ear_can_hear_is_said_in_the_read_back_and_fixed_by_one_word() -> None:
+    """"North Star" and "Northstar" sound the same: the read-back says "two words" (a company read back for that
+    alone), and "no, one word" joins them with no spelling; a hyphen in a name is said and "no hyphen" drops it."""
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    reply = state.handle("We're North Star Consulting.", 5, ["We're North Star Consulting."])
+    assert "I heard North Star Consulting, North Star as two words. Is that right?" in reply.text, reply.text
+    reply = state.handle("No, one word.", 6)
+    assert state.values["company"] == "Northstar Consulting" and "role" in reply.text
+    assert state.history["company"][-1].source == "correction"
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    state.handle("Open Fields.", 5, ["Open Fields."])
+    state.handle("Yes, two words.", 6)
+    assert state.values["company"] == "Open Fields"
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    reply = state.handle("Harbor Labs.", 5, ["Harbor Labs."])  # "Labs" says what it is: two words beyond doubt
+    assert state.values["company"] == "Harbor Labs" and "role" in reply.text
+    state, replies = start("My name is Mohammed Al-Farsi.", "No, no hyphen.")
+    assert "I heard Mohammed Al-Farsi, with a hyphen. Is that right?" in replies[0].text
+    assert "I heard Mohammed Al Farsi. Is that right?" in replies[1].text, replies[1].text
+    state.handle("Yes.", 3)
+    assert state.values["full_name"] == "Mohammed Al Farsi"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.normalize import speakable
+from onboarding.interview.spacing import spacing_note
 
 ACKS = ("Thanks.", "Got it.", "Great.", "Perfect.")
 NOT_CAUGHT = "Sorry, I didn't catch that."
@@ -27,7 +28,8 @@ def join(*parts: str) -> str:
 
 
 def confirm_question(spec: FieldSpec, value: str | int) -> str:
-    return f"I heard {speakable(value, spec.kind, spec.region)}. Is that right?"
+    note = spacing_note(spec.kind, value)  # "North Star, two words": what the ear cannot check
+    return f"I heard {speakable(value, spec.kind, spec.region)}{f', {note}' if note else ''}. Is that right?"
 
 
 def reask(spec: FieldSpec, attempt: int) -> str:

@@ -16,6 +16,7 @@ from onboarding.interview.extract import extract_fields, target_field
 from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes, merge_name_word
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
 from onboarding.interview.replies import correction_field_words
+from onboarding.interview.spacing import respace, spacing_note, spacing_reply
 from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
 
@@ -55,6 +56,8 @@ class ReadBack:
         pending = self._pending
         assert pending is not None
         spec = self.definition.field(pending.field)
+        if spacing_note(spec.kind, pending.value.value) and (how := spacing_reply(text)):
+            return self._respaced(spec, respace(spec.kind, str(pending.value.value), how), text, turn)
         if kind == "yes":
             if not is_yes(self._readings):  # most readings heard something else ("Brown" as "right on")
                 return self._confirm_failed(prompts.YES_OR_NO)
@@ -100,6 +103,18 @@ class ReadBack:
                 return self._spell_next(spec)
             return self._confirm_failed(prompts.YES_OR_NO)
         return self._confirm(spec, value, text, turn, pending.source, prompts.OKAY, [])
+
+    def _respaced(self, spec: FieldSpec, value: str, text: str, turn: int) -> Reply:
+        """"No, one word" to "North Star, two words": the spacing the caller gave, with no spelling; a name is
+        read back again, a company kept (the caller said how it is written)."""
+        pending = self._pending
+        assert pending is not None
+        if value == pending.value.value:  # "two words" to "North Star, two words": a yes
+            return self._next(self._ack(), [self._accept_pending()])
+        if spec.confirm:
+            return self._confirm(spec, Normalized(value, 1.0), text, turn, "correction", prompts.OKAY, [])
+        self._pending = PendingValue(spec.name, Normalized(value, 1.0), text, turn, "correction")
+        return self._next(self._ack(), [self._accept_pending()])
 
     def _more_letters(self, spec: FieldSpec, text: str) -> Reply | None:
         """Letters right after a spelling was read back are the rest of it (a pause split the spelling in two

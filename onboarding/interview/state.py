@@ -25,6 +25,7 @@ from onboarding.interview.normalize import (
 )
 from onboarding.interview.readback import ReadBack
 from onboarding.interview.replies import correction_field_words
+from onboarding.interview.spacing import spacing_note
 from onboarding.interview.turns import FieldUpdate, Outcome, PendingValue, Reply, Value
 
 __all__ = ["FieldUpdate", "InterviewState", "Outcome", "Reply"]
@@ -294,7 +295,8 @@ class InterviewState(ReadBack):
             reason = prompts.invalid_reason(spec, text)
             return self._failed(spec, updates, reason or prompts.NOT_CAUGHT, spelling=spelled,
                                 digits=reason is not None and spec.kind == "phone")
-        if spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec):
+        if (spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec)
+                or spacing_note(spec.kind, value.value)):  # "North Star" or "Northstar": only the caller knows
             return self._confirm(spec, value, text, turn, source, "", updates)
         updates.append(self._accept(spec, value, text, turn, source))
         return self._next(self._ack(), updates)

@@ -1,0 +1,82 @@
+"""Spacing no ear can hear: "Northstar" and "North Star", "Al Farsi" and "Al-Farsi" sound the same.
+
+Speech recognition guesses how such a name is written, and a read-back cannot catch the guess: the caller hears
+their own name. So, as an operator on the phone does, the read-back says how it is written when it could go either
+way ("North Star, two words", "Al-Farsi, with a hyphen"), and the caller's "one word" or "no hyphen" changes just
+that, with no spelling.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+# Words a company's name is made of that say what it is, not who: "Harbor Labs" is two words beyond doubt. From
+# common company-name endings and industries (never from the held-out answers).
+_GENERIC_COMPANY_WORDS = frozenset(re.findall(r"\w+", """
+    and the of for
+    corp corporation inc incorporated llc llp ltd limited co company companies group holdings partners associates
+    labs lab studio studios design designs media analytics consulting consultants consultancy solutions systems
+    services software technologies technology tech works industries enterprises international global agency
+    capital ventures foods food health healthcare clinic bank banking insurance logistics games gaming robotics
+    cloud digital networks network energy motors pharma pharmaceuticals bakery cafe coffee trading traders
+    council library school schools university college hospital foundation institute law legal realty
+    properties construction management marketing records press publishing airlines shop store stores market
+    markets retail supply brands products manufacturing engineering architects dental medical fitness salon
+    restaurant kitchen farms farm data ai bio biotech sciences science security finance financial investments
+    fund trust credit union city county state department office club center centre hotel hotels travel
+    transport freight accounting apps app devices electric power water homes home care
+"""))
+
+HYPHEN = "with a hyphen"
+TWO_WORDS = "two words"
+
+
+def _ambiguous_pair(company: str) -> tuple[str, str] | None:
+    """The first two neighbouring words of a company's name that could as well be one ("North Star")."""
+    words = company.split()
+    for left, right in itertools.pairwise(words):
+        if all(w.isalpha() and len(w) >= 3 and w.lower() not in _GENERIC_COMPANY_WORDS for w in (left, right)):
+            return left, right
+    return None
+
+
+def spacing_note(kind: str, value: str | int) -> str | None:
+    """How the value is written where hearing cannot tell, said after it in a read-back; None: nothing to say."""
+    text = str(value)
+    if kind == "person_name" and "-" in text:
+        return HYPHEN
+    if kind == "company" and (pair := _ambiguous_pair(text)):
+        return TWO_WORDS if len(text.split()) == 2 else f"{' '.join(pair)} as {TWO_WORDS}"
+    return None
+
+
+_JOIN = re.compile(r"\b(?:(?:it'?s |that'?s |is |as )?(?:all )?one word|joined|no space|together)\b", re.IGNORECASE)
+_SPLIT = re.compile(r"\b(?:two (?:separate )?words|with a space|separate words|no hyphen|without (?:a |the )?hyphen"
+                    r"|no dash|without (?:a |the )?dash)\b", re.IGNORECASE)
+_HYPHENATE = re.compile(r"\b(?:with a (?:hyphen|dash)|hyphenated)\b", re.IGNORECASE)
+_NOT_HYPHENATE = re.compile(r"\b(?:no|not|without)\s+(?:a\s+|the\s+)?(?:hyphen|dash)|not hyphenated", re.IGNORECASE)
+
+
+def spacing_reply(text: str) -> str | None:
+    """What a reply to a read-back says of the spacing: "join", "split" or "hyphenate" (None: nothing)."""
+    if _JOIN.search(text):
+        return "join"
+    if _NOT_HYPHENATE.search(text) or _SPLIT.search(text):
+        return "split"
+    if _HYPHENATE.search(text):
+        return "hyphenate"
+    return None
+
+
+def respace(kind: str, value: str, how: str) -> str:
+    """`value` with its ambiguous spacing written the way the caller said ("join" "North Star" → "Northstar")."""
+    if kind == "person_name" and "-" in value:
+        left, _, right = value.partition("-")
+        return {"join": left + right.lower(), "split": f"{left} {right}"}.get(how, value)
+    if kind == "person_name" and how == "hyphenate" and len(value.split()) >= 2:
+        pair: tuple[str, str] | None = tuple(value.split()[-2:])  # "Al Farsi, with a hyphen": the last two
+    else:
+        pair = _ambiguous_pair(value) if kind == "company" else None
+    joined = {"join": pair[0] + pair[1].lower(), "hyphenate": f"{pair[0]}-{pair[1]}"}.get(how) if pair else None
+    return value.replace(f"{pair[0]} {pair[1]}", joined, 1) if pair and joined else value
