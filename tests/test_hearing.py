@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from onboarding.interview import InterviewState, load_definition
+from onboarding.interview.emails import like_the_name as emails_like
 from onboarding.interview.hearing import hear_spelled, hear_value, is_yes
 from onboarding.interview.normalize import normalize_email, normalize_phone
 from onboarding.interview.spelling import decode_spelled, spell_out
@@ -265,3 +266,20 @@ def test_spacing_no_ear_can_hear_is_said_in_the_read_back_and_fixed_by_one_word(
     assert "I heard Mohammed Al Farsi. Is that right?" in replies[1].text, replies[1].text
     state.handle("Yes.", 3)
     assert state.values["full_name"] == "Mohammed Al Farsi"
+
+
+def test_an_address_a_sound_off_the_confirmed_name_is_read_back_as_the_name_once() -> None:
+    """"emily.cardor19" from Emily Carter is read back as "emily.carter19"; a no to that guess is final for it:
+    the spelling that follows stands (no loop back to the guess)."""
+    state, _ = start("My name is Emily Carter.", "Yes.")
+    reply = state.handle("emily dot cardor nineteen at icloud dot com", 3)
+    assert "I heard e-m-i-l-y dot c-a-r-t-e-r-1-9 at icloud dot com. Is that right?" in reply.text, reply.text
+    state.handle("Yes.", 4)
+    assert state.values["email"] == "emily.carter19@icloud.com"
+    state, _ = start("My name is Jon Carter.", "Yes.")
+    state.handle("jon dot cartor at example dot com", 3)
+    state.handle("No.", 4)  # it is cartor, not carter
+    reply = state.handle("J, O, N, dot, C, A, R, T, O, R, at, example, dot, com", 5)
+    assert "c-a-r-t-o-r at example dot com" in reply.text, reply.text
+    assert emails_like("sales@acme.com", "Sam Lee") is None  # a mailbox word is not the name
+    assert emails_like("rene.dubios@x.com", "Renée Dubois") == "renee.dubois@x.com"

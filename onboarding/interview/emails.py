@@ -10,6 +10,7 @@ most often get wrong (the local part) so the caller can catch a mishearing.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from onboarding.interview import validate
 from onboarding.interview.spelling import SAID_AS, edit_distance, says_key_words
@@ -151,6 +152,36 @@ def well_known_domain(domain: str) -> str | None:
         if known_suffix == suffix and edit_distance(known_name, name) <= (2 if len(known_name) >= 6 else 1):
             return known
     return None
+
+
+_ROLE_MAILBOXES = frozenset({"info", "hello", "sales", "admin", "contact", "team", "support", "office", "mail",
+                             "help", "billing", "accounts", "jobs", "press", "enquiries", "inquiries"})
+
+
+def _folded(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
+
+
+def like_the_name(address: str, name: str) -> str | None:
+    """`address` with each part of its local part that is a sound or a letter off a word of the caller's name
+    made that word ("emily.cardor19" for Emily Carter → "emily.carter19"), or None when nothing changes. Most
+    addresses hold the name, and the name was confirmed: an operator would ask "like your name?". One letter
+    off for words of four or five letters, two for longer ones, with the first and last letters as heard
+    ("sales" is not Sam Lee's "samlee"); shorter words are left as heard."""
+    local, _, domain = address.rpartition("@")
+    words = [_folded(w) for w in re.findall(r"[^\W\d_]+", name)]
+    candidates = [*words, "".join(words)] if len(words) > 1 else words
+    parts = re.split(r"([._\-]|\d+)", local)
+    for index, part in enumerate(parts):
+        if len(part) < 4 or not part.isalpha() or part in candidates or part in _ROLE_MAILBOXES:
+            continue
+        for word in candidates:
+            allowed = 2 if len(word) >= 6 else 1 if len(word) >= 4 else 0
+            if part[0] == word[0] and part[-1] == word[-1] and edit_distance(part, word) <= allowed:
+                parts[index] = word
+                break
+    snapped = "".join(parts)
+    return f"{snapped}@{domain}" if snapped != local else None
 
 
 def _fix_domain(address: str) -> tuple[str, float]:

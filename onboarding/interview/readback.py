@@ -12,6 +12,7 @@ import re
 
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec
+from onboarding.interview.emails import like_the_name
 from onboarding.interview.extract import extract_fields, target_field
 from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes, merge_name_word
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
@@ -22,6 +23,9 @@ from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
 
 _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
                        r"(?P<rest>\S.{2,})$", re.IGNORECASE)
+
+
+NAME_GUESS_CONFIDENCE = 0.5  # below the default read-back threshold: a guess from the name is read back
 
 
 class ReadBack:
@@ -36,11 +40,24 @@ class ReadBack:
         previous = self._rejected.get(spec.name) or self.values.get(spec.name)
         if self._spelling == spec.name or (correcting and self._spelled_correction(text)):
             # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
-            return hear_spelled(spec, readings, previous) or hear_value(spec, readings)
+            return self._like_the_name(spec, hear_spelled(spec, readings, previous) or hear_value(spec, readings))
         heard = hear_value(spec, readings)
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
-            return hear_spelled(spec, readings, previous)
-        return heard
+            heard = hear_spelled(spec, readings, previous)
+        return self._like_the_name(spec, heard)
+
+    def _like_the_name(self, spec: FieldSpec, heard: Heard | None) -> Heard | None:
+        """An address a letter or a sound off the caller's confirmed name is read back as the name
+        ("emily.cardor19" → "emily.carter19"), once: after a no to that guess, what the caller says stands."""
+        name = next((self.values[f.name] for f in self.definition.fields
+                     if f.kind == "person_name" and f.name in self.values), None)
+        if heard is None or spec.kind != "email" or name is None:
+            return heard
+        guess = like_the_name(str(heard.value.value), str(name))
+        if guess is None or guess == self._rejected.get(spec.name):
+            return heard
+        return Heard(Normalized(guess, min(heard.value.confidence, NAME_GUESS_CONFIDENCE)), heard.reading,
+                     heard.agreeing, heard.readings)
 
     @staticmethod
     def _spelled_correction(text: str) -> bool:
@@ -123,7 +140,7 @@ class ReadBack:
         if part is None or part[0] != spec.name or decode_spelled(text) is None:
             return None
         joined = f"{part[1].rstrip(' .!?')}, {text}"
-        heard = hear_spelled(spec, [joined], self._rejected.get(spec.name))
+        heard = self._like_the_name(spec, hear_spelled(spec, [joined], self._rejected.get(spec.name)))
         if heard is None:
             return None
         self._spelled_part = (spec.name, joined)
