@@ -9,7 +9,9 @@ stored at the END of each call is compared with what they said.
 Each caller (`harness.personas.ListeningCaller`) hears only what the agent says — its words on `lk.transcription`,
 never the `onboarding.*` attributes (only with `--typing` does it read the fields the widget shows) — answers
 the question it recognises with a held-out phrasing, says yes to a
-read-back of its own value and no to anything else, spells the misheard part when asked, and with `--typing`
+read-back of its own value and no to anything else ("no, one word" when the read-back says the spacing wrong),
+spells the misheard part when asked, says a job title or goal asked again after a no in its words alone
+("Office manager."), and with `--typing`
 types a field the agent got wrong twice or gave up on, or that the widget shows wrong (the fields it displays).
 Calls run one after another (one worker, local providers:
 Whisper tiny.en, Piper joe as the agent's voice, the scripted interviewer). Reported per caller voice: fields right

@@ -90,9 +90,11 @@ class Typed:
 @dataclass
 class ListeningCaller:
     """A caller who hears only what the agent SAYS (its words on `lk.transcription`), as a person on the phone:
-    answers the question it recognises, says yes to a read-back of its own value and no to any other, spells what
-    it is asked to spell (the part that was misheard), and, when it `may_type`, types a field the agent got wrong
-    twice or gave up on. `expected` is the profile it should end with."""
+    answers the question it recognises, says yes to a read-back of its own value and no to any other (and "one
+    word" or "no hyphen" to one that says its spacing wrong), spells what it is asked to spell (the part that was
+    misheard), says a job title or goal asked again after a no in its words alone ("Office manager."), and, when it
+    `may_type`, types a field the agent got wrong twice or gave up on. `expected` is the profile it should end
+    with."""
 
     answers: dict[str, str]
     expected: dict[str, str | int]
@@ -132,6 +134,9 @@ class ListeningCaller:
             return "No."
         if asked is not None:
             self.topic = asked
+            if self.said_no.get(asked) and asked in self.expected and load_definition().field(asked).kind in (
+                    "role", "free_text"):
+                return f"{self.expected[asked]}."  # asked again after a no: the words alone, as people do
             return self.answers.get(asked, "Skip.")
         if "goodbye" in low:
             return None

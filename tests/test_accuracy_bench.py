@@ -48,3 +48,10 @@ def test_the_caller_hears_how_the_agent_says_its_value_is_written() -> None:
     assert caller.reply("I heard Mohammed Al-Farsi, with a hyphen. Is that right?") == "No, no hyphen."
     caller = ListeningCaller(answers={}, expected={"company": "Open Fields"})
     assert caller.reply("I heard Open Fields, two words. Is that right?") == "Yes."
+
+
+def test_a_title_asked_again_after_a_no_is_said_in_its_words_alone() -> None:
+    caller = ListeningCaller(answers={"role": "I'm an office manager."}, expected={"role": "Office Manager"})
+    assert caller.reply("Great. What's your role there?") == "I'm an office manager."
+    assert caller.reply("I heard And of a Manager. Is that right?") == "No."
+    assert caller.reply("Sorry about that. What's your job title? For example, product manager.") == "Office Manager."

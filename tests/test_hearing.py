@@ -283,3 +283,18 @@ def test_an_address_a_sound_off_the_confirmed_name_is_read_back_as_the_name_once
     assert "c-a-r-t-o-r at example dot com" in reply.text, reply.text
     assert emails_like("sales@acme.com", "Sam Lee") is None  # a mailbox word is not the name
     assert emails_like("rene.dubios@x.com", "Renée Dubois") == "renee.dubois@x.com"
+
+
+def test_a_title_shaped_like_no_title_is_read_back_and_asked_again_not_spelled() -> None:
+    """"I'm an office manager" heard "In and of a manager": read back (a small word first is no title), and after
+    a no asked again in other words (a title is said, not spelled)."""
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes", "Acme Corp.")
+    reply = state.handle("In and of a manager.", 6)
+    assert "I heard And of a Manager. Is that right?" in reply.text and "role" not in state.values
+    reply = state.handle("No.", 7)
+    assert "spell" not in reply.text and "job title" in reply.text, reply.text
+    state.handle("Office manager.", 8)
+    assert state.values["role"] == "Office Manager"
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes", "Acme Corp.")
+    state.handle("In UX designer.", 6)  # "I'm a UX designer" with "I'm a" heard as "in"
+    assert state.values["role"] == "UX Designer"

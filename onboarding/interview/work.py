@@ -41,8 +41,16 @@ _ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm curre
                          r"i am|im|my (?:job )?(?:role|title|position|job)(?: title)? is|my (?:role|title)'s|as)\s+|^)"
                          r"(?:a |an |the )?"
                          r"(?P<x>.+?)(?=\s+(?:over\s+)?(?:at|for|with|on the|from)\b|[,;]|\.\s|$)", re.IGNORECASE)
-# A short "I'm" is often heard as "in": "in the CTO", "in a product manager at Acme".
-_IM_HEARD = re.compile(r"^in\s+(?=(?:a|an|the)\s)", re.IGNORECASE)
+# A short "I'm" is often heard as "in": "in the CTO", "in a product manager at Acme", "in UX designer".
+_JOB_NOUN = (r"(?:manager|engineer|designer|developer|director|analyst|consultant|officer|founder|lead|architect|"
+             r"scientist|specialist|coordinator|administrator|assistant|accountant|recruiter|writer|editor)s?")
+_IM_HEARD = re.compile(rf"^in\s+(?=(?:a|an|the)\s|(?:[\w-]+\s+){{0,3}}{_JOB_NOUN}\b)", re.IGNORECASE)
+# What no job title looks like: a small word first ("And of a Manager"), two in a row, or a clause ("Company Is
+# Called Bluebird Media"): a mishearing, read back before it is kept.
+_ODD_ROLE = re.compile(rf"^(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:{'|'.join(sorted(SMALL_WORDS))})\s+"
+                       rf"(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:is|its|it's|called|named|company)\b",
+                       re.IGNORECASE)
+ODD_ROLE_CONFIDENCE = 0.5
 _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
 _KIND_OF_ORG = r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|employer|practice|shop)"
@@ -146,7 +154,15 @@ def _clean_role(value: str) -> str | None:
 
 
 def normalize_role(text: str) -> tuple[str, float] | None:
-    """ "I'm a product manager at Acme Corp" -> ("Product Manager", 0.85); "I run engineering" -> Head of."""
+    """ "I'm a product manager at Acme Corp" -> ("Product Manager", 0.85); "I run engineering" -> Head of; a title
+    shaped like no title ("In and of a Manager") comes with a confidence low enough to be read back."""
+    role = _normalize_role(text)
+    if role is not None and _ODD_ROLE.search(role[0]):
+        return role[0], min(role[1], ODD_ROLE_CONFIDENCE)
+    return role
+
+
+def _normalize_role(text: str) -> tuple[str, float] | None:
     if not text or not text.strip() or _spelling_or_address(text):
         return None
     text = _IM_HEARD.sub("I'm ", _prepared(text))
