@@ -20,7 +20,17 @@ import time
 from pathlib import Path
 
 from bench.common import machine, write_section
-from bench.worker_bench import Row, caller_answers, failures, logs_dir, pin_harness, run_round, table, update_capacity
+from bench.worker_bench import (
+    Row,
+    caller_answers,
+    failures,
+    logs_dir,
+    pin_harness,
+    run_round,
+    stages_table,
+    table,
+    update_capacity,
+)
 from harness.caller_audio import prerender
 from harness.fakes.deepgram import FakeDeepgram
 from harness.fakes.elevenlabs import FakeElevenLabs
@@ -89,7 +99,9 @@ def report(rows: list[Row], args: argparse.Namespace, service: float, started: f
         + table(rows)
         + f"\n\nLargest N on one core with p95 ≤ {P95_GOAL_MS:.0f} ms, no failed turn and every call completed: "
         f"**{largest}** (a 2-core box: **{2 * largest}**). At that N's CPU cost a core carries ≈ "
-        f"{cpu_implied if cpu_implied is not None else '—'} calls at {CPU_HEADROOM:.0%} use.{failures(rows)}\n"
+        f"{cpu_implied if cpu_implied is not None else '—'} calls at {CPU_HEADROOM:.0%} use.{failures(rows)}\n\n"
+        "Where a reply's time goes (medians of livekit-agents' own per-turn figures; see `docs/benchmark.md`):\n\n"
+        + stages_table(rows) + "\n"
     )
 
 

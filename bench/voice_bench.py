@@ -17,7 +17,16 @@ import time
 from pathlib import Path
 
 from bench.common import machine, write_section
-from bench.worker_bench import Row, caller_answers, failures, logs_dir, run_round, table, update_capacity
+from bench.worker_bench import (
+    Row,
+    caller_answers,
+    failures,
+    logs_dir,
+    run_round,
+    stages_table,
+    table,
+    update_capacity,
+)
 from harness.caller_audio import prerender
 from harness.personas import PERSONAS
 from harness.testbed import stack_settings, start_livekit, start_worker
@@ -39,7 +48,11 @@ def report(rows: list[Row], args: argparse.Namespace, started: float) -> str:
             "→ first agent audio at the caller. Worker CPU: every worker process, exited ones included, per "
             "session-second, in % of one core.\n\n" + table(rows)
             + f"\n\nAims: one caller p50 ≤ {ONE_CALLER_AIM_MS[0]:.0f} ms and p95 ≤ {ONE_CALLER_AIM_MS[1]:.0f} ms; "
-            f"5 callers p95 ≤ {CONCURRENT_P95_AIM_MS:.0f} ms with no failed turn.{failures(rows)}\n")
+            f"5 callers p95 ≤ {CONCURRENT_P95_AIM_MS:.0f} ms with no failed turn.{failures(rows)}\n\n"
+            "Where a reply's time goes (medians of livekit-agents' own per-turn figures, from the end of the "
+            "caller's speech: end of turn decided, final transcript; from the reply's start: the interviewer's "
+            "first token, the TTS's first audio; worker e2e: end of speech → first audio out of the worker):\n\n"
+            + stages_table(rows) + "\n")
 
 
 def main(argv: list[str]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import statistics
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from sqlalchemy import DateTime, bindparam, create_engine, text
 
 from bench.common import percentile
 from harness.personas import PERSONAS, Persona
@@ -100,6 +102,7 @@ class Row:
     peak_pss_mb: float
     wall_seconds: float
     unanswered: list[str] = field(default_factory=list)  # answers with no reply, and calls that broke off
+    stages_ms: dict[str, float] = field(default_factory=dict)  # median of each stage livekit reports, stored turns
 
     @property
     def p50_ms(self) -> float:
@@ -149,6 +152,7 @@ def run_round(settings: Settings, worker_pid: int, callers: int, audio: Mapping[
     scripts = [CallScript(answer_book=p.answer_book, expected=p.expected, timeout=CALL_TIMEOUT, audio=audio,
                           on_answer=on_answer) for p in personas]
     root = psutil.Process(worker_pid)
+    since = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     idle_uss, idle_pss, _ = memory(root)
     cpu0, t0 = cpu_seconds(root), time.monotonic()
     with MemorySampler(worker_pid) as sampler:
@@ -160,7 +164,38 @@ def run_round(settings: Settings, worker_pid: int, callers: int, audio: Mapping[
     unanswered = [a for r in results for a in r.unanswered] + [f"{type(e).__name__}: {e}" for e in errors]
     return Row(callers, latencies, failed, sum(r.completed for r in results), sum(durations), cpu,
                idle_uss / mb, idle_pss / mb, max(sampler.peak_uss, idle_uss) / mb, max(sampler.peak_pss, idle_pss) / mb,
-               wall, unanswered)
+               wall, unanswered, stage_medians(settings.database_url, since))
+
+
+# livekit-agents' own per-turn figures, stored with each turn: a reply's time, stage by stage
+STAGES = {"end of turn": ("user", "end_of_turn_delay"), "STT final": ("user", "transcription_delay"),
+          "interviewer first token": ("agent", "llm_ttft"), "TTS first audio": ("agent", "tts_ttfb"),
+          "worker e2e": ("agent", "e2e_latency")}
+
+
+def stage_medians(database_url: str, since: dt.datetime) -> dict[str, float]:
+    """Median ms of each stage over the turns the round stored (after `since`, naive UTC as stored)."""
+    engine = create_engine(database_url)
+    medians = {}
+    try:
+        with engine.connect() as conn:
+            for label, (role, column) in STAGES.items():
+                query = text(f"SELECT {column} FROM turn WHERE role = :role AND {column} IS NOT NULL "
+                             "AND created_at >= :since").bindparams(bindparam("since", type_=DateTime))
+                rows = conn.execute(query, {"role": role, "since": since}).all()
+                if rows:
+                    medians[label] = 1000 * statistics.median(r[0] for r in rows)
+    finally:
+        engine.dispose()
+    return medians
+
+
+def stages_table(rows: list[Row]) -> str:
+    """Where a reply's time goes, per round: the median of each stage livekit-agents reports for the turns."""
+    head = "| callers | " + " | ".join(f"{label} ms" for label in STAGES) + " |\n|---|" + "---|" * len(STAGES)
+    body = "\n".join(f"| {r.callers} | " + " | ".join(
+        f"{r.stages_ms[label]:.0f}" if label in r.stages_ms else "—" for label in STAGES) + " |" for r in rows)
+    return f"{head}\n{body}"
 
 
 def table(rows: list[Row]) -> str:
