@@ -133,6 +133,8 @@ class ListeningCaller:
                 return self._type(self.topic)
             return "No."
         if asked is not None:
+            if asked != self.topic:  # a new question: what was read back before was another field
+                self.last_read_back = ""
             self.topic = asked
             if self.said_no.get(asked) and asked in self.expected and load_definition().field(asked).kind in (
                     "role", "free_text"):

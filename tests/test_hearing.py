@@ -49,6 +49,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("O as in Oscar, see you as in Charlie, A as in Alpha", "oca"),  # the letter, a stray word, its key word
     ("K, as in K, I as in India, M as in Mike", "kim"),  # the key word heard as the letter itself
     ("O, as in Oscar, S, as in C, R, T as in Tango", "ost"),  # Sierra written as two letters
+    ("K isn't kilo. Oh, it's an Oscar. W is in whiskey", "kow"),  # "as in" heard as "isn't", "it's an"
+    ("L as in Lima, S, S, and Sierra, K, as in Kilo", "lsk"),  # "as in" heard as "S, and"
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)
@@ -298,3 +300,13 @@ def test_a_title_shaped_like_no_title_is_read_back_and_asked_again_not_spelled()
     state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes", "Acme Corp.")
     state.handle("In UX designer.", 6)  # "I'm a UX designer" with "I'm a" heard as "in"
     assert state.values["role"] == "UX Designer"
+
+
+def test_an_address_not_caught_twice_is_asked_for_spelled() -> None:
+    """The same words heard the same wrong way twice ("nadiakowalski.net": no "at"): the third ask is for the
+    address spelled, not the question a third time."""
+    state, replies = start("Nadia Kowalski", "yes", "nadiakowalski.net", "nadiakowalski")
+    assert "spell" not in replies[2].text.split("?")[0] and "spell your email" not in replies[2].text
+    assert "Could you spell your email address for me, with a word for each letter" in replies[3].text
+    reply = state.handle("N, A, D, I, A, dot, K, at, K, O, W, A, L, S, K, I, dot, N, E, T", 5)
+    assert "n-a-d-i-a dot k at kowalski dot net" in reply.text, reply.text

@@ -59,9 +59,11 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)
 
 
-_GLUED_AS = re.compile(r"(?!(?:has|was)$)[a-z]+(?:as|'s)")  # a letter Whisper glued to "as": "Dias", "Zia's"
+_GLUED_AS = re.compile(r"(?!(?:has|was|it's)$)[a-z]+(?:as|'s)")  # a letter Whisper glued to "as": "Dias", "Zia's"
 _GLUED_NAMES = {"alice", "ellis", "alas"}  # "L as" written as a name: "Alice in Lima"
 _CONNECT = {"in", "an", "on", "and"}  # "as in", and what Whisper writes for it: "as an", "has in", "is in"
+_AS_HEARD = {"has", "is", "was", "us", "it's", "its"}  # "as" of "as in", heard as a word: "O, it's an Oscar"
+_IS_IN = {"isn't", "isnt"}  # "as in" heard as one word: "K isn't kilo"
 
 
 def _glued(tok: str) -> bool:
@@ -77,8 +79,10 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     nxt = toks[i + 1].lower() if i + 1 < len(toks) else ""
     if tok in _AS_IN:
         j = i + 2 if nxt in _CONNECT or (tok == "as" and nxt == "a") else i + 1
-    elif (tok in ("has", "is", "was", "us") and (nxt in _CONNECT or nxt == "a")) or (
-            _glued(tok) and nxt in _CONNECT) or (tok == "s" and nxt == "in"):  # "Zia's in Zulu"; "as" heard "S"
+    elif tok in _IS_IN:  # "K isn't kilo"
+        j = i + 1
+    elif (tok in _AS_HEARD and (nxt in _CONNECT or nxt == "a")) or (
+            _glued(tok) and nxt in _CONNECT) or (tok == "s" and nxt in _CONNECT):  # "Zia's in Zulu"; "S, S, and"
         j = i + 2
     else:
         return None

@@ -342,14 +342,16 @@ class InterviewState(ReadBack):
                 spelling: bool = False, digits: bool = False) -> Reply:
         """Not understood: ask again, the slower way if the caller was spelling or saying digits one at a time, or
         if a number was heard but is not valid (`digits`): the open question brings back the reading that failed
-        (seen: "three one two five five five oh one hundred" heard as 312555-100 three times in a row)."""
+        (seen: "three one two five five five oh one hundred" heard as 312555-100 three times in a row; "nadia k at
+        kowalski dot net" heard as "nadiakowalski.net" three times). A name, address or company not caught twice
+        is asked for spelled."""
         attempts = self._attempts.get(spec.name, 0) + 1
         self._attempts[spec.name] = attempts
         if attempts > self.definition.max_attempts:
             self._give_up(spec)
             text = prompts.follow_up_later(spec) if spec.required else prompts.SKIP
             return self._next(text, updates)
-        if spelling:
+        if spelling or (attempts >= 2 and prompts.can_spell(spec)):  # the same words failed twice: spell them
             self._spelling = spec.name
             self._last_prompt = prompts.ask_to_spell(spec)
         elif digits or self._last_prompt == prompts.ask_for_digits(spec):
