@@ -227,7 +227,8 @@ async def test_stt_dropped_mid_call_stays_on_whisper(fake_deepgram, http) -> Non
     audio = utterances("My name is Maria Garcia.", "Yes.", pause=3.0)
     events = await hear(stack.stt.stream(), np.concatenate([audio, utterances("I work at Acme Corp.")]))
     texts = finals(events)
-    assert "maria garcia" in texts[0].lower() and "acme" in texts[-1].lower()
+    # the third answer was heard (Whisper tiny writes "Acme" or "ECME" from run to run: the words around it)
+    assert "maria garcia" in texts[0].lower() and "work at" in texts[-1].lower() and "corp" in texts[-1].lower()
     assert fake_deepgram.served.texts == [texts[0]]  # the first answer came from Deepgram, the last did not
     assert len(stack.monitor.fallbacks) == 1 and "1011" in stack.monitor.fallbacks[0]["reason"]
 
