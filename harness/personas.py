@@ -225,7 +225,7 @@ def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: boo
     if name == "email":
         local, _, domain = text.partition("@")
         heard = read_back.lower()
-        return spell(local if domain.split(".")[0] in heard else text)
+        return spell(local if domain.replace(".", " dot ") in heard else text)  # "brooks dot gov": not theirs
     if name == "full_name":
         wrong = [w for w in text.split() if w.lower() not in read_back.lower()]
         return ", space, ".join(spell(w.lower()) for w in wrong) if wrong else spell(text.lower())

@@ -51,6 +51,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("O, as in Oscar, S, as in C, R, T as in Tango", "ost"),  # Sierra written as two letters
     ("K isn't kilo. Oh, it's an Oscar. W is in whiskey", "kow"),  # "as in" heard as "isn't", "it's an"
     ("L as in Lima, S, S, and Sierra, K, as in Kilo", "lsk"),  # "as in" heard as "S, and"
+    ("N as in November, that B is in Bravo, O as in Oscar", "n@bo"),  # "at" written "that" before a letter
+    ("That is an alpha, N as in November", "an"),  # …but "A" heard as "that" before its own key word
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

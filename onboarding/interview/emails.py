@@ -81,6 +81,9 @@ def _spoken_to_address(text: str) -> tuple[str, float]:
         if not ats:  # "maria that gmail.com": a misheard "at" right before the domain
             ats = [m for m in re.finditer(rf"\b(?:{_AT_HEARD})\b", text) if re.fullmatch(_DOMAIN_TAIL, text[m.end():])]
             penalty = 0.15
+        if not ats:  # "ethan atbrooks.gov": "at" glued to the domain after the local part
+            ats = list(re.finditer(r"(?<=\w )at(?=[a-z][a-z0-9-]{2,}(?:\s*\.\s*[a-z0-9-]+)+\s*$)", text))
+            penalty = 0.15
         if ats:
             last = ats[-1]
             text = text[: last.start()] + " @ " + text[last.end():]

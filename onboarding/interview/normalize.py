@@ -159,7 +159,7 @@ def phone_digits(text: str) -> tuple[str, bool] | None:
     low = strip_fillers(text.lower().replace("’", "'"))
     low = re.sub(r"\b(?:ext|extension)\b.*$", "", low)
     low = re.sub(r"(?<=\d)o|o(?=\d)", "0", low)  # "oh" written as the letter: "555123456O"
-    low = re.sub(r"(?<=\d)\s+for\s+(?=\d)", " 4 ", low)  # "four" written as "for" between digits
+    low = re.sub(r"(?:(?<=\d)\s+|^)for\s+(?=\d)", " 4 ", low)  # "four" written as "for" before digits
     plus = bool(re.search(r"(?:^|\s)(?:\+|plus\b)|\b00(?=\d)", low))
     low = re.sub(r"[()\-./+]", " ", low.replace("plus", " "))
     digits = spoken_digits(tokens(low))

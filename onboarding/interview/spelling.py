@@ -215,7 +215,13 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
             if times > 1:
                 pending.pop()
+            # "…Oscar, that B is in Bravo": "at" written "that" before a letter, after letters (an address)
+            at_heard = bool(pending) and pending[-1].lower() == "that" and bool(out or len(pending) > 1)
+            if at_heard:
+                pending.pop()
             flush(keep_words=False)  # letters said before it stand; stray words ("trot" of "fox trot") go
+            if at_heard:
+                out.append("@")
             out.append(letter * times)
             letters += times
             after_key, i = True, j + 1
