@@ -55,3 +55,13 @@ def test_a_title_asked_again_after_a_no_is_said_in_its_words_alone() -> None:
     assert caller.reply("Great. What's your role there?") == "I'm an office manager."
     assert caller.reply("I heard And of a Manager. Is that right?") == "No."
     assert caller.reply("Sorry about that. What's your job title? For example, product manager.") == "Office Manager."
+
+
+def test_the_caller_spells_the_whole_address_when_the_domain_read_back_is_not_theirs() -> None:
+    caller = ListeningCaller(answers={"email": "ethan at brooks dot dev"}, expected={"email": "ethan@brooks.dev"})
+    assert caller.reply("Got it. What's the best email address to reach you?") == "ethan at brooks dot dev"
+    assert caller.reply("I heard e-t-h-a-n at brooks dot gov. Is that right?") == "No."
+    spelled = caller.reply("Sorry about that. Could you spell your email address for me, with a word for each "
+                           "letter, like M as in Mike?")
+    assert "at" in spelled.split(", ") and "D as in Delta" in spelled, spelled  # all of it, not "ethan" alone
+    assert caller.reply("I heard e-t-h-a-n at brooks dot dev. Is that right?") == "Yes."

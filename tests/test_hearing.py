@@ -53,6 +53,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("L as in Lima, S, S, and Sierra, K, as in Kilo", "lsk"),  # "as in" heard as "S, and"
     ("N as in November, that B is in Bravo, O as in Oscar", "n@bo"),  # "at" written "that" before a letter
     ("That is an alpha, N as in November", "an"),  # …but "A" heard as "that" before its own key word
+    ("O is an Oscar. He is a nickel.", "oe"),  # "E is an Echo": the letter written "He", the key word misheard
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

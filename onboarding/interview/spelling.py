@@ -172,6 +172,18 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
     return out, letters, words
 
 
+_HEARD_AS_WORD = {"he": "e"}  # "E" before "as in" written as a word: "He has an echo", "He is a nickel"
+
+
+def _said_letter(tok: str) -> str | None:
+    """The letter a token said before a key word stands for: the letter itself, its name ("el") or a word Whisper
+    writes for it ("he")."""
+    low = tok.lower()
+    if len(low) == 1 and low.isalpha():
+        return low
+    return LETTER_NAMES.get(low) or _HEARD_AS_WORD.get(low)
+
+
 def _letter_of(tok: str) -> str | None:
     """The letter one spoken token stands for ("C", "see", "Charlie"), or None."""
     low = tok.lower()
@@ -208,8 +220,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             j, letter, made_for_it = key
             if pending and not _glued(toks[i].lower()):
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
-                if not made_for_it and len(heard) == 1 and heard.isalpha():
-                    letter = heard.lower()  # "K as in giggle": a misheard key word that is no spelling word
+                if not made_for_it and (said := _said_letter(heard)):
+                    letter = said  # "K as in giggle", "He is a nickel": a misheard key word that is no spelling word
                 elif made_for_it and pending and _letter_of(heard) != letter and _letter_of(pending[-1]) == letter:
                     pending.pop()  # "see you as in Charlie": the letter, then a word Whisper added, is one letter
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
