@@ -313,3 +313,12 @@ def test_an_address_not_caught_twice_is_asked_for_spelled() -> None:
     assert "Could you spell your email address for me, with a word for each letter" in replies[3].text
     reply = state.handle("N, A, D, I, A, dot, K, at, K, O, W, A, L, S, K, I, dot, N, E, T", 5)
     assert "n-a-d-i-a dot k at kowalski dot net" in reply.text, reply.text
+
+
+def test_a_reply_about_spacing_alone_changes_the_spacing_and_one_with_new_words_is_a_correction() -> None:
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    state.handle("Hope Fields.", 5, ["Hope Fields."])
+    reply = state.handle("No, Open Fields, two words.", 6)  # new words: no "yes" to Hope Fields
+    assert "company" not in state.values and "I heard Open Fields, two words. Is that right?" in reply.text, reply.text
+    state.handle("No hyphen, one word.", 7)
+    assert state.values["company"] == "Openfields"

@@ -58,15 +58,20 @@ _HYPHENATE = re.compile(r"\b(?:with a (?:hyphen|dash)|hyphenated)\b", re.IGNOREC
 _NOT_HYPHENATE = re.compile(r"\b(?:no|not|without)\s+(?:a\s+|the\s+)?(?:hyphen|dash)|not hyphenated", re.IGNORECASE)
 
 
+# what may come with "one word" in a reply about spacing alone ("No, it's all one word.")
+_AROUND = re.compile(r"\b(?:no|nope|yes|yeah|yep|right|correct|actually|sorry|it's|its|it is|that's|that is|"
+                     r"it|is|as|all|just|the|a|and|but)\b|[^\w]+", re.IGNORECASE)
+
+
 def spacing_reply(text: str) -> str | None:
-    """What a reply to a read-back says of the spacing: "join", "split" or "hyphenate" (None: nothing)."""
-    if _JOIN.search(text):
-        return "join"
-    if _NOT_HYPHENATE.search(text) or _SPLIT.search(text):
-        return "split"
-    if _HYPHENATE.search(text):
-        return "hyphenate"
-    return None
+    """What a reply to a read-back says of the spacing alone: "join", "split" or "hyphenate"; None when it says
+    nothing of it, or more than it ("No, Open Fields, two words" corrects the words too)."""
+    patterns = (("join", _JOIN), ("split", _NOT_HYPHENATE), ("split", _SPLIT), ("hyphenate", _HYPHENATE))
+    said = [how for how, pattern in patterns if pattern.search(text)]
+    rest = text
+    for _, pattern in patterns:
+        rest = pattern.sub(" ", rest)
+    return said[0] if said and not _AROUND.sub("", rest) else None
 
 
 def respace(kind: str, value: str, how: str) -> str:
