@@ -88,6 +88,12 @@ def main(argv: list[str]) -> None:
         cells = "; ".join(f"{r.callers} caller{'s' * (r.callers > 1)}: p50 {r.p50_ms:.0f} / p95 {r.p95_ms:.0f} ms, "
                           f"{r.failed_turns} failed turns, {r.completed}/{r.callers} completed, "
                           f"{r.cpu_per_session:.0f} % of a core per call" for r in rows)
+        first = rows[0].stages_ms
+        if "STT final" in first and "worker e2e" in first:  # where a reply's time goes, in the quietest round
+            cells += (f"; with {rows[0].callers} caller{'s' * (rows[0].callers > 1)} the final transcript comes "
+                      f"{first['STT final']:.0f} ms after the end of speech (median) of the worker's "
+                      f"{first['worker e2e']:.0f} ms to first audio, the TTS's first audio "
+                      f"{first.get('TTS first audio', float('nan')):.0f} ms")
         write_section(REPO_ROOT / "README.md", "performance-offline",
                       f"**Offline** (Whisper tiny.en, Piper, one worker on every core, {machine()}): {cells}. Aims: "
                       f"one caller p50 ≤ {ONE_CALLER_AIM_MS[0]:.0f} / p95 ≤ {ONE_CALLER_AIM_MS[1]:.0f} ms, five "
