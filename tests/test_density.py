@@ -303,9 +303,13 @@ async def test_a_spelled_answer_cut_by_a_pause_is_one_transcript_when_the_caller
     gate = GatedTranscriber(whisper)
     gated = WhisperSTT(vad=vad, speculate_after=0.1, transcriber=gate)
     finals = await two_part_answer(gated, gate, tail_after_head_heard=False)
+    # Whisper tiny may drop a word of either part ("D as in Delta" was once heard as nothing, CI): the one final
+    # holds words of both parts, the head's first
+    heard = finals[0].lower() if len(finals) == 1 else ""
     assert len(finals) == 1, finals
-    assert "delta" in finals[0].lower() and "tango" in finals[0].lower(), finals
-    assert finals[0].lower().index("delta") < finals[0].lower().index("tango")
+    head_at = min((heard.index(w) for w in ("delta", "november") if w in heard), default=None)
+    tail_at = min((heard.index(w) for w in ("sierra", "tango") if w in heard), default=None)
+    assert head_at is not None and tail_at is not None and head_at < tail_at, finals
     assert gated.readings(finals[0]), "the joined answer keeps several readings for the interview"
 
     gate = GatedTranscriber(whisper)  # the head heard before the caller goes on is sent at once, as before
