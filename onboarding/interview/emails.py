@@ -210,6 +210,14 @@ _SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's
 _WORD_THEN_SPELLED = re.compile(r"\b(?P<w>[A-Za-z]{2,})[\s,]+(?P<s>(?:[A-Za-z][\s,.-]+){1,}[A-Za-z])(?![A-Za-z])")
 
 
+# "…dot com, design all one word with ferreira", "…, all together": how to join words the address joins anyway
+_SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together|no spaces?|all joined)\b[\w' ]*\W*$"
+                            r"|\s+all (?:one word|together)\W*$", re.IGNORECASE)
+# "the best one is omar dot haddad at …", "my work one's …": what comes before the last "is" ahead of the "at"
+# is the caller talking, not the local part (an address never says "is")
+_TALK_BEFORE = re.compile(r"^.*\b(?:is|one's)\s+(?=\S.*\bat\b)", re.IGNORECASE)
+
+
 def _respelled(match: re.Match[str]) -> str:
     letters = re.sub(r"[^A-Za-z]", "", match.group("s"))
     return match.group("w") if letters.lower() == match.group("w").lower() else match.group(0)
@@ -225,6 +233,8 @@ def normalize_email(text: str) -> tuple[str, float] | None:
     confirm = re.sub(r"[^A-Za-z]", "", spelled_after.group("x")).lower() if spelled_after else ""
     if spelled_after:
         raw = raw[: spelled_after.start()]
+    raw = _SPACING_AFTER.sub("", raw)
+    raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
     raw = _WORD_THEN_SPELLED.sub(_respelled, raw)
     result = _normalize_email(raw)
     if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
