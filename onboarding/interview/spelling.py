@@ -143,8 +143,11 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
     out: list[str] = []
     letters = words = 0
     repeat = 1
-    for raw in toks:
+    lows = [t.lower() for t in toks]
+    for at, raw in enumerate(toks):
         tok = raw.lower()
+        if tok in _TWO_HEARD and _beside_digit(lows, at):  # "samuel, to, zero": a spoken 2 among digits
+            tok = "two"
         if tok in _MULTI:
             repeat = _MULTI[tok]
             continue
@@ -170,6 +173,17 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
         out.append(piece[0] * repeat + piece[1:])
         repeat = 1
     return out, letters, words
+
+
+_TWO_HEARD = {"to", "too", "do"}  # Whisper's "2" in a spelling; only beside another digit
+
+
+def _is_digit(tok: str) -> bool:
+    return tok in DIGITS or tok.isdigit()
+
+
+def _beside_digit(toks: list[str], at: int) -> bool:
+    return any(0 <= j < len(toks) and _is_digit(toks[j]) for j in (at - 1, at + 1))
 
 
 _HEARD_AS_WORD = {"he": "e"}  # "E" before "as in" written as a word: "He has an echo", "He is a nickel"
