@@ -35,7 +35,7 @@ from onboarding.interview import InterviewState, Outcome, load_definition
 from onboarding.livekit_admin import check_room_name
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.selection import local_speech
-from onboarding.providers.whisper_stt import WhisperSTT
+from onboarding.providers.whisper_stt import Prompt, WhisperSTT
 from onboarding.recorder import CallerTurn, CallRecorder, Usage
 from onboarding.settings import Settings
 from onboarding.turn_tags import definition_hash
@@ -114,7 +114,7 @@ class SpeechModels:
         pcm = b"".join(tts.synthesize_blocking(text)) if text else b""
         return Spoken(text, base64.b64encode(wav_bytes(pcm, tts.sample_rate)).decode("ascii"))
 
-    def hear(self, audio: np.ndarray, prompt: str | None) -> list[str]:
+    def hear(self, audio: np.ndarray, prompt: Prompt) -> list[str]:
         """The N best readings of the answer, best first ([] for silence)."""
         stt, _ = self.load()
         return stt.hear_all(audio, prompt)
@@ -237,7 +237,7 @@ class RestCalls:
 
     def _turn(self, call: RestCall, samples: np.ndarray, seconds: float) -> TurnOutcome:
         started = time.perf_counter()
-        readings = self.models.hear(samples, call.state.stt_prompt)
+        readings = self.models.hear(samples, call.state.stt_prompts)
         text = readings[0] if readings else ""
         heard = time.perf_counter()
         call.usage.stt_audio_seconds += seconds

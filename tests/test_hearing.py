@@ -196,11 +196,16 @@ def test_an_invalid_number_is_asked_again_with_the_reason_and_never_stored() -> 
 def test_priming_uses_earlier_answers() -> None:
     state, _ = start("Maria Garcia", "yes")
     assert "maria.garcia" in (state.stt_prompt or "")
+    # the address is decoded twice: with the name's patterns, then with the name alone (patterns can push a
+    # hearing into them: "isabel at moreno dot studio" written "isabel.moreno.studio")
+    assert state.stt_prompts == (state.stt_prompt, "Maria Garcia.")
     state.handle("maria at northwind dot com", 3)
     state.handle("yes", 4)
-    assert "Northwind" in (state.stt_prompt or "")
+    assert "Northwind" in (state.stt_prompt or "") and state.stt_prompts == (state.stt_prompt,)
     state, _ = start("My name is Dmmidri Volkov.", "No.")
-    assert "letter by letter" in (state.stt_prompt or "")
+    assert "letter by letter" in (state.stt_prompt or "") and state.stt_prompts == (state.stt_prompt,)
+    state.handle("D M I T R I space V O L K O V", 3)
+    assert state.pending_confirmation == "full_name" and state.stt_prompts == ()  # a yes or no: no prompt
 
 
 def test_typed_correction_is_validated_stored_as_typed_and_said() -> None:

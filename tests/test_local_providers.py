@@ -10,9 +10,13 @@ import pytest
 from livekit import rtc
 
 from harness.caller_audio import noise, speak
+from onboarding.interview.definition import load_definition
+from onboarding.interview.hearing import hear_value
 from onboarding.interview.prompts import SPELLING_STT_PROMPT
+from onboarding.interview.state import InterviewState
 from onboarding.providers.local_tts import LocalTTS
-from onboarding.providers.whisper_stt import WhisperSTT, echoes, is_loop
+from onboarding.providers.whisper_stt import WhisperSTT, echoes, is_loop, to_whisper_input
+from onboarding.settings import get_settings
 
 
 def frames_of(pcm: np.ndarray, rate: int = 48000) -> list[rtc.AudioFrame]:
@@ -84,3 +88,23 @@ def test_a_reading_that_writes_the_prompt_back_is_no_reading() -> None:
                            (roles, "Product manager."), (roles, "I'm a product manager, mostly."),
                            (None, "graceliu, grace."), (SPELLING_STT_PROMPT, "M, A, R, I, A.")]:
         assert not echoes(prompt, answer), answer
+
+
+def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) -> None:
+    """Primed with the name's address patterns, Whisper writes "my email is isabel at moreno dot studio" as
+    "isabel.moreno.studio" (no address); the name-only prompt decoded after it on the same encoding gives the
+    address. The first prompt's readings come first, unchanged, so where they hold an address it still wins."""
+    audio = to_whisper_input(frames_of(speak("my email is isabel at moreno dot studio", "awb")))
+    state = InterviewState(load_definition(get_settings().interview_path))
+    state.opening()
+    state.handle("Isabel Moreno.", 1, [])
+    state.handle("Yes.", 3, [])  # the read-back of the name
+    assert state.current.name == "email"
+    patterns, plain = state.stt_prompts
+    assert "isabel.moreno" in patterns and plain == "Isabel Moreno."
+    first = whisper.hear_all(audio, patterns)
+    both = whisper.hear_all(audio, (patterns, plain))
+    assert both[:len(first)] == first and len(both) > len(first)
+    assert hear_value(state.current, first) is None, first  # the patterns alone: no address
+    heard = hear_value(state.current, both)
+    assert heard is not None and heard.value.value == "isabel@moreno.studio", both

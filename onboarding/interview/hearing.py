@@ -141,3 +141,13 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
         if domain and domain not in _PROVIDERS:
             return f"Company: {domain.capitalize()}."
     return ""
+
+
+def plainly_primed(spec: FieldSpec, values: dict) -> str:
+    """The name alone for an address, for a second decoding: primed with "Isabel Moreno: isabel.moreno, …",
+    Whisper wrote "isabel at moreno dot studio" as "isabel.moreno.studio"; primed with "Isabel Moreno." it
+    did not (bench: an address right on its first hearing, 4 voices, 132 held-out answers: 38.6 % with the
+    patterns alone, 45.5 % when the name-only decoding is tried after them)."""
+    if spec.kind == "email" and (name := values.get("full_name")):
+        return f"{name}."
+    return ""

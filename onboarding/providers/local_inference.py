@@ -17,12 +17,16 @@ from __future__ import annotations
 import logging
 import pickle
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from livekit.agents.inference_runner import _InferenceRunner
 from livekit.agents.ipc.inference_executor import InferenceExecutor
 
 from onboarding.settings import get_settings
+
+if TYPE_CHECKING:
+    from onboarding.providers.whisper_stt import Prompt
 
 log = logging.getLogger("onboarding.local_inference")
 STT_METHOD = "onboarding.whisper"
@@ -84,7 +88,7 @@ class RemoteTranscriber:
     def __init__(self, executor: InferenceExecutor) -> None:
         self._executor = executor
 
-    async def __call__(self, audio: np.ndarray, beam_size: int, prompt: str | None) -> list[str]:
+    async def __call__(self, audio: np.ndarray, beam_size: int, prompt: Prompt) -> list[str]:
         reply = await self._executor.do_inference(STT_METHOD, pickle.dumps((audio, beam_size, prompt)))
         return pickle.loads(reply) if reply else []
 

@@ -58,12 +58,13 @@ class SpeechStack:
         return {"stt": self.stt_label or f"{self.stt.provider}/{self.stt.model}",
                 "tts": self.tts_label or f"{self.tts.provider}/{self.tts.model}"}
 
-    def prime_stt(self, prompt: str | None) -> None:
-        """The next answer's vocabulary: Whisper's initial prompt, Deepgram's keyterms (nova-3 keyterm prompting)."""
+    def prime_stt(self, prompts: tuple[str, ...]) -> None:
+        """The next answer's vocabulary: Whisper's initial prompts (each decoded, in order), Deepgram's keyterms
+        from the first (nova-3 keyterm prompting)."""
         if self.local_stt is not None:
-            self.local_stt.prompt = prompt
+            self.local_stt.prompt = prompts or None
         if self.cloud_stt is not None:
-            terms = cloud.keyterms(prompt)
+            terms = cloud.keyterms(prompts[0] if prompts else None)
             if terms != self.cloud_stt._opts.keyterm:  # a change reconnects the stream, between turns
                 self.cloud_stt.update_options(keyterm=terms)
 

@@ -32,7 +32,9 @@ TOKENS_PER_SECOND, SPARE_TOKENS = 12, 16  # generous for speech (≈ 3 words or 
 N_BEST = 5  # readings per utterance: the interview keeps the first its field accepts, their agreement = confidence
 # (audio, beam size, prompt) -> what hypotheses() returns (the N best readings): in this process, or in the
 # worker's inference process
-Transcriber = Callable[[np.ndarray, int, "str | None"], Awaitable[list[str]]]
+# Whisper's initial prompt, or several, each decoded in turn on the one encoding: their readings in that order
+Prompt = str | tuple[str, ...] | None
+Transcriber = Callable[[np.ndarray, int, Prompt], Awaitable[list[str]]]
 
 
 def loudness_dbfs(audio: np.ndarray) -> float:
@@ -90,19 +92,22 @@ def transcribe(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None 
     return readings[0] if readings else ""
 
 
-def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None = None,
+def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = None,
                n_best: int = N_BEST) -> list[str]:
     """Whisper's `n_best` readings of one utterance, best first ([] for silence or non-speech).
 
     One encoder pass and one beam search: the beam's finished hypotheses are the N best, so they cost next to
     nothing over the best alone (measured: bench.stt_accuracy --n-best). Temperature 0 only: fallback
     temperatures retry and can take seconds on 2 cores. `prompt` (Whisper's initial prompt) primes the decoder
-    with what the asked question expects. Utterances longer than one 30 s window are read once, whole.
+    with what the asked question expects; with several, each is decoded in turn on the one encoding (a decoder
+    pass each, no second encoder pass) and their readings follow one another. Utterances longer than one 30 s
+    window are read once, whole.
     """
+    prompts = [prompt] if prompt is None or isinstance(prompt, str) else list(prompt) or [None]
     if audio.size < WHISPER_RATE // 10 or loudness_dbfs(audio) < MIN_SPEECH_DBFS:
         return []  # Whisper invents "Thank you." or "Bye." for near-silence: never let that end a call
     if audio.size > WHISPER_RATE * 30:
-        return _whole(model, audio, beam_size, prompt)
+        return _whole(model, audio, beam_size, prompts[0])
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import get_suppressed_tokens
@@ -136,10 +141,12 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None 
                 readings.append(text)
         return readings
 
-    readings = decode(prompt)
+    readings = decode(prompts[0])
     if readings is None:
         return []
-    if not readings and prompt:  # every reading looped ("olivia, olivia, olivia, …") or echoed the prompt
+    for other in prompts[1:]:  # e.g. the name alone after its address patterns, which can push a hearing off
+        readings += [text for text in decode(other) or [] if text not in readings]
+    if not readings and any(prompts):  # every reading looped ("olivia, olivia, olivia, …") or echoed the prompt
         log.info("Whisper looped or wrote its prompt back; decoding again without the prompt")
         readings = decode(None) or []
     return readings
@@ -184,11 +191,11 @@ class InProcessTranscriber:
     def __init__(self, model_dir: str) -> None:
         self.model_dir = model_dir
 
-    def blocking(self, audio: np.ndarray, beam_size: int, prompt: str | None) -> list[str]:
+    def blocking(self, audio: np.ndarray, beam_size: int, prompt: Prompt) -> list[str]:
         """The N best readings, best first ([] for silence)."""
         return hypotheses(load_whisper(self.model_dir), audio, beam_size, prompt)
 
-    async def __call__(self, audio: np.ndarray, beam_size: int, prompt: str | None) -> list[str]:
+    async def __call__(self, audio: np.ndarray, beam_size: int, prompt: Prompt) -> list[str]:
         return await asyncio.to_thread(self.blocking, audio, beam_size, prompt)
 
 
@@ -205,7 +212,7 @@ class WhisperSTT(stt.STT):
         self._transcriber: Transcriber = transcriber or self._in_process
         self._vad = vad
         self._speculate_after = speculate_after
-        self.prompt: str | None = None  # set per turn by the call from the interview state
+        self.prompt: Prompt = None  # set per turn by the call from the interview state
         self._readings: dict[str, list[str]] = {}  # best reading → all N best, for the interview (latest few)
         self.transcribing = 0  # utterances being transcribed now (speech is no silence until it is heard)
 
@@ -214,7 +221,7 @@ class WhisperSTT(stt.STT):
         readings = self._in_process.blocking(audio, self._beam_size, prompt)
         return readings[0] if readings else ""
 
-    def hear_all(self, audio: np.ndarray, prompt: str | None = None) -> list[str]:
+    def hear_all(self, audio: np.ndarray, prompt: Prompt = None) -> list[str]:
         """Blocking: the N best readings, best first ([] for silence)."""
         return self._in_process.blocking(audio, self._beam_size, prompt)
 
