@@ -1,0 +1,112 @@
+"""Which STT prompt hears an address best when the caller's name is known: the choice behind decoding an address
+twice (the name's address patterns, then the name alone).
+
+Every spoken address of the held-out sets (`heldout`: paired with the name whose first name it holds, as the
+e2e callers are; `heldout-2`: with its own `name`) is synthesised in each voice and transcribed by Whisper tiny
+(5 best readings) under each prompt; right = the first reading the email normaliser accepts is the expected
+address. `a|b`: the readings of prompt a, then those of b, as `hypotheses` does with two prompts.
+
+    python -m bench.email_priming [--voices piper,slt,awb,rms]   # ≈ 12 min; writes docs/email-priming.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+
+import numpy as np
+
+from bench.common import machine
+from bench.stt_accuracy import CORPORA, frames_of, is_spoken, synthesize
+from onboarding.interview.definition import load_definition
+from onboarding.interview.hearing import hear_value, plainly_primed, primed_by_earlier_answers
+from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper, to_whisper_input
+from onboarding.settings import REPO_ROOT, get_settings
+
+OUT = REPO_ROOT / "docs" / "email-priming.md"
+
+
+def prompts_for(name: str, spec) -> dict[str, str | None]:
+    """The prompts compared, for a caller who gave `name`."""
+    first, last = name.lower().split()[0], name.lower().split()[-1]
+    earlier = {"full_name": name}
+    return {
+        "none": None,
+        "patterns (the call's first)": primed_by_earlier_answers(spec, earlier),
+        "name alone (the call's second)": plainly_primed(spec, earlier),
+        "lowercase words": f"{first}, {last}.",
+        "name + providers": f"{name}. Gmail, Outlook, Yahoo, Hotmail, iCloud, Proton.",
+        "name + at": f"{name}. {first} at, {first}.{last} at",
+        "name said": f"My name is {name}. My email is",
+    }
+
+
+UNIONS = [("patterns (the call's first)", "name alone (the call's second)"),
+          ("name alone (the call's second)", "patterns (the call's first)")]
+
+
+def cases(corpus: str) -> list[tuple[str, str, str]]:
+    """(text, expected, name) of every spoken address of a held-out set."""
+    data = tomllib.loads(CORPORA[corpus].read_text(encoding="utf-8"))
+    names = [entry["expected"] for entry in data.get("full_name", [])]
+    out = []
+    for index, entry in enumerate(data["email"]):
+        if not is_spoken(entry["text"]):
+            continue
+        name = entry.get("name") or next((n for n in names if n.split()[0].lower() in entry["expected"]),
+                                         names[index % len(names)])
+        out.append((entry["text"], entry["expected"], name))
+    return out
+
+
+def first_accepted(spec, heard: dict[str, list[str]], expected: str, *labels: str) -> bool:
+    """The first reading the normaliser accepts, over the prompts' readings in order, is the expected address."""
+    readings = [r for label in labels for r in heard[label]]
+    value = hear_value(spec, readings) if readings else None
+    return value is not None and value.value.value == expected
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.email_priming", description=__doc__.splitlines()[0])
+    parser.add_argument("--voices", default="piper,slt,awb,rms")
+    args = parser.parse_args(argv)
+    voices = [v for v in args.voices.split(",") if v]
+    spec = load_definition(get_settings().interview_path).field("email")
+    model = load_whisper(default_model_dir())
+    hypotheses(model, np.zeros(16000, dtype=np.float32), 1)
+    right: dict[tuple[str, str], list[bool]] = {}
+    started = machine()
+    for corpus in ("heldout", "heldout-2"):
+        for voice in voices:
+            for text, expected, name in cases(corpus):
+                audio = to_whisper_input(frames_of(synthesize(text, voice)))
+                prompts = prompts_for(name, spec)
+                heard = {label: hypotheses(model, audio, prompt=prompt) for label, prompt in prompts.items()}
+                for label in prompts:
+                    right.setdefault((corpus, label), []).append(first_accepted(spec, heard, expected, label))
+                for a, b in UNIONS:
+                    right.setdefault((corpus, f"{a} | {b}"), []).append(first_accepted(spec, heard, expected, a, b))
+                print(".", end="", file=sys.stderr, flush=True)
+    labels = list(dict.fromkeys(label for _, label in right))
+    lines = ["# Priming an address with the caller's name: which prompt", "",
+             f"Run on: {started}. Command: `python -m bench.email_priming --voices {args.voices}`.", "",
+             __doc__.split("\n\n")[1].replace("\n", " "), "",
+             "| prompt | heldout | heldout-2 | both |", "|---|---|---|---|"]
+    for label in labels:
+        cells = []
+        for corpus in ("heldout", "heldout-2"):
+            oks = right[(corpus, label)]
+            cells.append(f"{sum(oks)}/{len(oks)} · {100 * sum(oks) / len(oks):.1f} %")
+        both = right[("heldout", label)] + right[("heldout-2", label)]
+        cells.append(f"{sum(both)}/{len(both)} · {100 * sum(both) / len(both):.1f} %")
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    text = "\n".join(lines) + "\n"
+    print("\n" + text)
+    OUT.write_text(text, encoding="utf-8")
+    print(f"written to {OUT.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
