@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,10 +132,11 @@ class ListeningCaller:
         asked = asked_field(low, definition)
         if "end the call" in low:
             return "No, let's carry on."
-        if "one digit at a time" in low and self.topic:
-            return say_digits(self.expected.get(self.topic))
+        if "one digit at a time" in low and self.topic:  # "triple one" when the agent asks for it
+            return say_digits(self.expected.get(self.topic), doubles="double or triple" in low)
         if "spell" in low and self.topic:  # with a word per letter when the agent gave an example ("M as in Mike")
-            return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back, keyed=" as in " in low)
+            return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back, keyed=" as in " in low,
+                              doubles="double for" in low)
         if "is that right" in low or "right?" in low:
             self.last_read_back = agent_said
             mine = next((value for name, value in self.expected.items() if _read_back(agent_said, name, value)), None)
@@ -180,8 +182,14 @@ def asked_field(low: str, definition) -> str | None:
     return best
 
 
+def _folded(text: str) -> str:
+    """Without accents: "Fernández" is spelled, and heard read back, as "Fernandez"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
 def _letters(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
+    """The letters and digits, accents folded ("Fernndez" read back is not "Fernández", "Fernandez" is)."""
+    return re.sub(r"[^a-z0-9]+", "", _folded(text).lower())
 
 
 # "I heard North Star, two words. Is that right?": how the agent says the value is written, where no ear can tell
@@ -218,22 +226,40 @@ def _read_back(said: str, name: str, value: str | int) -> bool:
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
-def say_digits(value: str | int | None) -> str:
-    """A phone number one digit at a time, as a caller says it when asked to: a US number without its +1."""
+def say_digits(value: str | int | None, *, doubles: bool = False) -> str:
+    """A phone number one digit at a time, as a caller says it when asked to: a US number without its +1; with
+    `doubles`, "triple one" for 111 and "double five, double five" for 5555, as the agent asked."""
     if value is None:
         return "Skip."
     number = str(value)
     number = number[2:] if number.startswith("+1") else number
-    return ", ".join("plus" if ch == "+" else DIGIT_WORDS[int(ch)] for ch in number if ch == "+" or ch.isdigit())
+    if not doubles:
+        return ", ".join("plus" if ch == "+" else DIGIT_WORDS[int(ch)] for ch in number
+                         if ch == "+" or ch.isdigit())
+    digits = re.sub(r"\D", "", number)
+    # in the groups people say a number in (415 555 1112: "four one five, five triple five, triple one two")
+    groups = [digits[:3], digits[3:6], digits[6:]] if len(digits) == 10 else [digits]
+    said = ["plus"] if number.startswith("+") else []
+    for group in groups:
+        for run, _digit in re.findall(r"((\d)\2{0,2})", group):
+            word = DIGIT_WORDS[int(run[0])]
+            said.append({1: word, 2: f"double {word}", 3: f"triple {word}"}[len(run)])
+    return ", ".join(said)
 
 
-def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: bool = False) -> str:
+def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: bool = False,
+               doubles: bool = False) -> str:
     """Spell what was misheard: the words of a name the read-back got wrong, the local part of an address (or
-    all of it when the domain was wrong too); anything else in full. `keyed`: a word for each letter."""
+    all of it when the domain was wrong too); anything else in full. `keyed`: a word for each letter; `doubles`:
+    "double N" for two of a letter, as the agent asked; accents are not spelled ("Fernández": F, E, R, N, A…)."""
     if value is None:
         return "Skip."
-    spell = spell_out_with_words if keyed else spell_out
+
+    def spell(text: str) -> str:
+        return (spell_out_with_words if keyed else spell_out)(_folded(text), doubles=doubles)
+
     text = str(value)
+    read_back = _folded(read_back)
     if name == "email":
         local, _, domain = text.partition("@")
         heard = read_back.lower()

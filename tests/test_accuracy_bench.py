@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from bench.accuracy_bench import text_calls
 from harness.personas import ListeningCaller, Typed, heldout_personas
-from onboarding.interview import InterviewState, load_definition
+from onboarding.interview import InterviewState, load_definition, prompts
+from onboarding.interview.normalize import normalize_phone
+from onboarding.interview.spelling import decode_spelled
 
 
 def test_heldout_callers_have_every_field_and_a_matching_address() -> None:
@@ -65,3 +67,28 @@ def test_the_caller_spells_the_whole_address_when_the_domain_read_back_is_not_th
                            "letter, like M as in Mike?")
     assert "at" in spelled.split(", ") and "D as in Delta" in spelled, spelled  # all of it, not "ethan" alone
     assert caller.reply("I heard e-t-h-a-n at brooks dot dev. Is that right?") == "Yes."
+
+
+def test_the_caller_says_double_and_triple_when_the_agent_asks_and_spells_without_accents() -> None:
+    """Whisper tiny writes two identical "N as in November" (or "one, one, one") fewer times: the agent asks for
+    "double N" and "triple one", and the caller says them only then. An accent is not spelled, and a read-back
+    that lost a letter is not the caller's name however its accents are folded."""
+    definition = load_definition()
+    spell_request = prompts.ask_to_spell(definition.field("email"))
+    digits_request = prompts.ask_for_digits(definition.field("phone"))
+    assert "double" in spell_request and "double or triple" in digits_request
+    caller = ListeningCaller(answers={}, expected={"email": "ryan@oconnor.ie", "phone": "+14155551112",
+                                                   "full_name": "Isabel Fernández"})
+    caller.reply("Got it. What's the best email address to reach you?")
+    assert caller.reply("I heard r-y-a-n at oconor dot i-e. Is that right?") == "No."
+    spelled = caller.reply(spell_request)
+    assert "double N as in November" in spelled and decode_spelled(spelled).text == "ryan@oconnor.ie", spelled
+    caller.reply("What's a good phone number for you? You can say skip.")
+    said = caller.reply(digits_request)
+    assert said == "four, one, five, triple five, triple one, two"
+    assert normalize_phone(said).value == "+14155551112"
+    assert "triple" not in caller.reply("Could you say your phone number again, one digit at a time?")
+    caller.reply("Hi, thanks for calling. First, what's your full name?")
+    assert caller.reply("I heard Isabel Fernndez. Is that right?") == "No."
+    assert decode_spelled(caller.reply(prompts.ask_to_spell(definition.field("full_name")))).text == "fernandez"
+    assert caller.reply("I heard Isabel Fernandez. Is that right?") == "Yes."  # it sounds the same

@@ -46,8 +46,10 @@ def can_spell(spec: FieldSpec) -> bool:
 
 
 def ask_for_digits(spec: FieldSpec) -> str:
-    """After a number's read-back was refused: digits said one at a time are what speech recognition gets right."""
-    return f"Could you say your {spec.label} again, one digit at a time?"
+    """After a number's read-back was refused: digits said one at a time are what speech recognition gets right,
+    but for the same digit said again ("one, one, one"), which Whisper tiny writes fewer times: "triple one"."""
+    return (f"Could you say your {spec.label} again, one digit at a time? For the same digit two or three times "
+            f"in a row, say double or triple.")
 
 
 # Whisper's initial prompt while a caller spells: an example makes it write letters and key words, not a guess
@@ -56,11 +58,12 @@ SPELLING_STT_PROMPT = "Spelled letter by letter: A, B, C, D, E. M, A, R, I, A. D
 
 def ask_to_spell(spec: FieldSpec) -> str:
     """A word for each letter, as operators ask on a bad line: speech recognition hears "Victor" far better than
-    "V" (measured on names spelled by four synthetic voices: bench.spelling, docs/spelling.md)."""
+    "V" (measured on names spelled by four synthetic voices: bench.spelling, docs/spelling.md). "Double N": two
+    identical "N as in November" in a row are written once by Whisper tiny ("O'Connor" spelled became "oconor")."""
     ask = f"Could you spell your {spec.label} for me, with a word for each letter, like M as in Mike?"
     if spec.kind == "email":
-        return f"{ask} Say dot, at, underscore or dash for the symbols."
-    return ask
+        return f"{ask} Say dot, at, underscore or dash for the symbols, and double for a letter twice."
+    return f"{ask} Say double for a letter twice."
 
 
 def typed(spec: FieldSpec, value: str | int) -> str:

@@ -274,19 +274,35 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
 SAID_AS = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space"}
 
 
-def spell_out(value: str) -> str:
+def _runs(value: str, doubles: bool) -> list[tuple[str, int]]:
+    """(character, times) in order; with `doubles`, two or three of a letter in a row are one run."""
+    runs: list[tuple[str, int]] = []
+    for ch in value:
+        if doubles and runs and runs[-1][0] == ch and ch.isalnum() and runs[-1][1] < 3:
+            runs[-1] = (ch, runs[-1][1] + 1)
+        else:
+            runs.append((ch, 1))
+    return runs
+
+
+_TIMES = {1: "", 2: "double ", 3: "triple "}
+
+
+def spell_out(value: str, *, doubles: bool = False) -> str:
     """How a caller spells a value aloud, a short pause after each letter: "dmitri" → "D, M, I, T, R, I";
-    symbols as words (for the simulated callers)."""
-    return ", ".join(SAID_AS.get(ch, ch.upper()) for ch in value)
+    symbols as words; with `doubles` (when the agent asked for it) "double N" for "nn" (for the simulated
+    callers)."""
+    return ", ".join(SAID_AS.get(ch) or f"{_TIMES[n]}{ch.upper()}" for ch, n in _runs(value, doubles))
 
 
 KEY_WORDS = {letter: word for word, letter in RADIO.items() if word not in ("alfa", "juliett", "whisky")}
 
 
-def spell_out_with_words(value: str, key_words: dict[str, str] | None = None) -> str:
+def spell_out_with_words(value: str, key_words: dict[str, str] | None = None, *, doubles: bool = False) -> str:
     """How a caller spells with a key word per letter when asked to: "max" → "M as in Mike, A as in Alpha, X as
-    in Xray"; symbols said as words, digits as they are (for the simulated callers)."""
+    in Xray"; symbols said as words, digits as they are; with `doubles`, "double N as in November" for "nn"
+    (for the simulated callers)."""
     words = key_words or KEY_WORDS
-    return ", ".join(f"{ch.upper()} as in {words[ch].capitalize()}" if ch in words else SAID_AS.get(ch, ch)
-                     for ch in value)
+    return ", ".join(f"{_TIMES[n]}{ch.upper()} as in {words[ch].capitalize()}" if ch in words
+                     else SAID_AS.get(ch) or f"{_TIMES[n]}{ch}" for ch, n in _runs(value, doubles))
 
