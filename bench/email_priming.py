@@ -4,7 +4,7 @@ twice (the name's address patterns, then the name alone).
 Every spoken address of the held-out sets (`heldout`: paired with the name whose first name it holds, as the
 e2e callers are; `heldout-2`: with its own `name`) is synthesised in each voice and transcribed by Whisper tiny
 (5 best readings) under each prompt; right = the first reading the email normaliser accepts is the expected
-address. `a|b`: the readings of prompt a, then those of b, as `hypotheses` does with two prompts.
+address. "a, then b": the readings of prompt a, then those of b, as `hypotheses` does with two prompts.
 
     python -m bench.email_priming [--voices piper,slt,awb,rms]   # ≈ 12 min; writes docs/email-priming.md
 """
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
                 for label in prompts:
                     right.setdefault((corpus, label), []).append(first_accepted(spec, heard, expected, label))
                 for a, b in UNIONS:
-                    right.setdefault((corpus, f"{a} | {b}"), []).append(first_accepted(spec, heard, expected, a, b))
+                    right.setdefault((corpus, f"{a}, then {b}"), []).append(first_accepted(spec, heard, expected, a, b))
                 print(".", end="", file=sys.stderr, flush=True)
     labels = list(dict.fromkeys(label for _, label in right))
     lines = ["# Priming an address with the caller's name: which prompt", "",

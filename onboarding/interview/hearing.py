@@ -146,8 +146,8 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
 def plainly_primed(spec: FieldSpec, values: dict) -> str:
     """The name alone for an address, for a second decoding: primed with "Isabel Moreno: isabel.moreno, …",
     Whisper wrote "isabel at moreno dot studio" as "isabel.moreno.studio"; primed with "Isabel Moreno." it
-    did not (bench: an address right on its first hearing, 4 voices, 132 held-out answers: 38.6 % with the
-    patterns alone, 45.5 % when the name-only decoding is tried after them)."""
+    did not (bench.email_priming: an address right on its first hearing, 132 held-out answers × 4 voices: 37.1 %
+    with the patterns alone, 46.2 % when the name-only decoding is tried after them)."""
     if spec.kind == "email" and (name := values.get("full_name")):
         return f"{name}."
     return ""
