@@ -56,6 +56,9 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("O is an Oscar. He is a nickel.", "oe"),  # "E is an Echo": the letter written "He", the key word misheard
     ("L as in lima, do, zero, at", "l20@"),  # "two" written "do" or "to" beside another digit
     ("S, A, M, to, zero, at, gmail dot com", "sam20@gmail.com"),
+    ("C as in Charlie, O as in Oscar, W, and as in November, O as in Oscar", "conno"),  # "double" written "W"
+    ("W as in Whiskey, A as in Alpha", "wa"),  # …a W with its own key word is a W
+    ("O, apostrophe, C, O, N, N, O, R", "o'connor"),
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

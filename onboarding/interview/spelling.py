@@ -30,7 +30,7 @@ RADIO = {
 DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
           "seven": "7", "eight": "8", "nine": "9"}
 SYMBOLS = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-",
-           "minus": "-", "at": "@", "plus": "+", "space": " "}
+           "minus": "-", "at": "@", "plus": "+", "space": " ", "apostrophe": "'"}
 _NOISE = {"capital", "small", "upper", "lower", "case", "uppercase", "lowercase", "letter", "then", "and",
           "the", "an", "um", "uh", "er", "comma", "sign", "that's", "thats", "is", "it's", "its", "spelled",
           "spelt", "so"}
@@ -220,6 +220,7 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
     letters = words = 0
     pending: list[str] = []  # tokens since the last key word or symbol
     after_key = False  # no symbol since the last key word: words now are the rest of it ("fox trot")
+    keyed = 0  # letters said with a key word so far
 
     def flush(keep_words: bool = True) -> None:
         nonlocal letters, words
@@ -239,6 +240,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                 elif made_for_it and pending and _letter_of(heard) != letter and _letter_of(pending[-1]) == letter:
                     pending.pop()  # "see you as in Charlie": the letter, then a word Whisper added, is one letter
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
+            if times == 1 and keyed and pending and pending[-1].lower() == "w" and letter != "w":
+                times = 2  # "double" written "W" ("W, and as in November"): a W here would have its own key word
             if times > 1:
                 pending.pop()
             # "…Oscar, that B is in Bravo": "at" written "that" before a letter, after letters (an address)
@@ -250,6 +253,7 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                 out.append("@")
             out.append(letter * times)
             letters += times
+            keyed += 1
             after_key, i = True, j + 1
             continue
         tok = toks[i].lower()
@@ -271,7 +275,7 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
 
 
 # How a caller says each symbol when spelling (the words `SYMBOLS` reads back)
-SAID_AS = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space"}
+SAID_AS = {".": "dot", "@": "at", "_": "underscore", "-": "dash", "+": "plus", " ": "space", "'": "apostrophe"}
 
 
 def _runs(value: str, doubles: bool) -> list[tuple[str, int]]:
