@@ -59,6 +59,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("C as in Charlie, O as in Oscar, W, and as in November, O as in Oscar", "conno"),  # "double" written "W"
     ("W as in Whiskey, A as in Alpha", "wa"),  # …a W with its own key word is a W
     ("O, apostrophe, C, O, N, N, O, R", "o'connor"),
+    ("E as in echo. Go double U as in whiskey. That's an alpha", "ewa"),  # W by its name: one W (caller 20)
+    ("L as in Lima, double L as in Lima", "lll"),
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)
