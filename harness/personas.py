@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from onboarding.interview import load_definition, speakable
+from onboarding.interview.emails import folded
 from onboarding.interview.spelling import spell_out, spell_out_with_words
 
 # Where each field's answer sits in a persona's in-order answers (after "Yes." to each read-back).
@@ -182,14 +182,9 @@ def asked_field(low: str, definition) -> str | None:
     return best
 
 
-def _folded(text: str) -> str:
-    """Without accents: "Fernández" is spelled, and heard read back, as "Fernandez"."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-
-
 def _letters(text: str) -> str:
     """The letters and digits, accents folded ("Fernndez" read back is not "Fernández", "Fernandez" is)."""
-    return re.sub(r"[^a-z0-9]+", "", _folded(text).lower())
+    return re.sub(r"[^a-z0-9]+", "", folded(text))
 
 
 # "I heard North Star, two words. Is that right?": how the agent says the value is written, where no ear can tell
@@ -256,10 +251,10 @@ def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: boo
         return "Skip."
 
     def spell(text: str) -> str:
-        return (spell_out_with_words if keyed else spell_out)(_folded(text), doubles=doubles)
+        return (spell_out_with_words if keyed else spell_out)(folded(text), doubles=doubles)
 
     text = str(value)
-    read_back = _folded(read_back)
+    read_back = folded(read_back)
     if name == "email":
         local, _, domain = text.partition("@")
         heard = read_back.lower()

@@ -161,7 +161,8 @@ _ROLE_MAILBOXES = frozenset({"info", "hello", "sales", "admin", "contact", "team
                              "help", "billing", "accounts", "jobs", "press", "enquiries", "inquiries"})
 
 
-def _folded(word: str) -> str:
+def folded(word: str) -> str:
+    """Lowercase, accents folded ("Fernández" → "fernandez"): how an address writes a name."""
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
 
 
@@ -172,7 +173,7 @@ def like_the_name(address: str, name: str) -> str | None:
     off for words of four or five letters, two for longer ones, with the first and last letters as heard
     ("sales" is not Sam Lee's "samlee"); shorter words are left as heard."""
     local, _, domain = address.rpartition("@")
-    words = [_folded(w) for w in re.findall(r"[^\W\d_]+", name)]
+    words = [folded(w) for w in re.findall(r"[^\W\d_]+", name)]
     candidates = [*words, "".join(words)] if len(words) > 1 else words
     parts = re.split(r"([._\-]|\d+)", local)
     for index, part in enumerate(parts):
