@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value
 from onboarding.interview.people import capitalize_name_word
+from onboarding.interview.prompts import join
 from onboarding.interview.spelling import decode_spelled
 
 SPELLED_CONFIDENCE = 0.9  # spelled letters are the caller's own choice, but Whisper may still drop one
@@ -141,6 +142,16 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
         if domain and domain not in _PROVIDERS:
             return f"Company: {domain.capitalize()}."
     return ""
+
+
+def field_prompts(spec: FieldSpec, values: dict) -> tuple[str, ...]:
+    """Every STT prompt an answer to `spec` is decoded with, in order: the field's `stt_prompt` with what earlier
+    answers prime it with, then, for an address, the same with the name alone (see `plainly_primed`)."""
+    first = join(spec.stt_prompt or "", primed_by_earlier_answers(spec, values))
+    if not first:
+        return ()
+    plain = plainly_primed(spec, values)
+    return (first, join(spec.stt_prompt or "", plain)) if plain else (first,)
 
 
 def plainly_primed(spec: FieldSpec, values: dict) -> str:

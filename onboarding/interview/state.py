@@ -16,7 +16,7 @@ from typing import Any
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import distinct, plainly_primed, primed_by_earlier_answers
+from onboarding.interview.hearing import distinct, field_prompts
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -111,18 +111,18 @@ class InterviewState(ReadBack):
         spec = self.current
         if self._spelling == spec.name:  # a spelled example makes Whisper write letters, not a guessed word
             return prompts.SPELLING_STT_PROMPT
-        return prompts.join(spec.stt_prompt or "", primed_by_earlier_answers(spec, self.values)) or None
+        return next(iter(field_prompts(spec, self.values)), None)
 
     @property
     def stt_prompts(self) -> tuple[str, ...]:
         """Every prompt the next answer is decoded with, in order (a reading of the first comes first): the
         asked field's `stt_prompt`, then, when earlier answers prime it, a plainer one that cannot push the
         hearing into their patterns."""
-        first = self.stt_prompt
-        if first is None or self.current is None or self._spelling == self.current.name:
-            return (first,) if first else ()
-        plain = plainly_primed(self.current, self.values)
-        return (first, prompts.join(self.current.stt_prompt or "", plain)) if plain else (first,)
+        if self._pending or self._stop_asked or self.finished or self.current is None:
+            return ()
+        if self._spelling == self.current.name:
+            return (prompts.SPELLING_STT_PROMPT,)
+        return field_prompts(self.current, self.values)
 
     def missing_required(self) -> list[str]:
         return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]
