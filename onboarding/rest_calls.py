@@ -35,7 +35,7 @@ from onboarding.interview import InterviewState, Outcome, load_definition
 from onboarding.livekit_admin import check_room_name
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.selection import local_speech
-from onboarding.providers.whisper_stt import Prompt, WhisperSTT
+from onboarding.providers.whisper_stt import Prompt, WhisperSTT, priming
 from onboarding.recorder import CallerTurn, CallRecorder, Usage
 from onboarding.settings import Settings
 from onboarding.turn_tags import definition_hash
@@ -237,7 +237,7 @@ class RestCalls:
 
     def _turn(self, call: RestCall, samples: np.ndarray, seconds: float) -> TurnOutcome:
         started = time.perf_counter()
-        readings = self.models.hear(samples, call.state.stt_prompts)
+        readings = self.models.hear(samples, priming(call.state.stt_prompts, call.state.stt_enough))
         text = readings[0] if readings else ""
         heard = time.perf_counter()
         call.usage.stt_audio_seconds += seconds

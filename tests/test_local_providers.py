@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import tomllib
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from onboarding.interview.hearing import hear_value
 from onboarding.interview.prompts import SPELLING_STT_PROMPT
 from onboarding.interview.state import InterviewState
 from onboarding.providers.local_tts import LocalTTS
-from onboarding.providers.whisper_stt import WhisperSTT, echoes, is_loop, to_whisper_input
+from onboarding.providers.whisper_stt import Priming, WhisperSTT, echoes, is_loop, priming, to_whisper_input
 from onboarding.settings import get_settings
 
 
@@ -90,16 +91,21 @@ def test_a_reading_that_writes_the_prompt_back_is_no_reading() -> None:
         assert not echoes(prompt, answer), answer
 
 
-def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) -> None:
-    """Primed with the name's address patterns, Whisper writes "my email is isabel at moreno dot studio" as
-    "isabel.moreno.studio" (no address); the name-only prompt decoded after it on the same encoding gives the
-    address. The first prompt's readings come first, unchanged, so where they hold an address it still wins."""
-    audio = to_whisper_input(frames_of(speak("my email is isabel at moreno dot studio", "awb")))
+def asked_for_isabels_email() -> InterviewState:
     state = InterviewState(load_definition(get_settings().interview_path))
     state.opening()
     state.handle("Isabel Moreno.", 1, [])
     state.handle("Yes.", 3, [])  # the read-back of the name
     assert state.current.name == "email"
+    return state
+
+
+def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) -> None:
+    """Primed with the name's address patterns, Whisper writes "my email is isabel at moreno dot studio" as
+    "isabel.moreno.studio" (no address); the name-only prompt decoded after it on the same encoding gives the
+    address. The first prompt's readings come first, unchanged, so where they hold an address it still wins."""
+    audio = to_whisper_input(frames_of(speak("my email is isabel at moreno dot studio", "awb")))
+    state = asked_for_isabels_email()
     patterns, plain = state.stt_prompts
     assert "isabel.moreno" in patterns and plain == "Isabel Moreno."
     first = whisper.hear_all(audio, patterns)
@@ -108,3 +114,19 @@ def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) 
     assert hear_value(state.current, first) is None, first  # the patterns alone: no address
     heard = hear_value(state.current, both)
     assert heard is not None and heard.value.value == "isabel@moreno.studio", both
+    gated = priming(state.stt_prompts, state.stt_enough)
+    assert whisper.hear_all(audio, gated) == both  # no address in the first readings: the second prompt is decoded
+
+
+def test_the_second_prompt_is_skipped_once_a_first_reading_gives_an_address(whisper: WhisperSTT) -> None:
+    """The second decoding costs a decoder pass on the caller's wait; when a first reading already gives an
+    address it could never be kept, so it is not run. The gate pickles: it crosses to the inference process."""
+    state = asked_for_isabels_email()
+    gated = pickle.loads(pickle.dumps(priming(state.stt_prompts, state.stt_enough)))
+    assert isinstance(gated, Priming) and gated.prompts == state.stt_prompts
+    assert gated.enough(["isabel.moreno.studio", "my email is isabel at moreno dot studio"])
+    assert not gated.enough(["isabel.moreno.studio", "Isabel Moreno."])
+    audio = to_whisper_input(frames_of(speak("my email is isabel at moreno dot studio", "awb")))
+    first = whisper.hear_all(audio, state.stt_prompts[0])
+    assert whisper.hear_all(audio, Priming(state.stt_prompts, enough=lambda readings: True)) == first
+    assert priming((SPELLING_STT_PROMPT,), state.stt_enough) == (SPELLING_STT_PROMPT,)  # one prompt: no gate

@@ -65,6 +65,11 @@ def hear_value(spec: FieldSpec, readings: list[str]) -> Heard | None:
     return None
 
 
+def gives_value(spec: FieldSpec, readings: list[str]) -> bool:
+    """Some reading gives `spec` a value: the readings of a further STT prompt would come after it, never be kept."""
+    return any(normalize_value(spec, text) is not None for text in readings)
+
+
 def _merge_name(previous: str | None, spelled: str) -> str:
     """A spelled word replaces the word of the earlier name it resembles most (the misheard one); a spelled
     whole name ("anna space lee") stands alone."""

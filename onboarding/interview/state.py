@@ -10,13 +10,14 @@ take values the caller typed, and end politely when the caller wants to.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import distinct, field_prompts
+from onboarding.interview.hearing import distinct, field_prompts, gives_value
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -123,6 +124,14 @@ class InterviewState(ReadBack):
         if self._spelling == self.current.name:
             return (prompts.SPELLING_STT_PROMPT,)
         return field_prompts(self.current, self.values)
+
+    @property
+    def stt_enough(self) -> Callable[[list[str]], bool] | None:
+        """When the readings of the first `stt_prompts` make the others moot: one gives the asked field a value
+        (the first accepted reading is the one kept). Picklable, for the worker's inference process."""
+        if len(self.stt_prompts) < 2:
+            return None
+        return functools.partial(gives_value, self.current)
 
     def missing_required(self) -> list[str]:
         return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]

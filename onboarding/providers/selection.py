@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +37,7 @@ from onboarding.providers.local_inference import RemoteSynthesizer, RemoteTransc
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.scripted_llm import ReplyHook, ScriptedInterviewer
 from onboarding.providers.tts_cache import PhraseCache, known_sentences
-from onboarding.providers.whisper_stt import WhisperSTT
+from onboarding.providers.whisper_stt import WhisperSTT, priming
 from onboarding.settings import Settings
 
 log = logging.getLogger("onboarding.providers")
@@ -58,11 +59,11 @@ class SpeechStack:
         return {"stt": self.stt_label or f"{self.stt.provider}/{self.stt.model}",
                 "tts": self.tts_label or f"{self.tts.provider}/{self.tts.model}"}
 
-    def prime_stt(self, prompts: tuple[str, ...]) -> None:
-        """The next answer's vocabulary: Whisper's initial prompts (each decoded, in order), Deepgram's keyterms
-        from the first (nova-3 keyterm prompting)."""
+    def prime_stt(self, prompts: tuple[str, ...], enough: Callable[[list[str]], bool] | None = None) -> None:
+        """The next answer's vocabulary: Whisper's initial prompts (each decoded, in order, while the readings so
+        far are not `enough`), Deepgram's keyterms from the first (nova-3 keyterm prompting)."""
         if self.local_stt is not None:
-            self.local_stt.prompt = prompts or None
+            self.local_stt.prompt = priming(prompts, enough)
         if self.cloud_stt is not None:
             terms = cloud.keyterms(prompts[0] if prompts else None)
             if terms != self.cloud_stt._opts.keyterm:  # a change reconnects the stream, between turns

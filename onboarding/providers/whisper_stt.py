@@ -15,6 +15,7 @@ import re
 import time
 import zlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,8 +33,27 @@ TOKENS_PER_SECOND, SPARE_TOKENS = 12, 16  # generous for speech (≈ 3 words or 
 N_BEST = 5  # readings per utterance: the interview keeps the first its field accepts, their agreement = confidence
 # (audio, beam size, prompt) -> what hypotheses() returns (the N best readings): in this process, or in the
 # worker's inference process
+
+
+@dataclass(frozen=True)
+class Priming:
+    """Initial prompts decoded in turn on one encoding, the next only while no reading so far is `enough`: a
+    second decoding is a decoder pass (≈ 0.3 s on 2 cores) that the answer's first readings usually make moot.
+    `enough` crosses into the worker's inference process, so it must pickle (a module-level function, a partial)."""
+
+    prompts: tuple[str, ...]
+    enough: Callable[[list[str]], bool] | None = None
+
+
 # Whisper's initial prompt, or several, each decoded in turn on the one encoding: their readings in that order
-Prompt = str | tuple[str, ...] | None
+Prompt = str | tuple[str, ...] | Priming | None
+
+
+def priming(prompts: tuple[str, ...], enough: Callable[[list[str]], bool] | None = None) -> Prompt:
+    """What to decode an answer with: its prompts, gated by `enough` when there is more than one."""
+    if not prompts:
+        return None
+    return Priming(prompts, enough) if enough is not None and len(prompts) > 1 else prompts
 Transcriber = Callable[[np.ndarray, int, Prompt], Awaitable[list[str]]]
 
 
@@ -100,9 +120,12 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     nothing over the best alone (measured: bench.stt_accuracy --n-best). Temperature 0 only: fallback
     temperatures retry and can take seconds on 2 cores. `prompt` (Whisper's initial prompt) primes the decoder
     with what the asked question expects; with several, each is decoded in turn on the one encoding (a decoder
-    pass each, no second encoder pass) and their readings follow one another. Utterances longer than one 30 s
-    window are read once, whole.
+    pass each, no second encoder pass) and their readings follow one another; a `Priming` stops at the first
+    prompt whose readings so far are enough. Utterances longer than one 30 s window are read once, whole.
     """
+    enough = None
+    if isinstance(prompt, Priming):
+        prompt, enough = prompt.prompts, prompt.enough
     prompts = [prompt] if prompt is None or isinstance(prompt, str) else list(prompt) or [None]
     if audio.size < WHISPER_RATE // 10 or loudness_dbfs(audio) < MIN_SPEECH_DBFS:
         return []  # Whisper invents "Thank you." or "Bye." for near-silence: never let that end a call
@@ -145,6 +168,8 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     if readings is None:
         return []
     for other in prompts[1:]:  # e.g. the name alone after its address patterns, which can push a hearing off
+        if enough is not None and enough(readings):
+            break
         readings += [text for text in decode(other) or [] if text not in readings]
     if not readings and any(prompts):  # every reading looped ("olivia, olivia, olivia, …") or echoed the prompt
         log.info("Whisper looped or wrote its prompt back; decoding again without the prompt")
