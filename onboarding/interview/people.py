@@ -11,8 +11,9 @@ import re
 
 from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers, strip_leads
 
+# "bye": a "Hi" as Whisper sometimes writes it ("Bye, Brian, Brian O'Connor")
 _LEAD = (r"(?:good (?:morning|afternoon|evening|day)|hi there|hello there|hey there|hiya|"
-         r"hi|hello|hey|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?")
+         r"hi|hello|hey|bye|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?")
 _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'s| is)|name(?:'s| is)|i'm|i am|im|this is|"
                r"call me|you can call me|it's|it is|they call me|that's|that is|"
                r"you're (?:speaking|talking) (?:with|to)|you are (?:speaking|talking) (?:with|to)|"
@@ -22,7 +23,7 @@ _NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a",
               # a job title after the name, its comma lost: "I'm Maria PM at Acme"
               "pm", "ceo", "cto", "cfo", "coo", "vp"}
 _NOT_NAMES = {"not", "no", "yes", "what", "sorry", "don't", "dont", "know", "skip", "repeat", "sure", "um",
-              "uh", "it", "is", "my", "name", "email", "you", "okay", "ok", "hello", "hi", "just", "me"}
+              "uh", "it", "is", "my", "name", "email", "you", "okay", "ok", "hello", "hi", "bye", "just", "me"}
 # "my name is" anchors the name wherever it is: Whisper turns a leading "um" into "And", "Come", "You at".
 _NAME_ANCHOR = re.compile(r"^.*?\bmy (?:full |first )?name(?:'s| is)\b[,:]?\s*(?=\S)", re.IGNORECASE)
 _TITLE = r"(?:dr|mr|mrs|ms|miss|prof|professor|doctor)\b\.?"

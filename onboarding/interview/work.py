@@ -24,8 +24,12 @@ SMALL_WORDS = {"of", "and", "for", "the", "in", "at", "to", "a", "an", "on"}
 SUFFIX_CASE = {"inc": "Inc", "llc": "LLC", "ltd": "Ltd", "corp": "Corp", "co": "Co", "gmbh": "GmbH",
                "plc": "PLC", "ag": "AG", "sa": "SA", "bv": "BV"}
 _LEAD = r"(?:yes|yeah|yep|sure|ok|okay|so|well|oh|right|alright|um|uh|basically|currently)\b[,.]?"
+_KIND_OF_ORG = r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|employer|practice|shop)"
+# What the company is, after its name, the comma heard as "and": "Kestrel Games and (an) indie studio"
+_DESCRIBED = (rf"\band (?:(?:a|an|any|one)\s+(?:[\w-]+\s+){{0,2}}|(?:small|little|tiny|indie|independent|boutique)"
+              rf"\s+(?:[\w-]+\s+)?){_KIND_OF_ORG}\b")
 _BOUNDARY = (r"\s*(?:,|;|\.\s|\band (?:i|we|my|our|it|there)\b|\bwith\b|\bwhere\b|\bwhich\b|\bwho\b|\bbased\b"
-             r"|\bin (?:the |[A-Z]\w+)|\bwe\b|\bi\b|\bteam of\b|\bsince\b|\bfor (?:about|around|\d)|$)")
+             rf"|\bin (?:the |[A-Z]\w+)|\bwe\b|\bi\b|\bteam of\b|\bsince\b|\bfor (?:about|around|\d)|{_DESCRIBED}|$)")
 _PRONOUN_LED = re.compile(r"^(?:i|i'm|im|we|we're|it's|my|our|you|they|he|she|work|working|just)\b",
                           re.IGNORECASE)
 _NO_VALUE = re.compile(r"^(?:i don'?t know|not sure|no idea|none|nothing|n/?a|no|nope|skip|pass|dunno)$",
@@ -53,7 +57,6 @@ _ODD_ROLE = re.compile(rf"^(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:{'|'.join(
 ODD_ROLE_CONFIDENCE = 0.5
 _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
-_KIND_OF_ORG = r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|employer|practice|shop)"
 # "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
 _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?(?P<y>.+)|"
