@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import machine
-from harness.personas import ListeningCaller, Typed, asked_field, heldout_personas
+from harness.personas import HELDOUT_PATH, ListeningCaller, Typed, asked_field, heldout_personas
 from harness.simcaller import CallResult, CallScript, SimCaller
 from harness.testbed import settled_call, stack_settings, start_livekit, start_worker
 from onboarding.call_records import CallRecord
@@ -40,6 +40,7 @@ from onboarding.settings import REPO_ROOT, Settings
 
 VOICES = ("piper", "slt", "awb", "rms")
 TARGET = 95.0
+HELD_OUT_CALLERS = {"heldout": HELDOUT_PATH, "heldout-3": HELDOUT_PATH.with_name("heldout-3.toml")}
 
 
 @dataclass
@@ -139,10 +140,11 @@ def misses(calls: list[Call]) -> str:
     return "\n".join(lines) or "none"
 
 
-async def run(settings: Settings, voices: list[str], callers: int, typing: bool, first: int = 0) -> list[Call]:
+async def run(settings: Settings, voices: list[str], callers: int, typing: bool, first: int = 0,
+              corpus: Path = HELDOUT_PATH) -> list[Call]:
     calls = []
     for voice in voices:
-        for caller in heldout_personas(first + callers)[first:]:
+        for caller in heldout_personas(first + callers, corpus)[first:]:
             caller.may_type = typing
             calls.append(await one_call(settings, voice, caller))
             print(f"{voice}: {sum(calls[-1].right.values())}/{len(caller.expected)} right "
@@ -150,11 +152,11 @@ async def run(settings: Settings, voices: list[str], callers: int, typing: bool,
     return calls
 
 
-def text_calls(callers: int, typing: bool) -> str:
+def text_calls(callers: int, typing: bool, corpus: Path = HELDOUT_PATH) -> str:
     """The conversation alone: each caller's words go straight to the interview (no TTS, no STT, no WebRTC)."""
     right = total = turns = done = 0
     lines = []
-    for caller in heldout_personas(callers):
+    for caller in heldout_personas(callers, corpus):
         caller.may_type = typing
         state = InterviewState(load_definition())
         reply, count = state.opening(), 0
@@ -183,10 +185,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--text", action="store_true", help="no audio: the callers' words go straight to the interview")
     parser.add_argument("--first", type=int, default=0,
                         help="start at this held-out caller (a caller no earlier run has heard)")
+    parser.add_argument("--corpus", choices=sorted(HELD_OUT_CALLERS), default="heldout",
+                        help="held-out answers the callers say (heldout-3: four whole callers, written last)")
     parser.add_argument("--out", type=Path, help="report file (default: docs/accuracy-e2e[-typing].md)")
     args = parser.parse_args(argv)
     if args.text:
-        print(text_calls(args.callers, args.typing))
+        print(text_calls(args.callers, args.typing, HELD_OUT_CALLERS[args.corpus]))
         return 0
     voices = [v.strip() for v in args.voices.split(",") if v.strip()]
     logs = Path(tempfile.mkdtemp(prefix="accuracy-bench-"))
@@ -195,7 +199,8 @@ def main(argv: list[str]) -> int:
     settings = stack_settings(base, f"sqlite:///{logs / 'bench.db'}", "onboarding-accuracy-bench")
     worker = start_worker(settings, logs / "agent-worker.log", TTS_ENGINE="piper")
     try:
-        calls = asyncio.run(run(settings, voices, args.callers, args.typing, args.first))
+        calls = asyncio.run(run(settings, voices, args.callers, args.typing, args.first,
+                                HELD_OUT_CALLERS[args.corpus]))
     finally:
         worker.stop()
         lk.stop()

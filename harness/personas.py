@@ -265,10 +265,11 @@ def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: boo
     return spell(text.lower())
 
 
-def heldout_personas(count: int) -> list[ListeningCaller]:
-    """Callers made of held-out answers (tests/corpus/heldout.toml: never tuned on): each takes the next answer of
-    every field; an address goes with the name whose first name it holds, as a real caller's would."""
-    corpus = tomllib.loads(HELDOUT_PATH.read_text(encoding="utf-8"))
+def heldout_personas(count: int, path: Path = HELDOUT_PATH) -> list[ListeningCaller]:
+    """Callers made of held-out answers (tests/corpus/heldout.toml, or heldout-3.toml's whole callers: never tuned
+    on): each takes the next answer of every field; an address goes with the name whose first name it holds, as a
+    real caller's would."""
+    corpus = tomllib.loads(path.read_text(encoding="utf-8"))
     names, emails = corpus["full_name"], list(corpus["email"])
     callers = []
     for index in range(count):
