@@ -61,6 +61,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("O, apostrophe, C, O, N, N, O, R", "o'connor"),
     ("E as in echo. Go double U as in whiskey. That's an alpha", "ewa"),  # W by its name: one W (caller 20)
     ("L as in Lima, double L as in Lima", "lll"),
+    ("B as in Bravo, R as in Romeo, 00 as an Oscar, K as in Kilo", "brook"),  # "double O" written "00"
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)
@@ -240,6 +241,19 @@ def test_after_a_confidence_read_back_the_next_answer_is_a_yes_and_a_re_said_val
     state.handle("I work at ECME Corp.", 5, ["I work at Acme Corp.", "I work at Acne Corp.", "I work at Acme Court."])
     reply = state.handle("Acme Corp.", 6)  # the value said again: a correction, read back again
     assert "I heard Acme Corp. Is that right?" in reply.text and "company" not in state.values
+
+
+def test_after_a_no_moving_on_is_no_yes_and_a_no_heard_as_now_is_a_no() -> None:
+    """Heard on a held-out call: the company read back after a spelling, the caller's "No." written "Now.",
+    which the role normaliser takes as a title: it must neither confirm the company nor become the role."""
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    state.handle("I work at ECME Corp.", 5, ["I work at Acne Corp.", "I work at Acme Court."])
+    reply = state.handle("Now.", 6)
+    assert "spell" in reply.text and "company" not in state.values and "role" not in state.values
+    state.handle("A as in Alpha, C as in Charlie, M as in Mike, E as in Echo", 7)
+    assert state.pending_confirmation == "company"
+    reply = state.handle("Product manager.", 8)  # said no once: moving on is no yes
+    assert "company" not in state.values and "role" not in state.values and "yes or a no" in reply.text
 
 
 def test_readings_that_differ_in_case_agree_and_skip_after_a_read_back_skips_the_next_question() -> None:

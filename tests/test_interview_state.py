@@ -341,13 +341,20 @@ def test_a_spelling_not_understood_is_asked_for_again_as_a_spelling(state: Inter
 
 
 def test_a_stray_word_said_to_a_name_read_back_is_no_new_name(state: InterviewState) -> None:
-    """"Now." (a misheard "No.") is not taken as the caller's name: the agent asks for a yes or a no again;
-    a word like one of the name's ("Chen" for "Chan") is still a correction."""
+    """"Wow." is not taken as the caller's name: the agent asks for a yes or a no again; a word like one of the
+    name's ("Chen" for "Chan") is still a correction."""
     talk(state, "This is Olivia Chan.")
-    reply = state.handle("Now.", 300)
+    reply = state.handle("Wow.", 300)
     assert "yes or a no" in reply.text and "I heard Olivia Chan. Is that right?" in reply.text
     assert state.pending_confirmation == "full_name" and "full_name" not in state.values
     reply = state.handle("Chen.", 301)
     assert "I heard Olivia Chen. Is that right?" in reply.text
     state.handle("Yes.", 302)
     assert state.values["full_name"] == "Olivia Chen"
+
+
+def test_a_no_written_now_is_a_no(state: InterviewState) -> None:
+    """Whisper writes a lone "No." as "Now." (heard on a held-out call): to a read-back it is a no."""
+    talk(state, "This is Olivia Chan.")
+    reply = state.handle("Now.", 300)
+    assert "spell your name" in reply.text and "full_name" not in state.values

@@ -16,7 +16,7 @@ from onboarding.interview.emails import like_the_name
 from onboarding.interview.extract import extract_fields, target_field
 from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes, merge_name_word
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
-from onboarding.interview.replies import correction_field_words
+from onboarding.interview.replies import correction_field_words, sounds_like_no
 from onboarding.interview.spacing import respace, spacing_note, spacing_reply
 from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
@@ -75,6 +75,8 @@ class ReadBack:
         spec = self.definition.field(pending.field)
         if spacing_note(spec.kind, pending.value.value) and (how := spacing_reply(text)):
             return self._respaced(spec, respace(spec.kind, str(pending.value.value), how), text, turn)
+        if kind == "other" and sounds_like_no(text):
+            kind = "no"
         if kind == "yes":
             if not is_yes(self._readings):  # most readings heard something else ("Brown" as "right on")
                 return self._confirm_failed(prompts.YES_OR_NO)
@@ -112,6 +114,8 @@ class ReadBack:
         if value is None and kind == "other" and set(extract_fields(text, self.definition)) - {spec.name}:
             return self._then(self._accept_pending(), text, turn)  # moved on to another answer: an implicit yes
         if kind == "other" and not spec.confirm and self._answers_next(spec, pending.value.value, value, text):
+            if spec.name in self._rejected:  # the caller said no to this field before: only a yes confirms it
+                return self._confirm_failed(prompts.YES_OR_NO)
             # a read-back asked only for low confidence, and the caller went on to the next question: a yes
             return self._then(self._accept_pending(), text, turn)
         if value is None:

@@ -86,6 +86,15 @@ def classify_reply(text: str) -> ReplyKind:
     return "other"
 
 
+# A lone "No." as Whisper sometimes writes it (e2e caller heldout-3 #1: "Now." to a read-back it had said no to)
+_NO_HEARD = {"now", "know", "naw", "noh"}
+
+
+def sounds_like_no(text: str) -> bool:
+    """A reply to a yes/no question that is a "no" misheard as a word no one answers a read-back with."""
+    return _plain(text).strip(" ,.") in _NO_HEARD
+
+
 def strip_correction(text: str) -> str:
     """The corrected value: "actually it's Mariana" -> "Mariana"; "change my company to Initech" -> "Initech"."""
     body = strip_fillers(text.strip().replace("’", "'"))

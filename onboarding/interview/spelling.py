@@ -241,6 +241,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                     pending.pop()  # "see you as in Charlie": the letter, then a word Whisper added, is one letter
                 if letter == "w" and heard.lower() in ("u", "you") and pending and pending[-1].lower() == "double":
                     pending.pop()  # "double U as in whiskey": W said by its name, not two of a letter
+                if letter == "o" and heard == "0" and pending and pending[-1] == "0":
+                    pending[-1] = "double"  # "double O as in Oscar" written "00 as an Oscar"
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
             if times == 1 and keyed and pending and pending[-1].lower() == "w" and letter != "w":
                 times = 2  # "double" written "W" ("W, and as in November"): a W here would have its own key word
