@@ -62,6 +62,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("E as in echo. Go double U as in whiskey. That's an alpha", "ewa"),  # W by its name: one W (caller 20)
     ("L as in Lima, double L as in Lima", "lll"),
     ("B as in Bravo, R as in Romeo, 00 as an Oscar, K as in Kilo", "brook"),  # "double O" written "00"
+    ("U is in uniform. M is in my... Okay, he has an echo", "ume"),  # an ellipsis is a pause, not a dot
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

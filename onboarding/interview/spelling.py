@@ -54,6 +54,7 @@ def _tokens(text: str) -> list[str]:
     """Tokens with Whisper's spellings taken apart: "D-M-I" → d m i, "D. M." → d m, glued "DMITRI" kept whole."""
     text = re.sub(r"\b([A-Za-z])(?:[-.]\s?)(?=[A-Za-z]\b)", r"\1 ", text)  # "D-M-I-T", "D. M. I."
     text = text.replace("x-ray", "xray").replace("X-ray", "xray")
+    text = re.sub(r"\.{2,}|…", " ", text)  # "M is in my... okay": Whisper's pause, never a "dot" said
     # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
     text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)
