@@ -146,13 +146,18 @@ WELL_KNOWN_DOMAINS = (
 
 def well_known_domain(domain: str) -> str | None:
     """The provider domain `domain` is a mishearing of (same ending, the name one letter off, two for names of
-    six letters or more), or None when it is none or already one."""
+    six letters or more; or both the name and the ending one letter off), or None when it is none or already one."""
     name, _, suffix = domain.partition(".")
-    if domain in WELL_KNOWN_DOMAINS or len(name) < 5:
+    if domain in WELL_KNOWN_DOMAINS or len(name) < 4:
         return None
     for known in WELL_KNOWN_DOMAINS:
         known_name, _, known_suffix = known.partition(".")
-        if known_suffix == suffix and edit_distance(known_name, name) <= (2 if len(known_name) >= 6 else 1):
+        if (known_suffix == suffix and len(name) >= 5
+                and edit_distance(known_name, name) <= (2 if len(known_name) >= 6 else 1)):
+            return known
+    for known in WELL_KNOWN_DOMAINS:  # a letter lost from the name and one from its ending: "gmai.cm"
+        known_name, _, known_suffix = known.partition(".")
+        if edit_distance(known_name, name) == 1 and edit_distance(known_suffix, suffix) == 1:
             return known
     return None
 
