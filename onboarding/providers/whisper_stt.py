@@ -31,14 +31,12 @@ NO_SPEECH_PROB = 0.6
 LOOP_RATIO = 2.4  # Whisper's own compression-ratio threshold: text this repetitive is a decoding loop
 TOKENS_PER_SECOND, SPARE_TOKENS = 12, 16  # generous for speech (≈ 3 words or 4 spelled letters a second)
 N_BEST = 5  # readings per utterance: the interview keeps the first its field accepts, their agreement = confidence
-# (audio, beam size, prompt) -> what hypotheses() returns (the N best readings): in this process, or in the
-# worker's inference process
 
 
 @dataclass(frozen=True)
 class Priming:
     """Initial prompts decoded in turn on one encoding, the next only while no reading so far is `enough`: a
-    second decoding is a decoder pass (≈ 0.3 s on 2 cores) that the answer's first readings usually make moot.
+    second decoding is a decoder pass (0.1–0.3 s on 2 cores) that the first readings often make moot.
     `enough` crosses into the worker's inference process, so it must pickle (a module-level function, a partial)."""
 
     prompts: tuple[str, ...]
@@ -54,6 +52,10 @@ def priming(prompts: tuple[str, ...], enough: Callable[[list[str]], bool] | None
     if not prompts:
         return None
     return Priming(prompts, enough) if enough is not None and len(prompts) > 1 else prompts
+
+
+# (audio, beam size, prompt) -> what hypotheses() returns (the N best readings): in this process, or in the
+# worker's inference process
 Transcriber = Callable[[np.ndarray, int, Prompt], Awaitable[list[str]]]
 
 
