@@ -5,6 +5,7 @@ stored at the END of each call is compared with what they said.
     python -m bench.accuracy_bench --callers 1 --voices slt          # a smoke run
     python -m bench.accuracy_bench --typing           # callers may also type a field in (RPC, as the widget does)
     python -m bench.accuracy_bench --text --callers 21   # no audio: the same callers, a perfect ear (seconds)
+    python -m bench.accuracy_bench --callers 4 --corpus heldout-3   # the four whole callers written last (≈ 55 min)
 
 Each caller (`harness.personas.ListeningCaller`) hears only what the agent says — its words on `lk.transcription`,
 never the `onboarding.*` attributes (only with `--typing` does it read the fields the widget shows) — answers
