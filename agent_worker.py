@@ -75,16 +75,29 @@ def prewarm(proc: JobProcess) -> None:
 SERVER_TARGET_LOAD = 0.7
 
 
-def job_load(server: AgentServer) -> float:
+def load_of(calls: int) -> float:
     """1.0 (full: above WORKER_LOAD_THRESHOLD) once MAX_JOBS_PER_WORKER calls run here, so LiveKit sends the
     next call to another worker; below the server's target load while there is room for one more."""
-    active = len(server.active_jobs)
-    if active >= settings.max_jobs_per_worker:
+    if calls >= settings.max_jobs_per_worker:
         return 1.0
-    return SERVER_TARGET_LOAD * active / settings.max_jobs_per_worker
+    return SERVER_TARGET_LOAD * calls / settings.max_jobs_per_worker
 
 
-server = AgentServer(
+def job_load(server: AgentServer) -> float:
+    return load_of(len(server.active_jobs))
+
+
+class OnboardingServer(AgentServer):
+    """livekit-agents 1.8.9 prices a call it has accepted but not yet started at the whole load threshold while no
+    call runs (threshold / num_idle_processes): a second caller arriving within milliseconds of the first at an idle
+    worker was refused, and LiveKit left that room without an agent. Here an accepted call costs what a running
+    one does."""
+
+    def _get_effective_load(self) -> float:
+        return load_of(len(self.active_jobs) + self._reserved_slots)
+
+
+server = OnboardingServer(
     setup_fnc=prewarm,
     load_fnc=job_load,
     load_threshold=settings.worker_load_threshold,

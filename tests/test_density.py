@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import psutil
 import pytest
+from livekit import api
 from livekit.agents import inference, stt
 
 from harness.caller_audio import ROOM_RATE, at_level, speak, trimmed, with_pause
@@ -25,6 +26,7 @@ from harness.simcaller import CallScript, SimCaller, reactive_answer
 from harness.testbed import rest_app, settled_call, stack_settings, start_worker
 from onboarding.capacity import availability
 from onboarding.db import get_engine
+from onboarding.livekit_admin import livekit_api, new_room_name
 from onboarding.providers.speculative_stt import SPECULATE_UP_TO, SpeculativeStream
 from onboarding.providers.whisper_stt import WhisperSTT
 from onboarding.settings import Settings
@@ -84,11 +86,8 @@ async def test_offline_calls_share_one_whisper_and_one_piper(livekit_server: Set
     worker = await asyncio.to_thread(start_worker, settings, artifacts / "agent-worker-shared.log")
     try:
         callers = [SimCaller(settings, CallScript(answers=p.answers[:3], hang_up_after=3)) for p in PERSONAS[:2]]
-        calls = [asyncio.create_task(callers[0].run())]
-        # the second call once the first has begun: two dispatches in the same instant to a worker that has not
-        # run a call yet can lose one (livekit-agents counts a first job as the whole worker until it is running)
-        await until(lambda: callers[0].speaking_turns >= 1 or calls[0].done(), "the first call's greeting")
-        calls.append(asyncio.create_task(callers[1].run()))
+        # both in the same instant, at a worker that has run no call yet: each must get its agent
+        calls = [asyncio.create_task(caller.run()) for caller in callers]
         await until(lambda: all(c.speaking_turns >= 2 for c in callers) or any(t.done() for t in calls),
                     "both callers' second replies")
         processes = worker_tree(worker.proc.pid)
@@ -101,6 +100,41 @@ async def test_offline_calls_share_one_whisper_and_one_piper(livekit_server: Set
     assert len(holders) == 1, "one Whisper for both calls"
     assert [pid for pid, text in maps.items() if PIPER_RUNTIME in text] == holders  # and Piper beside it
     assert holders[0] != worker.proc.pid  # not in the main process either: in the inference process
+
+
+async def test_callers_arriving_in_the_same_instant_each_get_an_agent(livekit_server: Settings, tmp_path,
+                                                                      artifacts) -> None:
+    """Three rooms dispatched at once to an idle worker with room for three: livekit-agents 1.8.9 alone priced the
+    first accepted call at the whole worker until it ran, refused the others, and LiveKit left their rooms empty."""
+    settings = own_settings(livekit_server, tmp_path, "burst", max_jobs_per_worker=3)
+    worker = await asyncio.to_thread(start_worker, settings, artifacts / "agent-worker-burst.log")
+    rooms = [new_room_name(settings) for _ in range(3)]
+    lk = livekit_api(settings)
+    agents = [api.RoomAgentDispatch(agent_name=settings.agent_name)]
+    try:
+        await asyncio.gather(*(lk.room.create_room(api.CreateRoomRequest(name=room, agents=agents))
+                               for room in rooms))
+        joined: dict[str, bool] = {}
+
+        async def agent_in(room: str) -> bool:
+            reply = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+            return any(p.kind == api.ParticipantInfo.Kind.AGENT for p in reply.participants)
+
+        async def every_room_has_its_agent() -> bool:
+            for room in rooms:
+                joined[room] = joined.get(room) or await agent_in(room)
+            return all(joined.values())
+
+        deadline = asyncio.get_running_loop().time() + 60
+        while not await every_room_has_its_agent():
+            assert asyncio.get_running_loop().time() < deadline, f"rooms without an agent: {joined}"
+            await asyncio.sleep(0.2)  # poll interval of the server API
+    finally:
+        for room in rooms:
+            with contextlib.suppress(api.TwirpError):
+                await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+        await lk.aclose()
+        await asyncio.to_thread(worker.stop)
 
 
 async def post_token(settings: Settings) -> httpx.Response:
