@@ -3,6 +3,8 @@ text mode), and the held-out callers it is made of. The spoken run itself is `ma
 
 from __future__ import annotations
 
+import pytest
+
 from bench.accuracy_bench import HELD_OUT_CALLERS, text_calls
 from harness.personas import ListeningCaller, Typed, heldout_personas
 from onboarding.interview import InterviewState, load_definition, prompts
@@ -18,15 +20,16 @@ def test_heldout_callers_have_every_field_and_a_matching_address() -> None:
     assert callers[0].expected["email"].startswith(callers[0].expected["full_name"].split()[0].lower())
 
 
-def test_the_whole_held_out_callers_are_four_people_each_with_their_own_address() -> None:
-    callers = heldout_personas(4, HELD_OUT_CALLERS["heldout-3"])
+@pytest.mark.parametrize(("corpus", "count"), [("heldout-3", 4), ("heldout-4", 2)])
+def test_the_whole_held_out_callers_are_people_each_with_their_own_address(corpus: str, count: int) -> None:
+    callers = heldout_personas(count, HELD_OUT_CALLERS[corpus])
     names = [spec.name for spec in load_definition().fields]
     for caller in callers:
         assert sorted(caller.answers) == sorted(names) == sorted(caller.expected)
         first = caller.expected["full_name"].split()[0].lower().replace("é", "e")
         assert caller.expected["email"].startswith(first), caller.expected
         assert normalize_phone(caller.expected["phone"]) is not None  # a number libphonenumber takes as valid
-    assert len({caller.expected["email"] for caller in callers}) == 4
+    assert len({caller.expected["email"] for caller in callers}) == count
 
 
 def test_text_mode_runs_whole_calls() -> None:
