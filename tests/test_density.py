@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +18,9 @@ import psutil
 import pytest
 from livekit import api
 from livekit.agents import inference, stt
+from livekit.agents.ipc.inference_proc_executor import InferenceProcExecutor
 
-from harness.caller_audio import ROOM_RATE, at_level, speak, trimmed, with_pause
+from harness.caller_audio import ROOM_RATE, at_level, resample, speak, trimmed, with_pause
 from harness.cluster import wait_until
 from harness.fakes.audio import hear, play
 from harness.fakes.settings import cloud_env, cloud_settings
@@ -27,8 +30,9 @@ from harness.testbed import rest_app, settled_call, stack_settings, start_worker
 from onboarding.capacity import availability
 from onboarding.db import get_engine
 from onboarding.livekit_admin import livekit_api, new_room_name
+from onboarding.providers.local_inference import STT_METHOD, WhisperRunner
 from onboarding.providers.speculative_stt import SPECULATE_UP_TO, SpeculativeStream
-from onboarding.providers.whisper_stt import WhisperSTT
+from onboarding.providers.whisper_stt import WHISPER_RATE, WhisperSTT
 from onboarding.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -135,6 +139,28 @@ async def test_callers_arriving_in_the_same_instant_each_get_an_agent(livekit_se
                 await lk.room.delete_room(api.DeleteRoomRequest(room=room))
         await lk.aclose()
         await asyncio.to_thread(worker.stop)
+
+
+async def test_the_inference_process_answers_a_short_request_while_a_long_one_runs() -> None:
+    """Requests are served side by side: livekit-agents 1.8.9 served them one at a time, so a caller's answer
+    waited for every other caller's before it (this order came out reversed there)."""
+    executor = InferenceProcExecutor(
+        runners={STT_METHOD: WhisperRunner}, initialize_timeout=120, close_timeout=5, memory_warn_mb=4000,
+        memory_limit_mb=0, ping_interval=5, ping_timeout=60, high_ping_threshold=2.5,
+        mp_ctx=multiprocessing.get_context("forkserver"), loop=asyncio.get_running_loop(), http_proxy=None)
+    await executor.start()
+    await executor.initialize()
+    try:
+        answer = speak("My email is maria dot garcia at example dot com, and my number is five five five.")
+        audio = resample(answer, ROOM_RATE, WHISPER_RATE).astype(np.float32) / 32768
+        long = asyncio.create_task(executor.do_inference(STT_METHOD, pickle.dumps((audio, 5, None))))
+        short = asyncio.create_task(executor.do_inference(STT_METHOD, pickle.dumps((np.zeros(800, np.float32),
+                                                                                     5, None))))
+        done, _ = await asyncio.wait({long, short}, return_when=asyncio.FIRST_COMPLETED)
+        assert done == {short}, "the short request waited for the long one"
+        assert "maria" in " ".join(pickle.loads(await long)).lower()
+    finally:
+        await executor.aclose()
 
 
 async def post_token(settings: Settings) -> httpx.Response:

@@ -14,6 +14,7 @@ into the TTS cache in the background.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 from functools import lru_cache
@@ -41,12 +42,38 @@ def _speech():
     return local_speech(get_settings())
 
 
+def serve_requests_side_by_side() -> None:
+    """In the inference process: start each request as it arrives instead of after the one before has finished.
+
+    livekit-agents 1.8.9's inference process awaits every request before it reads the next, so its thread pool (one
+    thread per core) ran one transcription or synthesis at a time, and with several callers each waited for all
+    the others. Whisper's second thread buys little, so two decodings at once get more done: 16 answers sent
+    together were all heard 1.3x sooner (`python -m bench.inference_ipc`, docs/density.md). The pool still bounds
+    how many run together; a third waits for a thread.
+    """
+    from livekit.agents.ipc import inference_proc_lazy_main as inference_main
+
+    handle = inference_main._InferenceProc._handle_inference_request
+    if getattr(handle, "side_by_side", False):
+        return
+    running: set[asyncio.Task[None]] = set()
+
+    async def start(self: inference_main._InferenceProc, msg) -> None:
+        task = asyncio.create_task(handle(self, msg))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    start.side_by_side = True  # type: ignore[attr-defined]
+    inference_main._InferenceProc._handle_inference_request = start  # type: ignore[method-assign]
+
+
 class WhisperRunner(_InferenceRunner):
     """Request: pickled (16 kHz float32 audio, beam size, prompt). Reply: pickled N best readings (`hypotheses()`)."""
 
     INFERENCE_METHOD = STT_METHOD
 
     def initialize(self) -> None:
+        serve_requests_side_by_side()
         settings = get_settings()
         if not settings.deepgram_api_key:  # offline: the first caller must not wait for the model
             _speech()[0].warm_up()

@@ -47,9 +47,17 @@ def piper_sample_rate(voice_path: str) -> int:
     return int(json.loads(config.read_text())["audio"]["sample_rate"])
 
 
-@lru_cache(maxsize=2)
+_LOADING = threading.Lock()  # two first requests served side by side must not load the voice twice
+
+
 def load_piper(voice_path: str):
     """Load once per process (≈1.7 s, ≈210 MB); sessions in threads share it."""
+    with _LOADING:
+        return _load_piper(voice_path)
+
+
+@lru_cache(maxsize=2)
+def _load_piper(voice_path: str):
     from piper import PiperVoice
 
     if not Path(voice_path).is_file():

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import re
+import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -83,9 +84,18 @@ def check_model_dir(model_dir: str) -> str:
     return model_dir
 
 
-@lru_cache(maxsize=2)
+_LOADING = threading.Lock()  # two first requests served side by side must not load the model twice
+
+
 def load_whisper(model_dir: str):
-    """Load once per process; threads of one process share the model (CTranslate2 is thread-safe)."""
+    """Load once per process; threads of one process share the model (CTranslate2 is thread-safe, and
+    `num_workers=2` lets two of them decode at once)."""
+    with _LOADING:
+        return _load_whisper(model_dir)
+
+
+@lru_cache(maxsize=2)
+def _load_whisper(model_dir: str):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from faster_whisper import WhisperModel
 
