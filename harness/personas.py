@@ -188,13 +188,14 @@ def _letters(text: str) -> str:
 
 
 # "I heard North Star, two words. Is that right?": how the agent says the value is written, where no ear can tell
-_SPACING_NOTE = re.compile(r",\s*(?:(?P<hyphen>with a hyphen)|(?:(?P<pair>[\w' ]+?) as )?two words)"
-                           r"(?=\.?\s*is that right)", re.IGNORECASE)
+_SPACING_NOTE = re.compile(r",\s*(?:(?P<hyphen>with a hyphen)|(?:(?P<pair>[\w' ]+?) as )?two words"
+                           r"|(?:(?P<glued>[\w']+) as )?(?P<one>one word))(?=\.?\s*is that right)", re.IGNORECASE)
 
 
 def spacing_answer(said: str, value: str | int) -> str | None:
     """A caller's answer to a read-back of their own value that says it is written otherwise than theirs
-    ("No, one word." to "North Star, two words" for Northstar); None: it is written as they write it."""
+    ("No, one word." to "North Star, two words" for Northstar, "No, two words." to "Grantstudio, one word" for
+    Grant Studio); None: it is written as they write it."""
     note = _SPACING_NOTE.search(said)
     if note is None:
         return None
@@ -202,6 +203,9 @@ def spacing_answer(said: str, value: str | int) -> str | None:
     if note["hyphen"]:
         return None if "-" in text else "No, no hyphen."
     heard = re.search(r"\bheard (?P<x>.+?)$", said[:note.start()], re.IGNORECASE)
+    if note["one"]:  # "Grantstudio, one word" to Grant Studio
+        glued = (note["glued"] or (heard["x"] if heard else "")).lower()
+        return None if glued in text else "No, two words."
     pair = (note["pair"] or (heard["x"] if heard else "")).lower()
     return None if pair in text else "No, one word."
 

@@ -300,6 +300,23 @@ def test_spacing_no_ear_can_hear_is_said_in_the_read_back_and_fixed_by_one_word(
     assert state.values["full_name"] == "Mohammed Al Farsi"
 
 
+def test_a_company_heard_glued_to_a_word_saying_what_it_is_is_read_back_as_one_word_and_split_by_two_words() -> None:
+    """Primed with the address's domain ("grantstudio.com") Whisper writes "Grantstudio": the read-back says "one
+    word" and "no, two words" splits it at the ending that says what it is; brands that glue theirs are left be."""
+    state, _ = start("Oliver Grant", "yes", "oliver at grantstudio dot com", "yes")
+    reply = state.handle("Grantstudio, a little design shop.", 5, ["Grantstudio, a little design shop."])
+    assert "I heard Grantstudio, one word. Is that right?" in reply.text, reply.text
+    reply = state.handle("No, two words.", 6)
+    assert state.values["company"] == "Grant Studio" and "role" in reply.text, reply.text
+    state, _ = start("Oliver Grant", "yes", "oliver at grantstudio dot com", "yes")
+    state.handle("Haldenfoods.", 5, ["Haldenfoods."])
+    state.handle("Yes.", 6)
+    assert state.values["company"] == "Haldenfoods"
+    state, _ = start("Oliver Grant", "yes", "oliver at grantstudio dot com", "yes")
+    reply = state.handle("Initech.", 5, ["Initech."])
+    assert state.values["company"] == "Initech" and "role" in reply.text, reply.text
+
+
 def test_an_address_a_sound_off_the_confirmed_name_is_read_back_as_the_name_once() -> None:
     """"emily.cardor19" from Emily Carter is read back as "emily.carter19"; a no to that guess is final for it:
     the spelling that follows stands (no loop back to the guess)."""

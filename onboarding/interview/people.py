@@ -77,6 +77,8 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         if tok.lower().strip(".") in _NAME_STOP:
             break
         words.append(tok.strip("."))
+    if len(words) >= 3 and words[0].lower() == words[1].lower():  # "Priya Priya Raman": said twice, no pause heard
+        words = words[1:]
     # "Grace Litu, L I U" (or "L.I.U", "L-I-U"): the letters after the name spell its misheard word
     letters_after = re.sub(r"[\s.-]", "", clauses[1]) if len(clauses) > 1 else ""
     if spelled is None and re.fullmatch(r"[A-Z]{2,}", letters_after):

@@ -2,8 +2,8 @@
 
 Speech recognition guesses how such a name is written, and a read-back cannot catch the guess: the caller hears
 their own name. So, as an operator on the phone does, the read-back says how it is written when it could go either
-way ("North Star, two words", "Al-Farsi, with a hyphen"), and the caller's "one word" or "no hyphen" changes just
-that, with no spelling.
+way ("North Star, two words", "Grantstudio, one word", "Al-Farsi, with a hyphen"), and the caller's "one word",
+"two words" or "no hyphen" changes just that, with no spelling.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ _GENERIC_COMPANY_WORDS = frozenset(re.findall(r"\w+", """
 
 HYPHEN = "with a hyphen"
 TWO_WORDS = "two words"
+ONE_WORD = "one word"
+# Endings long enough that a word ending in one is as likely two words run together ("Grantstudio"): Whisper
+# writes a company glued when its prompt held the address's domain ("grantstudio.com")
+# (not the endings brands glue on as often: "Initech", "Citibank", "Tidewater", "Soundcloud")
+_OFTEN_GLUED = frozenset({"tech", "bank", "care", "home", "homes", "works", "water", "power", "data", "apps", "cloud",
+                          "press", "shop", "store", "club", "city", "fund", "farm", "farms"})
+_GENERIC_ENDINGS = sorted((w for w in _GENERIC_COMPANY_WORDS - _OFTEN_GLUED if len(w) >= 4), key=len, reverse=True)
 
 
 def _ambiguous_pair(company: str) -> tuple[str, str] | None:
@@ -41,6 +48,19 @@ def _ambiguous_pair(company: str) -> tuple[str, str] | None:
     return None
 
 
+def _glued(company: str) -> tuple[str, str, str] | None:
+    """The first word of a company's name that ends in a word saying what it is, after three letters or more
+    ("Grantstudio": "Grant" + "studio"), as (word, head, ending); it could as well be two words."""
+    for word in company.split():
+        low = word.lower()
+        if not word.isalpha() or low in _GENERIC_COMPANY_WORDS:
+            continue
+        ending = next((e for e in _GENERIC_ENDINGS if low.endswith(e) and len(low) - len(e) >= 3), None)
+        if ending:
+            return word, word[: -len(ending)], word[-len(ending):]
+    return None
+
+
 def spacing_note(kind: str, value: str | int) -> str | None:
     """How the value is written where hearing cannot tell, said after it in a read-back; None: nothing to say."""
     text = str(value)
@@ -48,6 +68,8 @@ def spacing_note(kind: str, value: str | int) -> str | None:
         return HYPHEN
     if kind == "company" and (pair := _ambiguous_pair(text)):
         return TWO_WORDS if len(text.split()) == 2 else f"{' '.join(pair)} as {TWO_WORDS}"
+    if kind == "company" and (glued := _glued(text)):
+        return ONE_WORD if len(text.split()) == 1 else f"{glued[0]} as {ONE_WORD}"
     return None
 
 
@@ -79,6 +101,9 @@ def respace(kind: str, value: str, how: str) -> str:
     if kind == "person_name" and "-" in value:
         left, _, right = value.partition("-")
         return {"join": left + right.lower(), "split": f"{left} {right}"}.get(how, value)
+    if kind == "company" and how == "split" and not _ambiguous_pair(value) and (glued := _glued(value)):
+        word, head, ending = glued  # "Grantstudio, one word" → "no, two words": "Grant Studio"
+        return value.replace(word, f"{head} {ending.capitalize()}", 1)
     if kind == "person_name" and how == "hyphenate" and len(value.split()) >= 2:
         pair: tuple[str, str] | None = tuple(value.split()[-2:])  # "Al Farsi, with a hyphen": the last two
     else:
