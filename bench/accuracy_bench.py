@@ -42,7 +42,8 @@ from onboarding.settings import REPO_ROOT, Settings
 VOICES = ("piper", "slt", "awb", "rms")
 TARGET = 95.0
 HELD_OUT_CALLERS = {"heldout": HELDOUT_PATH, "heldout-3": HELDOUT_PATH.with_name("heldout-3.toml"),
-                    "heldout-4": HELDOUT_PATH.with_name("heldout-4.toml")}
+                    "heldout-4": HELDOUT_PATH.with_name("heldout-4.toml"),
+                    "heldout-5": HELDOUT_PATH.with_name("heldout-5.toml")}
 
 
 @dataclass
