@@ -4,8 +4,8 @@ Decisions, so the profile reads consistently:
 - "I run / lead / head (up) X" becomes "Head of X"; "I manage the X team" becomes "X Manager". Whisper's
   "I ran", "I led", "I had up" and "I'll lead" for these are read the same way.
 - "PM" is read as "Product Manager" (the more common meaning for our callers).
-- Lowercase or sentence-case STT output ("acme corp", "Acme corp.") is title-cased; other capitalisation
-  ("GitHub", "IBM", "eBay") is kept, minus trailing punctuation.
+- Lowercase words of STT output ("acme corp", "Acme corp.", "Brightwell Quarry supplies") are capitalised; a word
+  with capitals inside ("GitHub", "IBM", "eBay") is kept, minus trailing punctuation.
 """
 
 from __future__ import annotations
@@ -98,14 +98,17 @@ def _spelling_or_address(text: str) -> bool:
 
 def _clean_company(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:the|a|an)\s+", "", strip_edges(value), flags=re.IGNORECASE))
-    value = re.sub(r"\s+(?:company|right now|at the moment|currently)$", "", value, flags=re.IGNORECASE)
+    # "Acme company" is Acme; "McKinsey and Company" keeps its "Company"
+    value = re.sub(r"(?<!\band)(?<!&)\s+(?:company|right now|at the moment|currently)$", "", value,
+                   flags=re.IGNORECASE)
     if len(value) < 2 or _NO_VALUE.match(value) or len(value.split()) > 6 or not re.search(r"[A-Za-z0-9]", value):
         return None
     if _PRONOUN_LED.match(value) or value.lower() in {"myself", "me", "home", "a company", "the moment"}:
         return None
-    # Lowercase or sentence case ("Acme corp", Whisper capitalises the first word it writes) says nothing about
-    # how the company writes its name: title-case it. Anything else ("GitHub", "eBay", "IBM") is kept.
-    return _title(value, suffixes=True) if value[1:] == value[1:].lower() else value
+    # A word in lowercase ("Acme corp", "Brightwell Quarry supplies": Whisper capitalises the first word it writes
+    # and some of the others) says nothing about how the company writes its name: it is capitalised, small words
+    # aside. A word with capitals inside ("GitHub", "eBay", "IBM") is kept.
+    return _title(value, suffixes=True)
 
 
 def _prepared(text: str) -> str:
