@@ -43,7 +43,8 @@ VOICES = ("piper", "slt", "awb", "rms")
 TARGET = 95.0
 HELD_OUT_CALLERS = {"heldout": HELDOUT_PATH, "heldout-3": HELDOUT_PATH.with_name("heldout-3.toml"),
                     "heldout-4": HELDOUT_PATH.with_name("heldout-4.toml"),
-                    "heldout-5": HELDOUT_PATH.with_name("heldout-5.toml")}
+                    "heldout-5": HELDOUT_PATH.with_name("heldout-5.toml"),
+                    "heldout-6": HELDOUT_PATH.with_name("heldout-6.toml")}
 
 
 @dataclass

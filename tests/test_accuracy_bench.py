@@ -20,14 +20,14 @@ def test_heldout_callers_have_every_field_and_a_matching_address() -> None:
     assert callers[0].expected["email"].startswith(callers[0].expected["full_name"].split()[0].lower())
 
 
-@pytest.mark.parametrize(("corpus", "count"), [("heldout-3", 4), ("heldout-4", 2), ("heldout-5", 1)])
+@pytest.mark.parametrize(("corpus", "count"), [("heldout-3", 4), ("heldout-4", 2), ("heldout-5", 1), ("heldout-6", 2)])
 def test_the_whole_held_out_callers_are_people_each_with_their_own_address(corpus: str, count: int) -> None:
     callers = heldout_personas(count, HELD_OUT_CALLERS[corpus])
     names = [spec.name for spec in load_definition().fields]
     for caller in callers:
         assert sorted(caller.answers) == sorted(names) == sorted(caller.expected)
         first = caller.expected["full_name"].split()[0].lower().replace("é", "e")
-        assert caller.expected["email"].startswith(first), caller.expected
+        assert caller.expected["email"].startswith(first[0]), caller.expected  # "tnowicki@…" is an initial
         assert normalize_phone(caller.expected["phone"]) is not None  # a number libphonenumber takes as valid
     assert len({caller.expected["email"] for caller in callers}) == count
 
