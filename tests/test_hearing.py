@@ -63,6 +63,10 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("L as in Lima, double L as in Lima", "lll"),
     ("B as in Bravo, R as in Romeo, 00 as an Oscar, K as in Kilo", "brook"),  # "double O" written "00"
     ("U is in uniform. M is in my... Okay, he has an echo", "ume"),  # an ellipsis is a pause, not a dot
+    ("F has in Foxtrot, W as in Oscar, D as in Delta", "food"),  # "double O" heard "W": "double-you"
+    ("U as in uniform, Wp is in popo, L as in Lima", "uppl"),
+    ("A, H has in hotel, A as in alpha, L as in lima", "hal"),  # "aitch" written "A, H"
+    ("A as in alpha, H as in hotel", "ah"),  # …an A with its own key word stays
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)
@@ -104,6 +108,21 @@ def test_a_spelled_word_replaces_the_misheard_one_and_a_spelled_local_part_keeps
     assert surname is not None and surname.value.value == "Dmitri Volkov"
     email = hear_spelled(EMAIL, ["M A R I E"], "mary@example.com")
     assert email is not None and email.value.value == "marie@example.com"
+
+
+def test_a_spelled_surname_after_a_one_word_name_joins_it() -> None:
+    surname = hear_spelled(NAME, ["R as in Romeo, A, M, A, N"], "Priya")
+    assert surname is not None and surname.value.value == "Priya Raman"
+    fixed = hear_spelled(NAME, ["D M I T R I"], "Dmmidri")  # a misheard first name is still replaced
+    assert fixed is not None and fixed.value.value == "Dmitri"
+
+
+def test_a_spelled_address_whose_at_was_lost_is_split_not_given_the_domain_twice() -> None:
+    lost_at = hear_spelled(EMAIL, ["K W A M E dot O S E I dot B R I G H T W E L L dot I O"],
+                           "kwame.osei@brightwell.eel")
+    assert lost_at is not None and lost_at.value.value == "kwame.osei@brightwell.io"
+    local = hear_spelled(EMAIL, ["A N N A dot B dot L E E"], "anna.lee@gmail.com")  # a local part with dots
+    assert local is not None and local.value.value == "anna.b.lee@gmail.com"
 
 
 def test_a_yes_needs_most_readings() -> None:

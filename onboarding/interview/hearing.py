@@ -20,6 +20,7 @@ from onboarding.interview.prompts import join
 from onboarding.interview.spelling import decode_spelled
 
 SPELLED_CONFIDENCE = 0.9  # spelled letters are the caller's own choice, but Whisper may still drop one
+WHOLE_ADDRESS_LIKENESS = 1.4  # of 2: a spelled address without "at" reads this much like the one heard before
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ def gives_value(spec: FieldSpec, readings: list[str]) -> bool:
     return any(normalize_value(spec, text) is not None for text in readings)
 
 
+def _resemblance(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio()
+
+
 def _merge_name(previous: str | None, spelled: str) -> str:
     """A spelled word replaces the word of the earlier name it resembles most (the misheard one); a spelled
     whole name ("anna space lee") stands alone."""
@@ -77,9 +82,10 @@ def _merge_name(previous: str | None, spelled: str) -> str:
     if len(words) > 1 or not previous:
         return " ".join(words)
     old = previous.split()
+    if len(old) == 1 and _resemblance(old[0], spelled) < 0.5 and old[0][:1].lower() != spelled[:1]:
+        return f"{old[0]} {words[0]}"  # "I heard Priya", then R-A-M-A-N: the missing surname, not a fix of Priya
     # the word it resembles most, a word with the same first letter first ("garsia" fixes Garza, not Maria)
-    scores = [difflib.SequenceMatcher(None, w.lower(), spelled).ratio() + (w[:1].lower() == spelled[:1]) * 0.5
-              for w in old]
+    scores = [_resemblance(w, spelled) + (w[:1].lower() == spelled[:1]) * 0.5 for w in old]
     old[scores.index(max(scores))] = words[0]
     return " ".join(old)
 
@@ -92,10 +98,18 @@ def merge_name_word(previous: str, heard: str) -> str:
 
 
 def _merge_email(previous: str | None, spelled: str) -> str:
-    """A spelled local part ("M A R I A") keeps the domain heard before; a spelled whole address stands."""
+    """A spelled local part ("M A R I A") keeps the domain heard before; a spelled whole address stands, and so
+    does one whose "at" was lost: "kwame.osei.brightwell.io" after "kwame.osei@brightwell.eel" is split at the dot
+    where it reads most like the address heard before, not given that domain a second time."""
     if "@" in spelled or not previous or "@" not in previous:
         return spelled
-    return f"{spelled}@{previous.partition('@')[2]}"
+    local, _, domain = previous.partition("@")
+    dots = [i for i, char in enumerate(spelled) if char == "." and "." in spelled[i + 1:]]
+    if dots:
+        best = max(dots, key=lambda i: _resemblance(spelled[:i], local) + _resemblance(spelled[i + 1:], domain))
+        if _resemblance(spelled[:best], local) + _resemblance(spelled[best + 1:], domain) >= WHOLE_ADDRESS_LIKENESS:
+            return f"{spelled[:best]}@{spelled[best + 1:]}"
+    return f"{spelled}@{domain}"
 
 
 def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | None) -> Heard | None:

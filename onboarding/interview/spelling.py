@@ -244,6 +244,10 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                     pending.pop()  # "double U as in whiskey": W said by its name, not two of a letter
                 if letter == "o" and heard == "0" and pending and pending[-1] == "0":
                     pending[-1] = "double"  # "double O as in Oscar" written "00 as an Oscar"
+                elif letter != "w" and heard.lower() in ("w", "w" + letter) and (made_for_it or len(heard) == 2):
+                    pending.append("double")  # "double O as in Oscar" heard "W as in Oscar", "double P" as "Wp"
+                elif letter == "h" and _said_letter(heard) == "h" and pending and pending[-1].lower() == "a":
+                    pending.pop()  # "aitch as in hotel" written "A, H has in hotel": one letter, not two
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
             if times == 1 and keyed and pending and pending[-1].lower() == "w" and letter != "w":
                 times = 2  # "double" written "W" ("W, and as in November"): a W here would have its own key word

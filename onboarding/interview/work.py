@@ -150,6 +150,7 @@ def _clean_role(value: str) -> str | None:
     low = re.sub(r"\b([se]?vp)s\s+of\b", r"\1 of", value.lower())  # "vp of" is often heard as "VPs of"
     for short, long in EXPANSIONS.items():
         low = re.sub(rf"\b{re.escape(short)}\b", long, low)
+    low = re.sub(r"(?<=\w) led$", " lead", low)  # "sales led": no title ends in a past tense; it was "lead"
     if not low or _NO_VALUE.match(low) or len(low.split()) > 7 or not re.search(r"[a-z]", low):
         return None
     if _PRONOUN_LED.match(low) or low in {"myself", "me", "here", "employed"}:
