@@ -50,6 +50,20 @@ async def test_tts_streams_audio_per_sentence(engine: str) -> None:
     assert 1.0 < seconds < 6.0
 
 
+@pytest.mark.parametrize("engine", ["piper", "flite"])
+async def test_a_reply_starts_at_its_first_sound(engine: str) -> None:
+    """Each engine starts a sentence with silence (Piper ≈ 60 ms, flite ≈ 220 ms): on the first, dead air."""
+    tts = LocalTTS(engine=engine)
+    reply = np.frombuffer(b"".join([bytes(ev.frame.data) async for ev in tts.synthesize("Got it. Thanks.")]), np.int16)
+    plain = np.frombuffer(b"".join(tts.synthesize_uncached("Got it.")), np.int16)
+
+    def onset_ms(samples: np.ndarray) -> float:
+        return float(np.flatnonzero(np.abs(samples.astype(np.int32)) > 328)[0]) * 1000 / tts.sample_rate
+
+    assert onset_ms(reply) <= 12
+    assert onset_ms(plain) >= 40  # the engine's own start: what the caller heard before
+
+
 async def test_tts_speech_is_understood_by_stt(whisper: WhisperSTT) -> None:
     """Round trip: what Piper says, Whisper hears."""
     tts = LocalTTS(engine="piper")

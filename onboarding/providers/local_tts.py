@@ -97,26 +97,50 @@ def flite_sample_rate(voice: str) -> int:
     return flite_pcm("ok", voice)[1]
 
 
+ONSET_LEVEL = 328  # 1 % of full scale: below it the start of a sentence is silence to a listener
+ONSET_MARGIN_S = 0.01  # kept before the first sound, so its attack is not clipped
+
+
+def trim_leading_silence(pcm: bytes, sample_rate: int) -> bytes:
+    """The sentence from just before its first sound. Piper starts each sentence with ≈ 55–65 ms of silence and
+    flite with ≈ 200–240 ms: on a reply's first sentence that is dead air the caller waits through."""
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype=np.int16)
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > ONSET_LEVEL)
+    if not loud.size:
+        return pcm
+    start = max(0, int(loud[0]) - int(ONSET_MARGIN_S * sample_rate))
+    return samples[start:].tobytes()
+
+
 class _LocalStream(tts.ChunkedStream):
     """A cached sentence is pushed at once; otherwise synthesis runs remotely or in a thread, pushed as it comes."""
 
     def __init__(self, *, tts_: LocalTTS, input_text: str, conn_options: APIConnectOptions) -> None:
         super().__init__(tts=tts_, input_text=input_text, conn_options=conn_options)
         self._local = tts_
+        self._started = False  # the reply's first audio pushed
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
         output_emitter.initialize(
             request_id=utils.shortuuid(), sample_rate=self._local.sample_rate, num_channels=1, mime_type="audio/pcm"
         )
+        self._started = False
         for sentence in split_sentences(self.input_text):
             cached = self._local.cached(sentence)
             if cached is not None:
-                output_emitter.push(cached)
+                self._push(cached, output_emitter)
             elif self._local.synthesizer is not None:
-                output_emitter.push(await self._local.synthesizer(sentence))
+                self._push(await self._local.synthesizer(sentence), output_emitter)
             else:
                 await self._in_thread(sentence, output_emitter)
         output_emitter.flush()
+
+    def _push(self, pcm: bytes, output_emitter: tts.AudioEmitter) -> None:
+        """The reply's first audio starts at its first sound; later sentences keep their pauses."""
+        if not self._started and pcm:
+            pcm = trim_leading_silence(pcm, self._local.sample_rate)
+            self._started = True
+        output_emitter.push(pcm)
 
     async def _in_thread(self, text: str, output_emitter: tts.AudioEmitter) -> None:
         loop = asyncio.get_running_loop()
@@ -131,7 +155,7 @@ class _LocalStream(tts.ChunkedStream):
 
         worker = asyncio.ensure_future(asyncio.to_thread(produce))
         while (pcm := await queue.get()) is not None:
-            output_emitter.push(pcm)
+            self._push(pcm, output_emitter)
         await worker
 
 
