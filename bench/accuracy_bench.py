@@ -190,8 +190,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--first", type=int, default=0,
                         help="start at this held-out caller (a caller no earlier run has heard)")
     parser.add_argument("--corpus", choices=sorted(HELD_OUT_CALLERS), default="heldout",
-                        help="held-out answers the callers say (heldout-3: four whole callers, written last)")
-    parser.add_argument("--out", type=Path, help="report file (default: docs/accuracy-e2e[-typing].md)")
+                        help="held-out answers (heldout-3 … heldout-6: whole callers, each written before its run)")
+    parser.add_argument("--out", type=Path, help="report file (default: docs/accuracy-e2e[-typing][-CORPUS].md)")
     args = parser.parse_args(argv)
     if args.text:
         print(text_calls(args.callers, args.typing, HELD_OUT_CALLERS[args.corpus]))
@@ -218,7 +218,8 @@ def main(argv: list[str]) -> int:
               f"{table(calls, voices, fields)}\n\nAim: ≥ {TARGET:.0f} % of fields right at the end voice only, 100 % "
               f"when the caller may type; ≤ 1 extra turn per field; no call stuck on one question.\n\n"
               f"## Every miss\n\n```\n{misses(calls)}\n```\n")
-    out = args.out or REPO_ROOT / "docs" / ("accuracy-e2e-typing.md" if args.typing else "accuracy-e2e.md")
+    name = "accuracy-e2e" + ("-typing" if args.typing else "") + ("" if args.corpus == "heldout" else f"-{args.corpus}")
+    out = args.out or REPO_ROOT / "docs" / f"{name}.md"  # each held-out set keeps its own report
     out.write_text(report, encoding="utf-8")
     print(report)
     print(f"written to {out}; logs in {logs}")
