@@ -27,7 +27,8 @@ from onboarding.interview.spoken import (
 
 EMAIL_RE = re.compile(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 _FORMATTED = re.compile(r"[A-Za-z0-9][\w.%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-PROVIDERS = ("gmail", "yahoo", "hotmail", "outlook", "icloud", "protonmail", "aol", "live", "msn")
+# Mailbox providers whose domain is "<name>.com": the one list every rule about addresses reads
+PROVIDERS = ("gmail", "yahoo", "hotmail", "outlook", "icloud", "protonmail", "aol", "live", "msn", "fastmail")
 COMMON_DOMAIN_WORDS = {*PROVIDERS, "example", "com", "org", "net", "edu", "gov", "co", "uk", "mail",
                        "me", "us", "de", "fr", "info", "biz", "proton", "fastmail", "company", "corp"}
 
@@ -64,7 +65,7 @@ _NUMBER_WORDS = {*UNITS, *TEENS, *TENS, "double", "triple"}
 # Words Whisper writes for a spoken "at" (only used when the answer has no "at" and ends in a domain).
 _AT_HEARD = r"that|had|head|hat|add|ad|et|it"
 _DOMAIN_TAIL = r"\s*[a-z0-9-]+(?:\s*\.\s*[a-z0-9-]+)+\s*$"
-_GLUED_PROVIDERS = [p for p in (*PROVIDERS, "fastmail") if len(p) >= 5]  # "olive.com" is not "o@live.com"
+_GLUED_PROVIDERS = [p for p in PROVIDERS if len(p) >= 5]  # "olive.com" is not "o@live.com"
 
 
 def _spoken_to_address(text: str) -> tuple[str, float]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from onboarding.interview.definition import FieldSpec
+from onboarding.interview.emails import COMMON_DOMAIN_WORDS
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value
 from onboarding.interview.people import capitalize_name_word
 from onboarding.interview.prompts import join
@@ -146,10 +147,6 @@ def is_yes(readings: list[str]) -> bool:
     return classify_reply(readings[0]) == "yes" and votes * 2 > len(readings)
 
 
-_PROVIDERS = {"gmail", "yahoo", "hotmail", "outlook", "icloud", "proton", "protonmail", "aol", "live", "msn",
-              "fastmail", "example", "mail", "me"}
-
-
 def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     """Earlier answers the next one is likely to repeat, for the STT's prompt: the name in an address, the
     address's domain in the company's name."""
@@ -158,7 +155,7 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
         return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
     if spec.kind == "company" and "@" in str(email := values.get("email", "")):
         domain = str(email).partition("@")[2].split(".")[0]
-        if domain and domain not in _PROVIDERS:
+        if domain and domain not in COMMON_DOMAIN_WORDS:  # no company is called Gmail or Example
             return f"Company: {domain.capitalize()}."
     return ""
 
