@@ -12,6 +12,7 @@ from onboarding.interview.emails import like_the_name as emails_like
 from onboarding.interview.hearing import hear_spelled, hear_value, is_yes
 from onboarding.interview.normalize import normalize_email, normalize_phone
 from onboarding.interview.spelling import decode_spelled, spell_out
+from onboarding.interview.validate import email_region
 
 DEFINITION = load_definition()
 NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "company"))
@@ -385,3 +386,18 @@ def test_a_reply_about_spacing_alone_changes_the_spacing_and_one_with_new_words_
     assert "company" not in state.values and "I heard Open Fields, two words. Is that right?" in reply.text, reply.text
     state.handle("No hyphen, one word.", 7)
     assert state.values["company"] == "Openfields"
+
+
+def test_a_number_said_in_national_form_is_tried_in_the_country_of_the_callers_email() -> None:
+    """ "020 7946 0123" is no US number; a caller whose address ends in .co.uk said a London one. Brand domains
+    (.io) name no country, and a US number from a .co.uk caller still stands."""
+    answers = ["Tomasz Nowicki", "yes", "t nowicki at hollis partners dot co dot uk", "yes", "Hollis Partners",
+               "Operations manager", "Twelve", "Onboard new clients faster"]
+    state, _ = start(*answers, "oh two oh, seven nine four six, oh one two three", "yes")
+    assert state.values["phone"] == "+442079460123"
+    state, _ = start(*answers, "two one two, five five five, zero one three eight")
+    assert state.values.get("phone") == "+12125550138" or state.pending_value == "+12125550138"
+    brand = [answer.replace("dot co dot uk", "dot io") for answer in answers]
+    state, _ = start(*brand, "oh two oh, seven nine four six, oh one two three")
+    assert "phone" not in state.values and state.pending_value is None
+    assert email_region("a@b.com.au") == "AU" and email_region("a@b.io") is None and email_region("a@b.com") is None

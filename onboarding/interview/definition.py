@@ -63,6 +63,7 @@ class FieldSpec:
     region: str | None = None  # phone: the country a number without "+" belongs to (ISO 3166 code, e.g. "US")
     read_back_below: float | None = None  # read the value back when its confidence is below this (None: default)
     end_of_turn: EndOfTurn | None = None  # while this field is asked (spelling an email, reading a number)
+    home_region: str | None = None  # phone, during a call: the caller's country as their email shows it
 
     @property
     def kind(self) -> str:

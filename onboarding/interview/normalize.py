@@ -23,6 +23,7 @@ from onboarding.interview import emails, people, timezones, validate, work
 from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
+    DIGIT_WORDS,
     find_numbers,
     spoken_digits,
     strip_edges,
@@ -152,6 +153,17 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     return Normalized(value, confidence)
 
 
+# What Whisper writes for a digit said among others ("double-far, seven", "sets 1", "free, 3"): only beside a digit
+_DIGIT_HEARD = {"far": "four", "fore": "four", "free": "three", "tree": "three", "sets": "six", "sex": "six",
+                "to": "two", "too": "two", "fife": "five", "niner": "nine", "ate": "eight"}
+
+
+def _beside_a_digit(toks: list[str], at: int) -> bool:
+    def digit(tok: str) -> bool:
+        return tok.isdigit() or tok in DIGIT_WORDS or tok in ("double", "triple")
+    return any(0 <= j < len(toks) and digit(toks[j]) for j in (at - 1, at + 1))
+
+
 def phone_digits(text: str) -> tuple[str, bool] | None:
     """The digits said ("oh" = 0, "double five") and whether they came after a "plus"/00 (a country code)."""
     if not text or not text.strip():
@@ -162,15 +174,19 @@ def phone_digits(text: str) -> tuple[str, bool] | None:
     low = re.sub(r"(?:(?<=\d)\s+|^)for\s+(?=\d)", " 4 ", low)  # "four" written as "for" before digits
     plus = bool(re.search(r"(?:^|\s)(?:\+|plus\b)|\b00(?=\d)", low))
     low = re.sub(r"[()\-./+]", " ", low.replace("plus", " "))
-    digits = spoken_digits(tokens(low))
+    toks = tokens(low)
+    toks = [_DIGIT_HEARD[tok] if tok in _DIGIT_HEARD and _beside_a_digit(toks, at) else tok
+            for at, tok in enumerate(toks)]
+    digits = spoken_digits(toks)
     if plus and digits.startswith("00"):
         digits = digits[2:]
     return digits, plus
 
 
-def normalize_phone(text: str, region: str = validate.DEFAULT_REGION) -> Normalized | None:
+def normalize_phone(text: str, region: str = validate.DEFAULT_REGION, home: str | None = None) -> Normalized | None:
     """E.164 from spoken digits, kept only when libphonenumber calls the number valid: with a "plus" for its
-    country code, else in `region` (the field's default), else as a NANP number said with its leading 1."""
+    country code, else in `region` (the field's default), else as a NANP number said with its leading 1, else in
+    `home` (the caller's country as their email shows it: "020 7946 0123" from a ….co.uk caller)."""
     heard = phone_digits(text)
     if heard is None or not 7 <= len(heard[0]) <= 15:
         return None
@@ -181,6 +197,8 @@ def normalize_phone(text: str, region: str = validate.DEFAULT_REGION) -> Normali
     number = validate.phone_number(digits, False, region)
     if number is None and len(digits) == 11 and digits.startswith("1"):
         number = validate.phone_number(digits, True)
+    if number is None and home and home != region:
+        number = validate.phone_number(digits, False, home)
     return Normalized(number, 0.85) if number else None
 
 
@@ -259,7 +277,7 @@ def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
     elif kind == "choice":
         result = normalize_choice(text, spec.choices)
     elif kind == "phone":
-        result = normalize_phone(text, spec.region or validate.DEFAULT_REGION)
+        result = normalize_phone(text, spec.region or validate.DEFAULT_REGION, spec.home_region)
     else:
         result = _BY_KIND.get(kind, normalize_text)(text)
     if result is not None and spec.pattern and not re.fullmatch(spec.pattern, str(result.value)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers, strip_leads
+from onboarding.interview.spoken import SPACE_SAID, join_spelled, strip_edges, strip_fillers, strip_leads
 
 # "bye": a "Hi" as Whisper sometimes writes it ("Bye, Brian, Brian O'Connor")
 _LEAD = (r"(?:good (?:morning|afternoon|evening|day)|hi there|hello there|hey there|hiya|"
@@ -57,6 +57,8 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         return None
     text = strip_fillers(strip_edges(text))
     text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
+    if SPACE_SAID.search(text):  # "T-O-M-A S-Z space N-O-W-A-K": letters in words "space" parts
+        text = join_spelled(text)
     text = _CAPS_RUN.sub(lambda m: re.sub(r"\s+", "", m.group(0)) if min(map(len, m.group(0).split())) <= 2
                          else m.group(0), text)
     spelled_note = re.search(r"\b(?:spelled|spelt|spell|that's|that is)\s*[,:]?\s+((?:[A-Za-z][\s.-]*){2,})$", text,

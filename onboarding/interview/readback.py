@@ -7,6 +7,7 @@ flagged for staff and the call moves on); "no, it's …" and a spelling in the s
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 
@@ -20,6 +21,7 @@ from onboarding.interview.replies import correction_field_words, sounds_like_no
 from onboarding.interview.spacing import respace, spacing_note, spacing_reply
 from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
+from onboarding.interview.validate import email_region
 
 _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
                        r"(?P<rest>\S.{2,})$", re.IGNORECASE)
@@ -37,6 +39,7 @@ class ReadBack:
         correction), else the first reading the normaliser accepts. `readings` default: the utterance's own."""
         if readings is None:
             readings = self._readings if self._readings[:1] == [text] else [text]
+        spec = self._at_home(spec)
         previous = self._rejected.get(spec.name) or self.values.get(spec.name)
         if self._spelling == spec.name or (correcting and self._spelled_correction(text)):
             # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
@@ -45,6 +48,16 @@ class ReadBack:
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
             heard = hear_spelled(spec, readings, previous)
         return self._like_the_name(spec, heard)
+
+    def _at_home(self, spec: FieldSpec) -> FieldSpec:
+        """A phone field that knows the caller's country from their email ("….co.uk"), for numbers said in
+        national form."""
+        if spec.kind != "phone":
+            return spec
+        email = next((self.values[f.name] for f in self.definition.fields
+                      if f.kind == "email" and f.name in self.values), None)
+        home = email_region(str(email)) if email else None
+        return dataclasses.replace(spec, home_region=home) if home else spec
 
     def _like_the_name(self, spec: FieldSpec, heard: Heard | None) -> Heard | None:
         """An address a letter or a sound off the caller's confirmed name is read back as the name

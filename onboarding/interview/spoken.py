@@ -149,12 +149,19 @@ def spoken_digits(toks: list[str]) -> str:
     return "".join(out)
 
 
+SPACE_SAID = re.compile(r"[\s,.]*\bspace\b[\s,.]*", re.IGNORECASE)
+
+
 def join_spelled(text: str) -> str:
-    """Turn spelled runs into words: "G A R C I A", "G-A-R-C-I-A", "G. A. R." become "GARCIA"/"GAR"."""
+    """Turn spelled runs into words: "G A R C I A", "G-A-R-C-I-A", "G. A. R." become "GARCIA"/"GAR"; "space"
+    said between spelled letters parts two words ("T-O-M-A S-Z space N-O-W-A-K" is "TOMASZ NOWAK")."""
     def squash(match: re.Match[str]) -> str:
         return re.sub(r"[\s.\-]", "", match.group(0))
 
-    text = re.sub(r"(?<![\w'])(?:[A-Za-z]-){2,}[A-Za-z]\b", squash, text)
+    parts = SPACE_SAID.split(text)
+    if len(parts) > 1 and all(re.search(r"(?<![\w'])[A-Za-z](?:-|\s+)[A-Za-z]\b", part) for part in parts):
+        return " ".join(join_spelled(part) for part in parts)
+    text = re.sub(r"(?<![\w'])(?:[A-Za-z](?:-|\s+)){2,}[A-Za-z]\b(?!-\w)", squash, text)
     text = re.sub(r"(?<![\w'])(?:[A-Za-z]\.\s?){2,}(?=\s|$|[,;])", squash, text)
     return re.sub(r"(?<![\w'])(?:[A-Za-z]\s+){2,}[A-Za-z]\b", squash, text)
 

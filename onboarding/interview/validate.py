@@ -61,3 +61,19 @@ def email_problem(candidate: str) -> str | None:
     except EmailNotValidError as exc:
         return str(exc)
     return None
+
+
+# Country domains sold worldwide as brand names ("acme.io", "acme.ai"): they say nothing of where a caller lives
+_VANITY_DOMAINS = {"io", "co", "ai", "me", "tv", "ly", "fm", "gg", "sh", "to", "ws", "cc", "la", "so", "vc", "im",
+                   "is", "it", "app", "dev", "us"}
+
+
+def email_region(address: str | None) -> str | None:
+    """The country an address's domain names ("….co.uk": GB, "….com.au": AU, "….no": NO), or None for generic and
+    brand domains (.com, .io). A number said in national form ("020 7946 0123") is tried in it."""
+    domain = (address or "").rpartition("@")[2].lower()
+    tld = domain.rpartition(".")[2]
+    if not tld or tld in _VANITY_DOMAINS or len(tld) != 2:
+        return None
+    region = "GB" if tld == "uk" else tld.upper()
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None
