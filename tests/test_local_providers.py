@@ -14,9 +14,18 @@ from harness.caller_audio import noise, speak
 from onboarding.interview.definition import load_definition
 from onboarding.interview.hearing import hear_value
 from onboarding.interview.prompts import SPELLING_STT_PROMPT
+from onboarding.interview.spelling import decode_spelled, spell_out_with_words
 from onboarding.interview.state import InterviewState
 from onboarding.providers.local_tts import LocalTTS
-from onboarding.providers.whisper_stt import Priming, WhisperSTT, echoes, is_loop, priming, to_whisper_input
+from onboarding.providers.whisper_stt import (
+    Priming,
+    WhisperSTT,
+    echoes,
+    is_loop,
+    pieces_of,
+    priming,
+    to_whisper_input,
+)
 from onboarding.settings import get_settings
 
 
@@ -70,6 +79,48 @@ async def test_tts_speech_is_understood_by_stt(whisper: WhisperSTT) -> None:
     frames = [ev.frame async for ev in tts.synthesize("What company do you work for?")]
     event = await whisper.recognize(frames)
     assert "company" in event.alternatives[0].text.lower()
+
+
+def test_a_spelling_is_first_read_in_the_words_a_spelling_is_made_of(whisper: WhisperSTT) -> None:
+    """While a caller spells, the first reading may hold only letters, key words, digits and symbols (Whisper
+    tiny wrote "E as in Echo" as "He has an echo"); the free readings follow it. A caller who says words where a
+    spelling was asked for is heard freely."""
+    from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper
+
+    model = load_whisper(default_model_dir())
+    said = to_whisper_input(frames_of(speak("I work at Brightwell Quarry Supplies, we sell gravel.", "slt")))
+    free = hypotheses(model, said, 5, SPELLING_STT_PROMPT)
+    both = hypotheses(model, said, 5, priming((SPELLING_STT_PROMPT,), spelled=True))
+    assert both == free  # words said where a spelling was asked for: heard freely, as before
+    spelled = to_whisper_input(frames_of(speak("E as in Echo, M as in Mike, M as in Mike, A as in Alpha.", "slt")))
+    free = hypotheses(model, spelled, 5, SPELLING_STT_PROMPT)
+    held = hypotheses(model, spelled, 5, priming((SPELLING_STT_PROMPT,), spelled=True))
+    decoded = decode_spelled(held[0])
+    assert decoded is not None and decoded.text == "emma"
+    assert all(text in held for text in free)  # the free readings still follow
+
+
+def test_an_utterance_past_whisper_window_is_cut_at_its_quietest_pause() -> None:
+    rate = 16000
+    tone = (0.3 * np.sin(np.arange(rate * 40) / rate * 2 * np.pi * 220)).astype(np.float32)
+    tone[rate * 21: rate * 21 + rate // 4] = 0.0  # a 250 ms pause at 21 s
+    pieces = pieces_of(tone)
+    assert [round(piece.size / rate, 1) for piece in pieces] == [21.1, 18.9]
+    assert sum(piece.size for piece in pieces) == tone.size
+    assert len(pieces_of(tone[: rate * 29])) == 1
+
+
+def test_a_spelled_address_longer_than_whisper_window_is_heard_to_its_end(whisper: WhisperSTT) -> None:
+    """A spelled address ran past 30 s in the accuracy benchmark, and Whisper read across its window kept only
+    "M is in mic. as in uniform.": now each piece cut at a pause is read as any answer is."""
+    from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper
+
+    said = spell_out_with_words("marisol_vega@copperline.com.au", doubles=True)
+    audio = to_whisper_input(frames_of(speak(said, "slt")))
+    assert audio.size > 16000 * 30
+    readings = hypotheses(load_whisper(default_model_dir()), audio, 5, priming((SPELLING_STT_PROMPT,)))
+    decoded = decode_spelled(readings[0])
+    assert decoded is not None and decoded.text.startswith("mari") and decoded.text.endswith(".au"), readings[0]
 
 
 def test_missing_model_directory_is_named() -> None:
