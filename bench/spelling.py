@@ -28,7 +28,7 @@ from bench.stt_accuracy import synthesize
 from harness.caller_audio import ROOM_RATE, resample
 from onboarding.interview.prompts import SPELLING_STT_PROMPT
 from onboarding.interview.spelling import decode_spelled, spell_out, spell_out_with_words
-from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper, priming
+from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper
 from onboarding.settings import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "spelling.md"
@@ -62,16 +62,11 @@ MODES = {
 }
 
 
-def readings_of(model, name: str, mode: str, voice: str, prompt: str = SPELLING_STT_PROMPT,
-                held: bool = True) -> list[str] | tuple[list[str], list[str]]:
-    """Whisper's N best readings of `name` spelled in `mode` by `voice`, as the interview decodes a spelling
-    (`held`: the readings held to the words of a spelling first); with `held=None`, both the free readings
-    alone and the interview's, of the same audio."""
+def readings_of(model, name: str, mode: str, voice: str, prompt: str = SPELLING_STT_PROMPT) -> list[str]:
+    """Whisper's N best readings of `name` spelled in `mode` by `voice`."""
     pcm = synthesize(MODES[mode](name), voice)
     audio = resample(pcm, ROOM_RATE, 16000).astype("float32") / 32768
-    if held is None:
-        return hypotheses(model, audio, 5, prompt), hypotheses(model, audio, 5, priming((prompt,), spelled=True))
-    return hypotheses(model, audio, 5, priming((prompt,), spelled=held))
+    return hypotheses(model, audio, 5, prompt)
 
 
 def first_decoded(readings: list[str], decode=decode_spelled) -> str | None:
@@ -98,14 +93,11 @@ def main() -> None:
     parser.add_argument("--names", type=int, default=20, help="the first N names of each set")
     parser.add_argument("--prompt", default=SPELLING_STT_PROMPT, help="Whisper's prompt (a candidate to try)")
     parser.add_argument("--no-doc", action="store_true", help="print only (a trial)")
-    parser.add_argument("--free", action="store_true", help="also decode without holding Whisper to the words "
-                        "of a spelling, and report both (into the doc's spelling-held section only)")
     parser.add_argument("--against", metavar="REV", help="also decode the same readings with the decoder of git "
                         "revision REV and report both (into the doc's spelling-against section only)")
     args = parser.parse_args()
     other = decoder_at(args.against) if args.against else None
     against: dict[str, list[int]] = {}  # set → [this decoder right, REV's decoder right, spellings]
-    held_vs_free: dict[str, list[int]] = {}  # set, voice, mode → [held right, free right, spellings]
     voices, sets, modes = args.voices.split(","), args.sets.split(","), args.modes.split(",")
     names = {name_set: NAMES[name_set][:args.names] for name_set in sets}
     model = load_whisper(default_model_dir())
@@ -117,17 +109,9 @@ def main() -> None:
             for mode in modes:
                 ok = 0
                 for name in names[name_set]:
-                    if args.free:
-                        free, readings = readings_of(model, name, mode, voice, args.prompt, held=None)
-                        tally = held_vs_free.setdefault(f"{name_set}, {voice}, {mode}", [0, 0, 0])
-                        tally[1] += first_decoded(free) == name
-                        tally[2] += 1
-                    else:
-                        readings = readings_of(model, name, mode, voice, args.prompt)
+                    readings = readings_of(model, name, mode, voice, args.prompt)
                     got = first_decoded(readings)
                     ok += got == name
-                    if args.free:
-                        tally[0] += got == name
                     if other is not None:
                         tally = against.setdefault(f"{name_set}, {mode}", [0, 0, 0])
                         tally[0] += got == name
@@ -151,21 +135,6 @@ def main() -> None:
         "Names spelled right, every letter (Whisper tiny.en, beam 5, the interview's spelling prompt, "
         "`decode_spelled`):", "", *rows, "",
         "Held-out misses with key words:", "", *(f"- {m}" for m in misses or ["none"])])
-    if held_vs_free:
-        lines = [f"Measured {dt.date.today()} on {machine()}: `python -m bench.spelling --free --sets {args.sets} "
-                 f"--modes \"{args.modes}\"`. Names spelled right from Whisper's readings of the same audio, held "
-                 "to the words of a spelling first (shipped) and free:", "", "| set, voice, mode | held first | free |",
-                 "|---|---|---|"]
-        lines += [f"| {key} | {held}/{n} | {free}/{n} |" for key, (held, free, n) in held_vs_free.items()]
-        for name_set in sets:
-            for mode in modes:
-                rows_of = [v for k, v in held_vs_free.items() if k.startswith(f"{name_set},") and k.endswith(mode)]
-                held, free, n = (sum(r[i] for r in rows_of) for i in range(3))
-                lines.append(f"| {name_set}, **all**, {mode} | **{held}/{n}** | **{free}/{n}** |")
-        if not args.no_doc:
-            write_section(DOC, "spelling-held", "\n".join(lines))
-        print("\n".join(lines))
-        return
     if not args.no_doc and other is None:  # a comparison run (often of some sets only) keeps the full table
         write_section(DOC, "spelling", text)
     print(text)

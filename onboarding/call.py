@@ -179,7 +179,7 @@ class InterviewCall:
 
     def _listen_for_next_answer(self) -> None:
         """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it)."""
-        self.stack.prime_stt(self.state.stt_prompts, self.state.stt_enough, spelled=self.state.stt_spelled)
+        self.stack.prime_stt(self.state.stt_prompts, self.state.stt_enough)
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item

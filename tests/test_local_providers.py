@@ -81,25 +81,6 @@ async def test_tts_speech_is_understood_by_stt(whisper: WhisperSTT) -> None:
     assert "company" in event.alternatives[0].text.lower()
 
 
-def test_a_spelling_is_first_read_in_the_words_a_spelling_is_made_of(whisper: WhisperSTT) -> None:
-    """While a caller spells, the first reading may hold only letters, key words, digits and symbols (Whisper
-    tiny wrote "E as in Echo" as "He has an echo"); the free readings follow it. A caller who says words where a
-    spelling was asked for is heard freely."""
-    from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper
-
-    model = load_whisper(default_model_dir())
-    said = to_whisper_input(frames_of(speak("I work at Brightwell Quarry Supplies, we sell gravel.", "slt")))
-    free = hypotheses(model, said, 5, SPELLING_STT_PROMPT)
-    both = hypotheses(model, said, 5, priming((SPELLING_STT_PROMPT,), spelled=True))
-    assert both == free  # words said where a spelling was asked for: heard freely, as before
-    spelled = to_whisper_input(frames_of(speak("E as in Echo, M as in Mike, M as in Mike, A as in Alpha.", "slt")))
-    free = hypotheses(model, spelled, 5, SPELLING_STT_PROMPT)
-    held = hypotheses(model, spelled, 5, priming((SPELLING_STT_PROMPT,), spelled=True))
-    decoded = decode_spelled(held[0])
-    assert decoded is not None and decoded.text == "emma"
-    assert all(text in held for text in free)  # the free readings still follow
-
-
 def test_an_utterance_past_whisper_window_is_cut_at_its_quietest_pause() -> None:
     rate = 16000
     tone = (0.3 * np.sin(np.arange(rate * 40) / rate * 2 * np.pi * 220)).astype(np.float32)

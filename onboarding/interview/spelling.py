@@ -41,16 +41,6 @@ _AS_IN = {"as", "for", "like"}
 _MULTI = {"double": 2, "triple": 3}
 
 
-# Every word a spelling is made of (letters, their names, key words, digits, symbols, the joining words, what a
-# caller says before it, the domain words said whole): the STT may be held to these while a caller spells
-SPELLING_WORDS = frozenset({
-    *"abcdefghijklmnopqrstuvwxyz", *LETTER_NAMES, *RADIO, "x-ray", *DIGITS, *SYMBOLS, *_AS_IN, "in", *_MULTI,
-    "then", "and", "capital", "no", "yes", "yeah", "sure", "okay", "so", "it's", "it", "is", "that's", "my", "name",
-    "email", "address", "company", "spelled", "sorry", "gmail", "outlook", "hotmail", "yahoo", "icloud", "com",
-    "org", "net", "io", "co", "uk", "me",
-})
-
-
 @dataclass(frozen=True)
 class Spelled:
     """What an utterance spells, and how many of its words were letters (a spelling has several)."""

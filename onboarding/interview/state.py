@@ -126,11 +126,6 @@ class InterviewState(ReadBack):
         return field_prompts(self.current, self.values)
 
     @property
-    def stt_spelled(self) -> bool:
-        """The next answer is a spelling: the STT may hold a reading to the words a spelling is made of."""
-        return self.stt_prompts == (prompts.SPELLING_STT_PROMPT,)
-
-    @property
     def stt_enough(self) -> Callable[[list[str]], bool] | None:
         """When the readings of the first `stt_prompts` make the others moot: one gives the asked field a value
         (the first accepted reading is the one kept). Picklable, for the worker's inference process."""

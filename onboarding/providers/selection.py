@@ -59,13 +59,11 @@ class SpeechStack:
         return {"stt": self.stt_label or f"{self.stt.provider}/{self.stt.model}",
                 "tts": self.tts_label or f"{self.tts.provider}/{self.tts.model}"}
 
-    def prime_stt(self, prompts: tuple[str, ...], enough: Callable[[list[str]], bool] | None = None, *,
-                  spelled: bool = False) -> None:
+    def prime_stt(self, prompts: tuple[str, ...], enough: Callable[[list[str]], bool] | None = None) -> None:
         """The next answer's vocabulary: Whisper's initial prompts (each decoded, in order, while the readings so
-        far are not `enough`; first held to the words of a spelling when `spelled`), Deepgram's keyterms from the
-        first (nova-3 keyterm prompting)."""
+        far are not `enough`), Deepgram's keyterms from the first (nova-3 keyterm prompting)."""
         if self.local_stt is not None:
-            self.local_stt.prompt = priming(prompts, enough, spelled=spelled)
+            self.local_stt.prompt = priming(prompts, enough)
         if self.cloud_stt is not None:
             terms = cloud.keyterms(prompts[0] if prompts else None)
             if terms != self.cloud_stt._opts.keyterm:  # a change reconnects the stream, between turns

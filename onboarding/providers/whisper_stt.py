@@ -43,21 +43,16 @@ class Priming:
 
     prompts: tuple[str, ...]
     enough: Callable[[list[str]], bool] | None = None
-    spelled: bool = False  # the caller is spelling: a reading held to the words of a spelling comes first
 
 
 # Whisper's initial prompt, or several, each decoded in turn on the one encoding: their readings in that order
 Prompt = str | tuple[str, ...] | Priming | None
 
 
-def priming(prompts: tuple[str, ...], enough: Callable[[list[str]], bool] | None = None, *,
-            spelled: bool = False) -> Prompt:
-    """What to decode an answer with: its prompts, gated by `enough` when there is more than one, and held to the
-    words of a spelling first when the caller was asked to spell."""
+def priming(prompts: tuple[str, ...], enough: Callable[[list[str]], bool] | None = None) -> Prompt:
+    """What to decode an answer with: its prompts, gated by `enough` when there is more than one."""
     if not prompts:
         return None
-    if spelled:
-        return Priming(prompts, enough, spelled=True)
     return Priming(prompts, enough) if enough is not None and len(prompts) > 1 else prompts
 
 
@@ -139,18 +134,17 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     temperatures retry and can take seconds on 2 cores. `prompt` (Whisper's initial prompt) primes the decoder
     with what the asked question expects; with several, each is decoded in turn on the one encoding (a decoder
     pass each, no second encoder pass) and their readings follow one another; a `Priming` stops at the first
-    prompt whose readings so far are enough; a spelled `Priming` first decodes the first prompt held to the words
-    of a spelling (`spelling_suppression`: one more decoder pass), then freely. Utterances longer than one 30 s
-    window are read in pieces cut at pauses.
+    prompt whose readings so far are enough. Utterances longer than one 30 s window are read in pieces cut at
+    pauses.
     """
-    enough, spelled = None, False
+    enough = None
     if isinstance(prompt, Priming):
-        prompt, enough, spelled = prompt.prompts, prompt.enough, prompt.spelled
+        prompt, enough = prompt.prompts, prompt.enough
     prompts = [prompt] if prompt is None or isinstance(prompt, str) else list(prompt) or [None]
     if audio.size < WHISPER_RATE // 10 or loudness_dbfs(audio) < MIN_SPEECH_DBFS:
         return []  # Whisper invents "Thank you." or "Bye." for near-silence: never let that end a call
     if audio.size > WHISPER_RATE * WINDOW_S:
-        return _in_pieces(model, audio, beam_size, Priming(tuple(prompts), enough, spelled), n_best)
+        return _in_pieces(model, audio, beam_size, Priming(tuple(prompts), enough), n_best)
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import get_suppressed_tokens
@@ -163,14 +157,14 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     suppressed = get_suppressed_tokens(tokenizer, [-1])
     beam = max(beam_size, n_best)
 
-    def decode(prompt: str | None, suppress: list[int] = suppressed) -> list[str] | None:
+    def decode(prompt: str | None) -> list[str] | None:
         previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
         # no answer needs more tokens than this: a decoding loop stops here instead of at Whisper's 448
         longest = len(tokens) + SPARE_TOKENS + int(TOKENS_PER_SECOND * audio.size / WHISPER_RATE)
         result = model.model.generate(
             encoded, [tokens], beam_size=beam, num_hypotheses=min(n_best, beam), return_scores=True,
-            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=suppress,
+            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=suppressed,
             max_length=min(model.max_length, longest), length_penalty=1, repetition_penalty=1,
             no_repeat_ngram_size=0,
         )[0]
@@ -187,11 +181,6 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     readings = decode(prompts[0])
     if readings is None:
         return []
-    if spelled and readings and is_spelling(readings[0]):
-        # held to the words of a spelling, "He has an echo" can only be written "E as in Echo"; a caller who
-        # says words instead is heard freely
-        held = decode(prompts[0], spelling_suppression(tokenizer, suppressed)) or []
-        readings = [*held, *(text for text in readings if text not in held)]
     for other in prompts[1:]:  # e.g. the name alone after its address patterns, which can push a hearing off
         if enough is not None and enough(readings):
             break
@@ -200,34 +189,6 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
         log.info("Whisper looped or wrote its prompt back; decoding again without the prompt")
         readings = decode(None) or []
     return readings
-
-
-_SPELLING_SUPPRESSION: dict[int, list[int]] = {}
-
-
-def is_spelling(text: str) -> bool:
-    """The caller spelled (three letters or more), rather than said words where a spelling was asked for."""
-    from onboarding.interview.spelling import decode_spelled
-
-    spelled = decode_spelled(text, min_letters=3)
-    return spelled is not None and spelled.letters > spelled.words
-
-
-def spelling_suppression(tokenizer, suppressed: list[int]) -> list[int]:
-    """Every text token but the pieces of the words a spelling is made of (`SPELLING_WORDS`, as a word, capitalised
-    and in capitals, with and without a leading space), punctuation and digits: what Whisper may not write while a
-    caller spells. Built once per tokenizer."""
-    key = id(tokenizer.tokenizer)
-    if key not in _SPELLING_SUPPRESSION:
-        from onboarding.interview.spelling import SPELLING_WORDS
-
-        allowed: set[int] = set()
-        for word in [*SPELLING_WORDS, *",.-'@_+?!", *"0123456789"]:
-            for variant in {word, word.capitalize(), word.upper()}:
-                for lead in ("", " "):
-                    allowed.update(tokenizer.encode(lead + variant))
-        _SPELLING_SUPPRESSION[key] = sorted(set(suppressed) | set(range(tokenizer.eot)) - allowed)
-    return _SPELLING_SUPPRESSION[key]
 
 
 def _words(text: str) -> str:
