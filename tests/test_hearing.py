@@ -9,7 +9,7 @@ import pytest
 
 from onboarding.interview import InterviewState, load_definition
 from onboarding.interview.emails import like_the_name as emails_like
-from onboarding.interview.hearing import hear_spelled, hear_value, is_yes
+from onboarding.interview.hearing import hear_spelled, hear_value, is_yes, primed_by_earlier_answers
 from onboarding.interview.normalize import normalize_email, normalize_phone
 from onboarding.interview.spelling import decode_spelled, spell_out
 from onboarding.interview.validate import email_region
@@ -401,3 +401,11 @@ def test_a_number_said_in_national_form_is_tried_in_the_country_of_the_callers_e
     state, _ = start(*brand, "oh two oh, seven nine four six, oh one two three")
     assert "phone" not in state.values and state.pending_value is None
     assert email_region("a@b.com.au") == "AU" and email_region("a@b.io") is None and email_region("a@b.com") is None
+
+
+def test_the_time_zone_is_primed_with_the_cities_of_the_callers_number() -> None:
+    timezone = DEFINITION.field("timezone")
+    assert primed_by_earlier_answers(timezone, {"phone": "+4791234567"}) == "Oslo."  # not Longyearbyen
+    assert primed_by_earlier_answers(timezone, {"phone": "+13125550174"}) == "Chicago."
+    assert primed_by_earlier_answers(timezone, {"phone": "+61412345678"}) == ""  # eight zones: no guess
+    assert primed_by_earlier_answers(timezone, {}) == ""

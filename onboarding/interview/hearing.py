@@ -13,6 +13,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
+import phonenumbers
+from phonenumbers.timezone import time_zones_for_number
+
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.emails import COMMON_DOMAIN_WORDS
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value
@@ -149,7 +152,7 @@ def is_yes(readings: list[str]) -> bool:
 
 def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     """Earlier answers the next one is likely to repeat, for the STT's prompt: the name in an address, the
-    address's domain in the company's name."""
+    address's domain in the company's name, the number's city in the time zone."""
     if spec.kind == "email" and (name := values.get("full_name")):
         words = str(name).lower().split()
         return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
@@ -157,7 +160,23 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
         domain = str(email).partition("@")[2].split(".")[0]
         if domain and domain not in COMMON_DOMAIN_WORDS:  # no company is called Gmail or Example
             return f"Company: {domain.capitalize()}."
+    if spec.kind == "timezone" and (cities := phone_cities(values)):
+        return f"{', '.join(cities)}."
     return ""
+
+
+def phone_cities(values: dict) -> list[str]:
+    """The cities of the time zones the caller's number belongs to ("+47…": Oslo; "+1 312…": Chicago), at most
+    three: a one-word answer such as "Oslo." was heard "Asshole." and "Us low." without them."""
+    if not str(phone := values.get("phone") or "").startswith("+"):
+        return []
+    try:
+        zones = time_zones_for_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        return []
+    cities = [zone.rpartition("/")[2].replace("_", " ") for zone in zones
+              if "/" in zone and not zone.startswith(("Arctic/", "Antarctica/", "Etc/"))]
+    return cities if len(cities) <= 3 else []
 
 
 def field_prompts(spec: FieldSpec, values: dict) -> tuple[str, ...]:
