@@ -24,6 +24,7 @@ from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
     DIGIT_WORDS,
+    beside_a_digit,
     find_numbers,
     spoken_digits,
     strip_edges,
@@ -157,12 +158,7 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
 # ("to" is left out: "send it to 415 555 0132" says no 2)
 _DIGIT_HEARD = {"far": "four", "fore": "four", "free": "three", "tree": "three", "sets": "six", "sex": "six",
                 "fife": "five", "niner": "nine"}
-
-
-def _beside_a_digit(toks: list[str], at: int) -> bool:
-    def digit(tok: str) -> bool:
-        return tok.isdigit() or tok in DIGIT_WORDS or tok in ("double", "triple")
-    return any(0 <= j < len(toks) and digit(toks[j]) for j in (at - 1, at + 1))
+_DIGIT_NEIGHBOURS = {*DIGIT_WORDS, "double", "triple"}
 
 
 def phone_digits(text: str) -> tuple[str, bool] | None:
@@ -176,7 +172,7 @@ def phone_digits(text: str) -> tuple[str, bool] | None:
     plus = bool(re.search(r"(?:^|\s)(?:\+|plus\b)|\b00(?=\d)", low))
     low = re.sub(r"[()\-./+]", " ", low.replace("plus", " "))
     toks = tokens(low)
-    toks = [_DIGIT_HEARD[tok] if tok in _DIGIT_HEARD and _beside_a_digit(toks, at) else tok
+    toks = [_DIGIT_HEARD[tok] if tok in _DIGIT_HEARD and beside_a_digit(toks, at, _DIGIT_NEIGHBOURS) else tok
             for at, tok in enumerate(toks)]
     digits = spoken_digits(toks)
     if plus and digits.startswith("00"):

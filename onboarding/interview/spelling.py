@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from onboarding.interview.spoken import beside_a_digit
+
 LETTER_NAMES = {
     "ay": "a", "bee": "b", "be": "b", "see": "c", "sea": "c", "cee": "c", "dee": "d", "ee": "e", "ef": "f",
     "eff": "f", "gee": "g", "jee": "g", "aitch": "h", "haitch": "h", "eye": "i", "jay": "j", "kay": "k",
@@ -147,7 +149,7 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
     lows = [t.lower() for t in toks]
     for at, raw in enumerate(toks):
         tok = raw.lower()
-        if tok in _TWO_HEARD and _beside_digit(lows, at):  # "samuel, to, zero": a spoken 2 among digits
+        if tok in _TWO_HEARD and beside_a_digit(lows, at, DIGITS):  # "samuel, to, zero": a spoken 2 among digits
             tok = "two"
         if tok in _MULTI:
             repeat = _MULTI[tok]
@@ -177,14 +179,6 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
 
 
 _TWO_HEARD = {"to", "too", "do"}  # Whisper's "2" in a spelling; only beside another digit
-
-
-def _is_digit(tok: str) -> bool:
-    return tok in DIGITS or tok.isdigit()
-
-
-def _beside_digit(toks: list[str], at: int) -> bool:
-    return any(0 <= j < len(toks) and _is_digit(toks[j]) for j in (at - 1, at + 1))
 
 
 _HEARD_AS_WORD = {"he": "e"}  # "E" before "as in" written as a word: "He has an echo", "He is a nickel"

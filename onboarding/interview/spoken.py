@@ -149,6 +149,12 @@ def spoken_digits(toks: list[str]) -> str:
     return "".join(out)
 
 
+def beside_a_digit(toks: list[str], at: int, digit_words: set[str] | dict[str, str]) -> bool:
+    """The token before or after `at` is a digit or one of `digit_words`: a word Whisper writes for a digit
+    ("to", "far") counts as one only among others."""
+    return any(0 <= j < len(toks) and (toks[j].isdigit() or toks[j] in digit_words) for j in (at - 1, at + 1))
+
+
 SPACE_SAID = re.compile(r"[\s,.]*\bspace\b[\s,.]*", re.IGNORECASE)
 
 
