@@ -409,3 +409,30 @@ def test_the_time_zone_is_primed_with_the_cities_of_the_callers_number() -> None
     assert primed_by_earlier_answers(timezone, {"phone": "+13125550174"}) == "Chicago."
     assert primed_by_earlier_answers(timezone, {"phone": "+61412345678"}) == ""  # eight zones: no guess
     assert primed_by_earlier_answers(timezone, {}) == ""
+
+
+def test_a_time_zone_not_caught_is_offered_from_the_callers_number() -> None:
+    """ "Oslo." heard "Asshole.": the caller's number is Norwegian, so the agent asks whether it is Oslo time (a yes
+    is what speech recognition gets right), once; a no, a number of several zones or none gets the question."""
+    answers = ["Ingrid Solberg", "yes", "ingrid at nordlys dot no", "yes", "Nordlys", "Controller", "Nine",
+               "Sign contracts faster"]
+    state, replies = start(*answers, "plus four seven, nine one two, three four, five six seven", "yes", "Asshole.")
+    assert "Your phone number says Oslo time. Is that right?" in replies[-1].text, replies[-1].text
+    assert "timezone" not in state.values
+    reply = state.handle("Yes.", 20)
+    assert state.values["timezone"] == "Europe/Oslo" and reply.done
+    assert state.history["timezone"][-1].source == "confirmation"
+
+    state, _ = start(*answers, "plus four seven, nine one two, three four, five six seven", "yes", "Asshole.", "No.")
+    assert "timezone" not in state.values and "Your phone number" not in state._last_prompt
+    reply = state.handle("Enslur.", 21)  # missed again: asked again, never offered twice
+    assert "Your phone number" not in reply.text and "timezone" not in state.values
+    state.handle("Bergen time, CET.", 22)
+    assert state.values["timezone"] == "Europe/Berlin" and state.finished
+
+    state, replies = start(*answers, "plus four four, seven nine one one, one two three, four five six", "yes",
+                           "Edinboro.")  # a UK number is London, Jersey, Guernsey and Man: London
+    assert "Your phone number says London time. Is that right?" in replies[-1].text, replies[-1].text
+    for phone in ("plus six one, four one two, three four five, six seven eight", "skip"):  # Australia: eight zones
+        state, replies = start(*answers, phone, *(["yes"] if phone != "skip" else []), "Asshole.")
+        assert "Your phone number" not in replies[-1].text and "Sorry, I didn't catch that." in replies[-1].text

@@ -70,7 +70,7 @@ async def test_a_reply_starts_at_its_first_sound(engine: str) -> None:
         return float(np.flatnonzero(np.abs(samples.astype(np.int32)) > 328)[0]) * 1000 / tts.sample_rate
 
     assert onset_ms(reply) <= 12
-    # The engine's own start, what the caller heard before: Piper's varies with its noise (38-62 ms seen), flite's ≈ 220.
+    # The engine's own start, what the caller heard before: Piper's varies with its noise (38-62 ms), flite's ≈ 220.
     assert onset_ms(plain) >= 25
 
 

@@ -13,15 +13,13 @@ import difflib
 import re
 from dataclasses import dataclass
 
-import phonenumbers
-from phonenumbers.timezone import time_zones_for_number
-
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.emails import COMMON_DOMAIN_WORDS
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value
 from onboarding.interview.people import capitalize_name_word
 from onboarding.interview.prompts import join
 from onboarding.interview.spelling import decode_spelled
+from onboarding.interview.timezones import zones_of_number
 
 SPELLED_CONFIDENCE = 0.9  # spelled letters are the caller's own choice, but Whisper may still drop one
 WHOLE_ADDRESS_LIKENESS = 1.4  # of 2: a spelled address without "at" reads this much like the one heard before
@@ -168,14 +166,7 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
 def phone_cities(values: dict) -> list[str]:
     """The cities of the time zones the caller's number belongs to ("+47…": Oslo; "+1 312…": Chicago), at most
     three: a one-word answer such as "Oslo." was heard "Asshole." and "Us low." without them."""
-    if not str(phone := values.get("phone") or "").startswith("+"):
-        return []
-    try:
-        zones = time_zones_for_number(phonenumbers.parse(phone))
-    except phonenumbers.NumberParseException:
-        return []
-    cities = [zone.rpartition("/")[2].replace("_", " ") for zone in zones
-              if "/" in zone and not zone.startswith(("Arctic/", "Antarctica/", "Etc/"))]
+    cities = [zone.rpartition("/")[2].replace("_", " ") for zone in zones_of_number(str(values.get("phone") or ""))]
     return cities if len(cities) <= 3 else []
 
 

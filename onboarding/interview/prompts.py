@@ -32,6 +32,11 @@ def confirm_question(spec: FieldSpec, value: str | int) -> str:
     return f"I heard {speakable(value, spec.kind, spec.region)}{f', {note}' if note else ''}. Is that right?"
 
 
+def suggest_zone(spec: FieldSpec, zone: str) -> str:
+    """The time zone of the caller's number, offered for a yes (ends like every read-back, which callers know)."""
+    return f"Your phone number says {speakable(zone, spec.kind)}. Is that right?"
+
+
 def reask(spec: FieldSpec, attempt: int) -> str:
     """An alternative phrasing for re-ask number `attempt`, plus the hint."""
     questions = spec.questions

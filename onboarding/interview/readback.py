@@ -20,6 +20,7 @@ from onboarding.interview.normalize import Normalized, classify_reply, normalize
 from onboarding.interview.replies import correction_field_words, sounds_like_no
 from onboarding.interview.spacing import respace, spacing_note, spacing_reply
 from onboarding.interview.spelling import decode_spelled
+from onboarding.interview.timezones import zone_of_number
 from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
 from onboarding.interview.validate import email_region
 
@@ -28,6 +29,7 @@ _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correc
 
 
 NAME_GUESS_CONFIDENCE = 0.5  # below the default read-back threshold: a guess from the name is read back
+SUGGESTED_CONFIDENCE = 0.5  # a zone the agent proposed and the caller only said yes to: staff may check it
 
 
 class ReadBack:
@@ -58,6 +60,20 @@ class ReadBack:
                       if f.kind == "email" and f.name in self.values), None)
         home = email_region(str(email)) if email else None
         return dataclasses.replace(spec, home_region=home) if home else spec
+
+    def _suggest_zone(self, spec: FieldSpec, text: str, turn: int) -> Reply | None:
+        """A time zone not caught the first time, from a caller whose number points to one: ask whether it is
+        theirs. A yes is what speech recognition gets right; a city said alone is not ("Oslo." was heard
+        "Asshole.", "Enslur." and "Us low."). Once: after a no, or a second miss, the question is asked again."""
+        if spec.kind != "timezone" or self._attempts.get(spec.name) or spec.name in self._rejected:
+            return None
+        phone = next((str(self.values[f.name]) for f in self.definition.fields
+                      if f.kind == "phone" and f.name in self.values), "")
+        if (zone := zone_of_number(phone)) is None:
+            return None
+        self._pending = PendingValue(spec.name, Normalized(zone, SUGGESTED_CONFIDENCE), text, turn, "answer")
+        self._last_prompt = prompts.suggest_zone(spec, zone)
+        return Reply(prompts.join(prompts.NOT_CAUGHT, self._last_prompt), [], False)
 
     def _like_the_name(self, spec: FieldSpec, heard: Heard | None) -> Heard | None:
         """An address a letter or a sound off the caller's confirmed name is read back as the name

@@ -312,6 +312,8 @@ class InterviewState(ReadBack):
             if updates:
                 self._last_prompt = spec.question
                 return Reply(prompts.join(self._ack(), spec.question), updates, False)
+            if (suggested := self._suggest_zone(spec, text, turn)) is not None:
+                return suggested
             reason = prompts.invalid_reason(spec, text)
             return self._failed(spec, updates, reason or prompts.NOT_CAUGHT, spelling=spelled,
                                 digits=reason is not None and spec.kind == "phone")

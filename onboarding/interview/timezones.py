@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
+from phonenumbers.timezone import time_zones_for_number
+
 from onboarding.interview.spoken import find_numbers, tokens
 
 # Longest phrases are tried first, so "central european" wins over "central".
@@ -107,3 +110,25 @@ def speakable_timezone(value: str) -> str:
     if value.startswith("UTC") and len(value) > 3:
         return "UTC " + ("plus " if value[3] == "+" else "minus ") + value[4:]
     return value.rsplit("/", 1)[-1].replace("_", " ") + " time" if "/" in value else value
+
+
+def zones_of_number(phone: str) -> list[str]:
+    """The IANA zones libphonenumber gives an international number ("+47…": Europe/Oslo; a US number: its area
+    code's), places only (no Etc/, Arctic/ or Antarctica/); none for anything else."""
+    if not phone.startswith("+"):
+        return []
+    try:
+        zones = time_zones_for_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        return []
+    return [zone for zone in zones if "/" in zone and not zone.startswith(("Arctic/", "Antarctica/", "Etc/"))]
+
+
+_KNOWN = frozenset(ZONES.values())
+
+
+def zone_of_number(phone: str) -> str | None:
+    """The one time zone a caller's number points to, among those this module names ("+44…" is London, Jersey,
+    Guernsey and the Isle of Man: London); None when it points to several (a Canadian or a toll-free number)."""
+    known = {zone for zone in zones_of_number(phone) if zone in _KNOWN}
+    return known.pop() if len(known) == 1 else None
