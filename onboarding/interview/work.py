@@ -2,7 +2,8 @@
 
 Decisions, so the profile reads consistently:
 - "I run / lead / head (up) X" becomes "Head of X"; "I manage the X team" becomes "X Manager". Whisper's
-  "I ran", "I led", "I had up" and "I'll lead" for these are read the same way.
+  "I ran", "I led", "I had up" and "I'll lead" for these are read the same way. "I run the business" (the whole
+  place) is its "Owner", read back; a title said before it ("Founder, I run the shop") is the answer.
 - "PM" is read as "Product Manager" (the more common meaning for our callers).
 - Lowercase words of STT output ("acme corp", "Acme corp.", "Brightwell Quarry supplies") are capitalised; a word
   with capitals inside ("GitHub", "IBM", "eBay") is kept, minus trailing punctuation.
@@ -55,6 +56,13 @@ _ODD_ROLE = re.compile(rf"^(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:{'|'.join(
                        rf"(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:is|its|it's|called|named|company)\b",
                        re.IGNORECASE)
 ODD_ROLE_CONFIDENCE = 0.5
+# A title said first, then what it means ("Owner, I run the place.", "Founder. I run the whole shop."): the title.
+_TITLE_FIRST = re.compile(rf"^(?P<x>(?:[\w-]+\s+){{0,3}}(?:{_JOB_NOUN}|owner|partner|president|principal|"
+                          rf"proprietor|c[eotfmip]o))\s*[,.;]\s+(?=(?:i|i'm|we|we're)\b)", re.IGNORECASE)
+# "I run the business": what is run is the whole place, not a department of it; its owner, read back (a guess).
+_WHOLE_PLACE = re.compile(r"^(?:whole\s+|entire\s+)?(?:place|shop|business|company|firm|store|practice|show|"
+                          r"operation|thing|it|everything)$", re.IGNORECASE)
+OWNER_GUESS_CONFIDENCE = 0.55
 _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
 # "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
@@ -173,8 +181,12 @@ def _normalize_role(text: str) -> tuple[str, float] | None:
     if not text or not text.strip() or _spelling_or_address(text):
         return None
     text = _IM_HEARD.sub("I'm ", _prepared(text))
+    if (first := _TITLE_FIRST.match(text)) and (value := _clean_role(first.group("x"))):
+        return value, 0.85
     run = _RUN.search(text)
     if run:
+        if _WHOLE_PLACE.match(run.group("x").strip()):
+            return "Owner", OWNER_GUESS_CONFIDENCE
         value = _clean_role(run.group("x"))
         return (f"Head of {value}", 0.8) if value else None
     manage = _MANAGE.search(text)
