@@ -122,6 +122,8 @@ def test_a_spelled_address_whose_at_was_lost_is_split_not_given_the_domain_twice
     lost_at = hear_spelled(EMAIL, ["K W A M E dot O S E I dot B R I G H T W E L L dot I O"],
                            "kwame.osei@brightwell.eel")
     assert lost_at is not None and lost_at.value.value == "kwame.osei@brightwell.io"
+    no_dot = hear_spelled(EMAIL, ["T O M A S dot B E R G F J O R D L I N E dot N O"], "tomas.berg@fjordline.nope")
+    assert no_dot is not None and no_dot.value.value == "tomas.berg@fjordline.no"  # the dot went with the "at"
     local = hear_spelled(EMAIL, ["A N N A dot B dot L E E"], "anna.lee@gmail.com")  # a local part with dots
     assert local is not None and local.value.value == "anna.b.lee@gmail.com"
 

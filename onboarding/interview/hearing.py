@@ -102,15 +102,19 @@ def merge_name_word(previous: str, heard: str) -> str:
 def _merge_email(previous: str | None, spelled: str) -> str:
     """A spelled local part ("M A R I A") keeps the domain heard before; a spelled whole address stands, and so
     does one whose "at" was lost: "kwame.osei.brightwell.io" after "kwame.osei@brightwell.eel" is split at the dot
-    where it reads most like the address heard before, not given that domain a second time."""
+    where it reads most like the address heard before, not given that domain a second time; with no such dot, at
+    the letter where it does ("ingrid.solbergnordlys.no": the dot went with the "at")."""
     if "@" in spelled or not previous or "@" not in previous:
         return spelled
     local, _, domain = previous.partition("@")
-    dots = [i for i, char in enumerate(spelled) if char == "." and "." in spelled[i + 1:]]
-    if dots:
-        best = max(dots, key=lambda i: _resemblance(spelled[:i], local) + _resemblance(spelled[i + 1:], domain))
-        if _resemblance(spelled[:best], local) + _resemblance(spelled[best + 1:], domain) >= WHOLE_ADDRESS_LIKENESS:
-            return f"{spelled[:best]}@{spelled[best + 1:]}"
+
+    def likeness(cut: int, skip: int) -> float:
+        return _resemblance(spelled[:cut], local) + _resemblance(spelled[cut + skip:], domain)
+
+    cuts = [(i, 1) for i, char in enumerate(spelled) if char == "." and "." in spelled[i + 1:]]  # at a dot
+    cuts += [(i, 0) for i in range(1, len(spelled)) if "." in spelled[i:] and "." not in spelled[i - 1:i + 1]]
+    if cuts and likeness(*(best := max(cuts, key=lambda cut: likeness(*cut)))) >= WHOLE_ADDRESS_LIKENESS:
+        return f"{spelled[:best[0]]}@{spelled[sum(best):]}"
     return f"{spelled}@{domain}"
 
 
