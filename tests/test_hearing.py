@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from onboarding.interview import InterviewState, load_definition
+from onboarding.interview.emails import like_the_domain as emails_like_domain
 from onboarding.interview.emails import like_the_name as emails_like
 from onboarding.interview.hearing import hear_spelled, hear_value, is_yes, primed_by_earlier_answers
 from onboarding.interview.normalize import normalize_email, normalize_phone
@@ -438,3 +439,21 @@ def test_a_time_zone_not_caught_is_offered_from_the_callers_number() -> None:
     for phone in ("plus six one, four one two, three four five, six seven eight", "skip"):  # Australia: eight zones
         state, replies = start(*answers, phone, *(["yes"] if phone != "skip" else []), "Asshole.")
         assert "Your phone number" not in replies[-1].text and "Sorry, I didn't catch that." in replies[-1].text
+
+
+def test_a_company_a_sound_off_the_callers_own_domain_is_read_back_as_the_domain_writes_it() -> None:
+    """ "Fjordlyne Shipping" from a caller at fjordline.no: read back "Fjordline Shipping" for a yes (most companies
+    are their domain); after a no, what the caller says stands. A provider's domain says nothing."""
+    answers = ["Erik Berg", "yes", "erik at fjordline dot no", "yes"]
+    state, replies = start(*answers, "Fjordlyne Shipping.")
+    assert "I heard Fjordline Shipping, two words. Is that right?" in replies[-1].text, replies[-1].text
+    state.handle("Yes.", 9)
+    assert state.values["company"] == "Fjordline Shipping"
+    state, _ = start(*answers, "Fjordlyne Shipping.", "No.")
+    reply = state.handle("Fjordlyne Shipping.", 10)  # asked to spell, said it again: as heard this time
+    assert "I heard Fjordlyne Shipping" in reply.text, reply.text
+    state, replies = start("Erik Berg", "yes", "erik berg at gmail dot com", "yes", "Gmale Shipping.")
+    assert "Gmail" not in replies[-1].text and state.values.get("company", state.pending_value) == "Gmale Shipping"
+    assert emails_like_domain("Holly's Partners", "t@hollispartners.co.uk") == "Hollis Partners"
+    assert emails_like_domain("Initech", "a@initek.com") is None  # first and last letters as heard
+    assert emails_like_domain("Acme Corp", "a@acmecorp.com") is None

@@ -194,6 +194,38 @@ def like_the_name(address: str, name: str) -> str | None:
     return f"{snapped}@{domain}" if snapped != local else None
 
 
+def like_the_domain(company: str, address: str) -> str | None:
+    """`company` with the words that are a sound or two off the caller's own email domain written as the domain
+    writes them ("Holly's Partners" at hollispartners.co.uk → "Hollis Partners", "Nordless Energy" at nordlys.no
+    → "Nordlys Energy"), or None when nothing changes: a company's name is most often its domain, which the caller
+    spelled out. The same allowance as `like_the_name`: first and last letters as heard, one letter off for four or
+    five letters, two for longer; a mailbox provider's domain says nothing about the company."""
+    label = folded(address.rpartition("@")[2].split(".")[0])
+    words = company.split()
+    if len(label) < 4 or label in COMMON_DOMAIN_WORDS:
+        return None
+    for size in range(min(3, len(words)), 0, -1):
+        for start in range(len(words) - size + 1):
+            span = [re.sub(r"[^a-z]", "", folded(w)) for w in words[start:start + size]]
+            glued = "".join(span)
+            allowed = 2 if len(label) >= 6 else 1
+            if glued == label:
+                return None
+            if glued[:1] == label[:1] and glued[-1:] == label[-1:] and edit_distance(glued, label) <= allowed:
+                written = _cut_like(label, [len(w) for w in span])
+                return " ".join([*words[:start], *(w.capitalize() for w in written), *words[start + size:]])
+    return None
+
+
+def _cut_like(label: str, lengths: list[int]) -> list[str]:
+    """`label` cut into as many words as `lengths`, each as long as the word heard (the last takes the rest)."""
+    words, at = [], 0
+    for length in lengths[:-1]:
+        words.append(label[at:at + length])
+        at += length
+    return [*words, label[at:]]
+
+
 def _fix_domain(address: str) -> tuple[str, float]:
     """Repair common mishearings of the domain; returns the address and a confidence penalty."""
     local, _, domain = address.rpartition("@")

@@ -13,7 +13,7 @@ import re
 
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec
-from onboarding.interview.emails import like_the_name
+from onboarding.interview.emails import like_the_domain, like_the_name
 from onboarding.interview.extract import extract_fields, target_field
 from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes, merge_name_word
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
@@ -28,7 +28,7 @@ _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correc
                        r"(?P<rest>\S.{2,})$", re.IGNORECASE)
 
 
-NAME_GUESS_CONFIDENCE = 0.5  # below the default read-back threshold: a guess from the name is read back
+GUESS_CONFIDENCE = 0.5  # below the default read-back threshold: a guess from the name or domain is read back
 SUGGESTED_CONFIDENCE = 0.5  # a zone the agent proposed and the caller only said yes to: staff may check it
 
 
@@ -45,11 +45,12 @@ class ReadBack:
         previous = self._rejected.get(spec.name) or self.values.get(spec.name)
         if self._spelling == spec.name or (correcting and self._spelled_correction(text)):
             # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
-            return self._like_the_name(spec, hear_spelled(spec, readings, previous) or hear_value(spec, readings))
+            spelled = hear_spelled(spec, readings, previous) or hear_value(spec, readings)
+            return self._like_earlier_answers(spec, spelled)
         heard = hear_value(spec, readings)
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
             heard = hear_spelled(spec, readings, previous)
-        return self._like_the_name(spec, heard)
+        return self._like_earlier_answers(spec, heard)
 
     def _at_home(self, spec: FieldSpec) -> FieldSpec:
         """A phone field that knows the caller's country from their email ("….co.uk"), for numbers said in
@@ -75,17 +76,23 @@ class ReadBack:
         self._last_prompt = prompts.suggest_zone(spec, zone)
         return Reply(prompts.join(prompts.NOT_CAUGHT, self._last_prompt), [], False)
 
-    def _like_the_name(self, spec: FieldSpec, heard: Heard | None) -> Heard | None:
+    def _like_earlier_answers(self, spec: FieldSpec, heard: Heard | None) -> Heard | None:
         """An address a letter or a sound off the caller's confirmed name is read back as the name
-        ("emily.cardor19" → "emily.carter19"), once: after a no to that guess, what the caller says stands."""
-        name = next((self.values[f.name] for f in self.definition.fields
-                     if f.kind == "person_name" and f.name in self.values), None)
-        if heard is None or spec.kind != "email" or name is None:
+        ("emily.cardor19" → "emily.carter19"), and a company a sound off the caller's own email domain as the
+        domain writes it ("Nordless Energy" at nordlys.no → "Nordlys Energy"), once: after a no to that guess, what
+        the caller says stands."""
+        if heard is None or spec.kind not in ("email", "company"):
             return heard
-        guess = like_the_name(str(heard.value.value), str(name))
+        earlier = "person_name" if spec.kind == "email" else "email"
+        known = next((self.values[f.name] for f in self.definition.fields
+                      if f.kind == earlier and f.name in self.values), None)
+        if known is None:
+            return heard
+        said = str(heard.value.value)
+        guess = like_the_name(said, str(known)) if spec.kind == "email" else like_the_domain(said, str(known))
         if guess is None or guess == self._rejected.get(spec.name):
             return heard
-        return Heard(Normalized(guess, min(heard.value.confidence, NAME_GUESS_CONFIDENCE)), heard.reading,
+        return Heard(Normalized(guess, min(heard.value.confidence, GUESS_CONFIDENCE)), heard.reading,
                      heard.agreeing, heard.readings)
 
     @staticmethod
@@ -173,7 +180,7 @@ class ReadBack:
         if part is None or part[0] != spec.name or decode_spelled(text) is None:
             return None
         joined = f"{part[1].rstrip(' .!?')}, {text}"
-        heard = self._like_the_name(spec, hear_spelled(spec, [joined], self._rejected.get(spec.name)))
+        heard = self._like_earlier_answers(spec, hear_spelled(spec, [joined], self._rejected.get(spec.name)))
         if heard is None:
             return None
         self._spelled_part = (spec.name, joined)
