@@ -68,9 +68,36 @@ def hear_value(spec: FieldSpec, readings: list[str]) -> Heard | None:
     return None
 
 
-def gives_value(spec: FieldSpec, readings: list[str]) -> bool:
-    """Some reading gives `spec` a value: the readings of a further STT prompt would come after it, never be kept."""
-    return any(normalize_value(spec, text) is not None for text in readings)
+def gives_value(spec: FieldSpec, readings: list[str], unless: str = "") -> bool:
+    """Some reading gives `spec` a value: the readings of a further STT prompt would come after it, never be kept.
+    When the value kept (the first) is only `unless`, that is not enough: primed with the address's domain
+    ("fraserjoinery"), Whisper wrote "Fraser Joinery" as "Fraserjoinery" for every voice, and a decoding without
+    it says where the words part (`spaced_as_said`)."""
+    heard = hear_value(spec, readings)
+    return heard is not None and not _glued_as(heard.value.value, unless)
+
+
+def _glued_as(value: str | int, glued: str) -> bool:
+    return bool(glued) and " " not in str(value) and _letters(value) == glued
+
+
+def _letters(value: str | int) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(value).lower())
+
+
+def spaced_as_said(spec: FieldSpec, heard: Heard | None, readings: list[str], glued: str) -> Heard | None:
+    """A company heard as the caller's domain glued ("Fraserjoinery" at fraserjoinery.co.uk) is taken as another
+    reading writes the same letters with spaces ("Fraser Joinery"): the glue came from the prompt. Its confidence
+    stays its readings' agreement, so it is read back ("…, two words")."""
+    if heard is None or not _glued_as(heard.value.value, glued):
+        return heard
+    for text in readings:
+        value = normalize_value(spec, text)
+        if value is not None and " " in str(value.value) and _letters(value.value) == glued:
+            agreeing = sum(1 for other in readings if (o := normalize_value(spec, other)) is not None
+                           and same_value(o.value, value.value))
+            return Heard(value, text, agreeing, heard.readings)
+    return heard
 
 
 def _resemblance(a: str, b: str) -> float:
@@ -158,13 +185,18 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     if spec.kind == "email" and (name := values.get("full_name")):
         words = str(name).lower().split()
         return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
-    if spec.kind == "company" and "@" in str(email := values.get("email", "")):
-        domain = str(email).partition("@")[2].split(".")[0]
-        if domain and domain not in COMMON_DOMAIN_WORDS:  # no company is called Gmail or Example
-            return f"Company: {domain.capitalize()}."
+    if spec.kind == "company" and (domain := company_domain(values)):
+        return f"Company: {domain.capitalize()}."
     if spec.kind == "timezone" and (cities := phone_cities(values)):
         return f"{', '.join(cities)}."
     return ""
+
+
+def company_domain(values: dict) -> str:
+    """The first label of the caller's email domain when it can name their company ("fraserjoinery"; no company is
+    called Gmail or Example): "" otherwise."""
+    domain = str(values.get("email", "")).partition("@")[2].split(".")[0]
+    return domain if domain and domain not in COMMON_DOMAIN_WORDS else ""
 
 
 def phone_cities(values: dict) -> list[str]:
@@ -191,4 +223,6 @@ def plainly_primed(spec: FieldSpec, values: dict) -> str:
     with the patterns alone, 46.2 % when the name-only decoding is tried after them)."""
     if spec.kind == "email" and (name := values.get("full_name")):
         return f"{name}."
+    if spec.kind == "company" and company_domain(values):  # see `gives_value`: a glued domain decoded again
+        return "The company's name."
     return ""

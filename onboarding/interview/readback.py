@@ -15,7 +15,16 @@ from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.emails import like_the_domain, like_the_name
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import Heard, distinct, hear_spelled, hear_value, is_yes, merge_name_word
+from onboarding.interview.hearing import (
+    Heard,
+    company_domain,
+    distinct,
+    hear_spelled,
+    hear_value,
+    is_yes,
+    merge_name_word,
+    spaced_as_said,
+)
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
 from onboarding.interview.replies import correction_field_words, sounds_like_no
 from onboarding.interview.spacing import respace, spacing_note, spacing_reply
@@ -48,6 +57,8 @@ class ReadBack:
             spelled = hear_spelled(spec, readings, previous) or hear_value(spec, readings)
             return self._like_earlier_answers(spec, spelled)
         heard = hear_value(spec, readings)
+        if spec.kind == "company":
+            heard = spaced_as_said(spec, heard, readings, company_domain(self.values))
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
             heard = hear_spelled(spec, readings, previous)
         return self._like_earlier_answers(spec, heard)
