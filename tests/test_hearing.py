@@ -39,6 +39,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("C has an Charley, R as in Romio", "cr"),
     ("E as an echo, R as an Romeo, K as an giggle, S as an Sierra", "erks"),  # a misheard key word: the letter
     ("bee are oh double you en", "brown"),  # letter names
+    ("E, S, in Echo, double, S, in November, A", "enna"),  # "double N as in November": the N lost, "as" heard "S"
+    ("Allison Lima, E, E", "lee"),  # "L as in" written as one name
     ("K O double L", "koll"),
     ("Sure, it's DMITRI", "dmitri"),          # glued capitals
     ("m a r i a dot g a r c i a at example dot com", "maria.garcia@example.com"),

@@ -64,6 +64,7 @@ def _tokens(text: str) -> list[str]:
 
 _GLUED_AS = re.compile(r"(?!(?:has|was|it's)$)[a-z]+(?:as|'s)")  # a letter Whisper glued to "as": "Dias", "Zia's"
 _GLUED_NAMES = {"alice", "ellis", "alas"}  # "L as" written as a name: "Alice in Lima"
+_GLUED_AS_IN = {"allison", "ellison"}  # "L as in" written as one name: "Allison Lima"
 _CONNECT = {"in", "an", "on", "and"}  # "as in", and what Whisper writes for it: "as an", "has in", "is in"
 _AS_HEARD = {"has", "is", "was", "us", "it's", "its"}  # "as" of "as in", heard as a word: "O, it's an Oscar"
 _IS_IN = {"isn't", "isnt"}  # "as in" heard as one word: "K isn't kilo"
@@ -71,7 +72,7 @@ _IS_IN = {"isn't", "isnt"}  # "as in" heard as one word: "K isn't kilo"
 
 def _glued(tok: str) -> bool:
     """A letter and "as" heard as one word ("Dias in Delta", "Alice in Lima"): the letter is inside it."""
-    return tok in _GLUED_NAMES or (bool(_GLUED_AS.fullmatch(tok)) and tok not in _NOISE)
+    return tok in _GLUED_NAMES or tok in _GLUED_AS_IN or (bool(_GLUED_AS.fullmatch(tok)) and tok not in _NOISE)
 
 
 def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
@@ -82,7 +83,7 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     nxt = toks[i + 1].lower() if i + 1 < len(toks) else ""
     if tok in _AS_IN:
         j = i + 2 if nxt in _CONNECT or (tok == "as" and nxt == "a") else i + 1
-    elif tok in _IS_IN:  # "K isn't kilo"
+    elif tok in _IS_IN or tok in _GLUED_AS_IN:  # "K isn't kilo", "Allison Lima"
         j = i + 1
     elif (tok in _AS_HEARD and (nxt in _CONNECT or nxt == "a")) or (
             _glued(tok) and nxt in _CONNECT) or (tok == "s" and nxt in _CONNECT):  # "Zia's in Zulu"; "S, S, and"
@@ -230,6 +231,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             j, letter, made_for_it = key
             if pending and not _glued(toks[i].lower()):
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
+                if heard.lower() in _MULTI:  # "double, S, in alpha": the letter was lost, "as" heard as "S"
+                    pending.append(heard)
                 if not made_for_it and (said := _said_letter(heard)):
                     letter = said  # "K as in giggle", "He is a nickel": a misheard key word that is no spelling word
                 elif made_for_it and pending and _letter_of(heard) != letter and _letter_of(pending[-1]) == letter:
