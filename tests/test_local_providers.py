@@ -132,9 +132,11 @@ def test_a_reading_that_writes_the_prompt_back_is_no_reading() -> None:
     name_prompt = "Grace Liu: grace.liu, graceliu, grace."
     roles = "My role: CEO, CTO, COO, VP of Sales, PM, product manager, SWE, software engineer, co-founder, designer."
     assert echoes(name_prompt, "graceliu, grace.") and echoes(roles, "CEO, CTO, COO")
+    assert echoes(SPELLING_STT_PROMPT, "Spelled letter by letter by letter by letter by letter by letter.")
     for prompt, answer in [(name_prompt, "grace at hotmail dot com"), (name_prompt, "Grace Liu."),
                            (roles, "Product manager."), (roles, "I'm a product manager, mostly."),
-                           (None, "graceliu, grace."), (SPELLING_STT_PROMPT, "M, A, R, I, A.")]:
+                           (None, "graceliu, grace."), (SPELLING_STT_PROMPT, "M, A, R, I, A."),
+                           (roles, "My role is CEO."), (SPELLING_STT_PROMPT, "Spelled B, L, U, E.")]:
         assert not echoes(prompt, answer), answer
 
 

@@ -195,13 +195,20 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
+ECHOED_LEAD_IN = 4  # a reading that starts with the prompt's first words wrote the prompt back
+
+
 def echoes(prompt: str | None, text: str) -> bool:
     """Whisper wrote back a run of its prompt instead of what was said: primed with "Grace Liu: grace.liu, graceliu,
-    grace." it heard "grace at hotmail dot com" as "graceliu, grace." Two or more of the prompt's items in a row;
+    grace." it heard "grace at hotmail dot com" as "graceliu, grace.", and asked to spell, "Spelled letter by letter
+    by letter…". Its first four words, or two or more of the prompt's items in a row;
     one item alone ("Product manager." primed with a list of roles) is an answer, and so are spelled letters ("M, A,
     R, I, A" is in the spelling prompt, and is how Maria spells her name)."""
     if not prompt:
         return False
+    lead_in = _words(prompt).split()[:ECHOED_LEAD_IN]  # "spelled letter by letter…": no caller starts so
+    if len(lead_in) == ECHOED_LEAD_IN and _words(text).split()[:ECHOED_LEAD_IN] == lead_in:
+        return True
     parts = [_words(p) for p in re.split(r"[,:;]|\.\s|\.$", text) if _words(p)]
     return (len(parts) >= 2 and all(len(part) >= 2 for part in parts)
             and f" {_words(text)} " in f" {_words(prompt)} ")
