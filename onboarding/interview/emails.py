@@ -204,11 +204,11 @@ def like_the_domain(company: str, address: str) -> str | None:
     words = company.split()
     if len(label) < 4 or label in COMMON_DOMAIN_WORDS:
         return None
+    allowed = 2 if len(label) >= 6 else 1
     for size in range(min(3, len(words)), 0, -1):
         for start in range(len(words) - size + 1):
             span = [re.sub(r"[^a-z]", "", folded(w)) for w in words[start:start + size]]
             glued = "".join(span)
-            allowed = 2 if len(label) >= 6 else 1
             if glued == label:
                 return None
             if glued[:1] == label[:1] and glued[-1:] == label[-1:] and edit_distance(glued, label) <= allowed:
