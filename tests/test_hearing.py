@@ -326,13 +326,19 @@ def test_spacing_no_ear_can_hear_is_said_in_the_read_back_and_fixed_by_one_word(
 
 
 def test_a_company_heard_glued_to_a_word_saying_what_it_is_is_read_back_as_one_word_and_split_by_two_words() -> None:
-    """Primed with the address's domain ("grantstudio.com") Whisper writes "Grantstudio": the read-back says "one
-    word" and "no, two words" splits it at the ending that says what it is; brands that glue theirs are left be."""
+    """Primed with the address's domain ("grantstudio.com") Whisper writes "Grantstudio": that is parted at the
+    ending that says what it is and read back; another company glued so is read back "one word", and "no, two
+    words" splits it there; brands that glue theirs are left be."""
     state, _ = start("Oliver Grant", "yes", "oliver at grantstudio dot com", "yes")
     reply = state.handle("Grantstudio, a little design shop.", 5, ["Grantstudio, a little design shop."])
-    assert "I heard Grantstudio, one word. Is that right?" in reply.text, reply.text
+    assert "I heard Grant Studio. Is that right?" in reply.text, reply.text
+    state.handle("Yes.", 6)
+    assert state.values["company"] == "Grant Studio"
+    state, _ = start("Oliver Grant", "yes", "oliver at grantstudio dot com", "yes")
+    reply = state.handle("Pinecrestfoods.", 5, ["Pinecrestfoods."])
+    assert "I heard Pinecrestfoods, one word. Is that right?" in reply.text, reply.text
     reply = state.handle("No, two words.", 6)
-    assert state.values["company"] == "Grant Studio" and "role" in reply.text, reply.text
+    assert state.values["company"] == "Pinecrest Foods" and "role" in reply.text, reply.text
     state, _ = start("Oliver Grant", "yes", "oliver at grantstudio dot com", "yes")
     state.handle("Haldenfoods.", 5, ["Haldenfoods."])
     state.handle("Yes.", 6)
@@ -474,3 +480,9 @@ def test_a_company_heard_as_the_callers_domain_glued_takes_the_words_an_unprimed
     assert state.values["company"] == "Maple Atlas"
     state, _ = start("Ada Quinn", "yes", "ada at gmail dot com", "yes")  # a provider names no company
     assert state.stt_prompts == () and state.stt_enough is None
+
+
+def test_a_glued_company_ending_in_what_it_is_parts_there_not_where_another_reading_does() -> None:
+    state, _ = start("Ada Quinn", "yes", "ada at harlow studio dot com", "yes")
+    reply = state.handle("Harlowstudio.", 5, ["Harlowstudio.", "Harl Owstudio."])
+    assert "I heard Harlow Studio. Is that right?" in reply.text, reply.text

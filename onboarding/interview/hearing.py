@@ -18,10 +18,12 @@ from onboarding.interview.emails import COMMON_DOMAIN_WORDS
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value
 from onboarding.interview.people import capitalize_name_word
 from onboarding.interview.prompts import join
+from onboarding.interview.spacing import respace
 from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.timezones import zones_of_number
 
 SPELLED_CONFIDENCE = 0.9  # spelled letters are the caller's own choice, but Whisper may still drop one
+GLUED_SPLIT_CONFIDENCE = 0.5  # a glued company parted at its generic ending: read back for a yes
 WHOLE_ADDRESS_LIKENESS = 1.4  # of 2: a spelled address without "at" reads this much like the one heard before
 
 
@@ -91,6 +93,11 @@ def spaced_as_said(spec: FieldSpec, heard: Heard | None, readings: list[str], gl
     stays its readings' agreement, so it is read back ("…, two words")."""
     if heard is None or not _glued_as(heard.value.value, glued):
         return heard
+    if (split := respace("company", str(heard.value.value), "split")) != heard.value.value:
+        # it ends in a word saying what it is ("Rinaldistudio"): parted there, read back (an unprimed decoding
+        # wrote "Rinal Distudio")
+        return Heard(Normalized(split, min(heard.value.confidence, GLUED_SPLIT_CONFIDENCE)), heard.reading, 1,
+                     heard.readings)
     for text in readings:
         value = normalize_value(spec, text)
         if value is not None and " " in str(value.value) and _letters(value.value) == glued:
