@@ -229,8 +229,10 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
     while i < len(toks):
         if (key := _key_at(toks, i)) is not None:
             j, letter, made_for_it = key
+            heard_as = None  # the letter said before the key word, when one was
             if pending and not _glued(toks[i].lower()):
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
+                heard_as = _letter_of(heard)
                 if heard.lower() in _MULTI:  # "double, S, in alpha": the letter was lost, "as" heard as "S"
                     pending.append(heard)
                 if not made_for_it and (said := _said_letter(heard)):
@@ -248,6 +250,9 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
             if times == 1 and keyed and pending and pending[-1].lower() == "w" and letter != "w":
                 times = 2  # "double" written "W" ("W, and as in November"): a W here would have its own key word
+            elif (times == 1 and keyed and len(pending) == 1 and pending[0].lower() == "d" and letter != "d"
+                  and heard_as == letter):
+                times = 2  # "double O as in Oscar" written "D, O, as in Oscar": the same, with a D
             if times > 1:
                 pending.pop()
             # "…Oscar, that B is in Bravo": "at" written "that" before a letter, after letters (an address)
