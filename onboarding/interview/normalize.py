@@ -91,6 +91,10 @@ _ONE = re.compile(r"\b(?:just me|only me|me alone|myself|just myself|solo|one pe
                   r"i'm alone|i am alone|by myself|on my own|just one)\b")
 _TWO = re.compile(r"\b(?:me and (?:my |a )?(?:co-?founder|partner|business partner|colleague|friend|wife|husband)|"
                   r"the two of us|two of us|just us two)\b")
+# A count heard as the word it sounds like ("just four of us" heard "just for us"), only before who is counted
+_DIGIT_WORDS_HEARD = {"for": 4, "fore": 4, "to": 2, "too": 2, "tree": 3, "ate": 8}
+_DIGIT_HEARD_AS_WORD = re.compile(rf"\b({'|'.join(_DIGIT_WORDS_HEARD)})\s+(?:of\s+)?(?:us|them|people|employees|"
+                                  r"staff|members|folks|guys)\b")
 # "a" before couple/few/handful is often heard as "the" ("the couple hundred"): both are accepted.
 _MULTIPLES = [  # vague multiples, checked before number words so "a few hundred" is not read as 100
     (r"\b(?:a|the) (?:couple|few|handful) (?:of )?dozen\b", {"couple": 24, "few": 36, "handful": 60}),
@@ -145,6 +149,8 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
                     break
         elif (vague := _vague(low, _VAGUE)) is not None:
             value, confidence = vague, 0.6
+        elif heard := _DIGIT_HEARD_AS_WORD.search(low):  # "just for us": "four of us", read back for a yes
+            value, confidence = _DIGIT_WORDS_HEARD[heard.group(1)], 0.4
     if value is None:
         return None
     if approx:
