@@ -64,7 +64,7 @@ _WORD_SUBS = [  # order matters: longer phrases first
 _NUMBER_WORDS = {*UNITS, *TEENS, *TENS, "double", "triple"}
 # Words Whisper writes for a spoken "at" (only used when the answer has no "at" and ends in a domain).
 _AT_HEARD = r"that|had|head|hat|add|ad|et|it"
-_DOMAIN_TAIL = r"\s*[a-z0-9-]+(?:\s*\.\s*[a-z0-9-]+)+\s*$"
+_DOMAIN_TAIL = r"\s*[a-z0-9-]+(?:\s+[a-z0-9-]+){0,2}(?:\s*\.\s*[a-z0-9-]+)+\s*$"  # "rinaldi studio dot it" too
 _GLUED_PROVIDERS = [p for p in PROVIDERS if len(p) >= 5]  # "olive.com" is not "o@live.com"
 
 
