@@ -247,6 +247,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                     pending.append("double")  # "double O as in Oscar" heard "W as in Oscar", "double P" as "Wp"
                 elif letter == "h" and _said_letter(heard) == "h" and pending and pending[-1].lower() == "a":
                     pending.pop()  # "aitch as in hotel" written "A, H has in hotel": one letter, not two
+                elif letter == "m" and heard.lower() == "am" and pending and pending[-1].lower() == "i":
+                    pending.pop()  # "M as in Mike" written "I am as in Mike"
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
             if times == 1 and keyed and pending and pending[-1].lower() == "w" and letter != "w":
                 times = 2  # "double" written "W" ("W, and as in November"): a W here would have its own key word
