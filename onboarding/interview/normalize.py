@@ -216,12 +216,16 @@ _FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly
                         re.IGNORECASE)
 
 
+# "Fewer calls…" opening a sentence is heard "Fear calls…" (Whisper tiny, Piper's voice); no goal opens so
+_FEWER_HEARD = re.compile(r"^fear\s+(?!of\b|that\b|is\b)", re.IGNORECASE)
+
+
 def normalize_free_text(text: str, min_chars: int = 4) -> Normalized | None:
     """Fillers and trailing punctuation removed, first letter capitalised; too short is None."""
     if not text:
         return None
     body = strip_edges(_FREE_LEAD.sub("", strip_fillers(text.strip())))
-    body = re.sub(r"\s+", " ", body)
+    body = re.sub(r"\s+", " ", _FEWER_HEARD.sub("Fewer ", body))
     if len(re.sub(r"[^A-Za-z0-9]", "", body)) < min_chars or classify_reply(body) != "other":
         return None
     return Normalized(body[0].upper() + body[1:], 0.8 if len(body.split()) >= 3 else 0.6)

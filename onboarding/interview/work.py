@@ -49,7 +49,8 @@ _ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm curre
 # A short "I'm" is often heard as "in": "in the CTO", "in a product manager at Acme", "in UX designer".
 _JOB_NOUN = (r"(?:manager|engineer|designer|developer|director|analyst|consultant|officer|founder|lead|architect|"
              r"scientist|specialist|coordinator|administrator|assistant|accountant|recruiter|writer|editor)s?")
-_IM_HEARD = re.compile(rf"^in\s+(?=(?:a|an|the)\s|(?:[\w-]+\s+){{0,3}}{_JOB_NOUN}\b)", re.IGNORECASE)
+_IM_HEARD = re.compile(rf"^(?:in\s+(?=(?:a|an|the)\s|(?:[\w-]+\s+){{0,3}}{_JOB_NOUN}\b)|pm,\s+(?=(?:a|an)\s))",
+                       re.IGNORECASE)  # and "PM, a …": primed with "PM", Whisper wrote "I'm a" so
 # What no job title looks like: a small word first ("And of a Manager"), two in a row, or a clause ("Company Is
 # Called Bluebird Media"): a mishearing, read back before it is kept.
 _ODD_ROLE = re.compile(rf"^(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:{'|'.join(sorted(SMALL_WORDS))})\s+"
