@@ -40,6 +40,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("E as an echo, R as an Romeo, K as an giggle, S as an Sierra", "erks"),  # a misheard key word: the letter
     ("bee are oh double you en", "brown"),  # letter names
     ("E, S, in Echo, double, S, in November, A", "enna"),  # "double N as in November": the N lost, "as" heard "S"
+    ("double as in whiskey, A", "wa"),  # W by its name, "double-u", its "u" lost
     ("Allison Lima, E, E", "lee"),  # "L as in" written as one name
     ("I am as in Mike, A as in Alpha, X as in X-ray", "max"),  # "M" written "I am"
     ("E as in Echo, D, L, as in Lima, A as in Alpha", "ella"),  # "double L as in Lima" written "D, L, as in Lima"

@@ -233,8 +233,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             if pending and not _glued(toks[i].lower()):
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
                 heard_as = _letter_of(heard)
-                if heard.lower() in _MULTI:  # "double, S, in alpha": the letter was lost, "as" heard as "S"
-                    pending.append(heard)
+                if heard.lower() in _MULTI and letter != "w":  # "double, S, in alpha": the letter was lost, "as"
+                    pending.append(heard)  # heard as "S" ("double as in whiskey" is W said by its name)
                 if not made_for_it and (said := _said_letter(heard)):
                     letter = said  # "K as in giggle", "He is a nickel": a misheard key word that is no spelling word
                 elif made_for_it and pending and _letter_of(heard) != letter and _letter_of(pending[-1]) == letter:
