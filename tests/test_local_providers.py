@@ -149,21 +149,6 @@ def asked_for_isabels_email() -> InterviewState:
     return state
 
 
-def test_a_company_whisper_glues_as_the_callers_domain_is_heard_with_its_spaces(whisper: WhisperSTT) -> None:
-    """Primed with "Company: Mapleatlas." (the address's domain), Whisper writes "Maple Atlas" glued; the decoding
-    without it, run because the first reading was the domain glued, says where the words part."""
-    state = InterviewState(load_definition(get_settings().interview_path))
-    state.opening()
-    for index, said in enumerate(["Ada Quinn.", "Yes.", "ada at maple atlas dot com", "Yes."], start=1):
-        state.handle(said, index, [])
-    audio = to_whisper_input(frames_of(speak("Maple Atlas, we make maps.", "awb")))
-    primed = whisper.hear_all(audio, state.stt_prompts[0])
-    assert hear_value(state.current, primed).value.value == "Mapleatlas", primed  # what the prompt does
-    readings = whisper.hear_all(audio, priming(state.stt_prompts, state.stt_enough))
-    reply = state.handle(readings[0], 5, readings[1:])
-    assert "I heard Maple Atlas, two words. Is that right?" in reply.text, (reply.text, readings)
-
-
 def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) -> None:
     """Primed with the name's address patterns, Whisper writes "my email is isabel at moreno dot studio" as
     "isabel.moreno.studio" (no address); the name-only prompt decoded after it on the same encoding gives the

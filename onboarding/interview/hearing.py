@@ -70,41 +70,21 @@ def hear_value(spec: FieldSpec, readings: list[str]) -> Heard | None:
     return None
 
 
-def gives_value(spec: FieldSpec, readings: list[str], unless: str = "") -> bool:
-    """Some reading gives `spec` a value: the readings of a further STT prompt would come after it, never be kept.
-    When the value kept (the first) is only `unless`, that is not enough: primed with the address's domain
-    ("fraserjoinery"), Whisper wrote "Fraser Joinery" as "Fraserjoinery" for every voice, and a decoding without
-    it says where the words part (`spaced_as_said`)."""
-    heard = hear_value(spec, readings)
-    return heard is not None and not _glued_as(heard.value.value, unless)
+def gives_value(spec: FieldSpec, readings: list[str]) -> bool:
+    """Some reading gives `spec` a value: the readings of a further STT prompt would come after it, never be kept."""
+    return any(normalize_value(spec, text) is not None for text in readings)
 
 
-def _glued_as(value: str | int, glued: str) -> bool:
-    return bool(glued) and " " not in str(value) and _letters(value) == glued
-
-
-def _letters(value: str | int) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(value).lower())
-
-
-def spaced_as_said(spec: FieldSpec, heard: Heard | None, readings: list[str], glued: str) -> Heard | None:
-    """A company heard as the caller's domain glued ("Fraserjoinery" at fraserjoinery.co.uk) is taken as another
-    reading writes the same letters with spaces ("Fraser Joinery"): the glue came from the prompt. Its confidence
-    stays its readings' agreement, so it is read back ("…, two words")."""
-    if heard is None or not _glued_as(heard.value.value, glued):
+def parted_at_its_ending(heard: Heard | None, domain: str) -> Heard | None:
+    """A company heard as the caller's domain glued and ending in a word saying what it is ("Rinaldistudio" at
+    rinaldistudio.it: primed with the domain, Whisper writes it glued) is parted at that ending and read back."""
+    if heard is None or not domain or str(heard.value.value).lower() != domain:
         return heard
-    if (split := respace("company", str(heard.value.value), "split")) != heard.value.value:
-        # it ends in a word saying what it is ("Rinaldistudio"): parted there, read back (an unprimed decoding
-        # wrote "Rinal Distudio")
-        return Heard(Normalized(split, min(heard.value.confidence, GLUED_SPLIT_CONFIDENCE)), heard.reading, 1,
-                     heard.readings)
-    for text in readings:
-        value = normalize_value(spec, text)
-        if value is not None and " " in str(value.value) and _letters(value.value) == glued:
-            agreeing = sum(1 for other in readings if (o := normalize_value(spec, other)) is not None
-                           and same_value(o.value, value.value))
-            return Heard(value, text, agreeing, heard.readings)
-    return heard
+    split = respace("company", str(heard.value.value), "split")
+    if split == heard.value.value:
+        return heard
+    return Heard(Normalized(split, min(heard.value.confidence, GLUED_SPLIT_CONFIDENCE)), heard.reading, 1,
+                 heard.readings)
 
 
 def _resemblance(a: str, b: str) -> float:
@@ -230,6 +210,4 @@ def plainly_primed(spec: FieldSpec, values: dict) -> str:
     with the patterns alone, 46.2 % when the name-only decoding is tried after them)."""
     if spec.kind == "email" and (name := values.get("full_name")):
         return f"{name}."
-    if spec.kind == "company" and company_domain(values):  # see `gives_value`: a glued domain decoded again
-        return "The company's name."
     return ""

@@ -23,7 +23,7 @@ from onboarding.interview.hearing import (
     hear_value,
     is_yes,
     merge_name_word,
-    spaced_as_said,
+    parted_at_its_ending,
 )
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
 from onboarding.interview.replies import correction_field_words, sounds_like_no
@@ -58,7 +58,7 @@ class ReadBack:
             return self._like_earlier_answers(spec, spelled)
         heard = hear_value(spec, readings)
         if spec.kind == "company":
-            heard = spaced_as_said(spec, heard, readings, company_domain(self.values))
+            heard = parted_at_its_ending(heard, company_domain(self.values))
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
             heard = hear_spelled(spec, readings, previous)
         return self._like_earlier_answers(spec, heard)

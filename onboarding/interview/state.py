@@ -17,7 +17,7 @@ from typing import Any
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import company_domain, distinct, field_prompts, gives_value
+from onboarding.interview.hearing import distinct, field_prompts, gives_value
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -131,8 +131,6 @@ class InterviewState(ReadBack):
         (the first accepted reading is the one kept). Picklable, for the worker's inference process."""
         if len(self.stt_prompts) < 2:
             return None
-        if self.current.kind == "company":
-            return functools.partial(gives_value, self.current, unless=company_domain(self.values))
         return functools.partial(gives_value, self.current)
 
     def missing_required(self) -> list[str]:
