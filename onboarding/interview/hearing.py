@@ -23,7 +23,7 @@ from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.timezones import zones_of_number
 
 SPELLED_CONFIDENCE = 0.9  # spelled letters are the caller's own choice, but Whisper may still drop one
-GLUED_SPLIT_CONFIDENCE = 0.5  # a glued company parted at its generic ending: read back for a yes
+GUESS_CONFIDENCE = 0.5  # below the default read-back threshold: a value guessed from earlier answers is read back
 WHOLE_ADDRESS_LIKENESS = 1.4  # of 2: a spelled address without "at" reads this much like the one heard before
 
 
@@ -83,7 +83,7 @@ def parted_at_its_ending(heard: Heard | None, domain: str) -> Heard | None:
     split = respace("company", str(heard.value.value), "split")
     if split == heard.value.value:
         return heard
-    return Heard(Normalized(split, min(heard.value.confidence, GLUED_SPLIT_CONFIDENCE)), heard.reading, 1,
+    return Heard(Normalized(split, min(heard.value.confidence, GUESS_CONFIDENCE)), heard.reading, 1,
                  heard.readings)
 
 

@@ -16,6 +16,7 @@ from onboarding.interview.definition import FieldSpec
 from onboarding.interview.emails import like_the_domain, like_the_name
 from onboarding.interview.extract import extract_fields, target_field
 from onboarding.interview.hearing import (
+    GUESS_CONFIDENCE,
     Heard,
     company_domain,
     distinct,
@@ -37,8 +38,6 @@ _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correc
                        r"(?P<rest>\S.{2,})$", re.IGNORECASE)
 
 
-GUESS_CONFIDENCE = 0.5  # below the default read-back threshold: a guess from the name or domain is read back
-SUGGESTED_CONFIDENCE = 0.5  # a zone the agent proposed and the caller only said yes to: staff may check it
 
 
 class ReadBack:
@@ -83,7 +82,7 @@ class ReadBack:
                       if f.kind == "phone" and f.name in self.values), "")
         if (zone := zone_of_number(phone)) is None:
             return None
-        self._pending = PendingValue(spec.name, Normalized(zone, SUGGESTED_CONFIDENCE), text, turn, "answer")
+        self._pending = PendingValue(spec.name, Normalized(zone, GUESS_CONFIDENCE), text, turn, "answer")
         self._last_prompt = prompts.suggest_zone(spec, zone)
         return Reply(prompts.join(prompts.NOT_CAUGHT, self._last_prompt), [], False)
 
