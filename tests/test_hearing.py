@@ -479,3 +479,31 @@ def test_the_callers_domain_heard_glued_is_parted_only_at_an_ending_that_says_wh
     state, _ = start("Ada Quinn", "yes", "ada at northwind dot com", "yes")
     state.handle("I work at Northwind.", 5, ["I work at Northwind.", "I work at North Wind."])
     assert state.values.get("company", state.pending_value) == "Northwind"
+
+
+def test_a_reading_the_caller_said_no_to_is_passed_over_when_the_answer_is_said_again() -> None:
+    """Heard on held-out calls: a goal misheard ("Fear calls going to voicemail", "Book more patience online") was
+    read back the same after every no, though Whisper's second reading was right. After a no, the re-said answer
+    is read from its first reading the caller has not refused; "voice mail" is no new value to the caller's ear."""
+    goal = DEFINITION.field("primary_goal")
+    readings = ["Book more patience online.", "Book more patience on line.", "Book more patients online."]
+    refused = ["Book more patience online"]
+    assert hear_value(goal, readings).value.value == "Book more patience online"
+    assert hear_value(goal, readings, refused).value.value == "Book more patients online"
+    assert hear_value(goal, readings[:2], refused).value.value == "Book more patience online"  # all refused: as before
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes", "Acme", "Designer", "ten")
+    state.handle(readings[0], 8, readings[1:])
+    assert state.pending_confirmation == "primary_goal"
+    state.handle("No.", 9)
+    assert "primary_goal" not in state.values and state.pending_confirmation is None
+    reply = state.handle(readings[0], 10, readings[1:])
+    assert "I heard Book more patients online. Is that right?" in reply.text
+    state.handle("Yes.", 11)
+    assert state.values["primary_goal"] == "Book more patients online"
+
+
+def test_a_second_spelling_read_as_the_refused_one_takes_another_reading() -> None:
+    """A spelling heard as the value the caller refused is read from its next reading that is not."""
+    state, _ = start("My name is Maria Garcia.", "No.")  # the caller is Maria Garza
+    reply = state.handle("G, A, R, C, I, A.", 3, ["G, A, R, Z, A.", "G, A, R, S, A."])
+    assert "I heard Maria Garza" in reply.text and state.pending_confirmation == "full_name"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from onboarding.interview.definition import FieldSpec
@@ -60,14 +61,30 @@ def same_value(a: str | int, b: str | int) -> bool:
     return key(a) == key(b)
 
 
-def hear_value(spec: FieldSpec, readings: list[str]) -> Heard | None:
-    """The first reading the field's normaliser accepts, with the agreement of all readings as confidence."""
+def sounds_the_same(a: str | int, b: str | int) -> bool:
+    """What a caller hears as one value: case, punctuation and spacing aside ("voice mail" is "voicemail")."""
+    def key(value: str | int) -> str:
+        return re.sub(r"[^a-z0-9@+]+", "", str(value).lower())
+    return key(a) == key(b)
+
+
+def _not_refused(tries: list[tuple[str, Normalized]], refused: Sequence[str | int]) -> tuple[str, Normalized]:
+    """The first try whose value the caller has not said no to: after "no" to "Fear calls going to voicemail",
+    the answer said again is read from the next reading ("Fewer calls …"), not read back the same. When every
+    reading gives a refused value, the first stands (the caller hears it again and may say yes this time)."""
+    return next((t for t in tries if not any(sounds_the_same(t[1].value, no) for no in refused)), tries[0])
+
+
+def hear_value(spec: FieldSpec, readings: list[str], refused: Sequence[str | int] = ()) -> Heard | None:
+    """The first reading the field's normaliser accepts (and the caller has not `refused`), with the agreement of
+    all readings as confidence."""
     values = [normalize_value(spec, text) for text in readings]
-    for text, value in zip(readings, values, strict=True):
-        if value is not None:
-            agreeing = sum(1 for other in values if other is not None and same_value(other.value, value.value))
-            return Heard(value, text, agreeing, len(readings))
-    return None
+    tries = [(text, value) for text, value in zip(readings, values, strict=True) if value is not None]
+    if not tries:
+        return None
+    text, value = _not_refused(tries, refused)
+    agreeing = sum(1 for other in values if other is not None and same_value(other.value, value.value))
+    return Heard(value, text, agreeing, len(readings))
 
 
 def gives_value(spec: FieldSpec, readings: list[str]) -> bool:
@@ -132,8 +149,10 @@ def _merge_email(previous: str | None, spelled: str) -> str:
     return f"{spelled}@{domain}"
 
 
-def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | None) -> Heard | None:
-    """A spelled answer for `spec`: the first reading that decodes to letters and makes a valid value."""
+def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | None,
+                 refused: Sequence[str | int] = ()) -> Heard | None:
+    """A spelled answer for `spec`: the first reading that decodes to letters and makes a valid value (and is
+    no value the caller has `refused`)."""
     tries = []
     for text in readings:
         spelled = decode_spelled(text)
@@ -153,7 +172,7 @@ def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | Non
             tries.append((text, Normalized(value.value, SPELLED_CONFIDENCE)))
     if not tries:
         return None
-    text, value = tries[0]
+    text, value = _not_refused(tries, refused)
     agreeing = sum(1 for _, other in tries if same_value(other.value, value.value))
     return Heard(value, text, agreeing, max(1, len([r for r in readings if decode_spelled(r)])))
 

@@ -51,15 +51,16 @@ class ReadBack:
             readings = self._readings if self._readings[:1] == [text] else [text]
         spec = self._at_home(spec)
         previous = self._rejected.get(spec.name) or self.values.get(spec.name)
+        refused = self._refused.get(spec.name, [])
         if self._spelling == spec.name or (correcting and self._spelled_correction(text)):
             # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
-            spelled = hear_spelled(spec, readings, previous) or hear_value(spec, readings)
+            spelled = hear_spelled(spec, readings, previous, refused) or hear_value(spec, readings, refused)
             return self._like_earlier_answers(spec, spelled)
-        heard = hear_value(spec, readings)
+        heard = hear_value(spec, readings, refused)
         if spec.kind == "company":
             heard = parted_at_its_ending(heard, company_domain(self.values))
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
-            heard = hear_spelled(spec, readings, previous)
+            heard = hear_spelled(spec, readings, previous, refused)
         return self._like_earlier_answers(spec, heard)
 
     def _at_home(self, spec: FieldSpec) -> FieldSpec:
@@ -136,6 +137,7 @@ class ReadBack:
         if kind in ("no", "dont_know"):
             self._pending = None
             self._rejected[spec.name] = pending.value.value
+            self._refused.setdefault(spec.name, []).append(pending.value.value)
             if spec.name in self.values:  # a rejected correction: ask for that field again
                 self._focus = spec.name
             return self._spell_next(spec)
@@ -151,6 +153,7 @@ class ReadBack:
         payload = strip_correction(text) if kind == "correction" else text
         if kind == "correction":
             self._rejected.setdefault(spec.name, pending.value.value)
+            self._refused.setdefault(spec.name, []).append(pending.value.value)
         readings = distinct([strip_correction(r) if kind == "correction" else r for r in self._readings])
         heard = self._hear(spec, payload, readings if readings[:1] == [payload] else [payload],
                            correcting=kind == "correction")
@@ -190,7 +193,8 @@ class ReadBack:
         if part is None or part[0] != spec.name or decode_spelled(text) is None:
             return None
         joined = f"{part[1].rstrip(' .!?')}, {text}"
-        heard = self._like_earlier_answers(spec, hear_spelled(spec, [joined], self._rejected.get(spec.name)))
+        heard = self._like_earlier_answers(spec, hear_spelled(spec, [joined], self._rejected.get(spec.name),
+                                                              self._refused.get(spec.name, [])))
         if heard is None:
             return None
         self._spelled_part = (spec.name, joined)

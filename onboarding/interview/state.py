@@ -54,6 +54,7 @@ class InterviewState(ReadBack):
         self._stop_asked = False  # "bye" heard while required fields are missing: asked whether to end
         self._spelling: str | None = None  # the field the caller was asked to spell after a rejected read-back
         self._rejected: dict[str, Value] = {}  # the value the caller said no to, per field (a spelling fixes it)
+        self._refused: dict[str, list[Value]] = {}  # every value the caller said no to, per field: never heard again
         self._spelled_part: tuple[str, str] | None = None  # (field, letters so far) of a spelling being read back
         self._readings: list[str] = []  # every STT reading of the utterance being handled, best first
         # The STT's other readings of an utterance (its N best), set by the voice call; None: one reading only.
