@@ -26,6 +26,7 @@ bench: install
 	$(PY) -m bench.frame_options
 	$(PY) -m bench.whisper_speed
 	$(PY) -m bench.spelling_stream
+	$(PY) -m bench.clip_encoding
 
 doctor: install
 	$(PY) -m onboarding doctor

@@ -10,6 +10,10 @@ import numpy as np
 
 CLIP_RATE = 24_000  # an Opus rate (8/12/16/24/48 kHz): full speech band, half the bits of 48 kHz
 CLIP_BITRATE = 24_000
+# libopus effort, 0–10 (ffmpeg's default 10): a call encodes every second it hears and says, and at 10 that was
+# ≈ 0.8 % of a core per second of audio, a tenth of a cloud call's whole cost; 5 takes ≈ 0.25 % for files ≈ 15 %
+# larger at the same bit rate (`python -m bench.clip_encoding`, docs/density.md).
+CLIP_COMPLEXITY = 5
 CONTENT_TYPE = "audio/ogg"
 
 
@@ -26,6 +30,7 @@ def encode_opus(pcm: np.ndarray, rate: int) -> EncodedClip:
     with av.open(out, "w", format="ogg") as container:
         stream = container.add_stream("libopus", rate=CLIP_RATE, layout="mono")
         stream.bit_rate = CLIP_BITRATE
+        stream.options = {"compression_level": str(CLIP_COMPLEXITY)}
         resampler = av.AudioResampler(format="s16", layout="mono", rate=CLIP_RATE)
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = rate
