@@ -507,3 +507,22 @@ def test_a_second_spelling_read_as_the_refused_one_takes_another_reading() -> No
     state, _ = start("My name is Maria Garcia.", "No.")  # the caller is Maria Garza
     reply = state.handle("G, A, R, C, I, A.", 3, ["G, A, R, Z, A.", "G, A, R, S, A."])
     assert "I heard Maria Garza" in reply.text and state.pending_confirmation == "full_name"
+
+
+def test_a_company_heard_as_the_glued_domain_is_read_back_as_one_word_and_parted_at_its_english_ending() -> None:
+    """Primed with the caller's domain, Whisper writes the company glued whether it is "Brightfern Plumbing" or
+    "Northwind": only the caller knows, so the read-back says "one word"; "two words" parts it at the longest
+    English word it ends in. A company that is not the caller's domain gets no such note."""
+    state, _ = start("Ada Quinn", "yes", "ada at brightfernplumbing dot com", "yes")
+    reply = state.handle("Brightfernplumbing.", 5, ["Brightfernplumbing.", "Brightfernplumbing"])
+    assert "I heard Brightfernplumbing, one word. Is that right?" in reply.text
+    state.handle("No, two words.", 6)
+    assert state.values["company"] == "Brightfern Plumbing"
+    state, _ = start("Ada Quinn", "yes", "ada at northwind dot com", "yes")
+    reply = state.handle("Northwind.", 5, ["Northwind.", "Northwind"])
+    assert "Northwind, one word. Is that right?" in reply.text
+    state.handle("Yes.", 6)
+    assert state.values["company"] == "Northwind"
+    state, _ = start("Ada Quinn", "yes", "ada at example dot com", "yes")
+    reply = state.handle("Northwind.", 5, ["Northwind.", "Northwind"])
+    assert "one word" not in reply.text and state.values["company"] == "Northwind"

@@ -27,8 +27,8 @@ def join(*parts: str) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
-def confirm_question(spec: FieldSpec, value: str | int) -> str:
-    note = spacing_note(spec.kind, value)  # "North Star, two words": what the ear cannot check
+def confirm_question(spec: FieldSpec, value: str | int, domain: str = "") -> str:
+    note = spacing_note(spec.kind, value, domain)  # "North Star, two words": what the ear cannot check
     return f"I heard {speakable(value, spec.kind, spec.region)}{f', {note}' if note else ''}. Is that right?"
 
 

@@ -113,15 +113,16 @@ class ReadBack:
     def _confirm(self, spec: FieldSpec, value: Normalized, raw: str, turn: int, source: str,
                  prefix: str, updates: list[FieldUpdate]) -> Reply:
         self._pending = PendingValue(spec.name, value, raw, turn, source)
-        self._last_prompt = prompts.confirm_question(spec, value.value)
+        self._last_prompt = prompts.confirm_question(spec, value.value, company_domain(self.values))
         return Reply(prompts.join(prefix, self._last_prompt), updates, False)
 
     def _handle_confirmation(self, text: str, kind: str, turn: int) -> Reply:
         pending = self._pending
         assert pending is not None
         spec = self.definition.field(pending.field)
-        if spacing_note(spec.kind, pending.value.value) and (how := spacing_reply(text)):
-            return self._respaced(spec, respace(spec.kind, str(pending.value.value), how), text, turn)
+        domain = company_domain(self.values)
+        if spacing_note(spec.kind, pending.value.value, domain) and (how := spacing_reply(text)):
+            return self._respaced(spec, respace(spec.kind, str(pending.value.value), how, domain), text, turn)
         if kind == "other" and sounds_like_no(text):
             kind = "no"
         if kind == "yes":

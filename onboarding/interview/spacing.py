@@ -8,8 +8,10 @@ way ("North Star, two words", "Grantstudio, one word", "Al-Farsi, with a hyphen"
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import re
+from pathlib import Path
 
 # Words a company's name is made of that say what it is, not who: "Harbor Labs" is two words beyond doubt. From
 # common company-name endings and industries (never from the held-out answers).
@@ -28,6 +30,9 @@ _GENERIC_COMPANY_WORDS = frozenset(re.findall(r"\w+", """
     transport freight accounting apps app devices electric power water homes home care
 """))
 
+# found, not imported: the package's code is not needed, only its word list
+_WORD_LIST = Path(importlib.util.find_spec("symspellpy").submodule_search_locations[0],  # type: ignore[union-attr]
+                  "frequency_dictionary_en_82_765.txt")
 HYPHEN = "with a hyphen"
 TWO_WORDS = "two words"
 ONE_WORD = "one word"
@@ -61,11 +66,34 @@ def _glued(company: str) -> tuple[str, str, str] | None:
     return None
 
 
-def spacing_note(kind: str, value: str | int) -> str | None:
-    """How the value is written where hearing cannot tell, said after it in a read-back; None: nothing to say."""
+def _english_ending(word: str) -> str | None:
+    """The longest English word `word` ends in after three letters or more ("verderoofing": "roofing"), from
+    SymSpell's list of 82,765 common words (in its PyPI package: nothing downloaded). Read once per question,
+    not kept: a call needs it only for a company heard as its domain glued."""
+    endings = {word[i:] for i in range(3, len(word) - 2)}
+    with _WORD_LIST.open(encoding="utf-8") as lines:
+        known = [w for w in (line.split(" ", 1)[0] for line in lines) if w in endings]
+    return max(known, key=len, default=None)
+
+
+def _glued_as_domain(company: str, domain: str) -> tuple[str, str, str] | None:
+    """A company heard as one word that is the caller's own email domain ("Verderoofing" at verderoofing.com),
+    ending in an English word: Whisper, primed with the domain, writes the name glued, whether the caller's
+    company is "Verde Roofing" or "Northwind". As (word, head, ending)."""
+    if not domain or not company.isalpha() or company.lower() != domain.lower():
+        return None
+    ending = _english_ending(company.lower())
+    return (company, company[: -len(ending)], company[-len(ending):]) if ending else None
+
+
+def spacing_note(kind: str, value: str | int, domain: str = "") -> str | None:
+    """How the value is written where hearing cannot tell, said after it in a read-back; None: nothing to say.
+    `domain`: the first label of the caller's email domain, for a company heard as it."""
     text = str(value)
     if kind == "person_name" and "-" in text:
         return HYPHEN
+    if kind == "company" and _glued_as_domain(text, domain):
+        return ONE_WORD
     if kind == "company" and (pair := _ambiguous_pair(text)):
         return TWO_WORDS if len(text.split()) == 2 else f"{' '.join(pair)} as {TWO_WORDS}"
     if kind == "company" and (glued := _glued(text)):
@@ -96,8 +124,10 @@ def spacing_reply(text: str) -> str | None:
     return said[0] if said and not _AROUND.sub("", rest) else None
 
 
-def respace(kind: str, value: str, how: str) -> str:
+def respace(kind: str, value: str, how: str, domain: str = "") -> str:
     """`value` with its ambiguous spacing written the way the caller said ("join" "North Star" → "Northstar")."""
+    if kind == "company" and how == "split" and (glued := _glued_as_domain(value, domain)):
+        return f"{glued[1]} {glued[2].capitalize()}"  # "Verderoofing, one word" → "no, two words": "Verde Roofing"
     if kind == "person_name" and "-" in value:
         left, _, right = value.partition("-")
         return {"join": left + right.lower(), "split": f"{left} {right}"}.get(how, value)

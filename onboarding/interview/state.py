@@ -17,7 +17,7 @@ from typing import Any
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import distinct, field_prompts, gives_value
+from onboarding.interview.hearing import company_domain, distinct, field_prompts, gives_value
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -272,7 +272,7 @@ class InterviewState(ReadBack):
         if value is None:
             raise ValueError(prompts.invalid_message(spec))
         self._pending = PendingValue(spec.name, value, heard or raw_text, turn_index, source)
-        self._last_prompt = prompts.confirm_question(spec, value.value)
+        self._last_prompt = prompts.confirm_question(spec, value.value, company_domain(self.values))
         return value.value
 
     # --- steps ----------------------------------------------------------------------------
@@ -319,7 +319,7 @@ class InterviewState(ReadBack):
             return self._failed(spec, updates, reason or prompts.NOT_CAUGHT, spelling=spelled,
                                 digits=reason is not None and spec.kind == "phone")
         if (spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec)
-                or spacing_note(spec.kind, value.value)):  # "North Star" or "Northstar": only the caller knows
+                or spacing_note(spec.kind, value.value, company_domain(self.values))):  # spacing: only the caller knows
             return self._confirm(spec, value, text, turn, source, "", updates)
         updates.append(self._accept(spec, value, text, turn, source))
         return self._next(self._ack(), updates)
