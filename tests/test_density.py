@@ -164,6 +164,45 @@ async def test_the_inference_process_answers_a_short_request_while_a_long_one_ru
         await executor.aclose()
 
 
+def test_an_answer_decoded_beside_another_is_encoded_with_a_fitted_window() -> None:
+    """Two answers at once on two cores is when callers wait: the second is read with a window fitted to it (the
+    encoder is most of a decoding); a lone answer gets Whisper's whole window, as before."""
+    import threading
+
+    from onboarding.providers.whisper_stt import default_model_dir, load_whisper
+
+    runner = WhisperRunner()
+    runner.initialize()
+    model = load_whisper(default_model_dir())
+    answer = resample(speak("I work at Northwind."), ROOM_RATE, WHISPER_RATE).astype(np.float32) / 32768
+    windows: list[int] = []
+    first_encoding, second_started = threading.Event(), threading.Event()
+    encode = model.encode
+
+    def recording(features, *args, **kwargs):
+        windows.append(features.shape[-1])
+        if len(windows) == 1:  # the first answer is still being decoded when the second arrives
+            first_encoding.set()
+            assert second_started.wait(60)
+        else:
+            second_started.set()
+        return encode(features, *args, **kwargs)
+
+    model.encode = recording
+    try:
+        first = threading.Thread(target=runner.run, args=(pickle.dumps((answer, 5, None)),))
+        first.start()
+        assert first_encoding.wait(60)
+        readings = pickle.loads(runner.run(pickle.dumps((answer, 5, None))))
+        first.join(60)
+        lone = pickle.loads(runner.run(pickle.dumps((answer, 5, None))))
+    finally:
+        del model.encode
+    frames = answer.size // 160
+    assert windows[0] == 3000 and windows[1] < frames + 1700 and windows[2] == 3000, windows
+    assert "northwind" in readings[0].lower() and "northwind" in lone[0].lower()
+
+
 async def post_token(settings: Settings) -> httpx.Response:
     transport = httpx.ASGITransport(app=rest_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://dashboard.test") as client:

@@ -126,7 +126,7 @@ def transcribe(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None 
 
 
 def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = None,
-               n_best: int = N_BEST) -> list[str]:
+               n_best: int = N_BEST, window_margin_s: float | None = None) -> list[str]:
     """Whisper's `n_best` readings of one utterance, best first ([] for silence or non-speech).
 
     One encoder pass and one beam search: the beam's finished hypotheses are the N best, so they cost next to
@@ -135,7 +135,8 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     with what the asked question expects; with several, each is decoded in turn on the one encoding (a decoder
     pass each, no second encoder pass) and their readings follow one another; a `Priming` stops at the first
     prompt whose readings so far are enough. Utterances longer than one 30 s window are read in pieces cut at
-    pauses.
+    pauses. `window_margin_s`: encode only the utterance and this much padding instead of Whisper's whole 30 s
+    window (faster, and less accurate: `bench.whisper_speed`; the worker does so only while busy, `local_inference`).
     """
     enough = None
     if isinstance(prompt, Priming):
@@ -151,7 +152,11 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
 
     extractor = model.feature_extractor
     features = extractor(audio)
-    segment = pad_or_trim(features[:, : min(extractor.nb_max_frames, features.shape[-1] - 1)])
+    heard = features[:, : min(extractor.nb_max_frames, features.shape[-1] - 1)]
+    window = extractor.nb_max_frames
+    if window_margin_s is not None:
+        window = min(window, heard.shape[-1] + round(window_margin_s * WHISPER_RATE / extractor.hop_length))
+    segment = pad_or_trim(heard, window)
     encoded = model.encode(segment)
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
     suppressed = get_suppressed_tokens(tokenizer, [-1])
@@ -255,9 +260,10 @@ class InProcessTranscriber:
     def __init__(self, model_dir: str) -> None:
         self.model_dir = model_dir
 
-    def blocking(self, audio: np.ndarray, beam_size: int, prompt: Prompt) -> list[str]:
+    def blocking(self, audio: np.ndarray, beam_size: int, prompt: Prompt,
+                 window_margin_s: float | None = None) -> list[str]:
         """The N best readings, best first ([] for silence)."""
-        return hypotheses(load_whisper(self.model_dir), audio, beam_size, prompt)
+        return hypotheses(load_whisper(self.model_dir), audio, beam_size, prompt, window_margin_s=window_margin_s)
 
     async def __call__(self, audio: np.ndarray, beam_size: int, prompt: Prompt) -> list[str]:
         return await asyncio.to_thread(self.blocking, audio, beam_size, prompt)
