@@ -11,7 +11,7 @@ import numpy as np
 CLIP_RATE = 24_000  # an Opus rate (8/12/16/24/48 kHz): full speech band, half the bits of 48 kHz
 CLIP_BITRATE = 24_000
 # libopus effort, 0–10 (ffmpeg's default 10): a call encodes every second it hears and says, and at 10 that was
-# ≈ 0.8 % of a core per second of audio, a tenth of a cloud call's whole cost; 5 takes ≈ 0.25 % for files ≈ 15 %
+# ≈ 0.8 % of a core per second of audio, up to a tenth of a cloud call's cost; 5 takes ≈ 0.3 % for files ≈ 20 %
 # larger at the same bit rate (`python -m bench.clip_encoding`, docs/density.md).
 CLIP_COMPLEXITY = 5
 CONTENT_TYPE = "audio/ogg"
