@@ -58,6 +58,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("O, as in Oscar, S, as in C, R, T as in Tango", "ost"),  # Sierra written as two letters
     ("K isn't kilo. Oh, it's an Oscar. W is in whiskey", "kow"),  # "as in" heard as "isn't", "it's an"
     ("L as in Lima, S, S, and Sierra, K, as in Kilo", "lsk"),  # "as in" heard as "S, and"
+    ("E is in Echo, X is in X, R, A, Y, A is in Alpha, M", "exam"),  # the key word written as its letters
+    ("X as in X ray, A", "xa"),
     ("N as in November, that B is in Bravo, O as in Oscar", "n@bo"),  # "at" written "that" before a letter
     ("That is an alpha, N as in November", "an"),  # …but "A" heard as "that" before its own key word
     ("O is an Oscar. He is a nickel.", "oe"),  # "E is an Echo": the letter written "He", the key word misheard

@@ -56,6 +56,8 @@ def _tokens(text: str) -> list[str]:
     """Tokens with Whisper's spellings taken apart: "D-M-I" → d m i, "D. M." → d m, glued "DMITRI" kept whole."""
     text = re.sub(r"\b([A-Za-z])(?:[-.]\s?)(?=[A-Za-z]\b)", r"\1 ", text)  # "D-M-I-T", "D. M. I."
     text = text.replace("x-ray", "xray").replace("X-ray", "xray")
+    # its key word written as letters or two words: "X is in X, R, A, Y", "X as in X ray"
+    text = re.sub(r"\b(in|an|on|and)\s+x(?:,?\s+r,?\s+a,?\s+y|,?\s+ray)\b", r"\1 xray", text, flags=re.IGNORECASE)
     text = re.sub(r"\.{2,}|…", " ", text)  # "M is in my... okay": Whisper's pause, never a "dot" said
     # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
     text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)
