@@ -53,19 +53,19 @@ def distinct(readings: list[str]) -> list[str]:
     return seen
 
 
+def _value_key(value: str | int, between: str) -> str:
+    return re.sub(r"[^a-z0-9@+]+", between, str(value).lower()).strip()
+
+
 def same_value(a: str | int, b: str | int) -> bool:
     """Two readings agree when their values differ only in case and punctuation ("Better reporting" and
     "Better Reporting" are one answer, "Acme Corp" and "Acne Corp" are not)."""
-    def key(value: str | int) -> str:
-        return re.sub(r"[^a-z0-9@+]+", " ", str(value).lower()).strip()
-    return key(a) == key(b)
+    return _value_key(a, " ") == _value_key(b, " ")
 
 
 def sounds_the_same(a: str | int, b: str | int) -> bool:
     """What a caller hears as one value: case, punctuation and spacing aside ("voice mail" is "voicemail")."""
-    def key(value: str | int) -> str:
-        return re.sub(r"[^a-z0-9@+]+", "", str(value).lower())
-    return key(a) == key(b)
+    return _value_key(a, "") == _value_key(b, "")
 
 
 def _not_refused(tries: list[tuple[str, Normalized]], refused: Sequence[str | int]) -> tuple[str, Normalized]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import re
+from functools import lru_cache
 from pathlib import Path
 
 # Words a company's name is made of that say what it is, not who: "Harbor Labs" is two words beyond doubt. From
@@ -66,10 +67,12 @@ def _glued(company: str) -> tuple[str, str, str] | None:
     return None
 
 
+@lru_cache(maxsize=16)
 def _english_ending(word: str) -> str | None:
     """The longest English word `word` ends in after three letters or more ("verderoofing": "roofing"), from
-    SymSpell's list of 82,765 common words (in its PyPI package: nothing downloaded). Read once per question,
-    not kept: a call needs it only for a company heard as its domain glued."""
+    SymSpell's list of 82,765 common words (in its PyPI package: nothing downloaded). The list is read per word,
+    not kept (a call needs it only for a company heard as its domain glued); the answer is kept, since a read-back
+    asks it three times."""
     endings = {word[i:] for i in range(3, len(word) - 2)}
     with _WORD_LIST.open(encoding="utf-8") as lines:
         known = [w for w in (line.split(" ", 1)[0] for line in lines) if w in endings]
