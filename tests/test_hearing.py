@@ -66,6 +66,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("L as in lima, do, zero, at", "l20@"),  # "two" written "do" or "to" beside another digit
     ("S, A, M, to, zero, at, gmail dot com", "sam20@gmail.com"),
     ("C as in Charlie, O as in Oscar, W, and as in November, O as in Oscar", "conno"),  # "double" written "W"
+    ("W in as in November, he has an echo", "nne"),  # …first, its N written "in" (heldout-12)
     ("W as in Whiskey, A as in Alpha", "wa"),  # …a W with its own key word is a W
     ("O, apostrophe, C, O, N, N, O, R", "o'connor"),
     ("E as in echo. Go double U as in whiskey. That's an alpha", "ewa"),  # W by its name: one W (caller 20)

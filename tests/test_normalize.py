@@ -15,6 +15,7 @@ from onboarding.interview.normalize import (
     normalize_company,
     normalize_email,
     normalize_integer,
+    normalize_phone,
     normalize_role,
     normalizer_for_kind,
     speakable,
@@ -54,6 +55,18 @@ def test_ranges_and_approximations_lower_confidence() -> None:
     exact, ranged, approx = (normalize_integer(t) for t in ("twenty", "twenty five to thirty", "about twenty"))
     assert exact and ranged and approx
     assert ranged.confidence < exact.confidence and approx.confidence < exact.confidence
+
+
+def test_a_digit_written_twice_after_triple_is_dropped_only_to_make_a_valid_number_and_read_back() -> None:
+    repaired = normalize_phone("9, 5, 2, triple 5 five zero one two eight.")
+    assert repaired == Normalized("+19525550128", 0.5)  # below read_back_below: the caller hears it
+    said_so = normalize_phone("four one five, triple five, five one two three")  # the same form twice: said twice
+    assert said_so is not None and said_so.value == "+14155555123" and said_so.confidence > 0.6
+
+
+def test_to_is_two_only_between_digits() -> None:
+    assert normalize_phone("9.5 to triple 5, 0.1 to 8.").value == "+19525550128"
+    assert normalize_phone("send it to 415 555 0132").value == "+14155550132"
 
 
 def test_integer_bounds() -> None:

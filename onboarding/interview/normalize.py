@@ -24,6 +24,7 @@ from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
     DIGIT_WORDS,
+    TWO_HEARD,
     beside_a_digit,
     find_numbers,
     spoken_digits,
@@ -165,10 +166,30 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
 _DIGIT_HEARD = {"far": "four", "fore": "four", "free": "three", "tree": "three", "sets": "six", "sex": "six",
                 "fife": "five", "niner": "nine"}
 _DIGIT_NEIGHBOURS = {*DIGIT_WORDS, "double", "triple"}
+def _between_digits(toks: list[str], at: int) -> bool:
+    return all(0 <= j < len(toks) and (toks[j].isdigit() or toks[j] in _DIGIT_NEIGHBOURS) for j in (at - 1, at + 1))
 
 
-def phone_digits(text: str) -> tuple[str, bool] | None:
-    """The digits said ("oh" = 0, "double five") and whether they came after a "plus"/00 (a country code)."""
+def _digit_of(tok: str) -> str | None:
+    return tok if tok.isdigit() and len(tok) == 1 else DIGIT_WORDS.get(tok)
+
+
+def _without_echo(toks: list[str]) -> list[str]:
+    """Whisper sometimes writes a repeated digit twice, as a numeral and as a word: "triple 5 five" for "triple
+    five". The tokens with each such echo dropped (the caller's "triple five, five" says the same tokens in one
+    form, so a digit repeated in the same form is kept)."""
+    out: list[str] = []
+    for at, tok in enumerate(toks):
+        if (at >= 2 and toks[at - 2] in ("double", "triple") and _digit_of(tok) is not None
+                and _digit_of(tok) == _digit_of(toks[at - 1]) and tok.isdigit() != toks[at - 1].isdigit()):
+            continue
+        out.append(tok)
+    return out
+
+
+def phone_digits(text: str, drop_echo: bool = False) -> tuple[str, bool] | None:
+    """The digits said ("oh" = 0, "double five") and whether they came after a "plus"/00 (a country code).
+    `drop_echo`: read "triple 5 five" as "triple five" (`_without_echo`)."""
     if not text or not text.strip():
         return None
     low = strip_fillers(text.lower().replace("’", "'"))
@@ -180,6 +201,10 @@ def phone_digits(text: str) -> tuple[str, bool] | None:
     toks = tokens(low)
     toks = [_DIGIT_HEARD[tok] if tok in _DIGIT_HEARD and beside_a_digit(toks, at, _DIGIT_NEIGHBOURS) else tok
             for at, tok in enumerate(toks)]
+    # "two" as Whisper writes it, only with a digit on both sides: "send it to 415 555 0132" keeps its "to"
+    toks = ["two" if tok in TWO_HEARD and _between_digits(toks, at) else tok for at, tok in enumerate(toks)]
+    if drop_echo:
+        toks = _without_echo(toks)
     digits = spoken_digits(toks)
     if plus and digits.startswith("00"):
         digits = digits[2:]
@@ -193,7 +218,15 @@ def normalize_phone(text: str, region: str = validate.DEFAULT_REGION, home: str 
     heard = phone_digits(text)
     if heard is None or not 7 <= len(heard[0]) <= 15:
         return None
-    digits, plus = heard
+    number = _phone_number(*heard, region, home)
+    if number is None and (echoless := phone_digits(text, drop_echo=True)) != heard and echoless is not None:
+        number = _phone_number(*echoless, region, home)  # "triple 5 five": one digit too many, written twice
+        if number is not None:  # a repair, not what was heard: read it back
+            number = Normalized(number.value, min(number.confidence, 0.5))
+    return number
+
+
+def _phone_number(digits: str, plus: bool, region: str, home: str | None) -> Normalized | None:
     if plus:
         number = validate.phone_number(digits, True)
         return Normalized(number, 0.9) if number else None

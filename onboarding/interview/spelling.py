@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from onboarding.interview.spoken import beside_a_digit
+from onboarding.interview.spoken import TWO_HEARD, beside_a_digit
 
 LETTER_NAMES = {
     "ay": "a", "bee": "b", "be": "b", "see": "c", "sea": "c", "cee": "c", "dee": "d", "ee": "e", "ef": "f",
@@ -152,7 +152,7 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
     lows = [t.lower() for t in toks]
     for at, raw in enumerate(toks):
         tok = raw.lower()
-        if tok in _TWO_HEARD and beside_a_digit(lows, at, DIGITS):  # "samuel, to, zero": a spoken 2 among digits
+        if tok in TWO_HEARD and beside_a_digit(lows, at, DIGITS):  # "samuel, to, zero": a spoken 2 among digits
             tok = "two"
         if tok in _MULTI:
             repeat = _MULTI[tok]
@@ -179,9 +179,6 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
         out.append(piece[0] * repeat + piece[1:])
         repeat = 1
     return out, letters, words
-
-
-_TWO_HEARD = {"to", "too", "do"}  # Whisper's "2" in a spelling; only beside another digit
 
 
 _HEARD_AS_WORD = {"he": "e"}  # "E" before "as in" written as a word: "He has an echo", "He is a nickel"
@@ -234,7 +231,7 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             heard_as = None  # the letter said before the key word, when one was
             if pending and not _glued(toks[i].lower()):
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
-                heard_as = _letter_of(heard)
+                heard_as = _letter_of(heard) or ("n" if heard.lower() == "in" and letter == "n" else None)
                 if heard.lower() in _MULTI and letter != "w":  # "double, S, in alpha": the letter was lost, "as"
                     pending.append(heard)  # heard as "S" ("double as in whiskey" is W said by its name)
                 if not made_for_it and (said := _said_letter(heard)):
@@ -252,8 +249,11 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                 elif letter == "m" and heard.lower() == "am" and pending and pending[-1].lower() == "i":
                     pending.pop()  # "M as in Mike" written "I am as in Mike"
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
-            if times == 1 and keyed and pending and pending[-1].lower() == "w" and letter != "w":
-                times = 2  # "double" written "W" ("W, and as in November"): a W here would have its own key word
+            if (times == 1 and (keyed or heard_as == letter) and pending and pending[-1].lower() == "w"
+                    and letter != "w"):
+                # "double" written "W" ("W, and as in November", "W in as in November" as the first letters): a W
+                # here would have its own key word
+                times = 2
             elif (times == 1 and keyed and len(pending) == 1 and pending[0].lower() == "d" and letter != "d"
                   and heard_as == letter):
                 times = 2  # "double O as in Oscar" written "D, O, as in Oscar": the same, with a D

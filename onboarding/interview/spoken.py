@@ -149,6 +149,9 @@ def spoken_digits(toks: list[str]) -> str:
     return "".join(out)
 
 
+TWO_HEARD = {"to", "too", "do"}  # how Whisper writes a "two" said among other digits
+
+
 def beside_a_digit(toks: list[str], at: int, digit_words: set[str] | dict[str, str]) -> bool:
     """The token before or after `at` is a digit or one of `digit_words`: a word Whisper writes for a digit
     ("to", "far") counts as one only among others."""
