@@ -27,6 +27,7 @@ bench: install
 	$(PY) -m bench.whisper_speed
 	$(PY) -m bench.spelling_stream
 	$(PY) -m bench.clip_encoding
+	$(PY) -m bench.tts_beside_stt
 
 doctor: install
 	$(PY) -m onboarding doctor

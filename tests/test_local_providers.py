@@ -16,6 +16,7 @@ from onboarding.interview.hearing import hear_value
 from onboarding.interview.prompts import SPELLING_STT_PROMPT
 from onboarding.interview.spelling import decode_spelled, spell_out_with_words
 from onboarding.interview.state import InterviewState
+from onboarding.providers import local_tts
 from onboarding.providers.local_tts import LocalTTS
 from onboarding.providers.whisper_stt import (
     Priming,
@@ -72,6 +73,16 @@ async def test_a_reply_starts_at_its_first_sound(engine: str) -> None:
     assert onset_ms(reply) <= 12
     # The engine's own start, what the caller heard before: Piper's varies with its noise (38-62 ms), flite's ≈ 220.
     assert onset_ms(plain) >= 25
+
+
+def test_piper_threads_do_not_spin() -> None:
+    """onnxruntime's pool busy-waits by default, taking CPU from the Whisper decoding beside it in the shared
+    inference process (bench.tts_beside_stt)."""
+    voice = local_tts.load_piper(str(local_tts.default_piper_voice()))
+    options = voice.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.inter_op.allow_spinning") == "0"
+    assert list(local_tts.piper_sentences(voice, "Hello there."))  # and it still speaks
 
 
 async def test_tts_speech_is_understood_by_stt(whisper: WhisperSTT) -> None:

@@ -58,11 +58,22 @@ def load_piper(voice_path: str):
 
 @lru_cache(maxsize=2)
 def _load_piper(voice_path: str):
+    """`PiperVoice.load` with its ONNX session's threads told not to spin.
+
+    onnxruntime's default pool busy-waits between and after runs; in the shared inference process that spinning
+    takes a core from the Whisper decoding beside it (measured: `bench.tts_beside_stt`, docs/density.md)."""
+    import onnxruntime
     from piper import PiperVoice
+    from piper.config import PiperConfig
 
     if not Path(voice_path).is_file():
         raise FileNotFoundError(f"PIPER_VOICE_PATH={voice_path!r} is not a Piper .onnx voice file")
-    return PiperVoice.load(voice_path)
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    config = PiperConfig.from_dict(json.loads(Path(voice_path + ".json").read_text(encoding="utf-8")))
+    session = onnxruntime.InferenceSession(voice_path, sess_options=options, providers=["CPUExecutionProvider"])
+    return PiperVoice(config=config, session=session)
 
 
 def piper_sentences(voice, text: str):
