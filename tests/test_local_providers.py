@@ -23,6 +23,7 @@ from onboarding.providers.whisper_stt import (
     WhisperSTT,
     echoes,
     is_loop,
+    is_silence,
     pieces_of,
     priming,
     to_whisper_input,
@@ -73,6 +74,13 @@ async def test_a_reply_starts_at_its_first_sound(engine: str) -> None:
     assert onset_ms(reply) <= 12
     # The engine's own start, what the caller heard before: Piper's varies with its noise (38-62 ms), flite's ≈ 220.
     assert onset_ms(plain) >= 25
+
+
+def test_audio_is_silence_only_when_whisper_is_also_unsure_of_its_words() -> None:
+    assert is_silence(0.95, -2.8)  # hiss, as Whisper tiny decodes it
+    assert not is_silence(0.65, -0.5)  # spelled letters Whisper reads with confidence: an answer
+    assert not is_silence(0.3, -2.0)
+    assert is_silence(0.7, None)
 
 
 def test_piper_threads_do_not_spin() -> None:

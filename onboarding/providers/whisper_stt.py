@@ -29,6 +29,7 @@ log = logging.getLogger("onboarding.stt")
 WHISPER_RATE = 16000
 MIN_SPEECH_DBFS = -45.0  # quieter than this is line noise or codec comfort noise, not an answer
 NO_SPEECH_PROB = 0.6
+LOGPROB_THRESHOLD = -1.0  # …unless the decoding is this sure of its words (Whisper's own pair of thresholds)
 LOOP_RATIO = 2.4  # Whisper's own compression-ratio threshold: text this repetitive is a decoding loop
 WINDOW_S = 30  # Whisper's window: a longer utterance is read in pieces (`pieces_of`)
 TOKENS_PER_SECOND, SPARE_TOKENS = 12, 16  # generous for speech (≈ 3 words or 4 spelled letters a second)
@@ -173,7 +174,7 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
             max_length=min(model.max_length, longest), length_penalty=1, repetition_penalty=1,
             no_repeat_ngram_size=0,
         )[0]
-        if result.no_speech_prob >= NO_SPEECH_PROB:
+        if is_silence(result.no_speech_prob, result.scores[0] if result.scores else None):
             return None
         readings: list[str] = []
         for ids in result.sequences_ids:
@@ -201,6 +202,14 @@ def _words(text: str) -> str:
 
 
 ECHOED_LEAD_IN = 4  # a reading that starts with the prompt's first words wrote the prompt back
+
+
+def is_silence(no_speech_prob: float, avg_logprob: float | None) -> bool:
+    """No answer in the audio: Whisper's rule, both of its thresholds. The no-speech probability alone threw away
+    spelled letters (Piper's "A, N, N, E, K, E, at, …" scores 0.3–0.55 and crossed 0.6 through the call's Opus: the
+    caller's spelling was never heard and the agent re-asked for silence), which Whisper decodes with an average
+    log-probability of -0.4 to -1.0; hiss scores ≈ 0.95 and ≈ -2.8."""
+    return no_speech_prob >= NO_SPEECH_PROB and (avg_logprob is None or avg_logprob < LOGPROB_THRESHOLD)
 
 
 def echoes(prompt: str | None, text: str) -> bool:
