@@ -206,9 +206,9 @@ ECHOED_LEAD_IN = 4  # a reading that starts with the prompt's first words wrote 
 
 def is_silence(no_speech_prob: float, avg_logprob: float | None) -> bool:
     """No answer in the audio: Whisper's rule, both of its thresholds. The no-speech probability alone threw away
-    spelled letters (Piper's "A, N, N, E, K, E, at, …" scores 0.3–0.55 and crossed 0.6 through the call's Opus: the
-    caller's spelling was never heard and the agent re-asked for silence), which Whisper decodes with an average
-    log-probability of -0.4 to -1.0; hiss scores ≈ 0.95 and ≈ -2.8."""
+    spelled letters: Piper's "A, N, N, E, K, E, at, …" scores 0.3–0.55 here, and in a call (through Opus) such a
+    spelling was never heard and the agent re-asked for silence; Whisper decodes it with an average
+    log-probability of -0.4 to -1.0. Hiss scores ≈ 0.95 and ≈ -2.8."""
     return no_speech_prob >= NO_SPEECH_PROB and (avg_logprob is None or avg_logprob < LOGPROB_THRESHOLD)
 
 
