@@ -166,7 +166,10 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
 _DIGIT_HEARD = {"far": "four", "fore": "four", "free": "three", "tree": "three", "sets": "six", "sex": "six",
                 "fife": "five", "niner": "nine"}
 _DIGIT_NEIGHBOURS = {*DIGIT_WORDS, "double", "triple"}
+
+
 def _between_digits(toks: list[str], at: int) -> bool:
+    """A digit (or "double"/"triple") on both sides of toks[at]."""
     return all(0 <= j < len(toks) and (toks[j].isdigit() or toks[j] in _DIGIT_NEIGHBOURS) for j in (at - 1, at + 1))
 
 

@@ -106,6 +106,9 @@ def _spelling_or_address(text: str) -> bool:
     return "@" in text or _SPELLED_WITH_DASHES.search(text) is not None or says_key_words(text)
 
 
+_PRONOUNS = {"it", "this", "that", "them", "us", "you"}
+
+
 def _clean_company(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:the|a|an)\s+", "", strip_edges(value), flags=re.IGNORECASE))
     # "Acme company" is Acme; "McKinsey and Company" keeps its "Company"
@@ -114,6 +117,8 @@ def _clean_company(value: str) -> str | None:
     if len(value) < 2 or _NO_VALUE.match(value) or len(value.split()) > 6 or not re.search(r"[A-Za-z0-9]", value):
         return None
     if _PRONOUN_LED.match(value) or value.lower() in {"myself", "me", "home", "a company", "the moment"}:
+        return None
+    if value.lower() in _PRONOUNS and not value.isupper():  # "I work for it" is no company; "IT" written so may be
         return None
     # A word in lowercase ("Acme corp", "Brightwell Quarry supplies": Whisper capitalises the first word it writes
     # and some of the others) says nothing about how the company writes its name: it is capitalised, small words
