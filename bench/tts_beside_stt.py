@@ -80,7 +80,7 @@ def main(argv: list[str]) -> None:
     path = str(local_tts.default_piper_voice())
     rate = local_tts.piper_sample_rate(path)
     voices = {"spinning (onnxruntime's default)": PiperVoice.load(path), "not spinning (shipped)":
-              local_tts._load_piper(path)}
+              local_tts.load_piper(path)}
     whisper = whisper_stt.load_whisper(whisper_stt.default_model_dir())
     some_voice = next(iter(voices.values()))
     answers = [_to_16k(b"".join(local_tts.piper_sentences(some_voice, text)), rate) for text in SENTENCES]

@@ -168,11 +168,6 @@ _DIGIT_HEARD = {"far": "four", "fore": "four", "free": "three", "tree": "three",
 _DIGIT_NEIGHBOURS = {*DIGIT_WORDS, "double", "triple"}
 
 
-def _between_digits(toks: list[str], at: int) -> bool:
-    """A digit (or "double"/"triple") on both sides of toks[at]."""
-    return all(0 <= j < len(toks) and (toks[j].isdigit() or toks[j] in _DIGIT_NEIGHBOURS) for j in (at - 1, at + 1))
-
-
 def _digit_of(tok: str) -> str | None:
     return tok if tok.isdigit() and len(tok) == 1 else DIGIT_WORDS.get(tok)
 
@@ -205,7 +200,8 @@ def phone_digits(text: str, drop_echo: bool = False) -> tuple[str, bool] | None:
     toks = [_DIGIT_HEARD[tok] if tok in _DIGIT_HEARD and beside_a_digit(toks, at, _DIGIT_NEIGHBOURS) else tok
             for at, tok in enumerate(toks)]
     # "two" as Whisper writes it, only with a digit on both sides: "send it to 415 555 0132" keeps its "to"
-    toks = ["two" if tok in TWO_HEARD and _between_digits(toks, at) else tok for at, tok in enumerate(toks)]
+    toks = ["two" if tok in TWO_HEARD and beside_a_digit(toks, at, _DIGIT_NEIGHBOURS, both=True)
+            else tok for at, tok in enumerate(toks)]
     if drop_echo:
         toks = _without_echo(toks)
     digits = spoken_digits(toks)

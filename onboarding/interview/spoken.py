@@ -152,10 +152,11 @@ def spoken_digits(toks: list[str]) -> str:
 TWO_HEARD = {"to", "too", "do"}  # how Whisper writes a "two" said among other digits
 
 
-def beside_a_digit(toks: list[str], at: int, digit_words: set[str] | dict[str, str]) -> bool:
-    """The token before or after `at` is a digit or one of `digit_words`: a word Whisper writes for a digit
-    ("to", "far") counts as one only among others."""
-    return any(0 <= j < len(toks) and (toks[j].isdigit() or toks[j] in digit_words) for j in (at - 1, at + 1))
+def beside_a_digit(toks: list[str], at: int, digit_words: set[str] | dict[str, str], both: bool = False) -> bool:
+    """The token before or after `at` (with `both`, before and after) is a digit or one of `digit_words`: a word
+    Whisper writes for a digit ("to", "far") counts as one only among others."""
+    sides = (0 <= j < len(toks) and (toks[j].isdigit() or toks[j] in digit_words) for j in (at - 1, at + 1))
+    return all(sides) if both else any(sides)
 
 
 SPACE_SAID = re.compile(r"[\s,.]*\bspace\b[\s,.]*", re.IGNORECASE)
