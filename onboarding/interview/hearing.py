@@ -19,7 +19,7 @@ from onboarding.interview.emails import COMMON_DOMAIN_WORDS
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value
 from onboarding.interview.people import capitalize_name_word
 from onboarding.interview.prompts import join
-from onboarding.interview.spacing import respace
+from onboarding.interview.spacing import respace, spaced_domain
 from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.timezones import zones_of_number
 
@@ -187,12 +187,12 @@ def is_yes(readings: list[str]) -> bool:
 
 def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     """Earlier answers the next one is likely to repeat, for the STT's prompt: the name in an address, the
-    address's domain in the company's name, the number's city in the time zone."""
+    address's domain in the company's name (in words: `spaced_domain`), the number's city in the time zone."""
     if spec.kind == "email" and (name := values.get("full_name")):
         words = str(name).lower().split()
         return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
     if spec.kind == "company" and (domain := company_domain(values)):
-        return f"Company: {domain.capitalize()}."
+        return f"Company: {spaced_domain(domain)}."
     if spec.kind == "timezone" and (cities := phone_cities(values)):
         return f"{', '.join(cities)}."
     return ""

@@ -67,6 +67,17 @@ def _glued(company: str) -> tuple[str, str, str] | None:
     return None
 
 
+def spaced_domain(domain: str) -> str:
+    """An email domain's first label as the company it likely names, for the STT's prompt: two words when it ends
+    in a word saying what the company is ("hollispartners": "Hollis Partners"), else the label ("Kettleworks",
+    "Verderoofing": endings brands glue on as often, or no such ending). Primed with the glued label, Whisper
+    wrote "Hollispartners" and "Turn Logistics" (for "Tern Logistics"); primed with the words, it wrote them right
+    (bench.company_priming: first hearings of companies at their own domain, spent held-out callers)."""
+    label = domain.capitalize()
+    glued = _glued(label)
+    return f"{glued[1]} {glued[2].capitalize()}" if glued and glued[0] == label else label
+
+
 @lru_cache(maxsize=16)
 def _english_ending(word: str) -> str | None:
     """The longest English word `word` ends in after three letters or more ("verderoofing": "roofing"), from
