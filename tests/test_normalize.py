@@ -186,3 +186,17 @@ def test_a_key_word_spelling_the_decoder_could_not_read_is_no_address() -> None:
             "So underscore. Or, P, S and Papa, at, P, S and Papa, R is in Romeo.")
     assert normalize_email(said) is None
     assert normalize_email("victor underscore p at proton dot me").value == "victor_p@proton.me"
+
+
+def test_a_clause_after_the_company_saying_what_it_does_names_customers_not_the_company() -> None:
+    """ "Harbour Dental, we work with landlords": the "with" names customers; an "at" before the clause still
+    names the caller's employer."""
+    assert normalize_company("Harbour Dental, we work with landlords.") == Normalized("Harbour Dental", 0.75)
+    assert normalize_company("I work at Acme, we build for hospitals.").value == "Acme"
+    assert normalize_company("We're with Globex, they sell to farms.").value == "Globex"
+
+
+def test_owning_the_place_is_the_owner_and_owning_a_task_is_no_title() -> None:
+    assert normalize_role("I own the place.") == Normalized("Owner", 0.8)
+    assert normalize_role("We own a bakery together.") == Normalized("Owner", 0.8)
+    assert normalize_role("I own the sales pipeline.") is None

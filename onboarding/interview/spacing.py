@@ -72,7 +72,7 @@ def spaced_domain(domain: str) -> str:
     in a word saying what the company is ("hollispartners": "Hollis Partners"), else the label ("Kettleworks",
     "Verderoofing": endings brands glue on as often, or no such ending). Primed with the glued label, Whisper
     wrote "Hollispartners" and "Turn Logistics" (for "Tern Logistics"); primed with the words, it wrote them right
-    (bench.company_priming: first hearings of companies at their own domain, spent held-out callers)."""
+    (docs/prompt-words.md: companies at the caller's own domain, first hearings, spent held-out callers)."""
     label = domain.capitalize()
     glued = _glued(label)
     return f"{glued[1]} {glued[2].capitalize()}" if glued and glued[0] == label else label

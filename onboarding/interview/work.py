@@ -65,6 +65,14 @@ _TITLE_FIRST = re.compile(rf"^(?P<x>(?:[\w-]+\s+){{0,3}}(?:{_JOB_NOUN}|owner|par
 _WHOLE_PLACE = re.compile(r"^(?:whole\s+|entire\s+)?(?:place|shop|business|company|firm|store|practice|show|"
                           r"operation|thing|it|everything)$", re.IGNORECASE)
 OWNER_GUESS_CONFIDENCE = 0.55
+# "I own the place", "we own a bakery" (not "I own the sales pipeline")
+_OWN = re.compile(r"\b(?:i|we)\s+(?:co-?)?own\s+(?:(?P<a>an?\s+)|the\s+|this\s+|our\s+|my\s+)?(?P<x>[\w ]+?)"
+                  r"(?=[,.;]|$)",
+                  re.IGNORECASE)
+# A name said first, then what the company does in a clause of its own ("Harbour Dental, we work with landlords"):
+# an "at", "for" or "with" in that clause names its customers, not the caller's employer
+_NAME_THEN_WHAT_IT_DOES = re.compile(r"^(?P<x>[^,.;]+?)\s*[,.;]\s+(?:we|we're|we are|it's|it is|they|our)\b",
+                                     re.IGNORECASE)
 _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
 # "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
@@ -143,7 +151,8 @@ def normalize_company(text: str) -> tuple[str, float] | None:
         value = _clean_company(_cut(called.group("x") or called.group("y") or called.group("z")))
         return (value, 0.85) if value else None
     at = _AT_COMPANY.search(text)
-    if at:
+    described = _NAME_THEN_WHAT_IT_DOES.match(text)
+    if at and not (described and at.start() >= described.end("x")):
         value = _clean_company(_cut(at.group("x")))
         return (value, 0.85) if value else None
     bare = re.sub(r"^(?:it's|it is|that's|that is|we're|we are|i'm with|i am with|the company is)\s+", "", text,
@@ -190,6 +199,8 @@ def _normalize_role(text: str) -> tuple[str, float] | None:
     text = _IM_HEARD.sub("I'm ", _prepared(text))
     if (first := _TITLE_FIRST.match(text)) and (value := _clean_role(first.group("x"))):
         return value, 0.85
+    if (own := _OWN.search(text)) and (own.group("a") or _WHOLE_PLACE.match(own.group("x").strip())):
+        return "Owner", 0.8  # "I own the place": said, not guessed from "I run it"
     run = _RUN.search(text)
     if run:
         if _WHOLE_PLACE.match(run.group("x").strip()):
