@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     staff_session_hours: float = Field(12.0, gt=0, le=24 * 30)
     login_max_failures: int = Field(5, ge=1)  # failed logins per account and per client address ...
     login_failure_window_seconds: int = Field(900, ge=1)  # ... within this window, then 429
+    # where failed logins are counted: memory:// (one dashboard process) or redis://host:6379 (shared by several)
+    login_throttle_storage: str = "memory://"
     talk_page_public: bool = True
     embed_allowed_origins: str = ""  # comma-separated origins whose pages may embed the voice widget
     dev_mode: bool = False
@@ -166,6 +168,14 @@ class Settings(BaseSettings):
         parsed = urlparse(value)
         if value and (parsed.scheme not in {"http", "https"} or not parsed.hostname):
             raise ValueError(f"WORKER_HEALTH_URL={value!r} must look like http://worker:8081 (or be empty)")
+        return value
+
+    @field_validator("login_throttle_storage")
+    @classmethod
+    def _throttle_storage(cls, value: str) -> str:
+        if urlparse(value).scheme not in {"memory", "redis", "rediss"}:
+            raise ValueError(f"LOGIN_THROTTLE_STORAGE={value!r} must be memory:// or redis://host:6379 (rediss:// "
+                             "for TLS): several dashboard processes must count failed logins in one place")
         return value
 
     @field_validator("room_prefix")

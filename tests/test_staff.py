@@ -191,6 +191,37 @@ async def test_guessing_is_throttled_per_account_and_per_client(app, settings: S
     assert (await attempt("203.0.113.4", "alice", ALICE_PASSWORD)).status_code == 303
 
 
+async def test_two_dashboard_processes_count_one_guessers_failures_together_in_redis(tmp_path: Path) -> None:
+    """A guesser balanced across two dashboard processes gets the limit once, not once per process, when they
+    count in Redis (a real redis-server); in memory each process counts only its own share."""
+    from dashboard import create_app
+    from harness.cluster import start_redis
+
+    redis_proc, address = start_redis(tmp_path, tmp_path / "redis.log")
+    try:
+        shared = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'staff.db'}",
+                          admin_password=ADMIN_PASSWORD, login_throttle_storage=f"redis://{address}")
+        processes = [create_app(shared), create_app(shared)]
+
+        async def attempt(app, password: str) -> int:
+            async with async_client_at(app, "203.0.113.9") as http:
+                return (await http.post("/admin/login", data={"username": "admin", "password": password})).status_code
+
+        assert [await attempt(processes[i % 2], f"guess-{i}") for i in range(6)] == [401] * 5 + [429]
+        assert await attempt(processes[1], ADMIN_PASSWORD) == 429  # the account is locked in both
+        alone = shared.model_copy(update={"login_throttle_storage": "memory://",
+                                          "database_url": f"sqlite:///{tmp_path / 'alone.db'}"})
+        apart = [create_app(alone), create_app(alone)]
+        assert [await attempt(apart[i % 2], f"guess-{i}") for i in range(6)] == [401] * 6  # 3 each: under the limit
+    finally:
+        redis_proc.stop()
+
+
+def test_a_throttle_storage_that_cannot_be_shared_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="LOGIN_THROTTLE_STORAGE"):
+        Settings(_env_file=None, login_throttle_storage="memcached://cache:11211")
+
+
 def test_require_staff_guards_the_csv_export(client: TestClient) -> None:
     api_client = client.get("/admin/exports/profiles.csv")
     assert api_client.status_code == 401 and "/admin/login" in api_client.json()["detail"]

@@ -6,8 +6,10 @@
   `/admin/logout` deletes it server-side, so the old cookie opens nothing.
 - Failed logins are throttled per account AND per client address (LOGIN_MAX_FAILURES in
   LOGIN_FAILURE_WINDOW_SECONDS, moving window, with the `limits` library): then 429 with Retry-After, without
-  checking the password. The client address is the one uvicorn decided (its --forwarded-allow-ips say whether
-  X-Forwarded-For counts), never the header read here.
+  checking the password. Counted in this process, or in Redis (LOGIN_THROTTLE_STORAGE) when several dashboard
+  processes serve one site, so a guesser gains nothing by being balanced across them. The client address is
+  the one uvicorn decided (its --forwarded-allow-ips say whether X-Forwarded-For counts), never the header read
+  here.
 - `require_staff(request) -> str` (a FastAPI dependency: 401 for API clients, a redirect to the login for
   browsers) and `current_staff(request) -> str | None` for staff-only routes; `gradio_auth(settings)` is the
   `auth_dependency` of the Gradio pages, so `request.username` there is the signed-in staff member.
@@ -26,7 +28,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from onboarding import accounts
@@ -84,9 +86,9 @@ def gradio_auth(settings: Settings) -> Callable[[Any], Awaitable[str | None]]:
 class LoginThrottle:
     """At most `failures` failed logins per account and per client address in a moving window of `seconds`."""
 
-    def __init__(self, failures: int, seconds: int) -> None:
+    def __init__(self, failures: int, seconds: int, storage: str = "memory://") -> None:
         self.item = RateLimitItemPerSecond(failures, seconds)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
 
     @staticmethod
     def _keys(username: str, client: str) -> tuple[tuple[str, str], ...]:
@@ -203,7 +205,8 @@ def install_staff_login(app: FastAPI, settings: Settings) -> Callable[[Any], Awa
     Call before mounting Gradio, whose own /login routes these shadow."""
     accounts.ensure_bootstrap(settings.database_url, settings.admin_username, settings.admin_password)
     app.state.settings = settings
-    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_failure_window_seconds)
+    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_failure_window_seconds,
+                                             settings.login_throttle_storage)
     app.include_router(router)
     pages = {"/admin", HOME} | (set() if settings.talk_page_public else {"/"})
     app.add_middleware(SignInFirst, settings=settings, pages=frozenset(pages))
