@@ -12,9 +12,10 @@ import re
 from onboarding.interview.spoken import SPACE_SAID, join_spelled, strip_edges, strip_fillers, strip_leads
 
 # "bye": a "Hi" as Whisper sometimes writes it ("Bye, Brian, Brian O'Connor")
-_LEAD = (r"(?:good (?:morning|afternoon|evening|day)|hi there|hello there|hey there|hiya|"
+_LEAD = (r"(?:(?:good )?(?:morning|afternoon|evening)|good day|hi there|hello there|hey there|hiya|"
          r"hi|hello|hey|bye|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?")
-_NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'s| is)|name(?:'s| is)|i'm|i am|im|this is|"
+# "name's" is often written "names" by Whisper ("Good morning, names Gareth Price.")
+_NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'?s| is)|name(?:'?s| is)|i'm|i am|im|this is|"
                r"call me|you can call me|it's|it is|they call me|that's|that is|"
                r"you're (?:speaking|talking) (?:with|to)|you are (?:speaking|talking) (?:with|to)|"
                r"(?:you've|you have) got|speaking with)\b[,:]?")

@@ -30,7 +30,8 @@ _KIND_OF_ORG = r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|
 _DESCRIBED = (rf"\band (?:(?:a|an|any|one)\s+(?:[\w-]+\s+){{0,2}}|(?:small|little|tiny|indie|independent|boutique)"
               rf"\s+(?:[\w-]+\s+)?){_KIND_OF_ORG}\b")
 _BOUNDARY = (r"\s*(?:,|;|\.\s|\band (?:i|we|my|our|it|there)\b|\bwith\b|\bwhere\b|\bwhich\b|\bwho\b|\bbased\b"
-             r"|\bwere (?:a|an)\b"  # "we're a …" heard "were a …": what the company is, after its name
+             # "we're a …" / "we're builders" heard "were a …" / "were builders": what the company is, after its name
+             r"|\bwere (?:a|an|\w+(?:ers|ists|ians))\b"
              rf"|\bin (?:the |[A-Z]\w+)|\bwe\b|\bi\b|\bteam of\b|\bsince\b|\bfor (?:about|around|\d)|{_DESCRIBED}|$)")
 _PRONOUN_LED = re.compile(r"^(?:i|i'm|im|we|we're|it's|my|our|you|they|he|she|work|working|just)\b",
                           re.IGNORECASE)
