@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import tomllib
 from dataclasses import dataclass
 
@@ -90,6 +91,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--voices", default="piper,slt,awb,rms")
     args = parser.parse_args(argv)
     voices = args.voices.split(",")
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     model = load_whisper(default_model_dir())
     hypotheses(model, np.zeros(16000, dtype=np.float32), 1)  # warm-up
     tally: dict[tuple[str, str, str], list[int]] = {}
@@ -117,7 +119,7 @@ def main(argv: list[str]) -> int:
                     + (f"{before[1]} | {now[1]} |" if kind == "company" else "– | – |"))
     text = "\n".join([
         "# STT prompt words for the company and the goal: before and now", "",
-        f"Run {machine()}. Command: `python -m bench.prompt_words --voices {args.voices}`.", "",
+        f"Run {started} on: {machine()}. Command: `python -m bench.prompt_words --voices {args.voices}`.", "",
         __doc__.split("\n\n", 2)[2].strip(), "",
         "Company before: primed with the caller's domain as written (\"Company: Hollispartners.\"), nothing at a "
         "mailbox provider; now: the domain in words where it ends in a word saying what the company is "
