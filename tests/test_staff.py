@@ -213,6 +213,10 @@ async def test_two_dashboard_processes_count_one_guessers_failures_together_in_r
                                           "database_url": f"sqlite:///{tmp_path / 'alone.db'}"})
         apart = [create_app(alone), create_app(alone)]
         assert [await attempt(apart[i % 2], f"guess-{i}") for i in range(6)] == [401] * 6  # 3 each: under the limit
+        redis_proc.stop()
+        async with async_client_at(processes[0], "203.0.113.10") as http:  # Redis gone: closed, and said why
+            down = await http.post("/admin/login", data={"username": "alice", "password": ALICE_PASSWORD})
+        assert down.status_code == 503 and "LOGIN_THROTTLE_STORAGE" in down.text
     finally:
         redis_proc.stop()
 

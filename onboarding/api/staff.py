@@ -28,6 +28,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from limits import RateLimitItemPerSecond
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -88,7 +89,8 @@ class LoginThrottle:
 
     def __init__(self, failures: int, seconds: int, storage: str = "memory://") -> None:
         self.item = RateLimitItemPerSecond(failures, seconds)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        # a shared store that cannot be reached raises StorageError: the login fails closed (503), not open
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage, wrap_exceptions=True))
 
     @staticmethod
     def _keys(username: str, client: str) -> tuple[tuple[str, str], ...]:
@@ -156,16 +158,20 @@ async def log_in(request: Request, username: Annotated[str, Form(max_length=128)
                  password: Annotated[str, Form(max_length=1024)],
                  next: Annotated[str, Form(max_length=2048)] = HOME) -> Response:
     settings, throttle, client = settings_of(request), _throttle(request), _client(request)
-    wait = throttle.wait(username, client)
+    try:
+        wait = await asyncio.to_thread(throttle.wait, username, client)
+    except StorageError:
+        return login_page(next, "Sign-in is unavailable: the failed-login counter (LOGIN_THROTTLE_STORAGE) cannot "
+                                "be reached. Try again shortly.", 503)
     if wait:
         minutes = math.ceil(wait / 60)
         return login_page(next, f"Too many failed logins: try again in {minutes} minute{'s' * (minutes != 1)}.",
                           429, {"Retry-After": str(math.ceil(wait))})
     staff = await asyncio.to_thread(accounts.check_login, settings.database_url, username, password)
     if staff is None:
-        throttle.failed(username, client)
+        await asyncio.to_thread(throttle.failed, username, client)
         return login_page(next, "Incorrect Credentials: check the username and password.", 401)
-    throttle.succeeded(staff)
+    await asyncio.to_thread(throttle.succeeded, staff)
     token = await asyncio.to_thread(accounts.open_session, settings.database_url, staff, settings.staff_session_hours,
                                     client)
     response = RedirectResponse(_safe_next(next), status_code=303)

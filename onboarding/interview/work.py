@@ -68,8 +68,7 @@ _WHOLE_PLACE = re.compile(r"^(?:whole\s+|entire\s+)?(?:place|shop|business|compa
 OWNER_GUESS_CONFIDENCE = 0.55
 # "I own the place", "we own a bakery" (not "I own the sales pipeline")
 _OWN = re.compile(r"\b(?:i|we)\s+(?:co-?)?own\s+(?:(?P<a>an?\s+)|the\s+|this\s+|our\s+|my\s+)?(?P<x>[\w ]+?)"
-                  r"(?=[,.;]|$)",
-                  re.IGNORECASE)
+                  r"(?=[,.;]|$)", re.IGNORECASE)
 # A name said first, then what the company does in a clause of its own ("Harbour Dental, we work with landlords"):
 # an "at", "for" or "with" in that clause names its customers, not the caller's employer
 _NAME_THEN_WHAT_IT_DOES = re.compile(r"^(?P<x>[^,.;]+?)\s*[,.;]\s+(?:we|we're|we are|it's|it is|they|our)\b",
