@@ -4,7 +4,8 @@
 
 Company: every whole held-out caller (tests/corpus/heldout-3 … heldout-14, `SPENT`), their company answer decoded
 as a call primed it before (the domain glued, "Company: Hollispartners."; nothing at a mailbox provider) and as
-it does now (`field_prompts`: "Company: Hollis Partners."; the surname, "Company: Boateng."). Goal: the goals of
+it does now (`field_prompts`: "Company: Hollis Partners."); at a mailbox provider, primed with the surname
+("Company: Boateng.", a rule tried and not shipped: docs/accuracy.md). Goal: the goals of
 those callers and of heldout-2, decoded with the goal's former vocabulary and with `data/interview.toml`'s. Each
 answer is heard once per voice and prompt; the first reading the field's normaliser accepts is compared with the
 expected value, exactly, and ignoring spaces for the company (a glued company is read back "…, one word" in a
@@ -74,10 +75,13 @@ def cases() -> list[Case]:
     out = []
     for _, said, expected in whole_callers():
         values = {"full_name": expected["full_name"], "email": expected["email"]}
-        domain = company_domain(values)
-        now = next(iter(field_prompts(fields["company"], values)), None)
-        out.append(Case("company", "own domain" if domain else "mailbox provider", said["company"],
-                        expected["company"], f"Company: {domain.capitalize()}." if domain else None, now))
+        if domain := company_domain(values):
+            now = next(iter(field_prompts(fields["company"], values)), None)
+            out.append(Case("company", "own domain", said["company"], expected["company"],
+                            f"Company: {domain.capitalize()}.", now))
+        else:  # tried, not shipped: the surname pushed other companies off ("Acme Corp" → "At Me Court")
+            out.append(Case("company", "mailbox provider; now = the surname, tried, not shipped", said["company"],
+                            expected["company"], None, f"Company: {expected['full_name'].split()[-1]}."))
         out.append(Case("goal", "whole callers", said["primary_goal"], expected["primary_goal"],
                         FORMER_GOAL_WORDS, goal_words))
     heldout_2 = tomllib.loads((CORPUS / "heldout-2.toml").read_text(encoding="utf-8"))
@@ -123,7 +127,7 @@ def main(argv: list[str]) -> int:
         __doc__.split("\n\n", 2)[2].strip(), "",
         "Company before: primed with the caller's domain as written (\"Company: Hollispartners.\"), nothing at a "
         "mailbox provider; now: the domain in words where it ends in a word saying what the company is "
-        "(`spacing.spaced_domain`), the caller's surname at a mailbox provider. Goal before: the former "
+        "(`spacing.spaced_domain`); at a mailbox provider the surname, tried and not shipped. Goal before: the former "
         "vocabulary (in this file); now: `data/interview.toml`'s.", "",
         *rows, "", "## Misses now", "", "```", *misses, "```", ""])
     OUT.write_text(text, encoding="utf-8")

@@ -187,16 +187,14 @@ def is_yes(readings: list[str]) -> bool:
 
 def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     """Earlier answers the next one is likely to repeat, for the STT's prompt: the name in an address, the
-    address's domain in the company's name (in words: `spaced_domain`), or the caller's surname when the address is
-    at a mailbox provider ("Boateng Freight" was heard "Bow 10 Freight" without it: docs/prompt-words.md), the
-    number's city in the time zone."""
+    address's domain in the company's name (in words: `spaced_domain`), the number's city in the time zone. Not the
+    caller's surname for a company at a mailbox provider: it made "Boateng Freight" right, and "Acme Corp" said by
+    a Miller "At Me Court" (docs/prompt-words.md)."""
     if spec.kind == "email" and (name := values.get("full_name")):
         words = str(name).lower().split()
         return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
     if spec.kind == "company" and (domain := company_domain(values)):
         return f"Company: {spaced_domain(domain)}."
-    if spec.kind == "company" and (name := values.get("full_name")):
-        return f"Company: {str(name).split()[-1]}."  # at a mailbox provider: a company may carry the surname
     if spec.kind == "timezone" and (cities := phone_cities(values)):
         return f"{', '.join(cities)}."
     return ""
