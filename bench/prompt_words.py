@@ -29,6 +29,7 @@ import numpy as np
 
 from bench.common import machine
 from bench.stt_accuracy import frames_of, synthesize
+from harness.personas import heldout_personas
 from onboarding.interview.definition import load_definition
 from onboarding.interview.hearing import company_domain, field_prompts
 from onboarding.interview.normalize import normalizer_for_kind
@@ -55,17 +56,12 @@ class Case:
 
 
 def whole_callers() -> list[tuple[str, dict, dict]]:
-    """(set, answers, expected) of every whole held-out caller, an address going with its caller's first name."""
+    """(set, answers, expected) of every whole held-out caller, as the end-to-end bench makes them."""
     callers = []
     for name in SPENT:
         path = CORPUS / f"{name}.toml"
-        corpus = tomllib.loads(path.read_text(encoding="utf-8"))
-        for index, person in enumerate(corpus["full_name"]):
-            first = person["expected"].split()[0].lower()
-            email = next((e for e in corpus["email"] if first in e["expected"]), corpus["email"][index])
-            picks = {"email": email, **{k: corpus[k][index] for k in ("company", "primary_goal")}}
-            callers.append((path.stem, {k: v["text"] for k, v in picks.items()},
-                            {"full_name": person["expected"], **{k: v["expected"] for k, v in picks.items()}}))
+        count = len(tomllib.loads(path.read_text(encoding="utf-8"))["full_name"])
+        callers += [(name, caller.answers, caller.expected) for caller in heldout_personas(count, path)]
     return callers
 
 
