@@ -13,6 +13,7 @@ of every job process's values, kept in a subfolder of their own (onboarding/mult
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -149,14 +150,25 @@ def prometheus_files(path: str) -> dict[str, int]:
     return {os.path.join(path, name): int(match.group(1)) for name in names if (match := _OWN_FILE.match(name))}
 
 
+def _sized(path: str) -> bool:
+    """A job process creates its file empty, then sizes it (prometheus-client's MmapedDict: open, then
+    truncate): read in between, the empty file fails the whole scrape. Files only ever grow, so one seen
+    with its 8-byte header is safe to read."""
+    try:
+        return os.path.getsize(path) >= 8
+    except FileNotFoundError:  # a live gauge of a process marked dead since the listing
+        return False
+
+
 class _LiveJobProcesses(multiprocess.MultiProcessCollector):
     """Sums the job processes' files; a process that died mid-call no longer counts as an active session."""
 
     def collect(self) -> Iterable[Any]:
         for path, pid in prometheus_files(self._path).items():
             if os.path.basename(path).startswith("gauge_live") and not _alive(pid):
-                multiprocess.mark_process_dead(pid, self._path)
-        return self.merge(list(prometheus_files(self._path)), accumulate=True)
+                with contextlib.suppress(FileNotFoundError):  # two scrapes at once: the other removed it first
+                    multiprocess.mark_process_dead(pid, self._path)
+        return self.merge([path for path in prometheus_files(self._path) if _sized(path)], accumulate=True)
 
 
 def _remove_files_of_earlier_runs(path: str) -> None:

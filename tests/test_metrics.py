@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import secrets
 import sqlite3
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import generate_latest
 
 from harness.personas import PERSONAS
 from harness.scrape import Scrape, scrape, wait_for_scrape
@@ -19,7 +21,13 @@ from harness.testbed import Dashboard, settled_call, stack_settings, start_worke
 from models import CallSession, Profile
 from onboarding.db import get_engine, session_scope
 from onboarding.metrics import _remove_files_of_earlier_runs as remove_files_of_earlier_runs
-from onboarding.metrics import dashboard_registry, install_dashboard_metrics, prometheus_files, serve_worker_metrics
+from onboarding.metrics import (
+    dashboard_registry,
+    install_dashboard_metrics,
+    prometheus_files,
+    serve_worker_metrics,
+    worker_registry,
+)
 from onboarding.multiproc import OWN_FOLDER, own_multiprocess_dir
 from onboarding.ops.processes import free_port
 from onboarding.recorder import CallRecorder
@@ -169,6 +177,26 @@ def test_metrics_clean_up_removes_only_prometheus_files(tmp_path: Path) -> None:
     with sqlite3.connect(decoy) as db:
         assert db.execute("SELECT id FROM callsession").fetchall() == [(1,)]
     assert set(prometheus_files(str(tmp_path))) == {str(tmp_path / f"counter_{os.getpid()}.db")}
+
+
+def _count_one_user_turn() -> None:
+    """A job process's share: one stored caller turn, into its own file in PROMETHEUS_MULTIPROC_DIR."""
+    from onboarding.metrics import turn_stored
+    turn_stored("user")
+
+
+def test_a_job_process_file_not_yet_sized_does_not_fail_the_scrape(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job process opens its metrics file before it sizes it; a scrape in between once answered 500 (CI).
+    Now that file is passed over and the other processes' values are still summed."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    job = multiprocessing.get_context("spawn").Process(target=_count_one_user_turn)
+    job.start()
+    job.join(60)
+    assert job.exitcode == 0
+    (tmp_path / "counter_999999.db").write_bytes(b"")  # a process between open() and truncate()
+    page = Scrape.parse(generate_latest(worker_registry()).decode())
+    assert page.value(TURNS, role="user") == 1.0
 
 
 def metrics_app(settings: Settings) -> FastAPI:
