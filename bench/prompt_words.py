@@ -4,17 +4,19 @@
 
 Company: every whole held-out caller (tests/corpus/heldout-3 … heldout-14, `SPENT`), their company answer decoded
 as a call primed it before (the domain glued, "Company: Hollispartners."; nothing at a mailbox provider) and as
-it does now (`field_prompts`: "Company: Hollis Partners."); at a mailbox provider, primed with the surname
-("Company: Boateng.", a rule tried and not shipped: docs/accuracy.md). Goal: the goals of
+it does now (`field_prompts`: "Company: Hollis Partners."); at a mailbox provider (and for the test personas, all
+at example.com) unprimed as before, then primed with the surname ("Company: Boateng.") while no reading holds it,
+a reading holding it kept first (`hearing.surname_in_company`). Goal: the goals of
 those callers and of heldout-2, decoded with the goal's former vocabulary and with `data/interview.toml`'s. Each
 answer is heard once per voice and prompt; the first reading the field's normaliser accepts is compared with the
 expected value, exactly, and ignoring spaces for the company (a glued company is read back "…, one word" in a
 call: a turn, not a miss).
 
 These callers were heard before (spent), and the rules were chosen after looking at their misses: the goal's new
-words come from them, and the surname from two callers' companies (heldout-13, 14); heldout-2's goals and the
-domain-in-words figures were not looked at before that rule was written. So these are development figures; the
-clean one is an end-to-end run of callers written after the change (docs/accuracy.md).
+words come from them, and the surname from two callers' companies (heldout-13, 14), guarded after the test
+persona Jane Miller's "Acme Corp" was heard "At Me Court" primed outright with "Company: Miller."; heldout-2's
+goals and the domain-in-words figures were not looked at before that rule was written. So these are development
+figures; the clean one is an end-to-end run of callers written after the change (docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -24,22 +26,32 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from bench.common import machine
 from bench.stt_accuracy import frames_of, synthesize
-from harness.personas import heldout_personas
+from harness.personas import ANSWER_POSITIONS, PERSONAS, heldout_personas
 from onboarding.interview.definition import load_definition
-from onboarding.interview.hearing import company_domain, field_prompts
+from onboarding.interview.hearing import (
+    company_domain,
+    field_prompts,
+    holding_first,
+    holds_word,
+    surname_in_company,
+)
 from onboarding.interview.normalize import normalizer_for_kind
-from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper, to_whisper_input
+from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper, priming, to_whisper_input
 from onboarding.settings import REPO_ROOT
 
 CORPUS = REPO_ROOT / "tests" / "corpus"
 OUT = REPO_ROOT / "docs" / "prompt-words.md"
 # held-out sets already heard end to end (spent); a newer one is left alone until its own run
 SPENT = [f"heldout-{n}" for n in range(3, 15)]
+FIELDS = {spec.name: spec for spec in load_definition().fields}
+# the company at a mailbox provider now: unprimed, then primed with the surname, kept only holding it (`hear`)
+GUARDED = "<surname, kept only when heard>"
 FORMER_GOAL_WORDS = ("Our main goal: hire faster, win more customers, grow sales and revenue, reduce churn, automate "
                      "invoicing, billing and data entry, move off our old CRM or ERP, better reporting and "
                      "dashboards, scheduling, onboarding, support.")
@@ -53,6 +65,7 @@ class Case:
     expected: str
     before: str | None
     now: str | None
+    name: str = ""  # the caller's, for the surname
 
 
 def whole_callers() -> list[tuple[str, dict, dict]]:
@@ -66,7 +79,7 @@ def whole_callers() -> list[tuple[str, dict, dict]]:
 
 
 def cases() -> list[Case]:
-    fields = {spec.name: spec for spec in load_definition().fields}
+    fields = FIELDS
     goal_words = fields["primary_goal"].stt_prompt
     out = []
     for _, said, expected in whole_callers():
@@ -75,15 +88,31 @@ def cases() -> list[Case]:
             now = next(iter(field_prompts(fields["company"], values)), None)
             out.append(Case("company", "own domain", said["company"], expected["company"],
                             f"Company: {domain.capitalize()}.", now))
-        else:  # tried, not shipped: the surname pushed other companies off ("Acme Corp" → "At Me Court")
-            out.append(Case("company", "mailbox provider; now = the surname, tried, not shipped", said["company"],
-                            expected["company"], None, f"Company: {expected['full_name'].split()[-1]}."))
+        else:
+            out.append(Case("company", "mailbox provider", said["company"], expected["company"], None, GUARDED,
+                            expected["full_name"]))
         out.append(Case("goal", "whole callers", said["primary_goal"], expected["primary_goal"],
                         FORMER_GOAL_WORDS, goal_words))
+    for persona in PERSONAS:  # the test callers: at example.com, where the surname once pushed "Acme Corp" off
+        said = persona.answers[ANSWER_POSITIONS["company"]]
+        out.append(Case("company", "test personas (example.com)", said, str(persona.expected["company"]), None,
+                        GUARDED, str(persona.expected["full_name"])))
     heldout_2 = tomllib.loads((CORPUS / "heldout-2.toml").read_text(encoding="utf-8"))
     out += [Case("goal", "heldout-2", e["text"], e["expected"], FORMER_GOAL_WORDS, goal_words)
             for e in heldout_2["primary_goal"]]
     return out
+
+
+def hear(model, audio: np.ndarray, prompt: str | None, case: Case) -> list[str]:
+    """The readings a call keeps, in the order it tries them: for the company at a mailbox provider, the answer
+    decoded unprimed, then primed with the surname while no reading holds it, those holding it first."""
+    if prompt != GUARDED:
+        return hypotheses(model, audio, prompt=prompt)
+    values = {"full_name": case.name, "email": "caller@gmail.com"}
+    spec = FIELDS["company"]
+    surname = surname_in_company(spec, values)
+    readings = hypotheses(model, audio, prompt=priming(field_prompts(spec, values), partial(holds_word, surname)))
+    return holding_first(readings, surname)
 
 
 def main(argv: list[str]) -> int:
@@ -101,7 +130,7 @@ def main(argv: list[str]) -> int:
         for voice in voices:
             audio = to_whisper_input(frames_of(synthesize(case.text, voice)))
             for when, prompt in (("before", case.before), ("now", case.now)):
-                value = next((v for v in map(normalize, hypotheses(model, audio, prompt=prompt)) if v), None)
+                value = next((v for v in map(normalize, hear(model, audio, prompt, case)) if v), None)
                 got = value.value if value else None
                 cell = tally.setdefault((case.kind, case.group, when), [0, 0, 0])
                 cell[0] += got == case.expected
@@ -123,7 +152,8 @@ def main(argv: list[str]) -> int:
         __doc__.split("\n\n", 2)[2].strip(), "",
         "Company before: primed with the caller's domain as written (\"Company: Hollispartners.\"), nothing at a "
         "mailbox provider; now: the domain in words where it ends in a word saying what the company is "
-        "(`spacing.spaced_domain`); at a mailbox provider the surname, tried and not shipped. Goal before: the former "
+        "(`spacing.spaced_domain`); at a mailbox provider a second decoding primed with the surname, its readings "
+        "kept first only when they hold it. Goal before: the former "
         "vocabulary (in this file); now: `data/interview.toml`'s.", "",
         *rows, "", "## Misses now", "", "```", *misses, "```", ""])
     OUT.write_text(text, encoding="utf-8")

@@ -10,7 +10,15 @@ import pytest
 from onboarding.interview import InterviewState, load_definition
 from onboarding.interview.emails import like_the_domain as emails_like_domain
 from onboarding.interview.emails import like_the_name as emails_like
-from onboarding.interview.hearing import hear_spelled, hear_value, is_yes, primed_by_earlier_answers
+from onboarding.interview.hearing import (
+    field_prompts,
+    hear_spelled,
+    hear_value,
+    holding_first,
+    holds_word,
+    is_yes,
+    primed_by_earlier_answers,
+)
 from onboarding.interview.normalize import normalize_email, normalize_phone
 from onboarding.interview.spelling import decode_spelled, spell_out
 from onboarding.interview.validate import email_region
@@ -431,7 +439,35 @@ def test_the_company_is_primed_with_the_callers_domain_in_words_where_its_ending
     assert primed_by_earlier_answers(company, {"email": "v@verderoofing.com"}) == "Company: Verderoofing."
     assert primed_by_earlier_answers(company, {"email": "a@fernbrook.org"}) == "Company: Fernbrook."
     at_a_provider = {"email": "kofi61@outlook.com", "full_name": "Kofi Boateng"}
-    assert primed_by_earlier_answers(company, at_a_provider) == ""  # the surname pushed other companies off
+    assert primed_by_earlier_answers(company, at_a_provider) == ""  # the surname is a decoding of its own
+
+
+def test_at_a_mailbox_provider_the_surname_primes_a_second_decoding_kept_only_when_it_holds_it() -> None:
+    """Primed outright with "Company: Miller.", Jane Miller's "Acme Corp" was heard "At Me Court"; unprimed,
+    "Boateng Freight" was heard "Bow 10 Freight". So the answer is decoded unprimed, then with the surname while
+    no reading holds it, and a reading holding it comes first."""
+    at_a_provider = {"email": "kofi61@outlook.com", "full_name": "Kofi Boateng"}
+    assert field_prompts(COMPANY, at_a_provider) == ("", "Company: Boateng.")
+    assert field_prompts(COMPANY, {"email": "t@hollispartners.co.uk", "full_name": "Tom Hollis"}) == (
+        "Company: Hollis Partners.",)  # the domain names the company: no surname
+    assert field_prompts(COMPANY, {"email": "kofi61@outlook.com"}) == ()
+    assert holds_word("Boateng", ["Bow 10 Freight", "boateng freight"])
+    assert not holds_word("Pryce", ["Pryces Bakery"]) and not holds_word("Lee", ["Leeds Print"])
+    assert holding_first(["Bow 10 Freight", "Boat Freight", "Boateng Freight"], "Boateng") == [
+        "Boateng Freight", "Bow 10 Freight", "Boat Freight"]
+
+    state, _ = start("Kofi Boateng", "yes", "kofi sixty one at outlook dot com", "yes")
+    assert state.current.name == "company" and state.stt_prompts == ("", "Company: Boateng.")
+    assert state.stt_prompt is None  # the first decoding is unprimed (a cloud STT gets no keyterm)
+    enough = state.stt_enough
+    assert enough is not None and not enough(["Bow 10 Freight"]) and enough(["Boateng Freight"])
+    state.handle("Boateng Freight.", 5, ["Bow 10 Freight.", "Bo Tang Freight.", "Boateng Freight."])
+    assert (state.values.get("company") or state.pending_value) == "Boateng Freight"
+
+    state, _ = start("Jane Miller", "yes", "jane at example dot net", "yes")
+    assert state.stt_prompts == ("", "Company: Miller.")
+    state.handle("The company is Acme Corp.", 5, ["The company is Acme Corp.", "At Me Court."])
+    assert (state.values.get("company") or state.pending_value) == "Acme Corp"  # the primed reading lacks Miller
 
 
 def test_the_time_zone_is_primed_with_the_cities_of_the_callers_number() -> None:

@@ -187,9 +187,8 @@ def is_yes(readings: list[str]) -> bool:
 
 def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     """Earlier answers the next one is likely to repeat, for the STT's prompt: the name in an address, the
-    address's domain in the company's name (in words: `spaced_domain`), the number's city in the time zone. Not the
-    caller's surname for a company at a mailbox provider: it made "Boateng Freight" right, and "Acme Corp" said by
-    a Miller "At Me Court" (docs/prompt-words.md)."""
+    address's domain in the company's name (in words: `spaced_domain`), the number's city in the time zone. The
+    caller's surname for a company at a mailbox provider is a second prompt of its own (`field_prompts`)."""
     if spec.kind == "email" and (name := values.get("full_name")):
         words = str(name).lower().split()
         return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
@@ -216,12 +215,39 @@ def phone_cities(values: dict) -> list[str]:
 
 def field_prompts(spec: FieldSpec, values: dict) -> tuple[str, ...]:
     """Every STT prompt an answer to `spec` is decoded with, in order: the field's `stt_prompt` with what earlier
-    answers prime it with, then, for an address, the same with the name alone (see `plainly_primed`)."""
+    answers prime it with, then, for an address, the same with the name alone (see `plainly_primed`); for a
+    company at a mailbox provider, the same with the caller's surname (see `surname_in_company`)."""
     first = join(spec.stt_prompt or "", primed_by_earlier_answers(spec, values))
+    if surname := surname_in_company(spec, values):  # first "" when nothing else primes it: no prompt
+        return (first, join(first, f"Company: {surname}."))
     if not first:
         return ()
     plain = plainly_primed(spec, values)
     return (first, join(spec.stt_prompt or "", plain)) if plain else (first,)
+
+
+def surname_in_company(spec: FieldSpec, values: dict) -> str:
+    """The caller's surname, when their company may carry it and nothing else primes it (an address at a mailbox
+    provider): a second decoding is primed with it, and its readings count only if they hold it
+    (`holding_first`). Primed outright, it made "Boateng Freight" right and "Acme Corp" said by a Miller
+    "At Me Court" (docs/prompt-words.md)."""
+    if spec.kind != "company" or company_domain(values) or not (name := str(values.get("full_name") or "")):
+        return ""
+    surname = name.split()[-1] if name.split() else ""
+    return surname if len(surname) > 1 else ""
+
+
+def holds_word(word: str, readings: list[str]) -> bool:
+    """Some reading has `word` in it as a word of its own, any case ("Pryce and Daughters" holds "Pryce")."""
+    pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+    return any(pattern.search(text) for text in readings)
+
+
+def holding_first(readings: list[str], word: str) -> list[str]:
+    """The readings that hold `word` first, the rest after, each in its order: a reading with the caller's surname
+    in the company is kept over a plainer one, and without such a reading the plain decoding's come first."""
+    holding = [text for text in readings if holds_word(word, [text])]
+    return holding + [text for text in readings if text not in holding]
 
 
 def plainly_primed(spec: FieldSpec, values: dict) -> str:

@@ -22,9 +22,11 @@ from onboarding.interview.hearing import (
     distinct,
     hear_spelled,
     hear_value,
+    holding_first,
     is_yes,
     merge_name_word,
     parted_at_its_ending,
+    surname_in_company,
 )
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
 from onboarding.interview.replies import correction_field_words, sounds_like_no
@@ -56,6 +58,8 @@ class ReadBack:
             # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
             spelled = hear_spelled(spec, readings, previous, refused) or hear_value(spec, readings, refused)
             return self._like_earlier_answers(spec, spelled)
+        if surname := surname_in_company(spec, self.values):
+            readings = holding_first(readings, surname)
         heard = hear_value(spec, readings, refused)
         if spec.kind == "company":
             heard = parted_at_its_ending(heard, company_domain(self.values))

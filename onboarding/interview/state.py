@@ -17,7 +17,14 @@ from typing import Any
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import company_domain, distinct, field_prompts, gives_value
+from onboarding.interview.hearing import (
+    company_domain,
+    distinct,
+    field_prompts,
+    gives_value,
+    holds_word,
+    surname_in_company,
+)
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -113,7 +120,7 @@ class InterviewState(ReadBack):
         spec = self.current
         if self._spelling == spec.name:  # a spelled example makes Whisper write letters, not a guessed word
             return prompts.SPELLING_STT_PROMPT
-        return next(iter(field_prompts(spec, self.values)), None)
+        return next(iter(field_prompts(spec, self.values)), None) or None
 
     @property
     def stt_prompts(self) -> tuple[str, ...]:
@@ -132,6 +139,8 @@ class InterviewState(ReadBack):
         (the first accepted reading is the one kept). Picklable, for the worker's inference process."""
         if len(self.stt_prompts) < 2:
             return None
+        if surname := surname_in_company(self.current, self.values):  # its readings count only holding it
+            return functools.partial(holds_word, surname)
         return functools.partial(gives_value, self.current)
 
     def missing_required(self) -> list[str]:
