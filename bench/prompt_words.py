@@ -1,13 +1,14 @@
-"""What the STT is primed with for the company and the goal: the words before this change and now, first hearings.
+"""What the STT is primed with for the company, the role and the goal: the words before and now, first hearings.
 
     python -m bench.prompt_words                 # voices piper,slt,awb,rms; writes docs/prompt-words.md
 
-Company: every whole held-out caller (tests/corpus/heldout-3 … heldout-14, `SPENT`), their company answer decoded
+Company: every whole held-out caller (tests/corpus/heldout-3 … heldout-16, `SPENT`), their company answer decoded
 as a call primed it before (the domain glued, "Company: Hollispartners."; nothing at a mailbox provider) and as
 it does now (`field_prompts`: "Company: Hollis Partners."); at a mailbox provider (and for the test personas, all
 at example.com) unprimed as before, then primed with the surname ("Company: Boateng.") while no reading holds it,
 a reading holding it kept first (`hearing.surname_in_company`). Goal: the goals of
-those callers and of heldout-2, decoded with the goal's former vocabulary and with `data/interview.toml`'s. Each
+those callers and of heldout-2, decoded with the goal's former vocabulary and with `data/interview.toml`'s; role:
+the roles of those callers and of `heldout.toml`, the same way. Each
 answer is heard once per voice and prompt; the first reading the field's normaliser accepts is compared with the
 expected value, exactly, and ignoring spaces for the company (a glued company is read back "…, one word" in a
 call: a turn, not a miss).
@@ -48,10 +49,12 @@ from onboarding.settings import REPO_ROOT
 CORPUS = REPO_ROOT / "tests" / "corpus"
 OUT = REPO_ROOT / "docs" / "prompt-words.md"
 # held-out sets already heard end to end (spent); a newer one is left alone until its own run
-SPENT = [f"heldout-{n}" for n in range(3, 15)]
+SPENT = [f"heldout-{n}" for n in range(3, 17)]
 FIELDS = {spec.name: spec for spec in load_definition().fields}
 # the company at a mailbox provider now: unprimed, then primed with the surname, kept only holding it (`hear`)
 GUARDED = "<surname, kept only when heard>"
+FORMER_ROLE_WORDS = ("My role: CEO, CTO, COO, VP of Sales, PM, product manager, SWE, software engineer, co-founder, "
+                     "designer.")
 FORMER_GOAL_WORDS = ("Our main goal: hire faster, win more customers, grow sales and revenue, reduce churn, automate "
                      "invoicing, billing and data entry, move off our old CRM or ERP, better reporting and "
                      "dashboards, scheduling, onboarding, support.")
@@ -80,7 +83,7 @@ def whole_callers() -> list[tuple[str, dict, dict]]:
 
 def cases() -> list[Case]:
     fields = FIELDS
-    goal_words = fields["primary_goal"].stt_prompt
+    goal_words, role_words = fields["primary_goal"].stt_prompt, fields["role"].stt_prompt
     out = []
     for _, said, expected in whole_callers():
         values = {"full_name": expected["full_name"], "email": expected["email"]}
@@ -93,6 +96,7 @@ def cases() -> list[Case]:
                             expected["full_name"]))
         out.append(Case("goal", "whole callers", said["primary_goal"], expected["primary_goal"],
                         FORMER_GOAL_WORDS, goal_words))
+        out.append(Case("role", "whole callers", said["role"], expected["role"], FORMER_ROLE_WORDS, role_words))
     for persona in PERSONAS:  # the test callers: at example.com, where the surname once pushed "Acme Corp" off
         said = persona.answers[ANSWER_POSITIONS["company"]]
         out.append(Case("company", "test personas (example.com)", said, str(persona.expected["company"]), None,
@@ -100,6 +104,8 @@ def cases() -> list[Case]:
     heldout_2 = tomllib.loads((CORPUS / "heldout-2.toml").read_text(encoding="utf-8"))
     out += [Case("goal", "heldout-2", e["text"], e["expected"], FORMER_GOAL_WORDS, goal_words)
             for e in heldout_2["primary_goal"]]
+    heldout = tomllib.loads((CORPUS / "heldout.toml").read_text(encoding="utf-8"))
+    out += [Case("role", "heldout", e["text"], e["expected"], FORMER_ROLE_WORDS, role_words) for e in heldout["role"]]
     return out
 
 
@@ -126,7 +132,7 @@ def main(argv: list[str]) -> int:
     tally: dict[tuple[str, str, str], list[int]] = {}
     misses: list[str] = []
     for case in cases():
-        normalize = normalizer_for_kind("company" if case.kind == "company" else "free_text")
+        normalize = normalizer_for_kind({"goal": "free_text"}.get(case.kind, case.kind))
         for voice in voices:
             audio = to_whisper_input(frames_of(synthesize(case.text, voice)))
             for when, prompt in (("before", case.before), ("now", case.now)):
@@ -147,14 +153,14 @@ def main(argv: list[str]) -> int:
         rows.append(f"| {kind} ({group}) | {now[2]} | {before[0]} | {now[0]} | "
                     + (f"{before[1]} | {now[1]} |" if kind == "company" else "– | – |"))
     text = "\n".join([
-        "# STT prompt words for the company and the goal: before and now", "",
+        "# STT prompt words for the company, the role and the goal: before and now", "",
         f"Run {started} on: {machine()}. Command: `python -m bench.prompt_words --voices {args.voices}`.", "",
         __doc__.split("\n\n", 2)[2].strip(), "",
         "Company before: primed with the caller's domain as written (\"Company: Hollispartners.\"), nothing at a "
         "mailbox provider; now: the domain in words where it ends in a word saying what the company is "
         "(`spacing.spaced_domain`); at a mailbox provider a second decoding primed with the surname, its readings "
-        "kept first only when they hold it. Goal before: the former "
-        "vocabulary (in this file); now: `data/interview.toml`'s.", "",
+        "kept first only when they hold it. Goal and role before: their former vocabularies (in this file); now: "
+        "`data/interview.toml`'s.", "",
         *rows, "", "## Misses now", "", "```", *misses, "```", ""])
     OUT.write_text(text, encoding="utf-8")
     print("\n".join(rows))
