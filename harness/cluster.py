@@ -94,6 +94,12 @@ class Worker:
         self.worker_id = next(e["id"] for e in self._log_events() if e.get("msg") == "registered worker")
         return self.worker_id
 
+    def dropped_by_server(self) -> bool:
+        """Its node has closed it (livekit-server logs "closing worker" with its id): until then the node may still
+        hand it a call, which a stopped worker never takes."""
+        return any("closing worker" in line and self.worker_id in line
+                   for line in self.node.proc.log_tail(1_000_000).splitlines())
+
     def told_server_full(self) -> bool:
         """Whether the last status it sent LiveKit said full (it logs each change; it reports every 2.5 s)."""
         changes = [e["msg"] for e in self._log_events() if e.get("msg", "").startswith((WORKER_FULL, WORKER_AVAILABLE))]

@@ -204,11 +204,12 @@ def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) 
     first = whisper.hear_all(audio, patterns)
     both = whisper.hear_all(audio, (patterns, plain))
     assert both[:len(first)] == first and len(both) > len(first)
-    assert hear_value(state.current, first) is None, first  # the patterns alone: no address
     heard = hear_value(state.current, both)
     assert heard is not None and heard.value.value == "isabel@moreno.studio", both
-    gated = priming(state.stt_prompts, state.stt_enough)
-    assert whisper.hear_all(audio, gated) == both  # no address in the first readings: the second prompt is decoded
+    # Whisper's fifth reading of the patterns alone is sometimes an address (seen once in CI), mostly not: the
+    # gate decodes the second prompt exactly when none of the first readings gives one
+    gated = whisper.hear_all(audio, priming(state.stt_prompts, state.stt_enough))
+    assert gated == (first if hear_value(state.current, first) else both), (first, both, gated)
 
 
 def test_the_second_prompt_is_skipped_once_a_first_reading_gives_an_address(whisper: WhisperSTT) -> None:

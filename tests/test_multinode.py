@@ -159,6 +159,7 @@ async def test_stopping_a_worker_abandons_its_calls_and_new_calls_go_to_the_othe
 
         exit_code = await asyncio.to_thread(stopped.proc.stop, 30.0)  # SIGTERM, as an operator would
         assert exit_code == 0, stopped.proc.log_tail()
+        await wait_until(stopped.dropped_by_server, "LiveKit to close the stopped worker", timeout=60)
         for call in partial:
             if call.worker is stopped:
                 record = await settled_call(cluster.nodes[0].settings, call.room, timeout=60)
