@@ -4,9 +4,9 @@
 
 Company: every whole held-out caller (tests/corpus/heldout-3 … heldout-16, `SPENT`), their company answer decoded
 as a call primed it before (the domain glued, "Company: Hollispartners."; nothing at a mailbox provider) and as
-it does now (`field_prompts`: "Company: Hollis Partners."); at a mailbox provider (and for the test personas, all
+it does now (`hearing_plan`: "Company: Hollis Partners."); at a mailbox provider (and for the test personas, all
 at example.com) unprimed as before, then primed with the surname ("Company: Boateng.") while no reading holds it,
-a reading holding it kept first (`hearing.surname_in_company`). Goal: the goals of
+a reading holding it kept first (`hearing.hearing_plan`). Goal: the goals of
 those callers and of heldout-2, decoded with the goal's former vocabulary and with `data/interview.toml`'s; role:
 the roles of those callers and of `heldout.toml`, the same way. Each
 answer is heard once per voice and prompt; the first reading the field's normaliser accepts is compared with the
@@ -27,7 +27,6 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
@@ -35,13 +34,7 @@ from bench.common import machine
 from bench.stt_accuracy import frames_of, synthesize
 from harness.personas import ANSWER_POSITIONS, PERSONAS, heldout_personas
 from onboarding.interview.definition import load_definition
-from onboarding.interview.hearing import (
-    company_domain,
-    field_prompts,
-    holding_first,
-    holds_word,
-    surname_in_company,
-)
+from onboarding.interview.hearing import company_domain, hearing_plan
 from onboarding.interview.normalize import normalizer_for_kind
 from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper, priming, to_whisper_input
 from onboarding.settings import REPO_ROOT
@@ -88,7 +81,7 @@ def cases() -> list[Case]:
     for _, said, expected in whole_callers():
         values = {"full_name": expected["full_name"], "email": expected["email"]}
         if domain := company_domain(values):
-            now = next(iter(field_prompts(fields["company"], values)), None)
+            now = next(iter(hearing_plan(fields["company"], values).prompts), None)
             out.append(Case("company", "own domain", said["company"], expected["company"],
                             f"Company: {domain.capitalize()}.", now))
         else:
@@ -115,10 +108,8 @@ def hear(model, audio: np.ndarray, prompt: str | None, case: Case) -> list[str]:
     if prompt != GUARDED:
         return hypotheses(model, audio, prompt=prompt)
     values = {"full_name": case.name, "email": "caller@gmail.com"}
-    spec = FIELDS["company"]
-    surname = surname_in_company(spec, values)
-    readings = hypotheses(model, audio, prompt=priming(field_prompts(spec, values), partial(holds_word, surname)))
-    return holding_first(readings, surname)
+    plan = hearing_plan(FIELDS["company"], values)
+    return plan.ordered(hypotheses(model, audio, prompt=priming(plan.prompts, plan.enough)))
 
 
 def main(argv: list[str]) -> int:

@@ -33,7 +33,7 @@ from livekit import rtc
 from bench.common import machine
 from harness.caller_audio import CALLER_VOICES, ROOM_RATE, resample, speak
 from onboarding.interview.definition import load_definition
-from onboarding.interview.hearing import field_prompts
+from onboarding.interview.hearing import hearing_plan
 from onboarding.interview.normalize import normalizer_for_kind
 from onboarding.providers.local_tts import default_piper_voice, load_piper, piper_sentences
 from onboarding.providers.whisper_stt import N_BEST, default_model_dir, hypotheses, load_whisper, to_whisper_input
@@ -182,7 +182,7 @@ def run(cases: list[Case], voices: list[str], progress: bool = True,
         for case in cases:
             prompt = prompts.get(case.kind)
             if prompts and case.name and case.kind in fields:  # as the call primes it with the name heard
-                prompt = field_prompts(fields[case.kind], {"full_name": case.name}) or None
+                prompt = hearing_plan(fields[case.kind], {"full_name": case.name}).prompts or None
             key = (voice, case.text, prompt or "")
             if key not in heard:
                 audio = to_whisper_input(frames_of(synthesize(case.text, voice)))

@@ -22,7 +22,7 @@ import numpy as np
 from bench.common import machine, percentile, write_section
 from bench.stt_accuracy import CORPORA, frames_of, load_cases, sample, stt_prompts, synthesize
 from onboarding.interview.definition import load_definition
-from onboarding.interview.hearing import field_prompts
+from onboarding.interview.hearing import hearing_plan
 from onboarding.interview.normalize import normalizer_for_kind
 from onboarding.providers.whisper_stt import WHISPER_RATE, default_model_dir, hypotheses, load_whisper, to_whisper_input
 from onboarding.settings import REPO_ROOT, get_settings
@@ -42,7 +42,7 @@ VARIANTS: dict[str, dict] = {  # keyword arguments of hypotheses()
 def prompt_for(case, prompts: dict[str, str], fields: dict):
     """The prompt the call gives Whisper for this answer (primed with the caller's name when the case has one)."""
     if case.name and case.kind in fields:
-        return field_prompts(fields[case.kind], {"full_name": case.name}) or None
+        return hearing_plan(fields[case.kind], {"full_name": case.name}).prompts or None
     return prompts.get(case.kind)
 
 

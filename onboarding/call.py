@@ -179,7 +179,8 @@ class InterviewCall:
 
     def _listen_for_next_answer(self) -> None:
         """Prime the local STT with the vocabulary of the question just asked (cloud STTs ignore it)."""
-        self.stack.prime_stt(self.state.stt_prompts, self.state.stt_enough)
+        hearing = self.state.next_hearing
+        self.stack.prime_stt(hearing.prompts, hearing.enough)
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item

@@ -237,7 +237,8 @@ class RestCalls:
 
     def _turn(self, call: RestCall, samples: np.ndarray, seconds: float) -> TurnOutcome:
         started = time.perf_counter()
-        readings = self.models.hear(samples, priming(call.state.stt_prompts, call.state.stt_enough))
+        hearing = call.state.next_hearing
+        readings = self.models.hear(samples, priming(hearing.prompts, hearing.enough))
         text = readings[0] if readings else ""
         heard = time.perf_counter()
         call.usage.stt_audio_seconds += seconds

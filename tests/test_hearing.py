@@ -8,12 +8,13 @@ from __future__ import annotations
 import pytest
 
 from onboarding.interview import InterviewState, load_definition
+from onboarding.interview.attempts import read_together, words_of
 from onboarding.interview.emails import like_the_domain as emails_like_domain
 from onboarding.interview.emails import like_the_name as emails_like
 from onboarding.interview.hearing import (
-    field_prompts,
     hear_spelled,
     hear_value,
+    hearing_plan,
     holding_first,
     holds_word,
     is_yes,
@@ -168,6 +169,65 @@ def start(*answers: str) -> tuple[InterviewState, list]:
     return state, [state.handle(text, index) for index, text in enumerate(answers, start=1)]
 
 
+@pytest.mark.parametrize(("earlier", "latest", "known", "together"), [
+    ("Baola Feraro", "Pola Ferraro", "", "Paola Ferraro"),  # a letter each lost, one changed: the latest's P
+    ("Whidaker Plumbing", "Whitaker Plumding", "Car Plumbing", "Whitaker Plumbing"),  # a heard word decides
+    ("Eaola Ferraro", "Eeole Ferraro", "", "Eeole Ferraro"),  # nothing to decide by: the latest's letters
+    ("olivia.chen@gmail.com", "olvia.chen@gmai.com", "", "olivia.chen@gmail.com"),
+    ("Ferraaro Events", "Ferraro Events", "", "Ferraaro Events"),  # (the caller refused it: read alone, above)
+    ("Fair Events", "Ferraro Eventc", "", None),  # a word misheard whole is no attempt at the letters
+    ("iwillllook@ferraroevents.it", "pola@ferraroevents.it", "", None),  # the same domain, another local part
+    ("Baolla", "Paola", "", None),  # two slips in five letters: too many to mend
+    ("Pola", "Pola", "", None),  # nothing to add
+])
+def test_two_attempts_read_together(earlier: str, latest: str, known: str, together: str | None) -> None:
+    assert read_together(earlier, latest, words_of(known)) == together
+
+
+def test_two_spellings_each_missing_a_letter_are_read_back_together() -> None:
+    """heldout-16, Whisper's own readings: Paola Ferraro's name heard "B-A-O-L-A space, F-E-R-A-R-O" (refused),
+    then spelled with radio words and heard without its A; each attempt lost what the other kept, and the field
+    went to staff. Read together they give her name; the caller still confirms it."""
+    state, _ = start("B-A-O-L-A space, F-E-R-A-R-O.")
+    assert state.pending_value == "Baola Feraro"
+    state.handle("No.", 2)
+    reply = state.handle("P, as in Papa, O, as in Oscar, L, as in Lima, O, as in Alpha, Space, F, as in Foxtric, "
+                         "E, as in Echo, Double R, as in Romeo, O, as in Alpha, R, as in Romeo, O, as in Oscar.", 3)
+    assert "Paola Ferraro" in reply.text, reply.text  # alone, this spelling reads "Pola Ferraro"
+    state.handle("Yes.", 4)
+    assert state.values["full_name"] == "Paola Ferraro"
+
+
+def test_where_two_spellings_differ_a_word_the_call_heard_decides() -> None:
+    """"Ferraro Eventc" refused, then "Ferraro Ebents": the company first heard "Fair Events" (refused, but its
+    word "Events" was heard) settles which letters to keep."""
+    state, _ = start("Paola Ferraro", "yes", "paola at gmail dot com", "yes")
+    state.handle("Fair events, we plan weddings.", 5)
+    assert state.pending_value == "Fair Events"
+    state.handle("No.", 6)
+    state.handle("F as in Foxtrot, E as in Echo, double R as in Romeo, A as in Alpha, R as in Romeo, O as in Oscar, "
+                 "space, E as in Echo, V as in Victor, E as in Echo, N as in November, T as in Tango, C.", 7)
+    assert state.pending_value == "Ferraro Eventc"
+    state.handle("No.", 8)
+    reply = state.handle("F as in Foxtrot, E as in Echo, double R as in Romeo, A as in Alpha, R as in Romeo, O as "
+                         "in Oscar, space, E as in Echo, B as in Bravo, E as in Echo, N as in November, T as in "
+                         "Tango, S as in Sierra.", 9)
+    assert "Ferraro Events" in reply.text, reply.text
+
+
+def test_a_spelling_far_from_what_was_refused_is_read_alone() -> None:
+    """An address said as words and misheard ("iwillllook@…") is no attempt at the letters spelled next: the
+    spelling is read back as heard, not mixed with it."""
+    state, _ = start("Paola Ferraro", "yes", "I will look at Ferraro events dot it.")
+    refused = state.pending_value
+    state.handle("No.", 4)
+    state.handle("P as in Papa, A as in Alpha, O as in Oscar, L as in Lima, A as in Alpha, at, F as in Foxtrot, E as "
+                 "in Echo, double R as in Romeo, A as in Alpha, R as in Romeo, O as in Oscar, E as in Echo, V as in "
+                 "Victor, E as in Echo, N as in November, T as in Tango, S as in Sierra, dot, I as in India, T as "
+                 "in Tango.", 5)
+    assert refused != "paola@ferraroevents.it" and state.pending_value == "paola@ferraroevents.it"
+
+
 def test_a_company_said_again_when_asked_to_spell_is_read_as_words() -> None:
     """Asked to spell, a caller who says the name again is heard as an answer: "I work at ECME Corp" is no
     spelling of "Iwork@ecmecorp" (seen read back in a browser call)."""
@@ -244,14 +304,14 @@ def test_priming_uses_earlier_answers() -> None:
     assert "maria.garcia" in (state.stt_prompt or "")
     # the address is decoded twice: with the name's patterns, then with the name alone (patterns can push a
     # hearing into them: "isabel at moreno dot studio" written "isabel.moreno.studio")
-    assert state.stt_prompts == (state.stt_prompt, "Maria Garcia.")
+    assert state.next_hearing.prompts == (state.stt_prompt, "Maria Garcia.")
     state.handle("maria at northwind dot com", 3)
     state.handle("yes", 4)
-    assert "Northwind" in (state.stt_prompt or "") and state.stt_prompts == (state.stt_prompt,)
+    assert "Northwind" in (state.stt_prompt or "") and state.next_hearing.prompts == (state.stt_prompt,)
     state, _ = start("My name is Dmmidri Volkov.", "No.")
-    assert "letter by letter" in (state.stt_prompt or "") and state.stt_prompts == (state.stt_prompt,)
+    assert "letter by letter" in (state.stt_prompt or "") and state.next_hearing.prompts == (state.stt_prompt,)
     state.handle("D M I T R I space V O L K O V", 3)
-    assert state.pending_confirmation == "full_name" and state.stt_prompts == ()  # a yes or no: no prompt
+    assert state.pending_confirmation == "full_name" and state.next_hearing.prompts == ()  # a yes or no: no prompt
 
 
 def test_typed_correction_is_validated_stored_as_typed_and_said() -> None:
@@ -447,25 +507,29 @@ def test_at_a_mailbox_provider_the_surname_primes_a_second_decoding_kept_only_wh
     "Boateng Freight" was heard "Bow 10 Freight". So the answer is decoded unprimed, then with the surname while
     no reading holds it, and a reading holding it comes first."""
     at_a_provider = {"email": "kofi61@outlook.com", "full_name": "Kofi Boateng"}
-    assert field_prompts(COMPANY, at_a_provider) == ("", "Company: Boateng.")
-    assert field_prompts(COMPANY, {"email": "t@hollispartners.co.uk", "full_name": "Tom Hollis"}) == (
+    assert hearing_plan(COMPANY, at_a_provider).prompts == ("", "Company: Boateng.")
+    assert hearing_plan(COMPANY, {"email": "t@hollispartners.co.uk", "full_name": "Tom Hollis"}).prompts == (
         "Company: Hollis Partners.",)  # the domain names the company: no surname
-    assert field_prompts(COMPANY, {"email": "kofi61@outlook.com"}) == ()
+    assert hearing_plan(COMPANY, {"email": "kofi61@outlook.com"}).prompts == ()
     assert holds_word("Boateng", ["Bow 10 Freight", "boateng freight"])
     assert not holds_word("Pryce", ["Pryces Bakery"]) and not holds_word("Lee", ["Leeds Print"])
     assert holding_first(["Bow 10 Freight", "Boat Freight", "Boateng Freight"], "Boateng") == [
         "Boateng Freight", "Bow 10 Freight", "Boat Freight"]
+    plan = hearing_plan(COMPANY, at_a_provider)  # the prompts, the gate and the order come together
+    assert plan.ordered(["Bow 10 Freight", "Boateng Freight"]) == ["Boateng Freight", "Bow 10 Freight"]
+    domain_plan = hearing_plan(COMPANY, {"email": "t@hollispartners.co.uk", "full_name": "Tom Hollis"})
+    assert domain_plan.enough is None and domain_plan.ordered(["b", "a Hollis"]) == ["b", "a Hollis"]
 
     state, _ = start("Kofi Boateng", "yes", "kofi sixty one at outlook dot com", "yes")
-    assert state.current.name == "company" and state.stt_prompts == ("", "Company: Boateng.")
+    assert state.current.name == "company" and state.next_hearing.prompts == ("", "Company: Boateng.")
     assert state.stt_prompt is None  # the first decoding is unprimed (a cloud STT gets no keyterm)
-    enough = state.stt_enough
+    enough = state.next_hearing.enough
     assert enough is not None and not enough(["Bow 10 Freight"]) and enough(["Boateng Freight"])
     state.handle("Boateng Freight.", 5, ["Bow 10 Freight.", "Bo Tang Freight.", "Boateng Freight."])
     assert (state.values.get("company") or state.pending_value) == "Boateng Freight"
 
     state, _ = start("Jane Miller", "yes", "jane at example dot net", "yes")
-    assert state.stt_prompts == ("", "Company: Miller.")
+    assert state.next_hearing.prompts == ("", "Company: Miller.")
     state.handle("The company is Acme Corp.", 5, ["The company is Acme Corp.", "At Me Court."])
     assert (state.values.get("company") or state.pending_value) == "Acme Corp"  # the primed reading lacks Miller
 

@@ -199,7 +199,7 @@ def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) 
     address. The first prompt's readings come first, unchanged, so where they hold an address it still wins."""
     audio = to_whisper_input(frames_of(speak("my email is isabel at moreno dot studio", "awb")))
     state = asked_for_isabels_email()
-    patterns, plain = state.stt_prompts
+    patterns, plain = state.next_hearing.prompts
     assert "isabel.moreno" in patterns and plain == "Isabel Moreno."
     first = whisper.hear_all(audio, patterns)
     both = whisper.hear_all(audio, (patterns, plain))
@@ -208,7 +208,7 @@ def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) 
     assert heard is not None and heard.value.value == "isabel@moreno.studio", both
     # Whisper's fifth reading of the patterns alone is sometimes an address (seen once in CI), mostly not: the
     # gate decodes the second prompt exactly when none of the first readings gives one
-    gated = whisper.hear_all(audio, priming(state.stt_prompts, state.stt_enough))
+    gated = whisper.hear_all(audio, priming(state.next_hearing.prompts, state.next_hearing.enough))
     assert gated == (first if hear_value(state.current, first) else both), (first, both, gated)
 
 
@@ -216,11 +216,11 @@ def test_the_second_prompt_is_skipped_once_a_first_reading_gives_an_address(whis
     """The second decoding costs a decoder pass on the caller's wait; when a first reading already gives an
     address it could never be kept, so it is not run. The gate pickles: it crosses to the inference process."""
     state = asked_for_isabels_email()
-    gated = pickle.loads(pickle.dumps(priming(state.stt_prompts, state.stt_enough)))
-    assert isinstance(gated, Priming) and gated.prompts == state.stt_prompts
+    gated = pickle.loads(pickle.dumps(priming(state.next_hearing.prompts, state.next_hearing.enough)))
+    assert isinstance(gated, Priming) and gated.prompts == state.next_hearing.prompts
     assert gated.enough(["isabel.moreno.studio", "my email is isabel at moreno dot studio"])
     assert not gated.enough(["isabel.moreno.studio", "Isabel Moreno."])
     audio = to_whisper_input(frames_of(speak("my email is isabel at moreno dot studio", "awb")))
-    first = whisper.hear_all(audio, state.stt_prompts[0])
-    assert whisper.hear_all(audio, Priming(state.stt_prompts, enough=lambda readings: True)) == first
-    assert priming((SPELLING_STT_PROMPT,), state.stt_enough) == (SPELLING_STT_PROMPT,)  # one prompt: no gate
+    first = whisper.hear_all(audio, state.next_hearing.prompts[0])
+    assert whisper.hear_all(audio, Priming(state.next_hearing.prompts, enough=lambda readings: True)) == first
+    assert priming((SPELLING_STT_PROMPT,), state.next_hearing.enough) == (SPELLING_STT_PROMPT,)  # one prompt: no gate

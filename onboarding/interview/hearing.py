@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.emails import COMMON_DOMAIN_WORDS
@@ -188,7 +189,7 @@ def is_yes(readings: list[str]) -> bool:
 def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     """Earlier answers the next one is likely to repeat, for the STT's prompt: the name in an address, the
     address's domain in the company's name (in words: `spaced_domain`), the number's city in the time zone. The
-    caller's surname for a company at a mailbox provider is a second prompt of its own (`field_prompts`)."""
+    caller's surname for a company at a mailbox provider is a second prompt of its own (`hearing_plan`)."""
     if spec.kind == "email" and (name := values.get("full_name")):
         words = str(name).lower().split()
         return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
@@ -213,23 +214,40 @@ def phone_cities(values: dict) -> list[str]:
     return cities if len(cities) <= 3 else []
 
 
-def field_prompts(spec: FieldSpec, values: dict) -> tuple[str, ...]:
-    """Every STT prompt an answer to `spec` is decoded with, in order: the field's `stt_prompt` with what earlier
-    answers prime it with, then, for an address, the same with the name alone (see `plainly_primed`); for a
-    company at a mailbox provider, the same with the caller's surname (see `surname_in_company`)."""
+@dataclass(frozen=True)
+class HearingPlan:
+    """How an answer to one field is heard: the STT prompts it is decoded with, in turn; `enough`, when the
+    readings so far make the later prompts moot (picklable, for the worker's inference process); and a word a
+    reading holding it comes first for (the caller's surname in a company at a mailbox provider)."""
+
+    prompts: tuple[str, ...] = ()
+    enough: Callable[[list[str]], bool] | None = None
+    first_holding: str = ""
+
+    def ordered(self, readings: list[str]) -> list[str]:
+        """The readings in the order the field's normaliser tries them."""
+        return holding_first(readings, self.first_holding) if self.first_holding else readings
+
+
+def hearing_plan(spec: FieldSpec, values: dict) -> HearingPlan:
+    """How an answer to `spec` is heard, given the earlier answers: the field's `stt_prompt` with what they prime
+    it with; then, for an address, the same with the name alone (see `plainly_primed`), decoded only while no
+    reading gives an address; for a company at a mailbox provider, unprimed, then with the caller's surname,
+    decoded only while no reading holds it, the readings holding it first (see `surname_in_company`)."""
     first = join(spec.stt_prompt or "", primed_by_earlier_answers(spec, values))
     if surname := surname_in_company(spec, values):  # first "" when nothing else primes it: no prompt
-        return (first, join(first, f"Company: {surname}."))
+        return HearingPlan((first, join(first, f"Company: {surname}.")), partial(holds_word, surname), surname)
     if not first:
-        return ()
-    plain = plainly_primed(spec, values)
-    return (first, join(spec.stt_prompt or "", plain)) if plain else (first,)
+        return HearingPlan()
+    if plain := plainly_primed(spec, values):
+        return HearingPlan((first, join(spec.stt_prompt or "", plain)), partial(gives_value, spec))
+    return HearingPlan((first,))
 
 
 def surname_in_company(spec: FieldSpec, values: dict) -> str:
     """The caller's surname, when their company may carry it and nothing else primes it (an address at a mailbox
     provider): a second decoding is primed with it, and its readings count only if they hold it
-    (`holding_first`). Primed outright, it made "Boateng Freight" right and "Acme Corp" said by a Miller
+    (`hearing_plan`). Primed outright, it made "Boateng Freight" right and "Acme Corp" said by a Miller
     "At Me Court" (docs/prompt-words.md)."""
     if spec.kind != "company" or company_domain(values) or not (name := str(values.get("full_name") or "")):
         return ""

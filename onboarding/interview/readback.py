@@ -12,6 +12,7 @@ import difflib
 import re
 
 from onboarding.interview import prompts
+from onboarding.interview.attempts import edits, read_together, words_of
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.emails import like_the_domain, like_the_name
 from onboarding.interview.extract import extract_fields, target_field
@@ -22,11 +23,11 @@ from onboarding.interview.hearing import (
     distinct,
     hear_spelled,
     hear_value,
-    holding_first,
+    hearing_plan,
     is_yes,
     merge_name_word,
     parted_at_its_ending,
-    surname_in_company,
+    same_value,
 )
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
 from onboarding.interview.replies import correction_field_words, sounds_like_no
@@ -56,16 +57,38 @@ class ReadBack:
         refused = self._refused.get(spec.name, [])
         if self._spelling == spec.name or (correcting and self._spelled_correction(text)):
             # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
-            spelled = hear_spelled(spec, readings, previous, refused) or hear_value(spec, readings, refused)
-            return self._like_earlier_answers(spec, spelled)
-        if surname := surname_in_company(spec, self.values):
-            readings = holding_first(readings, surname)
-        heard = hear_value(spec, readings, refused)
+            spelled = self._with_earlier_spelling(spec, hear_spelled(spec, readings, previous, refused))
+            return self._like_earlier_answers(spec, spelled or hear_value(spec, readings, refused))
+        heard = hear_value(spec, hearing_plan(spec, self.values).ordered(readings), refused)
         if spec.kind == "company":
             heard = parted_at_its_ending(heard, company_domain(self.values))
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
             heard = hear_spelled(spec, readings, previous, refused)
         return self._like_earlier_answers(spec, heard)
+
+    def _with_earlier_spelling(self, spec: FieldSpec, spelled: Heard | None) -> Heard | None:
+        """A spelling read together with the refused spelling most like it (`attempts.read_together`): what each
+        lost, the other may hold. The latest alone when that gives nothing new or something already refused."""
+        refused = self._refused.get(spec.name, [])
+        if spelled is None or not (spellings := self._refused_spellings.get(spec.name)):
+            return spelled  # a word misheard whole ("Dmmidri") is no attempt at the letters: read alone
+        latest = str(spelled.value.value)
+        earlier = min((str(value) for value in spellings), key=lambda value: edits(value, latest))
+        # words the call heard otherwise: the field's other refused hearings ("Fair Events"), the other answers
+        known = words_of(*(value for value in refused if str(value) != earlier),
+                         *(value for name, value in self.values.items() if name != spec.name))
+        together = read_together(earlier, latest, known)
+        value = normalize_value(spec, together) if together else None
+        if value is None or same_value(value.value, latest) or any(same_value(value.value, r) for r in refused):
+            return spelled
+        return dataclasses.replace(spelled, value=Normalized(value.value, spelled.value.confidence))
+
+    def _refuse(self, name: str, pending: PendingValue) -> None:
+        """The caller said no to `pending`: never heard again, and if they had spelled it, kept to read the next
+        spelling with."""
+        self._refused.setdefault(name, []).append(pending.value.value)
+        if decode_spelled(pending.raw) is not None:
+            self._refused_spellings.setdefault(name, []).append(pending.value.value)
 
     def _at_home(self, spec: FieldSpec) -> FieldSpec:
         """A phone field that knows the caller's country from their email ("….co.uk"), for numbers said in
@@ -142,7 +165,7 @@ class ReadBack:
         if kind in ("no", "dont_know"):
             self._pending = None
             self._rejected[spec.name] = pending.value.value
-            self._refused.setdefault(spec.name, []).append(pending.value.value)
+            self._refuse(spec.name, pending)
             if spec.name in self.values:  # a rejected correction: ask for that field again
                 self._focus = spec.name
             return self._spell_next(spec)
@@ -158,7 +181,7 @@ class ReadBack:
         payload = strip_correction(text) if kind == "correction" else text
         if kind == "correction":
             self._rejected.setdefault(spec.name, pending.value.value)
-            self._refused.setdefault(spec.name, []).append(pending.value.value)
+            self._refuse(spec.name, pending)
         readings = distinct([strip_correction(r) if kind == "correction" else r for r in self._readings])
         heard = self._hear(spec, payload, readings if readings[:1] == [payload] else [payload],
                            correcting=kind == "correction")

@@ -10,21 +10,13 @@ take values the caller typed, and end politely when the caller wants to.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable
 from typing import Any
 
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import (
-    company_domain,
-    distinct,
-    field_prompts,
-    gives_value,
-    holds_word,
-    surname_in_company,
-)
+from onboarding.interview.hearing import HearingPlan, company_domain, distinct, hearing_plan
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -62,6 +54,7 @@ class InterviewState(ReadBack):
         self._spelling: str | None = None  # the field the caller was asked to spell after a rejected read-back
         self._rejected: dict[str, Value] = {}  # the value the caller said no to, per field (a spelling fixes it)
         self._refused: dict[str, list[Value]] = {}  # every value the caller said no to, per field: never heard again
+        self._refused_spellings: dict[str, list[Value]] = {}  # those of them the caller had spelled
         self._spelled_part: tuple[str, str] | None = None  # (field, letters so far) of a spelling being read back
         self._readings: list[str] = []  # every STT reading of the utterance being handled, best first
         # The STT's other readings of an utterance (its N best), set by the voice call; None: one reading only.
@@ -110,38 +103,21 @@ class InterviewState(ReadBack):
         return self._pending.value.value if self._pending else None
 
     @property
+    def next_hearing(self) -> HearingPlan:
+        """How the next answer is heard (`hearing_plan`): the asked field's STT prompts, the gate that makes the
+        later ones moot, the readings' order. Nothing while a yes/no is awaited (read-back, stop question) or when
+        the interview is over."""
+        if self._pending or self._stop_asked or self.finished or self.current is None:
+            return HearingPlan()
+        if self._spelling == self.current.name:  # a spelled example makes Whisper write letters, not a guessed word
+            return HearingPlan((prompts.SPELLING_STT_PROMPT,))
+        return hearing_plan(self.current, self.values)
+
+    @property
     def stt_prompt(self) -> str | None:
-        """What the next answer is likely to contain, for the STT: the asked field's vocabulary.
-
-        None while a yes/no is awaited (read-back, stop question) or when the interview is over.
-        """
-        if self._pending or self._stop_asked or self.finished or self.current is None:
-            return None
-        spec = self.current
-        if self._spelling == spec.name:  # a spelled example makes Whisper write letters, not a guessed word
-            return prompts.SPELLING_STT_PROMPT
-        return next(iter(field_prompts(spec, self.values)), None) or None
-
-    @property
-    def stt_prompts(self) -> tuple[str, ...]:
-        """Every prompt the next answer is decoded with, in order (a reading of the first comes first): the
-        asked field's `stt_prompt`, then, when earlier answers prime it, a plainer one that cannot push the
-        hearing into their patterns."""
-        if self._pending or self._stop_asked or self.finished or self.current is None:
-            return ()
-        if self._spelling == self.current.name:
-            return (prompts.SPELLING_STT_PROMPT,)
-        return field_prompts(self.current, self.values)
-
-    @property
-    def stt_enough(self) -> Callable[[list[str]], bool] | None:
-        """When the readings of the first `stt_prompts` make the others moot: one gives the asked field a value
-        (the first accepted reading is the one kept). Picklable, for the worker's inference process."""
-        if len(self.stt_prompts) < 2:
-            return None
-        if surname := surname_in_company(self.current, self.values):  # its readings count only holding it
-            return functools.partial(holds_word, surname)
-        return functools.partial(gives_value, self.current)
+        """What the next answer is likely to contain, for a cloud STT's keyterms: the first of `next_hearing`'s prompts
+        (None when it has none, or when it is unprimed)."""
+        return next(iter(self.next_hearing.prompts), None) or None
 
     def missing_required(self) -> list[str]:
         return [spec.name for spec in self.definition.fields if spec.required and spec.name not in self.values]
