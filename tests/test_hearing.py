@@ -172,6 +172,7 @@ def start(*answers: str) -> tuple[InterviewState, list]:
 @pytest.mark.parametrize(("earlier", "latest", "known", "together"), [
     ("Baola Feraro", "Pola Ferraro", "", "Paola Ferraro"),  # a letter each lost, one changed: the latest's P
     ("Whidaker Plumbing", "Whitaker Plumding", "Car Plumbing", "Whitaker Plumbing"),  # a heard word decides
+    ("Hlflvorsen Mlrine", "Halvorsen Marine", "Marcus Halvorsen", "Halvorsen Marine"),  # and drops a stray letter
     ("Eaola Ferraro", "Eeole Ferraro", "", "Eeole Ferraro"),  # nothing to decide by: the latest's letters
     ("olivia.chen@gmail.com", "olvia.chen@gmai.com", "", "olivia.chen@gmail.com"),
     ("Ferraaro Events", "Ferraro Events", "", "Ferraaro Events"),  # (the caller refused it: read alone, above)

@@ -3,9 +3,10 @@
 Whisper tiny drops a letter of a spelling more often than it invents one, and rarely the same letter twice: Paola
 Ferraro spelled "B-A-O-L-A, F-E-R-A-R-O" (the P heard B, an R lost), then, asked again, "Pola Ferraro" (the A
 lost). Neither was right, and the field went to staff. Aligned letter by letter, the two hold "Paola Ferraro":
-letters only one attempt has are kept (a lost letter is the commoner slip), and where they disagree the choice that
-makes a word the call has already heard wins ("Fair Events", refused, is why "Ferraro Ebents" and "Ferraro Eventc"
-read "Ferraro Events"), the latest otherwise. The caller still confirms what is read back.
+letters only one attempt has are kept (a lost letter is the commoner slip) and where they disagree the latest's
+letter is taken, unless a reading makes more words the call has heard otherwise: "Fair Events", refused, is why
+"Ferraro Ebents" and "Ferraro Eventc" read "Ferraro Events", and a confirmed "Marcus Halvorsen" keeps "Hlflvorsen
+Marine" and "Halvorsen Marine" from reading "Haflvorsen Marine". The caller still confirms what is read back.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from onboarding.interview.spelling import edit_distance
 # Two tries at the same letters differ by a few slips: more edits than this (or than a letter in four), and they
 # are two different hearings ("iwillllook@…" said as an address, then "pola@…" spelled), not one to mend.
 MOST_EDITS = 3
+SPELLED_KINDS = ("person_name", "email", "company")  # read letter by letter (a number's digits are checked whole)
 
 
 def edits(a: str, b: str) -> int:
@@ -26,24 +28,26 @@ def edits(a: str, b: str) -> int:
 
 
 def read_together(earlier: str, latest: str, known_words: set[str]) -> str | None:
-    """`latest` with what `earlier` adds: every letter either has, and where they differ the one that makes a
-    word of `known_words` (lower case), else the latest's. None when they are not two tries at the same letters."""
+    """`latest` and `earlier` read together: the reading that makes the most words of `known_words` (lower
+    case), and of those the one with every letter either heard, the latest's where they differ. None when they
+    are not two tries at the same letters."""
     slips = edits(earlier, latest)
     if not 0 < slips <= MOST_EDITS or slips * 4 > len(latest):
         return None
     parts = _aligned(earlier, latest)
-    candidates = ["".join(pick) for pick in itertools.product(*parts)]  # the latest's letters first
+    candidates = ["".join(pick) for pick in itertools.product(*parts)]  # every letter, the latest's, first
 
     def known(text: str) -> int:
         return sum(word in known_words for word in re.findall(r"[a-z]+", text.lower()))
 
-    return max(candidates, key=known)  # max keeps the first of equals: the latest's letters
+    return max(candidates, key=known)  # max keeps the first of equals
 
 
 def _aligned(earlier: str, latest: str) -> list[list[str]]:
-    """The two letter by letter at the least edit distance (case aside): a letter both have, or only one has,
-    is one choice; two letters in one place are two (the latest's first). Where a lost letter sits beside a
-    changed one ("Baola" / "Pola"), the change is taken first: B for P, then the A kept."""
+    """The two letter by letter at the least edit distance (case aside), as the choices at each place: a letter
+    both have; a letter only one has, kept or not (kept first); two letters in one place (the latest's first).
+    Where a lost letter sits beside a changed one ("Baola" / "Pola"), the change is taken first: B or P, then
+    the A."""
     a, b = earlier.lower(), latest.lower()
     # cost[i][j]: edits between a[i:] and b[j:]
     cost = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
@@ -60,10 +64,10 @@ def _aligned(earlier: str, latest: str) -> list[list[str]]:
             parts.append([latest[j]] if a[i] == b[j] else [latest[j], earlier[i]])
             i, j = i + 1, j + 1
         elif i < len(a) and cost[i][j] == cost[i + 1][j] + 1:
-            parts.append([earlier[i]])  # only the earlier attempt heard it
+            parts.append([earlier[i], ""])  # only the earlier attempt heard it
             i += 1
         else:
-            parts.append([latest[j]])  # only the latest heard it
+            parts.append([latest[j], ""])  # only the latest heard it
             j += 1
     return parts
 

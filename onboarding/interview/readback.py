@@ -12,7 +12,7 @@ import difflib
 import re
 
 from onboarding.interview import prompts
-from onboarding.interview.attempts import edits, read_together, words_of
+from onboarding.interview.attempts import SPELLED_KINDS, edits, read_together, words_of
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.emails import like_the_domain, like_the_name
 from onboarding.interview.extract import extract_fields, target_field
@@ -70,7 +70,8 @@ class ReadBack:
         """A spelling read together with the refused spelling most like it (`attempts.read_together`): what each
         lost, the other may hold. The latest alone when that gives nothing new or something already refused."""
         refused = self._refused.get(spec.name, [])
-        if spelled is None or not (spellings := self._refused_spellings.get(spec.name)):
+        spellings = self._refused_spellings.get(spec.name)
+        if spelled is None or spec.kind not in SPELLED_KINDS or not spellings:
             return spelled  # a word misheard whole ("Dmmidri") is no attempt at the letters: read alone
         latest = str(spelled.value.value)
         earlier = min((str(value) for value in spellings), key=lambda value: edits(value, latest))
