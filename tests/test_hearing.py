@@ -20,8 +20,9 @@ from onboarding.interview.hearing import (
     is_yes,
     primed_by_earlier_answers,
 )
-from onboarding.interview.normalize import normalize_email, normalize_phone
+from onboarding.interview.normalize import normalize_email, normalize_phone, normalize_timezone
 from onboarding.interview.spelling import decode_spelled, spell_out
+from onboarding.interview.timezones import zone_of_number
 from onboarding.interview.validate import email_region
 
 DEFINITION = load_definition()
@@ -568,6 +569,27 @@ def test_a_time_zone_not_caught_is_offered_from_the_callers_number() -> None:
     for phone in ("plus six one, four one two, three four five, six seven eight", "skip"):  # Australia: eight zones
         state, replies = start(*answers, phone, *(["yes"] if phone != "skip" else []), "Asshole.")
         assert "Your phone number" not in replies[-1].text and "Sorry, I didn't catch that." in replies[-1].text
+
+
+def test_a_country_with_one_time_zone_is_that_zone_and_so_is_its_callers_number() -> None:
+    """heldout-17: "Cork, in Ireland." (heard "Fork in Ireland", "Park in Ireland") was no time zone, and an Irish
+    mobile was offered "London time" (libphonenumber gives +353 8… the UK's zones). A country the tz database gives
+    one zone is that zone; one of several zones, or a name that is also a US state or a word, is not."""
+    for said in ("Cork, in Ireland.", "Fork in Ireland.", "We're in Portugal... no, Norway.", "Peru."):
+        assert normalize_timezone(said) is not None, said
+    assert normalize_timezone("Park in Ireland.").value == "Europe/Dublin"
+    for said in ("Canada.", "Australia.", "Mexico.", "Portugal.", "New Jersey.", "Chad.", "Turkey."):
+        assert normalize_timezone(said) is None, said
+    assert normalize_timezone("Atlanta, Georgia.").value == "America/New_York"  # the state, not the country
+    assert zone_of_number("+353871234567") == "Europe/Dublin"  # was London
+    assert zone_of_number("+14165550192") == "America/Toronto"  # Canada: the number's own area code
+    answers = ["Ciaran Moriarty", "yes", "ciaran at moriarty builds dot ie", "yes", "Moriarty Builds", "Director",
+               "Fifteen", "Quote jobs quicker"]
+    state, replies = start(*answers, "plus three five three, eight seven, one two three, four five six seven", "yes",
+                           "Cork.")
+    assert "Your phone number says Dublin time. Is that right?" in replies[-1].text, replies[-1].text
+    state.handle("Yes.", 20)
+    assert state.values["timezone"] == "Europe/Dublin"
 
 
 def test_a_company_a_sound_off_the_callers_own_domain_is_read_back_as_the_domain_writes_it() -> None:

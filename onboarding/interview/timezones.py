@@ -1,8 +1,9 @@
 """Time zones from what people say: "Pacific time", "CET", "UTC plus two", "London".
 
 Values are IANA names when a place or a named zone is given (so scheduling code can use zoneinfo)
-and "UTC+H[:MM]" for bare offsets. The table is deliberately small and common; anything else is None
-so the interviewer re-asks rather than guessing.
+and "UTC+H[:MM]" for bare offsets. The table of places and zone names is deliberately small and common; a country
+counts when the tz database gives it one zone ("Ireland": Europe/Dublin; not "Canada"). Anything else is None so the
+interviewer re-asks rather than guessing.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+import pytz
 from phonenumbers.timezone import time_zones_for_number
 
 from onboarding.interview.spoken import find_numbers, tokens
@@ -61,6 +63,29 @@ ZONES: dict[str, str] = {
 # Whisper often hears a spelled zone's final "T" as "D" ("PSD", "ESD", "UDC"); none of these is a zone itself.
 ZONES |= {"psd": ZONES["pst"], "msd": ZONES["mst"], "csd": ZONES["cst"], "esd": ZONES["est"], "udc": ZONES["utc"],
           "ced": ZONES["cet"]}
+# Country names that are also a US state, a place in another country or a word ("New Jersey", "Georgia" for Atlanta).
+_NOT_COUNTRIES = {"georgia", "jersey", "jordan", "chad", "turkey", "guernsey", "man", "niger", "guinea", "china",
+                  "congo", "korea", "samoa", "virgin islands", "st martin", "st maarten"}
+
+
+def _country_zone(code: str) -> str | None:
+    """The country's zone when the tz database gives it exactly one."""
+    zones = pytz.country_timezones.get(code.lower(), [])
+    return zones[0] if len(zones) == 1 else None
+
+
+def _countries() -> dict[str, str]:
+    """Country name (lower case, "Britain (UK)" as "britain" and "uk") -> its one zone."""
+    named: dict[str, str] = {}
+    for code, name in pytz.country_names.items():
+        zone = _country_zone(code)
+        for said in {re.sub(r"\s*\(.*\)", "", name).lower(), *re.findall(r"\((\w[\w .]*)\)", name.lower())}:
+            if zone and said not in _NOT_COUNTRIES and len(said) > 2:
+                named.setdefault(said, zone)
+    return named
+
+
+ZONES = _countries() | ZONES  # the table's own places and zone names first ("brazil", "india")
 _PHRASES = sorted(ZONES, key=len, reverse=True)
 _OFFSET = re.compile(r"\b(?:utc|udc|gmt|u t c|g m t)\s*(?P<sign>\+|-|plus|minus)\s*(?P<rest>.+)$", re.IGNORECASE)
 
@@ -113,14 +138,20 @@ def speakable_timezone(value: str) -> str:
 
 
 def zones_of_number(phone: str) -> list[str]:
-    """The IANA zones libphonenumber gives an international number ("+47…": Europe/Oslo; a US number: its area
-    code's), places only (no Etc/, Arctic/ or Antarctica/); none for anything else."""
+    """The IANA zones of an international number: its country's when the tz database gives it one ("+353…":
+    Europe/Dublin), else those libphonenumber gives it (a US number: its area code's), places only (no Etc/,
+    Arctic/ or Antarctica/); none for anything else."""
     if not phone.startswith("+"):
         return []
     try:
-        zones = time_zones_for_number(phonenumbers.parse(phone))
+        number = phonenumbers.parse(phone)
     except phonenumbers.NumberParseException:
         return []
+    # the calling code's main country ("+44": GB, though libphonenumber files some UK mobiles under Guernsey):
+    # libphonenumber gives an Irish mobile London's zones; the tz database gives Ireland one
+    if zone := _country_zone(phonenumbers.region_code_for_country_code(number.country_code)):
+        return [zone]
+    zones = time_zones_for_number(number)
     return [zone for zone in zones if "/" in zone and not zone.startswith(("Arctic/", "Antarctica/", "Etc/"))]
 
 
@@ -128,7 +159,7 @@ _KNOWN = frozenset(ZONES.values())
 
 
 def zone_of_number(phone: str) -> str | None:
-    """The one time zone a caller's number points to, among those this module names ("+44…" is London, Jersey,
-    Guernsey and the Isle of Man: London); None when it points to several (a Canadian or a toll-free number)."""
+    """The one time zone a caller's number points to, among those this module names ("+44…": London, "+353…":
+    Dublin); None when it points to several (an Australian or a toll-free number)."""
     known = {zone for zone in zones_of_number(phone) if zone in _KNOWN}
     return known.pop() if len(known) == 1 else None
