@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # the scripted interviewer's known sentences, synthesised once per voice (empty: no cache)
     tts_cache_dir: str = str(REPO_ROOT / "data" / "cache" / "tts")
     # Whisper starts transcribing after this much silence instead of the VAD's end of speech (0: off)
-    stt_speculate_after_seconds: float = Field(0.1, ge=0, le=1)
+    stt_speculate_after_seconds: float = Field(0.06, ge=0, le=1)
     # While another answer is being decoded, Whisper's encoder reads the utterance and this many seconds instead of
     # its whole 30 s window: ≈ 40 % less CPU for ≈ 1 point of fields (bench.whisper_speed). 0: always the window
     stt_busy_window_margin_seconds: float = Field(16.0, ge=0, le=30)
