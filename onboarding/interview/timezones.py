@@ -64,8 +64,8 @@ ZONES: dict[str, str] = {
 ZONES |= {"psd": ZONES["pst"], "msd": ZONES["mst"], "csd": ZONES["cst"], "esd": ZONES["est"], "udc": ZONES["utc"],
           "ced": ZONES["cet"]}
 # Country names that are also a US state, a place in another country or a word ("New Jersey", "Georgia" for Atlanta).
-_NOT_COUNTRIES = {"georgia", "jersey", "jordan", "chad", "turkey", "guernsey", "man", "niger", "guinea", "china",
-                  "congo", "korea", "samoa", "virgin islands", "st martin", "st maarten"}
+_NOT_COUNTRIES = {"georgia", "jersey", "jordan", "chad", "turkey", "guernsey", "niger", "guinea", "congo", "korea",
+                  "samoa", "virgin islands", "st martin", "st maarten"}
 
 
 def _country_zone(code: str) -> str | None:
@@ -75,13 +75,13 @@ def _country_zone(code: str) -> str | None:
 
 
 def _countries() -> dict[str, str]:
-    """Country name (lower case, "Britain (UK)" as "britain" and "uk") -> its one zone."""
+    """Country name (lower case, without what the tz database adds in brackets: "Britain (UK)" is "britain";
+    "Korea (South)" would make "south" Seoul) -> its one zone."""
     named: dict[str, str] = {}
     for code, name in pytz.country_names.items():
-        zone = _country_zone(code)
-        for said in {re.sub(r"\s*\(.*\)", "", name).lower(), *re.findall(r"\((\w[\w .]*)\)", name.lower())}:
-            if zone and said not in _NOT_COUNTRIES and len(said) > 2:
-                named.setdefault(said, zone)
+        said = re.sub(r"\s*\(.*\)", "", name).lower()
+        if (zone := _country_zone(code)) and said not in _NOT_COUNTRIES:
+            named.setdefault(said, zone)
     return named
 
 
