@@ -32,6 +32,15 @@ from onboarding.settings import REPO_ROOT, Settings
 
 CAPACITY_JSON = REPO_ROOT / "docs" / "capacity.json"
 CALL_TIMEOUT = 400.0
+# Callers arriving 3 s apart: a line of real callers, whose answers fall at different moments. Dialling in the same
+# instant, simulated callers hear the same cached questions and answer nearly together all call long: the worst
+# case for shared cores, and the one the rounds ran alone until 2026-12-06.
+ARRIVE_EVERY_S = 3.0
+
+
+def arrivals(callers: int, arrive_every: float) -> list[float]:
+    """The spacings a round of `callers` runs with: together, then `arrive_every` apart (one caller: together)."""
+    return list(dict.fromkeys([0.0, arrive_every] if callers > 1 else [0.0]))
 
 
 def caller_answers(personas: list[Persona]) -> list[str]:
@@ -103,6 +112,14 @@ class Row:
     wall_seconds: float
     unanswered: list[str] = field(default_factory=list)  # answers with no reply, and calls that broke off
     stages_ms: dict[str, float] = field(default_factory=dict)  # median of each stage livekit reports, stored turns
+    arrive_every: float = 0.0  # s between one caller's arrival and the next's (0: together)
+
+    @property
+    def label(self) -> str:
+        """The round's callers as the tables show them: "5", or "5, arriving 3 s apart"."""
+        if self.callers == 1 or not self.arrive_every:
+            return str(self.callers)
+        return f"{self.callers}, arriving {self.arrive_every:g} s apart"
 
     @property
     def p50_ms(self) -> float:
@@ -129,25 +146,31 @@ class Row:
         return self.p95_ms <= p95_ms and self.failed_turns == 0 and self.completed == self.callers
 
 
-async def _calls(settings: Settings, scripts: list[CallScript]) -> tuple[list[CallResult], list[BaseException],
-                                                                          list[float]]:
+async def _calls(settings: Settings, scripts: list[CallScript], arrive_every: float = 0.0
+                 ) -> tuple[list[CallResult], list[BaseException], list[float]]:
+    """The callers' whole calls; caller i dials `i * arrive_every` s after the first (0: all at once)."""
     durations: list[float] = []
 
-    async def one(script: CallScript) -> CallResult:
+    async def one(index: int, script: CallScript) -> CallResult:
+        await asyncio.sleep(index * arrive_every)  # the arrival schedule, not a wait for an event
         started = time.monotonic()
         try:
             return await SimCaller(settings, script).run()
         finally:
             durations.append(time.monotonic() - started)
 
-    results = await asyncio.gather(*(one(s) for s in scripts), return_exceptions=True)
+    results = await asyncio.gather(*(one(i, s) for i, s in enumerate(scripts)), return_exceptions=True)
     return ([r for r in results if not isinstance(r, BaseException)],
             [r for r in results if isinstance(r, BaseException)], durations)
 
 
 def run_round(settings: Settings, worker_pid: int, callers: int, audio: Mapping[str, np.ndarray],
-              on_answer: Callable[[str, str], None] | None = None) -> Row:
-    """`callers` reactive callers at once, each through a whole onboarding; the worker measured around them."""
+              on_answer: Callable[[str, str], None] | None = None, arrive_every: float = 0.0) -> Row:
+    """`callers` reactive callers, each through a whole onboarding; the worker measured around them.
+
+    With `arrive_every` 0 they dial in the same instant and, hearing the same cached questions, answer nearly
+    together all call long: the worst case for a shared Whisper. Spaced arrivals are what a line of real callers
+    does; the benchmark reports both."""
     personas = [PERSONAS[i % len(PERSONAS)] for i in range(callers)]
     scripts = [CallScript(answer_book=p.answer_book, expected=p.expected, timeout=CALL_TIMEOUT, audio=audio,
                           on_answer=on_answer) for p in personas]
@@ -156,7 +179,7 @@ def run_round(settings: Settings, worker_pid: int, callers: int, audio: Mapping[
     idle_uss, idle_pss, _ = memory(root)
     cpu0, t0 = cpu_seconds(root), time.monotonic()
     with MemorySampler(worker_pid) as sampler:
-        results, errors, durations = asyncio.run(_calls(settings, scripts))
+        results, errors, durations = asyncio.run(_calls(settings, scripts, arrive_every))
     cpu, wall = cpu_seconds(root) - cpu0, time.monotonic() - t0
     latencies = [x * 1000 for r in results for x in r.latencies]
     failed = sum(r.answers_spoken for r in results) - len(latencies) + len(errors)
@@ -164,7 +187,7 @@ def run_round(settings: Settings, worker_pid: int, callers: int, audio: Mapping[
     unanswered = [a for r in results for a in r.unanswered] + [f"{type(e).__name__}: {e}" for e in errors]
     return Row(callers, latencies, failed, sum(r.completed for r in results), sum(durations), cpu,
                idle_uss / mb, idle_pss / mb, max(sampler.peak_uss, idle_uss) / mb, max(sampler.peak_pss, idle_pss) / mb,
-               wall, unanswered, stage_medians(settings.database_url, since))
+               wall, unanswered, stage_medians(settings.database_url, since), arrive_every)
 
 
 # livekit-agents' own per-turn figures, stored with each turn: a reply's time, stage by stage
@@ -193,7 +216,7 @@ def stage_medians(database_url: str, since: dt.datetime) -> dict[str, float]:
 def stages_table(rows: list[Row]) -> str:
     """Where a reply's time goes, per round: the median of each stage livekit-agents reports for the turns."""
     head = "| callers | " + " | ".join(f"{label} ms" for label in STAGES) + " |\n|---|" + "---|" * len(STAGES)
-    body = "\n".join(f"| {r.callers} | " + " | ".join(
+    body = "\n".join(f"| {r.label} | " + " | ".join(
         f"{r.stages_ms[label]:.0f}" if label in r.stages_ms else "—" for label in STAGES) + " |" for r in rows)
     return f"{head}\n{body}"
 
@@ -203,16 +226,23 @@ def table(rows: list[Row]) -> str:
             "session | USS per session MB | PSS per session MB | worker PSS idle → peak MB | round s |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|")
     body = "\n".join(
-        f"| {r.callers} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | {len(r.latencies_ms)} | {r.failed_turns} "
+        f"| {r.label} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | {len(r.latencies_ms)} | {r.failed_turns} "
         f"| {r.completed}/{r.callers} | {r.cpu_per_session:.1f} | {r.uss_per_session_mb:.1f} "
         f"| {r.pss_per_session_mb:.1f} | {r.idle_pss_mb:.0f} → {r.peak_pss_mb:.0f} | {r.wall_seconds:.0f} |"
         for r in rows)
     return f"{head}\n{body}"
 
 
+def who(row: Row, noun: str = "caller") -> str:
+    """A round's callers in words: "1 caller", "5 callers at once", "5 callers arriving 3 s apart"."""
+    if row.callers == 1:
+        return f"1 {noun}"
+    return f"{row.callers} {noun}s " + (f"arriving {row.arrive_every:g} s apart" if row.arrive_every else "at once")
+
+
 def failures(rows: list[Row]) -> str:
     """What the failed turns were: the answers left unanswered (a call that broke off counts its error)."""
-    lines = [f"- {r.callers} callers: " + "; ".join(dict.fromkeys(r.unanswered)) for r in rows if r.unanswered]
+    lines = [f"- {r.label} (callers): " + "; ".join(dict.fromkeys(r.unanswered)) for r in rows if r.unanswered]
     return ("\n\nFailed turns, by round:\n" + "\n".join(lines)) if lines else ""
 
 
