@@ -125,3 +125,15 @@ def test_doctor_compares_the_measured_capacity_with_max_jobs(settings: Settings,
     assert "Ship 20 = 2 worker(s)" in capacity_check(lk_cloud, path, cores=2).what
     missing = capacity_check(settings, tmp_path / "none.json")
     assert missing.status == "warn" and "make bench" in missing.fix
+
+
+def test_doctor_counts_callers_dialling_together_and_names_the_figure_for_callers_arriving_apart(
+        settings: Settings, tmp_path: Path) -> None:
+    cloud = settings.model_copy(update={"deepgram_api_key": "k", "eleven_api_key": "k", "max_jobs_per_worker": 8})
+    path = measured(tmp_path, cloud={"calls_per_core": 1, "calls_per_core_arriving_apart": 5},
+                    offline={"calls_per_worker": 1, "calls_per_worker_arriving_apart": 1, "cores": 2})
+    check = capacity_check(cloud, path, cores=2)
+    assert check.status == "warn" and "measured 2 per worker" in check.what  # the worst case is the one used
+    assert "5 per core when callers arrive a few seconds apart" in check.what
+    offline = capacity_check(settings.model_copy(update={"max_jobs_per_worker": 1}), path, cores=2)
+    assert "arrive" not in offline.what  # no more apart than together: nothing to add

@@ -39,14 +39,23 @@ def measured_capacity(settings: Settings, path: Path | None = None, cores: int |
     cloud = bool(settings.deepgram_api_key and settings.eleven_api_key)
     if cloud and data.get("cloud", {}).get("calls_per_core"):
         per_core = int(data["cloud"]["calls_per_core"])
-        return Measured(per_core * cores, f"{per_core} cloud-speech calls per core measured × {cores} cores")
+        return Measured(per_core * cores, f"{per_core} cloud-speech calls per core measured × {cores} cores"
+                        + _apart(data["cloud"].get("calls_per_core_arriving_apart"), per_core, "per core"))
     offline = data.get("offline", {})
     if not cloud and offline.get("calls_per_worker"):
         bench_cores = int(offline.get("cores") or cores)
         per_worker = max(1, math.floor(int(offline["calls_per_worker"]) * cores / bench_cores))
         return Measured(per_worker, f"{offline['calls_per_worker']} local-speech calls measured on {bench_cores} "
-                                    f"cores, scaled to {cores}")
+                                    f"cores, scaled to {cores}"
+                        + _apart(offline.get("calls_per_worker_arriving_apart"), int(offline["calls_per_worker"]),
+                                 f"on {bench_cores} cores"))
     return None
+
+
+def _apart(apart: int | None, together: int, per: str) -> str:
+    """The benchmark's figure for callers arriving apart, when more than for callers dialling in the same instant
+    (the figure used: their answers then fall together all call long, the worst case)."""
+    return f"; {apart} {per} when callers arrive a few seconds apart" if apart and apart > together else ""
 
 
 def _plan_sentence(settings: Settings, per_worker: int) -> str:
