@@ -11,6 +11,7 @@ from onboarding.interview import InterviewState, load_definition
 from onboarding.interview.attempts import read_together, words_of
 from onboarding.interview.emails import like_the_domain as emails_like_domain
 from onboarding.interview.emails import like_the_name as emails_like
+from onboarding.interview.emails import name_in_address
 from onboarding.interview.hearing import (
     hear_spelled,
     hear_value,
@@ -128,6 +129,18 @@ def test_a_spelled_word_replaces_the_misheard_one_and_a_spelled_local_part_keeps
     assert surname is not None and surname.value.value == "Dmitri Volkov"
     email = hear_spelled(EMAIL, ["M A R I E"], "mary@example.com")
     assert email is not None and email.value.value == "marie@example.com"
+
+
+def test_a_spelled_word_replaces_the_run_of_words_an_unfamiliar_name_was_heard_as() -> None:
+    """Whisper writes a name it does not know as common words ("Tobias" as "to buy his"): the spelled name
+    replaces them all, not the first alone ("Tobias Buy His Hallberg"); one word stays one word's fix."""
+    first = hear_spelled(NAME, ["T as in tango, O as in Oscar, B as in Bravo, I as in India, A as in alpha, "
+                                "S as in Sierra"], "To Buy His Hallberg")
+    assert first is not None and first.value.value == "Tobias Hallberg"
+    surname = hear_spelled(NAME, ["A, L, M, E, I, D, A"], "Lucia Al Made A")
+    assert surname is not None and surname.value.value == "Lucia Almeida"
+    kept = hear_spelled(NAME, ["G, A, R, S, I, A"], "Maria Garza")  # a spelled word is never the whole name
+    assert kept is not None and kept.value.value == "Maria Garsia"
 
 
 def test_a_spelled_surname_after_a_one_word_name_joins_it() -> None:
@@ -667,3 +680,35 @@ def test_a_company_heard_as_the_glued_domain_is_read_back_as_one_word_and_parted
     state, _ = start("Ada Quinn", "yes", "ada at example dot com", "yes")
     reply = state.handle("Northwind.", 5, ["Northwind.", "Northwind"])
     assert "one word" not in reply.text and state.values["company"] == "Northwind"
+
+
+def test_a_name_given_up_on_is_offered_as_the_confirmed_address_writes_it() -> None:
+    """ "Broonwybn Ashby" refused twice, then bronwyn.ashby@yahoo.com confirmed: the address holds the name, so the
+    agent asks whether the name is as the address writes it (once); a yes stores it, a no leaves it for staff."""
+    said = ("Hi, it's Brahman Ashby.", "No.", "B, R, O, O, N, W, Y, B, N", "No.", "B, R, O, O, N, W, Y, C, N",
+            "No.", "bronwyn dot ashby at yahoo dot com", "Yes.")
+    state, replies = start(*said)
+    assert state.flagged == ["full_name"] and state.values["email"] == "bronwyn.ashby@yahoo.com"
+    assert replies[-1].text.endswith("Your email address says your name is Bronwyn Ashby. Is that right?")
+    reply = state.handle("Yes.", len(said) + 1)
+    assert state.values["full_name"] == "Bronwyn Ashby" and state.flagged == []
+    assert reply.text.endswith("What company are you with?")
+    state, _ = start(*said, "No.")
+    assert "full_name" not in state.values and state.flagged == ["full_name"]
+    assert state.current is not None and state.current.name == "company"  # asked once: the call goes on
+    state, replies = start("Hi, it's Brahman Ashby.", "No.", "B, R, A, M", "No.", "B, R, A, N", "No.",
+                           "bronwyn dot ashby at yahoo dot com", "Yes.")
+    assert replies[-1].text.endswith("What company are you with?")  # "Bram Ashby" is not Bronwyn: no guess
+
+
+@pytest.mark.parametrize(("address", "heard", "name"), [
+    ("bronwyn.ashby@yahoo.com", ["Brahman Ashby", "Broonwybn Ashby"], "Bronwyn Ashby"),
+    ("marcus.halvorsen@gmail.com", ["Marcus Halverson"], "Marcus Halvorsen"),
+    ("marisol_vega@copperline.com.au", ["Maris Albiga", "Marisol Vaga"], "Marisol Vega"),
+    ("marcus.halvorsen@gmail.com", ["Marcus Halvorsen"], None),  # refused as it is: no guess
+    ("meera.d@outlook.com", ["Mira Deshmukh"], None),  # an initial is no surname
+    ("tnowicki@hollispartners.co.uk", ["Tom Nowicki"], None),  # one word: where would it part?
+    ("sales.team@acme.com", ["Sam Lee"], None),  # words nothing like the name heard
+])
+def test_the_name_an_address_holds(address: str, heard: list[str], name: str | None) -> None:
+    assert name_in_address(address, heard) == name

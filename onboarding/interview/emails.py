@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 from onboarding.interview import validate
+from onboarding.interview.people import capitalize_name_word
 from onboarding.interview.spelling import SAID_AS, edit_distance, says_key_words
 from onboarding.interview.spoken import (
     TEENS,
@@ -192,6 +193,29 @@ def like_the_name(address: str, name: str) -> str | None:
                 break
     snapped = "".join(parts)
     return f"{snapped}@{domain}" if snapped != local else None
+
+
+def name_in_address(address: str, heard_names: list[str]) -> str | None:
+    """The caller's name as their address writes it ("bronwyn.ashby@…" → "Bronwyn Ashby") when a name heard for
+    them (one they said no to) is that name a letter or two off in every word ("Broonwybn Ashby"), else None:
+    the reverse of `like_the_name`, for a name given up on before a confirmed address that holds it. Only an
+    address whose local part is words parted by dots, dashes or underscores, one per word of the name heard."""
+    parts = re.split(r"[._-]+", address.partition("@")[0].lower())
+    if len(parts) < 2 or not all(part.isalpha() and len(part) >= 2 for part in parts):
+        return None
+    guess = " ".join(capitalize_name_word(part, index == 0) for index, part in enumerate(parts))
+    if any(folded(heard) == folded(guess) for heard in heard_names):
+        return None  # the caller said no to it already
+
+    def alike(word: str, part: str) -> bool:
+        word = folded(re.sub(r"[^\w]", "", word))
+        return word[:1] == part[:1] and edit_distance(word, part) <= max(1, len(part) // 3)
+
+    for heard in heard_names:
+        words = str(heard).split()
+        if len(words) == len(parts) and all(alike(w, p) for w, p in zip(words, parts, strict=True)):
+            return guess
+    return None
 
 
 def like_the_domain(company: str, address: str) -> str | None:

@@ -26,6 +26,8 @@ from onboarding.interview.timezones import zones_of_number
 
 SPELLED_CONFIDENCE = 0.9  # spelled letters are the caller's own choice, but Whisper may still drop one
 GUESS_CONFIDENCE = 0.5  # below the default read-back threshold: a value guessed from earlier answers is read back
+# Whisper writes a name it does not know as the common words it sounds like: "Tobias" as "to buy his"
+MAX_WORDS_ONE_NAME_HEARD_AS = 3
 WHOLE_ADDRESS_LIKENESS = 1.4  # of 2: a spelled address without "at" reads this much like the one heard before
 
 
@@ -110,18 +112,26 @@ def _resemblance(a: str, b: str) -> float:
 
 
 def _merge_name(previous: str | None, spelled: str) -> str:
-    """A spelled word replaces the word of the earlier name it resembles most (the misheard one); a spelled
-    whole name ("anna space lee") stands alone."""
+    """A spelled word replaces what it spells in the earlier name: the word it resembles most, or the run of
+    words an unfamiliar name was heard as ("To Buy His Hallberg", then T-O-B-I-A-S: "Tobias Hallberg"); a
+    spelled whole name ("anna space lee") stands alone."""
     words = [capitalize_name_word(w, i == 0) for i, w in enumerate(spelled.split())]
     if len(words) > 1 or not previous:
         return " ".join(words)
     old = previous.split()
     if len(old) == 1 and _resemblance(old[0], spelled) < 0.5 and old[0][:1].lower() != spelled[:1]:
         return f"{old[0]} {words[0]}"  # "I heard Priya", then R-A-M-A-N: the missing surname, not a fix of Priya
-    # the word it resembles most, a word with the same first letter first ("garsia" fixes Garza, not Maria)
-    scores = [_resemblance(w, spelled) + (w[:1].lower() == spelled[:1]) * 0.5 for w in old]
-    old[scores.index(max(scores))] = words[0]
-    return " ".join(old)
+    # a run of up to 3 words, never the whole of a longer name (one spelled word is no first name and surname)
+    runs = [(start, end) for start in range(len(old))
+            for end in range(start + 1, min(start + MAX_WORDS_ONE_NAME_HEARD_AS, len(old)) + 1)
+            if len(old) == 1 or end - start < len(old)]
+
+    def score(run: tuple[int, int]) -> float:  # a run with the same first letter first ("garsia" fixes Garza)
+        heard = "".join(old[run[0]:run[1]])
+        return _resemblance(heard, spelled) + (heard[:1].lower() == spelled[:1]) * 0.5
+
+    start, end = max(runs, key=lambda run: (score(run), -(run[1] - run[0])))  # on a tie, the fewest words
+    return " ".join([*old[:start], words[0], *old[end:]])
 
 
 def merge_name_word(previous: str, heard: str) -> str:

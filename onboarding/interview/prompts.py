@@ -37,6 +37,11 @@ def suggest_zone(spec: FieldSpec, zone: str) -> str:
     return f"Your phone number says {speakable(zone, spec.kind)}. Is that right?"
 
 
+def name_from_address(spec: FieldSpec, name: str) -> str:
+    """A name left for staff, offered as the caller's confirmed address writes it (ends like every read-back)."""
+    return f"Your email address says your {spec.label} is {speakable(name, spec.kind, spec.region)}. Is that right?"
+
+
 def reask(spec: FieldSpec, attempt: int) -> str:
     """An alternative phrasing for re-ask number `attempt`, plus the hint."""
     questions = spec.questions

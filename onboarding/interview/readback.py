@@ -14,7 +14,7 @@ import re
 from onboarding.interview import prompts
 from onboarding.interview.attempts import SPELLED_KINDS, edits, read_together, words_of
 from onboarding.interview.definition import FieldSpec
-from onboarding.interview.emails import like_the_domain, like_the_name
+from onboarding.interview.emails import like_the_domain, like_the_name, name_in_address
 from onboarding.interview.extract import extract_fields, target_field
 from onboarding.interview.hearing import (
     GUESS_CONFIDENCE,
@@ -114,6 +114,25 @@ class ReadBack:
         self._pending = PendingValue(spec.name, Normalized(zone, GUESS_CONFIDENCE), text, turn, "answer")
         self._last_prompt = prompts.suggest_zone(spec, zone)
         return Reply(prompts.join(prompts.NOT_CAUGHT, self._last_prompt), [], False)
+
+    def _name_from_address(self, prefix: str, updates: list[FieldUpdate]) -> Reply | None:
+        """A name given up on after misheard spellings, then an address confirmed that holds it ("Broonwybn
+        Ashby" refused, then bronwyn.ashby@yahoo.com said yes to): ask whether the name is as the address writes
+        it, as an operator would. Once per call; a yes stores it, a no leaves it for staff."""
+        name = next((f for f in self.definition.fields if f.kind == "person_name" and f.name in self.flagged), None)
+        email = next((f for f in self.definition.fields if f.kind == "email" and f.name in self.values), None)
+        if name is None or email is None or name.name in self._offered_from_address:
+            return None
+        guess = name_in_address(str(self.values[email.name]), [str(v) for v in self._refused.get(name.name, [])])
+        if guess is None:
+            return None
+        self._offered_from_address.add(name.name)
+        said = self.history[email.name][-1]
+        self._focus = name.name
+        self._pending = PendingValue(name.name, Normalized(guess, GUESS_CONFIDENCE), said.raw, said.turn_index,
+                                     "answer")
+        self._last_prompt = prompts.name_from_address(name, guess)
+        return Reply(prompts.join(prefix, self._last_prompt), updates, False)
 
     def _like_earlier_answers(self, spec: FieldSpec, heard: Heard | None) -> Heard | None:
         """An address a letter or a sound off the caller's confirmed name is read back as the name

@@ -55,6 +55,7 @@ class InterviewState(ReadBack):
         self._rejected: dict[str, Value] = {}  # the value the caller said no to, per field (a spelling fixes it)
         self._refused: dict[str, list[Value]] = {}  # every value the caller said no to, per field: never heard again
         self._refused_spellings: dict[str, list[Value]] = {}  # those of them the caller had spelled
+        self._offered_from_address: set[str] = set()  # a name given up on, offered as the address writes it
         self._spelled_part: tuple[str, str] | None = None  # (field, letters so far) of a spelling being read back
         self._readings: list[str] = []  # every STT reading of the utterance being handled, best first
         # The STT's other readings of an utterance (its N best), set by the voice call; None: one reading only.
@@ -382,6 +383,8 @@ class InterviewState(ReadBack):
 
     def _next(self, prefix: str, updates: list[FieldUpdate]) -> Reply:
         """Move to the next unhandled field (reading back a volunteered value first) or finish."""
+        if (offer := self._name_from_address(prefix, updates)) is not None:
+            return offer
         spec = self.current
         if spec is None:
             self.finished = True
