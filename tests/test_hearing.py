@@ -67,6 +67,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("O as in Oscar, see you as in Charlie, A as in Alpha", "oca"),  # the letter, a stray word, its key word
     ("K, as in K, I as in India, M as in Mike", "kim"),  # the key word heard as the letter itself
     ("O, as in Oscar, S, as in C, R, T as in Tango", "ost"),  # Sierra written as two letters
+    ("I, as in India, K, as in K, O, L, as in Lima", "ikl"),  # and Kilo
+    ("T, as in Tango, K, as in K, O, O, as in Oscar", "tko"),  # …but an O with its own key word is an O
     ("K isn't kilo. Oh, it's an Oscar. W is in whiskey", "kow"),  # "as in" heard as "isn't", "it's an"
     ("L as in Lima, S, S, and Sierra, K, as in Kilo", "lsk"),  # "as in" heard as "S, and"
     ("E is in Echo, X is in X, R, A, Y, A is in Alpha, M", "exam"),  # the key word written as its letters

@@ -97,6 +97,9 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     word = toks[j].lower()
     if word == "c" and j + 1 < len(toks) and toks[j + 1].lower() == "r":
         return j + 1, "s", True  # "S as in C, R": Sierra ("see-air-ah") written as two letters
+    if word == "k" and j + 1 < len(toks) and toks[j + 1].lower() == "o" and (
+            j + 2 >= len(toks) or _key_at(toks, j + 2) is None):
+        return j + 1, "k", True  # "K as in K, O": Kilo written as two letters (an O of its own has its key word)
     if len(word) == 1 and word.isalpha():  # "F as in F": the key word heard as a letter; the letter before it wins
         return j, word, False
     if len(word) < 2 or not word.isalpha() or word in SYMBOLS or word in DIGITS or word in _NOISE or (
