@@ -75,6 +75,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("X as in X ray, A", "xa"),
     ("N as in November, that B is in Bravo, O as in Oscar", "n@bo"),  # "at" written "that" before a letter
     ("That is an alpha, N as in November", "an"),  # …but "A" heard as "that" before its own key word
+    ("D, as in Delta. That's a B as in vector. I, as an India", "dvi"),  # "That's a" before a letter: no A
     ("O is an Oscar. He is a nickel.", "oe"),  # "E is an Echo": the letter written "He", the key word misheard
     ("L as in lima, do, zero, at", "l20@"),  # "two" written "do" or "to" beside another digit
     ("S, A, M, to, zero, at, gmail dot com", "sam20@gmail.com"),

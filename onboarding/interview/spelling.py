@@ -251,6 +251,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                     pending.pop()  # "aitch as in hotel" written "A, H has in hotel": one letter, not two
                 elif letter == "m" and heard.lower() == "am" and pending and pending[-1].lower() == "i":
                     pending.pop()  # "M as in Mike" written "I am as in Mike"
+                if [t.lower().replace("’", "'") for t in pending[-2:]] in (["that's", "a"], ["it's", "a"]):
+                    del pending[-2:]  # "That's a B as in Victor": an article before the letter, no A
             times = _MULTI.get(pending[-1].lower(), 1) if pending else 1  # "double L as in Lima"
             if (times == 1 and (keyed or heard_as == letter) and pending and pending[-1].lower() == "w"
                     and letter != "w"):
