@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from bench.common import machine, write_section
 from bench.worker_bench import (
     ARRIVE_EVERY_S,
@@ -27,6 +29,7 @@ from bench.worker_bench import (
     caller_answers,
     failures,
     logs_dir,
+    memory,
     pin_harness,
     run_round,
     stages_table,
@@ -101,7 +104,8 @@ def report(rows: list[Row], args: argparse.Namespace, service: float, started: f
         + (f", Gemini first token {GEMINI_LATENCY.first_result * 1000:.0f} ms" if args.gemini else "")
         + f" ({service:.0f} ms per turn in all). Voice-to-voice: end of the caller's speech → first agent audio "
         "at the caller. Worker CPU: CPU-seconds of every worker process (exited job processes included) per "
-        "session-second, in % of one core. USS/PSS per session: (peak − idle) of the worker's tree over N.\n\n"
+        "session-second, in % of one core. USS/PSS per session: (the round's peak − the worker's idle before its "
+        "first round) of its tree over N.\n\n"
         + table(rows)
         + f"\n\nLargest N on one core with p95 ≤ {P95_GOAL_MS:.0f} ms, no failed turn and every call completed, "
         f"callers dialling together: **{largest}** (a 2-core box: **{2 * largest}**)"
@@ -167,12 +171,13 @@ def main(argv: list[str]) -> None:
     worker = start_worker(settings, logs / "agent-worker.log", cpus=[WORKER_CORE] if pinned else None,
                           cwd=args.worker_from or REPO_ROOT, **overrides)
     rows: list[Row] = []
+    idle = memory(psutil.Process(worker.proc.pid))[:2]  # every round's memory per session from this floor
     service = fake_service_ms(args.gemini)
     try:
         for n in args.counts:
             for spacing in arrivals(n, args.arrive_every):
                 rows.append(run_round(settings, worker.proc.pid, n, audio, on_answer=deepgram.expect,
-                                      arrive_every=spacing))
+                                      arrive_every=spacing, idle=idle))
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
             if all(r.p95_ms > 2 * P95_GOAL_MS for r in rows if r.callers == n):
                 break  # far past the aim both ways: larger rounds only measure a queue

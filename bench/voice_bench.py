@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from bench.common import machine, write_section
 from bench.worker_bench import (
     ARRIVE_EVERY_S,
@@ -25,6 +27,7 @@ from bench.worker_bench import (
     caller_answers,
     failures,
     logs_dir,
+    memory,
     run_round,
     stages_table,
     table,
@@ -83,10 +86,11 @@ def main(argv: list[str]) -> None:
     overrides = {"MAX_JOBS_PER_WORKER": str(jobs), **dict(pair.split("=", 1) for pair in args.worker_env)}
     worker = start_worker(settings, logs / "agent-worker.log", cwd=args.worker_from or REPO_ROOT, **overrides)
     rows: list[Row] = []
+    idle = memory(psutil.Process(worker.proc.pid))[:2]  # every round's memory per session from this floor
     try:
         for n in args.counts:
             for spacing in arrivals(n, args.arrive_every):
-                rows.append(run_round(settings, worker.proc.pid, n, audio, arrive_every=spacing))
+                rows.append(run_round(settings, worker.proc.pid, n, audio, arrive_every=spacing, idle=idle))
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
     finally:
         worker.stop()

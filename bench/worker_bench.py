@@ -165,18 +165,21 @@ async def _calls(settings: Settings, scripts: list[CallScript], arrive_every: fl
 
 
 def run_round(settings: Settings, worker_pid: int, callers: int, audio: Mapping[str, np.ndarray],
-              on_answer: Callable[[str, str], None] | None = None, arrive_every: float = 0.0) -> Row:
+              on_answer: Callable[[str, str], None] | None = None, arrive_every: float = 0.0,
+              idle: tuple[int, int] | None = None) -> Row:
     """`callers` reactive callers, each through a whole onboarding; the worker measured around them.
 
     With `arrive_every` 0 they dial in the same instant and, hearing the same cached questions, answer nearly
     together all call long: the worst case for a shared Whisper. Spaced arrivals are what a line of real callers
-    does; the benchmark reports both."""
+    does; the benchmark reports both. `idle`: the worker's (USS, PSS) before its first round, so that a round's
+    memory per session is never measured from a floor the round before left raised (its job processes still
+    exiting); by default, the tree as this round starts."""
     personas = [PERSONAS[i % len(PERSONAS)] for i in range(callers)]
     scripts = [CallScript(answer_book=p.answer_book, expected=p.expected, timeout=CALL_TIMEOUT, audio=audio,
                           on_answer=on_answer) for p in personas]
     root = psutil.Process(worker_pid)
     since = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    idle_uss, idle_pss, _ = memory(root)
+    idle_uss, idle_pss = idle or memory(root)[:2]
     cpu0, t0 = cpu_seconds(root), time.monotonic()
     with MemorySampler(worker_pid) as sampler:
         results, errors, durations = asyncio.run(_calls(settings, scripts, arrive_every))
