@@ -260,7 +260,9 @@ def normalize_free_text(text: str, min_chars: int = 4) -> Normalized | None:
     body = re.sub(r"\s+", " ", _FEWER_HEARD.sub("Fewer ", body))
     if len(re.sub(r"[^A-Za-z0-9]", "", body)) < min_chars or classify_reply(body) != "other":
         return None
-    return Normalized(body[0].upper() + body[1:], 0.8 if len(body.split()) >= 3 else 0.6)
+    # a goal of one or two words is easier to mishear than a sentence, though not so likely wrong that the caller
+    # should hear it back when every reading gives it (the goal's read_back_below is 0.65: 3 of 5 readings is 0.6)
+    return Normalized(body[0].upper() + body[1:], 0.8 if len(body.split()) >= 3 else 0.7)
 
 
 def normalize_text(text: str) -> Normalized | None:
