@@ -111,6 +111,32 @@ def test_an_utterance_past_whisper_window_is_cut_at_its_quietest_pause() -> None
     assert len(pieces_of(tone[: rate * 29])) == 1
 
 
+def test_a_shorter_longest_piece_cuts_at_the_same_share_of_it() -> None:
+    rate = 16000
+    tone = (0.3 * np.sin(np.arange(rate * 29) / rate * 2 * np.pi * 220)).astype(np.float32)
+    tone[rate * 10: rate * 10 + rate // 4] = 0.0  # a pause at 10 s: between 8 and 13 s of a 15 s piece
+    pieces = pieces_of(tone, 15)
+    assert round(pieces[0].size / rate, 1) == 10.1 and all(piece.size <= rate * 15 for piece in pieces)
+    assert sum(piece.size for piece in pieces) == tone.size
+
+
+def test_a_reading_that_lost_most_of_a_long_spelling_is_read_again_in_pieces() -> None:
+    """Whisper tiny wrote "See as in India" for 29.6 s of a spelled address in one window (heldout-20, slt): a
+    reading of under one word for two seconds of an utterance of 8 s or more is read again in pieces."""
+    from onboarding.providers.whisper_stt import default_model_dir, load_whisper, lost_most_of, reread_in_pieces
+
+    assert lost_most_of(["See as in India"], 29.6) and lost_most_of([], 9.0)
+    assert not lost_most_of(["See as in India"], 7.9)  # a short answer
+    assert not lost_most_of([" ".join(["word"] * 15)], 29.6)
+    said = spell_out_with_words("thandi@nkosi.co.za")
+    audio = to_whisper_input(frames_of(speak(said, "slt")))
+    assert audio.size > 16000 * 8
+    again = reread_in_pieces(load_whisper(default_model_dir()), audio, 5, priming((SPELLING_STT_PROMPT,)), 5,
+                             ["See as in India"])
+    decoded = decode_spelled(again[0])
+    assert decoded is not None and decoded.text.startswith("thandi@nkosi.co."), again[0]  # its Z heard "he has"
+
+
 def test_a_spelled_address_longer_than_whisper_window_is_heard_to_its_end(whisper: WhisperSTT) -> None:
     """A spelled address ran past 30 s in the accuracy benchmark, and Whisper read across its window kept only
     "M is in mic. as in uniform.": now each piece cut at a pause is read as any answer is."""

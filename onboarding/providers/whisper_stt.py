@@ -32,6 +32,11 @@ NO_SPEECH_PROB = 0.6
 LOGPROB_THRESHOLD = -1.0  # …unless the decoding is this sure of its words (Whisper's own pair of thresholds)
 LOOP_RATIO = 2.4  # Whisper's own compression-ratio threshold: text this repetitive is a decoding loop
 WINDOW_S = 30  # Whisper's window: a longer utterance is read in pieces (`pieces_of`)
+# A reading of fewer words than this a second, of an utterance at least REREAD_AFTER_S long, lost most of it: read
+# again in pieces of at most REREAD_PIECE_S (`reread_in_pieces`). Spelled letters come at ≈ 2 words a second.
+MIN_WORDS_PER_SECOND = 0.5
+REREAD_AFTER_S = 8
+REREAD_PIECE_S = 15
 TOKENS_PER_SECOND, SPARE_TOKENS = 12, 16  # generous for speech (≈ 3 words or 4 spelled letters a second)
 N_BEST = 5  # readings per utterance: the interview keeps the first its field accepts, their agreement = confidence
 
@@ -127,7 +132,7 @@ def transcribe(model, audio: np.ndarray, beam_size: int = 5, prompt: str | None 
 
 
 def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = None,
-               n_best: int = N_BEST, window_margin_s: float | None = None) -> list[str]:
+               n_best: int = N_BEST, window_margin_s: float | None = None, reread: bool = True) -> list[str]:
     """Whisper's `n_best` readings of one utterance, best first ([] for silence or non-speech).
 
     One encoder pass and one beam search: the beam's finished hypotheses are the N best, so they cost next to
@@ -138,6 +143,7 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     prompt whose readings so far are enough. Utterances longer than one 30 s window are read in pieces cut at
     pauses. `window_margin_s`: encode only the utterance and this much padding instead of Whisper's whole 30 s
     window (faster, and less accurate: `bench.whisper_speed`; the worker does so only while busy, `local_inference`).
+    `reread`: a reading that lost most of a long utterance is read again in shorter pieces (`reread_in_pieces`).
     """
     enough = None
     if isinstance(prompt, Priming):
@@ -146,7 +152,7 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     if audio.size < WHISPER_RATE // 10 or loudness_dbfs(audio) < MIN_SPEECH_DBFS:
         return []  # Whisper invents "Thank you." or "Bye." for near-silence: never let that end a call
     if audio.size > WHISPER_RATE * WINDOW_S:
-        return _in_pieces(model, audio, beam_size, Priming(tuple(prompts), enough), n_best)
+        return _in_pieces(model, audio, beam_size, Priming(tuple(prompts), enough), n_best, WINDOW_S)
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import get_suppressed_tokens
@@ -194,6 +200,27 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
     if not readings and any(prompts):  # every reading looped ("olivia, olivia, olivia, …") or echoed the prompt
         log.info("Whisper looped or wrote its prompt back; decoding again without the prompt")
         readings = decode(None) or []
+    if reread and lost_most_of(readings, audio.size / WHISPER_RATE):
+        readings = reread_in_pieces(model, audio, beam_size, Priming(tuple(prompts), enough), n_best, readings)
+    return readings
+
+
+def lost_most_of(readings: list[str], seconds: float) -> bool:
+    """The best reading holds far fewer words than an utterance this long: Whisper tiny, given 29.6 s of a
+    spelled address in one window, wrote "See as in India" (and its other readings less)."""
+    return seconds >= REREAD_AFTER_S and len(readings[0].split() if readings else []) < MIN_WORDS_PER_SECOND * seconds
+
+
+def reread_in_pieces(model, audio: np.ndarray, beam_size: int, prompt: Prompt, n_best: int,
+                     readings: list[str]) -> list[str]:
+    """A long utterance read again in pieces of at most 15 s (half of it when shorter), cut at pauses: kept when
+    its best reading holds more words than the whole one's. The spelled address above, in 3 pieces: "T, as in
+    tango, H, as in hotel, … Dot, C, as in Charlie, O, as in Oscar, …"."""
+    seconds = audio.size / WHISPER_RATE
+    again = _in_pieces(model, audio, beam_size, prompt, n_best, min(REREAD_PIECE_S, seconds / 2 + 1))
+    if again and len(again[0].split()) > len(readings[0].split() if readings else []):
+        log.info("Whisper lost most of a %.1f s utterance; read again in pieces", seconds)
+        return again
     return readings
 
 
@@ -235,14 +262,16 @@ def is_loop(text: str) -> bool:
     return len(data) > 24 and len(data) / len(zlib.compress(data)) > LOOP_RATIO
 
 
-def pieces_of(audio: np.ndarray) -> list[np.ndarray]:
-    """An utterance longer than Whisper's 30 s window, cut at the quietest 100 ms between 16 and 26 s of what is
-    left (a pause between spelled letters): a spelled address often runs past 30 s, and read whole, across
-    windows, Whisper tiny kept a few words of it ("M is in mic. as in uniform." for 31.5 s of spelling)."""
+def pieces_of(audio: np.ndarray, longest_s: float = WINDOW_S) -> list[np.ndarray]:
+    """An utterance longer than `longest_s` (Whisper's 30 s window), cut at the quietest 100 ms between 16 and
+    26 s of what is left, for 30 s (the same share of a shorter `longest_s`): at a pause between spelled letters. A
+    spelled address often runs past 30 s, and read whole, across windows, Whisper tiny kept a few words of it
+    ("M is in mic. as in uniform." for 31.5 s of spelling)."""
     pieces: list[np.ndarray] = []
     hop, window = WHISPER_RATE // 20, WHISPER_RATE // 10
-    while audio.size > WHISPER_RATE * WINDOW_S:
-        starts = range(WHISPER_RATE * 16, WHISPER_RATE * 26 - window, hop)
+    while audio.size > WHISPER_RATE * longest_s:
+        starts = range(int(WHISPER_RATE * longest_s * 16 / 30), int(WHISPER_RATE * longest_s * 26 / 30) - window,
+                       hop)
         quietest = min(starts, key=lambda at: float(np.mean(audio[at:at + window] ** 2)))
         cut = quietest + window // 2
         pieces.append(audio[:cut])
@@ -250,11 +279,12 @@ def pieces_of(audio: np.ndarray) -> list[np.ndarray]:
     return [*pieces, audio]
 
 
-def _in_pieces(model, audio: np.ndarray, beam_size: int, prompt: Prompt, n_best: int) -> list[str]:
+def _in_pieces(model, audio: np.ndarray, beam_size: int, prompt: Prompt, n_best: int,
+               longest_s: float) -> list[str]:
     """The readings of a long utterance, piece by piece: the k-th joins each piece's k-th reading (its last when
     it has fewer), so the first is every piece's best."""
-    readings_per_piece = [r for piece in pieces_of(audio) if (r := hypotheses(model, piece, beam_size, prompt,
-                                                                              n_best))]
+    readings_per_piece = [r for piece in pieces_of(audio, longest_s)
+                          if (r := hypotheses(model, piece, beam_size, prompt, n_best, reread=False))]
     joined: list[str] = []
     for k in range(max((len(r) for r in readings_per_piece), default=0)):
         text = " ".join(r[min(k, len(r) - 1)] for r in readings_per_piece)
