@@ -28,6 +28,7 @@ bench: install
 	$(PY) -m bench.spelling_stream
 	$(PY) -m bench.clip_encoding
 	$(PY) -m bench.tts_beside_stt
+	$(PY) -m bench.readback_calibration
 
 doctor: install
 	$(PY) -m onboarding doctor

@@ -2,12 +2,13 @@
 
     python -m bench.readback_calibration [--corpora heldout-3,…] [--kinds company,role,…] [--voices …]
 
-Every answer of the whole held-out callers (`tests/corpus/heldout-N.toml`, the n-th entry of each field is caller
-n) is spoken in each voice and heard as a call hears it: Whisper's N best, primed as the field's hearing plan
-primes it with the caller's own name and address (confirmed earlier in a call), the first reading the field's
-normaliser accepts, and the share of readings giving the same value as its confidence (`hear_value`). A value
-below the field's `read_back_below` is read back for a yes; at or above it, it is stored unheard by the caller.
-The table says, per field and per confidence, how many values were right: a confidence at which many are wrong is
+Every answer of the whole held-out callers (`tests/corpus/heldout-N.toml`, N = 2 … 19 unless `--corpora` says
+otherwise; the n-th entry of each field is caller n) is spoken in each voice and heard as a call hears it:
+Whisper's N best, primed as the field's hearing plan primes it with the caller's own name and address (confirmed
+earlier in a call), the first reading the field's normaliser accepts, and the share of readings giving the same
+value as its confidence (`hear_value`). A value below the field's `read_back_below` is read back for a yes; at or
+above it, it is stored unheard by the caller. The table says, per field and per confidence, how many values were
+right: a confidence at which many are wrong is
 one the caller should hear back. Writes docs/readback-calibration.md.
 """
 
@@ -56,10 +57,14 @@ def callers(path: Path) -> list[dict[str, dict]]:
     return [{kind: entries[n] for kind, entries in corpus.items() if kind != "reject"} for n in range(count)]
 
 
+# The held-out sets spent when the thresholds in data/interview.toml were chosen from this table (heldout-20 and
+# later were written to measure that choice, so they are not in it).
+CALIBRATION_CORPORA = tuple(f"heldout-{n}" for n in range(2, 20))
+
+
 def corpus_paths(names: str) -> list[Path]:
-    if names:
-        return [CORPUS_DIR / f"{name.strip()}.toml" for name in names.split(",") if name.strip()]
-    return sorted(CORPUS_DIR.glob("heldout-*.toml"), key=lambda p: int(p.stem.split("-")[1]))
+    chosen = [name.strip() for name in names.split(",") if name.strip()] or CALIBRATION_CORPORA
+    return [CORPUS_DIR / f"{name}.toml" for name in chosen]
 
 
 def run(paths: list[Path], kinds: list[str], voices: list[str]) -> list[Heard]:
@@ -122,8 +127,8 @@ def wrong_list(results: list[Heard]) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.readback_calibration", description=__doc__.splitlines()[0])
-    parser.add_argument("--corpora", default="", help="held-out files by name, comma-separated (default: every "
-                                                      "tests/corpus/heldout-N.toml)")
+    parser.add_argument("--corpora", default="", help="held-out files by name, comma-separated (default: "
+                                                      "heldout-2 … heldout-19)")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--voices", default=",".join(ALL_VOICES))
     parser.add_argument("--out", type=Path, default=OUT)

@@ -386,3 +386,24 @@ def test_a_goal_four_of_five_readings_agree_on_is_stored_unread(state: Interview
     reply = state.handle(heard[0], 300, heard[1:])
     assert "Is that right?" not in reply.text and state.values["primary_goal"] == "Sort urgent calls first"
     assert state.current is not None and state.current.name == "phone"
+
+
+def test_a_value_the_caller_said_no_to_is_never_stored_unheard(state: InterviewState) -> None:
+    """heldout-21 (rms): "…leave the jump" read back (3 readings of 5), refused, then said again and heard the same
+    by every reading — and stored without a read-back. Heard again as refused, it is read back again, and
+    when the attempts are spent the goal is left for staff."""
+    talk(state, "My name is Maria Garcia.", "Yes.", "maria at example dot com", "Yes.", "Acme.", "Product manager.",
+         "Ten.")
+    once = ["Send quotes before we leave the jump.", "send quotes before we leave the jump", "Send quotes before we "
+            "leave the jump!", "Send quotes before we leave the job.", "Send quotes before we leave the chop."]
+    reply = state.handle(once[0], 300, once[1:])
+    assert "leave the jump. Is that right?" in reply.text, reply.text
+    state.handle("No.", 301)
+    again = [*once[:3], "Send quotes, before we leave the jump.", "SEND quotes before we leave the jump"]
+    reply = state.handle(again[0], 302, again[1:])
+    assert "leave the jump. Is that right?" in reply.text and "primary_goal" not in state.values, reply.text
+    state.handle("No.", 303)
+    reply = state.handle(again[0], 304, again[1:])
+    assert "leave the jump. Is that right?" in reply.text and "primary_goal" not in state.values, reply.text
+    state.handle("No.", 305)
+    assert "primary_goal" not in state.values and "primary_goal" in state.flagged

@@ -16,7 +16,7 @@ from typing import Any
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import HearingPlan, company_domain, distinct, hearing_plan
+from onboarding.interview.hearing import HearingPlan, company_domain, distinct, hearing_plan, sounds_the_same
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -305,10 +305,16 @@ class InterviewState(ReadBack):
             return self._failed(spec, updates, reason or prompts.NOT_CAUGHT, spelling=spelled,
                                 digits=reason is not None and spec.kind == "phone")
         if (spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec)
-                or spacing_note(spec.kind, value.value, company_domain(self.values))):  # spacing: only the caller knows
+                or spacing_note(spec.kind, value.value, company_domain(self.values))  # spacing: only the caller knows
+                or self._was_refused(spec, value.value)):  # heard again as said no to: never stored unheard
             return self._confirm(spec, value, text, turn, source, "", updates)
         updates.append(self._accept(spec, value, text, turn, source))
         return self._next(self._ack(), updates)
+
+    def _was_refused(self, spec: FieldSpec, value: Value) -> bool:
+        """The caller said no to this value for this field ("…leave the jump", heard again by 4 readings of 5 after
+        a no: stored unheard before, now read back again)."""
+        return any(sounds_the_same(value, no) for no in self._refused.get(spec.name, []))
 
     def _handle_correction(self, text: str, turn: int) -> Reply | None:
         """A correction outside a read-back; None means "treat the payload as an answer"."""

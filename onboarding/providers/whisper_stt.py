@@ -282,9 +282,11 @@ def pieces_of(audio: np.ndarray, longest_s: float = WINDOW_S) -> list[np.ndarray
 def _in_pieces(model, audio: np.ndarray, beam_size: int, prompt: Prompt, n_best: int,
                longest_s: float) -> list[str]:
     """The readings of a long utterance, piece by piece: the k-th joins each piece's k-th reading (its last when
-    it has fewer), so the first is every piece's best."""
+    it has fewer), so the first is every piece's best. A piece of a window's split may itself be read again in
+    shorter pieces (`reread_in_pieces`); a piece of those is not."""
+    reread = longest_s > REREAD_PIECE_S
     readings_per_piece = [r for piece in pieces_of(audio, longest_s)
-                          if (r := hypotheses(model, piece, beam_size, prompt, n_best, reread=False))]
+                          if (r := hypotheses(model, piece, beam_size, prompt, n_best, reread=reread))]
     joined: list[str] = []
     for k in range(max((len(r) for r in readings_per_piece), default=0)):
         text = " ".join(r[min(k, len(r) - 1)] for r in readings_per_piece)
