@@ -37,7 +37,7 @@ ALL_VOICES = (*DEFAULT_VOICES, *CALLER_VOICES[1:])
 
 
 @dataclass(frozen=True)
-class Heard:
+class HeardAnswer:
     field: str
     voice: str
     said: str
@@ -67,10 +67,10 @@ def corpus_paths(names: str) -> list[Path]:
     return [CORPUS_DIR / f"{name}.toml" for name in chosen]
 
 
-def run(paths: list[Path], kinds: list[str], voices: list[str]) -> list[Heard]:
+def run(paths: list[Path], kinds: list[str], voices: list[str]) -> list[HeardAnswer]:
     fields = {spec.name: spec for spec in load_definition(get_settings().interview_path).fields}
     model = load_whisper(default_model_dir())
-    results: list[Heard] = []
+    results: list[HeardAnswer] = []
     every = [(caller, kind) for path in paths for caller in callers(path) for kind in kinds if kind in caller]
     for voice in voices:
         for caller, kind in every:
@@ -83,15 +83,15 @@ def run(paths: list[Path], kinds: list[str], voices: list[str]) -> list[Heard]:
             if kind == "company":  # as the call does: a company heard as the caller's domain glued is parted
                 heard = parted_at_its_ending(heard, company_domain(earlier))
             got = heard.value.value if heard else None
-            results.append(Heard(kind, voice, caller[kind]["text"], caller[kind]["expected"], got,
+            results.append(HeardAnswer(kind, voice, caller[kind]["text"], caller[kind]["expected"], got,
                                  heard.confidence if heard else 0.0))
             print(f"\r{len(results)}/{len(every) * len(voices)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return results
 
 
-def table(results: list[Heard]) -> str:
-    by: dict[tuple[str, float], list[Heard]] = defaultdict(list)
+def table(results: list[HeardAnswer]) -> str:
+    by: dict[tuple[str, float], list[HeardAnswer]] = defaultdict(list)
     for result in results:
         if result.got is not None:
             by[(result.field, result.confidence)].append(result)
@@ -102,7 +102,7 @@ def table(results: list[Heard]) -> str:
     return "\n".join(lines)
 
 
-def thresholds(results: list[Heard], kinds: list[str]) -> str:
+def thresholds(results: list[HeardAnswer], kinds: list[str]) -> str:
     """Per field and threshold: what would be read back, and the wrong values stored unheard by the caller."""
     cuts = (0.5, 0.6, 0.65, 0.7, 0.8, 0.85, 0.9)
     lines = ["| field | read back below | values read back | right values read back | wrong values stored "
@@ -119,7 +119,7 @@ def thresholds(results: list[Heard], kinds: list[str]) -> str:
     return "\n".join(lines)
 
 
-def wrong_list(results: list[Heard]) -> str:
+def wrong_list(results: list[HeardAnswer]) -> str:
     return "\n".join(f"- [{r.field}/{r.voice}] {r.said!r} → {r.got!r} (confidence {r.confidence:.2f}), "
                      f"expected {r.expected!r}" for r in results if r.got is not None and not r.right
                      and not same_value(r.got, r.expected))

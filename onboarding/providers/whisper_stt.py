@@ -208,7 +208,11 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
 def lost_most_of(readings: list[str], seconds: float) -> bool:
     """The best reading holds far fewer words than an utterance this long: Whisper tiny, given 29.6 s of a
     spelled address in one window, wrote "See as in India" (and its other readings less)."""
-    return seconds >= REREAD_AFTER_S and len(readings[0].split() if readings else []) < MIN_WORDS_PER_SECOND * seconds
+    return seconds >= REREAD_AFTER_S and _words_in_best(readings) < MIN_WORDS_PER_SECOND * seconds
+
+
+def _words_in_best(readings: list[str]) -> int:
+    return len(readings[0].split()) if readings else 0
 
 
 def reread_in_pieces(model, audio: np.ndarray, beam_size: int, prompt: Prompt, n_best: int,
@@ -218,7 +222,7 @@ def reread_in_pieces(model, audio: np.ndarray, beam_size: int, prompt: Prompt, n
     tango, H, as in hotel, … Dot, C, as in Charlie, O, as in Oscar, …"."""
     seconds = audio.size / WHISPER_RATE
     again = _in_pieces(model, audio, beam_size, prompt, n_best, min(REREAD_PIECE_S, seconds / 2 + 1))
-    if again and len(again[0].split()) > len(readings[0].split() if readings else []):
+    if _words_in_best(again) > _words_in_best(readings):
         log.info("Whisper lost most of a %.1f s utterance; read again in pieces", seconds)
         return again
     return readings
