@@ -93,6 +93,15 @@ def test_a_provider_misheard_by_a_sound_is_the_provider(said: str, address: str)
     assert exact is not None and heard.confidence < exact.confidence  # a guess: read back, not taken on trust
 
 
+@pytest.mark.parametrize("said", ["It's T.O.M at northwind.com.", "It's t.o.m@northwind.com.",
+                                  "T. O. M at northwind dot com"])
+def test_letters_spelled_with_full_stops_are_one_local_part(said: str) -> None:
+    """Seen in CI: "t o m at northwind dot com" written with a full stop between the letters, the last one bare,
+    was stored as t.o.m@northwind.com. Two letters stay as said ("j.r@" is an address people have)."""
+    assert normalize_email(said).value == "tom@northwind.com"
+    assert normalize_email("j.r@acme.com").value == "j.r@acme.com"
+
+
 @pytest.mark.parametrize("said", ["bob at aon dot com", "bob at lime dot com", "bob at acme dot com",
                                   "bob at proton dot com", "bob at gmail dot co"])
 def test_a_domain_near_no_provider_stays_as_heard(said: str) -> None:

@@ -310,7 +310,7 @@ def normalize_email(text: str) -> tuple[str, float] | None:
 def _normalize_email(raw: str) -> tuple[str, float] | None:
     formatted = _FORMATTED.search(raw)
     if formatted and " at " not in raw.lower() and " dot " not in raw.lower():
-        candidate, _ = _fix_domain(formatted.group(0).lower().rstrip("."))
+        candidate, _ = _fix_domain(join_spelled(formatted.group(0)).lower().rstrip("."))
         confidence = 0.95
     else:
         body = strip_edges(strip_leads(strip_edges(raw), *_PREFIXES))

@@ -163,7 +163,7 @@ SPACE_SAID = re.compile(r"[\s,.]*\bspace\b[\s,.]*", re.IGNORECASE)
 
 
 def join_spelled(text: str) -> str:
-    """Turn spelled runs into words: "G A R C I A", "G-A-R-C-I-A", "G. A. R." become "GARCIA"/"GAR"; "space"
+    """Turn spelled runs into words: "G A R C I A", "G-A-R-C-I-A", "G. A. R.", "T.O.M" become "GARCIA"/"GAR"; "space"
     said between spelled letters parts two words ("T-O-M-A S-Z space N-O-W-A-K" is "TOMASZ NOWAK")."""
     def squash(match: re.Match[str]) -> str:
         return re.sub(r"[\s.\-]", "", match.group(0))
@@ -172,6 +172,8 @@ def join_spelled(text: str) -> str:
     if len(parts) > 1 and all(re.search(r"(?<![\w'])[A-Za-z](?:-|\s+)[A-Za-z]\b", part) for part in parts):
         return " ".join(join_spelled(part) for part in parts)
     text = re.sub(r"(?<![\w'])(?:[A-Za-z](?:-|\s+)){2,}[A-Za-z]\b(?!-\w)", squash, text)
+    # "T.O.M at": three or more letters, the last one without its full stop
+    text = re.sub(r"(?<![\w'])[A-Za-z](?:\.\s?[A-Za-z]){2,}(?=\s|$|[,;@])", squash, text)
     text = re.sub(r"(?<![\w'])(?:[A-Za-z]\.\s?){2,}(?=\s|$|[,;])", squash, text)
     return re.sub(r"(?<![\w'])(?:[A-Za-z]\s+){2,}[A-Za-z]\b", squash, text)
 
