@@ -180,6 +180,24 @@ def test_libraries_validate_numbers_and_addresses() -> None:
     assert normalize_email("maria at example dot c") is None  # email-validator: no such top-level domain form
 
 
+def test_an_address_ending_in_no_real_domain_is_none_and_a_later_reading_is_kept() -> None:
+    """Heard in held-out calls: "co dot za" as ".co.zo", "dot io" as ".eel". The public suffix list knows no such
+    ending, so the address is not read back as heard: a reading with a real ending is kept, else the caller is
+    told what was wrong and asked again."""
+    assert normalize_email("thandi at nkosi logistics dot co dot zo") is None
+    assert normalize_email("kwame dot osei at brightwell dot eel") is None
+    assert normalize_email("kwame dot osei at brightwell dot io").value == "kwame.osei@brightwell.io"
+    assert normalize_email("ada at lovelace dot museum").value == "ada@lovelace.museum"  # long endings are real too
+    readings = ["Thandi at Nkosi logistics.co.zo.", "Thandi at Nkosi logistics.co.za."]
+    heard = hear_value(EMAIL, readings)
+    assert heard is not None and heard.value.value == "thandi@nkosilogistics.co.za" and heard.reading == readings[1]
+    state, _ = start("Maria Garcia", "yes")
+    reply = state.handle("maria at example dot zo", 3)
+    assert "email" not in state.values and "dot z-o, and no address ends that way" in reply.text
+    with pytest.raises(ValueError, match=r"No domain ends in \.zo"):
+        state.typed("email", "maria@example.zo", -1)
+
+
 def start(*answers: str) -> tuple[InterviewState, list]:
     state = InterviewState(DEFINITION)
     state.opening()

@@ -286,9 +286,10 @@ def _respelled(match: re.Match[str]) -> str:
     return match.group("w") if letters.lower() == match.group("w").lower() else match.group(0)
 
 
-def normalize_email(text: str) -> tuple[str, float] | None:
+def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | None:
     """An address and a confidence from spoken or formatted text; None if no address is there (nor in a key-word
-    spelling that `decode_spelled` could not read: its words made a long address of "asinromeo" and the like)."""
+    spelling that `decode_spelled` could not read: its words made a long address of "asinromeo" and the like).
+    `endings`: refuse a domain ending no domain has (`validate.unknown_domain_ending`)."""
     if not text or not text.strip() or says_key_words(text):
         return None
     raw = re.sub(_SUFFIXES, "", text.strip(), flags=re.IGNORECASE)
@@ -299,15 +300,15 @@ def normalize_email(text: str) -> tuple[str, float] | None:
     raw = _SPACING_AFTER.sub("", raw)
     raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
     raw = _WORD_THEN_SPELLED.sub(_respelled, raw)
-    result = _normalize_email(raw)
+    result = _normalize_email(raw, endings)
     if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
         local, _, domain = result[0].partition("@")
-        if local != confirm and validate.email_address(f"{confirm}@{domain}"):
+        if local != confirm and validate.email_address(f"{confirm}@{domain}", endings=endings):
             return f"{confirm}@{domain}", result[1]
     return result
 
 
-def _normalize_email(raw: str) -> tuple[str, float] | None:
+def _normalize_email(raw: str, endings: bool) -> tuple[str, float] | None:
     formatted = _FORMATTED.search(raw)
     if formatted and " at " not in raw.lower() and " dot " not in raw.lower():
         candidate, _ = _fix_domain(join_spelled(formatted.group(0)).lower().rstrip("."))
@@ -320,9 +321,17 @@ def _normalize_email(raw: str) -> tuple[str, float] | None:
         candidate, penalty = _fix_domain(candidate)
         confidence = 0.85 - penalty - guessed
     candidate = candidate.strip(".")
-    if not EMAIL_RE.fullmatch(candidate) or ".." in candidate or validate.email_address(candidate) is None:
+    if not EMAIL_RE.fullmatch(candidate) or ".." in candidate or (
+            validate.email_address(candidate, endings=endings) is None):
         return None
     return candidate, round(max(0.3, confidence), 2)
+
+
+def unknown_ending(text: str) -> str | None:
+    """The ending of the address heard in `text` when that alone makes it no address ("zo" of "….co.zo"), for
+    the re-ask to say what was wrong; None otherwise."""
+    heard = normalize_email(text, endings=False)
+    return validate.unknown_domain_ending(heard[0].rpartition("@")[2]) if heard else None
 
 
 def _spell(word: str) -> str:

@@ -6,6 +6,7 @@ Sentences are short and plain because TTS reads them aloud: no markdown, no emoj
 from __future__ import annotations
 
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
+from onboarding.interview.emails import unknown_ending
 from onboarding.interview.normalize import speakable
 from onboarding.interview.spacing import spacing_note
 
@@ -90,6 +91,9 @@ def invalid_reason(spec: FieldSpec, text: str) -> str | None:
         if heard and len(heard[0]) >= 5:
             return prompts_sorry(phone_problem(text, spec.region or "US"))
     if spec.kind == "email" and ("@" in text or " at " in f" {text.lower()} "):
+        if ending := unknown_ending(text):
+            said = "-".join(ending) if len(ending) <= 3 else ending
+            return prompts_sorry(f"I heard it end in dot {said}, and no address ends that way.")
         return prompts_sorry("That doesn't look like a complete email address.")
     return None
 
@@ -118,10 +122,12 @@ def early_goodbye(definition: InterviewDefinition) -> str:
     return join("No problem, we can stop here.", definition.goodbye)
 
 
-def invalid_message(spec: FieldSpec) -> str:
-    """Why a value was rejected, phrased for whoever supplied it (a caller or an LLM tool)."""
+def invalid_message(spec: FieldSpec, text: str = "") -> str:
+    """Why a value (`text`, when known) was rejected, phrased for whoever supplied it (a caller or an LLM tool)."""
     kind = spec.kind
     if kind == "email":
+        if ending := unknown_ending(text):
+            return f"No domain ends in .{ending}: check what comes after the last dot."
         return "That doesn't look like a valid email address."
     if kind == "phone":
         return ("That doesn't look like a valid phone number for its country. Give it with the country code, "

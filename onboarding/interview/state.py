@@ -216,7 +216,7 @@ class InterviewState(ReadBack):
             raise ValueError(f"There is no field called {field!r}.") from None
         value = normalize_value(spec, raw_text or "")
         if value is None:
-            raise ValueError(prompts.invalid_message(spec))
+            raise ValueError(prompts.invalid_message(spec, raw_text or ""))
         if self._pending and self._pending.field == field:
             self._pending = None
         self._candidates.pop(field, None)
@@ -234,7 +234,7 @@ class InterviewState(ReadBack):
             raise ValueError("The interview is over: staff can still correct the profile.")
         value = normalize_value(spec, (text or "").strip())
         if value is None:
-            raise ValueError(prompts.invalid_message(spec))
+            raise ValueError(prompts.invalid_message(spec, (text or "").strip()))
         if self._pending and self._pending.field == field:
             self._pending = None
         if self._spelling == field:
@@ -256,7 +256,7 @@ class InterviewState(ReadBack):
         spec = self.definition.field(field)
         value = normalize_value(spec, raw_text or "")
         if value is None:
-            raise ValueError(prompts.invalid_message(spec))
+            raise ValueError(prompts.invalid_message(spec, raw_text or ""))
         self._pending = PendingValue(spec.name, value, heard or raw_text, turn_index, source)
         self._last_prompt = prompts.confirm_question(spec, value.value, company_domain(self.values))
         return value.value

@@ -156,7 +156,7 @@ class InterviewTools:
         heard, value = str(arguments.get("heard") or ""), str(arguments.get("value") or "")
         normalized = normalize_value(spec, value)
         if normalized is None:
-            raise ToolError(f"{prompts.invalid_message(spec)} Ask again: {spec.question}")
+            raise ToolError(f"{prompts.invalid_message(spec, value)} Ask again: {spec.question}")
         now = self._turn_index()
         turn = self._turn_of(spec, heard, normalized.value)
         if spec.confirm and not self._confirmed(spec, normalized.value, now):
