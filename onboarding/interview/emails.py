@@ -9,6 +9,7 @@ most often get wrong (the local part) so the caller can catch a mishearing.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -223,7 +224,8 @@ def like_the_domain(company: str, address: str) -> str | None:
     writes them ("Holly's Partners" at hollispartners.co.uk → "Hollis Partners", "Nordless Energy" at nordlys.no
     → "Nordlys Energy"), or None when nothing changes: a company's name is most often its domain, which the caller
     spelled out. The same allowance as `like_the_name`: first and last letters as heard, one letter off for four or
-    five letters, two for longer; a mailbox provider's domain says nothing about the company."""
+    five letters, two for longer; a mailbox provider's domain says nothing about the company. A short word heard
+    beside the rest of the domain said right is the domain's too ("As Chambers" at ezechambers.com)."""
     label = folded(address.rpartition("@")[2].split(".")[0])
     words = company.split()
     if len(label) < 4 or label in COMMON_DOMAIN_WORDS:
@@ -231,23 +233,57 @@ def like_the_domain(company: str, address: str) -> str | None:
     allowed = 2 if len(label) >= 6 else 1
     for size in range(min(3, len(words)), 0, -1):
         for start in range(len(words) - size + 1):
-            span = [re.sub(r"[^a-z]", "", folded(w)) for w in words[start:start + size]]
+            span = [_letters_of(w) for w in words[start:start + size]]
             glued = "".join(span)
             if glued == label:
                 return None
             if glued[:1] == label[:1] and glued[-1:] == label[-1:] and edit_distance(glued, label) <= allowed:
-                written = _cut_like(label, [len(w) for w in span])
+                written = _cut_like(label, span)
                 return " ".join([*words[:start], *(w.capitalize() for w in written), *words[start + size:]])
+    return _short_word_beside(words, label)
+
+
+def _letters_of(word: str) -> str:
+    return re.sub(r"[^a-z]", "", folded(word))
+
+
+SHORT_WORD = 4  # letters: "As" for "Eze", not "Harbour" for "Harlow"
+
+
+def _short_word_beside(words: list[str], label: str) -> str | None:
+    """`words` with a short word made the rest of `label` when the word beside it is the label's other part as
+    written ("As Chambers" at ezechambers.com → "Eze Chambers": Whisper lost the short, unfamiliar word); None
+    when no word is such a part. A guess, read back like the others."""
+    for at, word in enumerate(words):
+        part = _letters_of(word)
+        if len(part) <= SHORT_WORD or part == label:
+            continue
+        if label.endswith(part) and at > 0:
+            rest, beside = label[: -len(part)], at - 1
+        elif label.startswith(part) and at + 1 < len(words):
+            rest, beside = label[len(part):], at + 1
+        else:
+            continue
+        short = _letters_of(words[beside])
+        if 0 < len(rest) <= SHORT_WORD and 0 < len(short) <= SHORT_WORD and short != rest:
+            fixed = [*words]
+            fixed[beside], fixed[at] = rest.capitalize(), part.capitalize()
+            return " ".join(fixed)
     return None
 
 
-def _cut_like(label: str, lengths: list[int]) -> list[str]:
-    """`label` cut into as many words as `lengths`, each as long as the word heard (the last takes the rest)."""
-    words, at = [], 0
-    for length in lengths[:-1]:
-        words.append(label[at:at + length])
-        at += length
-    return [*words, label[at:]]
+def _cut_like(label: str, span: list[str]) -> list[str]:
+    """`label` cut into as many words as the heard `span`, each as near the word heard there as any cut makes it
+    ("ezzze chambers" heard, ezechambers: "eze chambers", not "ezech ambers"); of equal cuts the latest (letters
+    Whisper lost are more often a word's end: "harb labs", harborlabs: "harbor labs")."""
+    def cost(edges: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+        pieces = [label[a:b] for a, b in zip((0, *edges), (*edges, len(label)), strict=True)]
+        return sum(edit_distance(heard, piece) for heard, piece in zip(span, pieces, strict=True)), tuple(
+            -edge for edge in edges)
+
+    cuts = itertools.combinations(range(1, len(label)), len(span) - 1)
+    edges = min(cuts, key=cost, default=())
+    return [label[a:b] for a, b in zip((0, *edges), (*edges, len(label)), strict=True)]
 
 
 def _fix_domain(address: str) -> tuple[str, float]:
