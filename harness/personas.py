@@ -207,7 +207,11 @@ def spacing_answer(said: str, value: str | int) -> str | None:
         glued = (note["glued"] or (heard["x"] if heard else "")).lower()
         return None if glued in text else "No, two words."
     pair = (note["pair"] or (heard["x"] if heard else "")).lower()
-    return None if pair in text else "No, one word."
+    if pair in text:
+        return None
+    glued = pair.replace(" ", "")
+    # "Ezech Ambers, two words" for Eze Chambers: two words, parted elsewhere; a plain no, then spell it
+    return "No, one word." if glued in text.split() else "No."
 
 
 def _read_back(said: str, name: str, value: str | int) -> bool:

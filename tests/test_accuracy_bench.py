@@ -71,6 +71,8 @@ def test_the_caller_hears_how_the_agent_says_its_value_is_written() -> None:
     assert caller.reply("I heard Mohammed Al-Farsi, with a hyphen. Is that right?") == "No, no hyphen."
     caller = ListeningCaller(answers={}, expected={"company": "Open Fields"})
     assert caller.reply("I heard Open Fields, two words. Is that right?") == "Yes."
+    caller = ListeningCaller(answers={}, expected={"company": "Eze Chambers"})  # parted elsewhere: not "one word"
+    assert caller.reply("I heard Ezech Ambers, two words. Is that right?") == "No."
 
 
 def test_a_title_asked_again_after_a_no_is_said_in_its_words_alone() -> None:
