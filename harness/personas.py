@@ -268,7 +268,8 @@ def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: boo
         heard = read_back.lower()
         return spell(local if domain.replace(".", " dot ") in heard else text)  # "brooks dot gov": not theirs
     if name == "full_name":
-        wrong = [w for w in text.split() if w.lower() not in read_back.lower()]
+        heard_words = re.findall(r"[a-z']+", read_back.lower())  # words: "Rosalindich" read back is no "Rosalind"
+        wrong = [w for w in text.split() if folded(w) not in heard_words]
         return ", space, ".join(spell(w.lower()) for w in wrong) if wrong else spell(text.lower())
     return spell(text.lower())
 

@@ -75,6 +75,19 @@ def test_the_caller_hears_how_the_agent_says_its_value_is_written() -> None:
     assert caller.reply("I heard Ezech Ambers, two words. Is that right?") == "No."
 
 
+def test_the_caller_spells_every_word_of_its_name_read_back_wrong() -> None:
+    """ "Rosalindich Herbert" read back: both words are wrong, though one holds "Rosalind" (heldout-23's piper call
+    spelled only the surname, and the name was read back "Rosalindich Achterberg")."""
+    caller = ListeningCaller(answers={}, expected={"full_name": "Rosalind Achterberg"})
+    caller.reply("First, what's your full name?")
+    assert caller.reply("I heard Rosalindich Herbert. Is that right?") == "No."
+    spelled = caller.reply("Sorry about that. Could you spell your name for me, letter by letter?")
+    assert spelled == "R, O, S, A, L, I, N, D, space, A, C, H, T, E, R, B, E, R, G", spelled
+    assert caller.reply("I heard Rosalind Achterbert. Is that right?") == "No."
+    assert caller.reply("Sorry about that. Could you spell your name for me, letter by letter?") == (
+        "A, C, H, T, E, R, B, E, R, G")
+
+
 def test_a_title_asked_again_after_a_no_is_said_in_its_words_alone() -> None:
     caller = ListeningCaller(answers={"role": "I'm an office manager."}, expected={"role": "Office Manager"})
     assert caller.reply("Great. What's your role there?") == "I'm an office manager."
