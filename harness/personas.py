@@ -136,7 +136,7 @@ class ListeningCaller:
             return say_digits(self.expected.get(self.topic), doubles="double or triple" in low)
         if "spell" in low and self.topic:  # with a word per letter when the agent gave an example ("M as in Mike")
             return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back, keyed=" as in " in low,
-                              doubles="double for" in low)
+                              doubles="double for" in low, wrong_part="i got wrong" in low)
         if "is that right" in low or "right?" in low:
             self.last_read_back = agent_said
             mine = next((value for name, value in self.expected.items() if _read_back(agent_said, name, value)), None)
@@ -251,10 +251,11 @@ def say_digits(value: str | int | None, *, doubles: bool = False) -> str:
 
 
 def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: bool = False,
-               doubles: bool = False) -> str:
+               doubles: bool = False, wrong_part: bool = False) -> str:
     """Spell what was misheard: the words of a name the read-back got wrong, the local part of an address (or
-    all of it when the domain was wrong too); anything else in full. `keyed`: a word for each letter; `doubles`:
-    "double N" for two of a letter, as the agent asked; accents are not spelled ("Fernández": F, E, R, N, A…)."""
+    all of it when the domain was wrong too; asked for `wrong_part`, the domain alone when only it was wrong);
+    anything else in full. `keyed`: a word for each letter; `doubles`: "double N" for two of a letter, as the agent
+    asked; accents are not spelled ("Fernández": F, E, R, N, A…)."""
     if value is None:
         return "Skip."
 
@@ -266,12 +267,20 @@ def spell_part(name: str, value: str | int | None, read_back: str, *, keyed: boo
     if name == "email":
         local, _, domain = text.partition("@")
         heard = read_back.lower()
-        return spell(local if domain.replace(".", " dot ") in heard else text)  # "brooks dot gov": not theirs
+        if domain.replace(".", " dot ") in heard:  # "brooks dot gov": not theirs
+            return spell(local)
+        return spell(domain if wrong_part and _local_read_back(heard) == local.lower() else text)
     if name == "full_name":
         heard_words = re.findall(r"[a-z']+", read_back.lower())  # words: "Rosalindich" read back is no "Rosalind"
         wrong = [w for w in text.split() if folded(w) not in heard_words]
         return ", space, ".join(spell(w.lower()) for w in wrong) if wrong else spell(text.lower())
     return spell(text.lower())
+
+
+def _local_read_back(read_back: str) -> str:
+    """The part before the at of an address read back letter by letter ("I heard t-h-e-o dot m at …": theo.m)."""
+    said = read_back.partition("i heard ")[2].partition(" at ")[0]
+    return re.sub(r"[\s-]", "", said.replace(" dot ", ".").replace(" underscore ", "_").replace(" dash ", "-"))
 
 
 def heldout_personas(count: int, path: Path = HELDOUT_PATH) -> list[ListeningCaller]:

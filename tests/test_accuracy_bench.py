@@ -106,6 +106,19 @@ def test_the_caller_spells_the_whole_address_when_the_domain_read_back_is_not_th
     assert caller.reply("I heard e-t-h-a-n at brooks dot dev. Is that right?") == "Yes."
 
 
+def test_asked_for_the_part_it_got_wrong_the_caller_spells_the_domain_alone_when_only_it_was_wrong() -> None:
+    definition = load_definition()
+    caller = ListeningCaller(answers={"email": "ethan at brooks dot dev"}, expected={"email": "ethan@brooks.dev"})
+    caller.reply("Got it. What's the best email address to reach you?")
+    assert caller.reply("I heard e-t-h-a-n at brooks dot gov. Is that right?") == "No."
+    spelled = caller.reply(prompts.ask_to_spell(definition.field("email"), wrong_part=True))
+    assert decode_spelled(spelled).text == "brooks.dev", spelled
+    assert caller.reply("I heard e-t-h-a-n at brooks dot dev. Is that right?") == "Yes."
+    assert caller.reply("I heard e-t-h-a-m at brooks dot gov. Is that right?") == "No."  # both wrong: all of it
+    spelled = caller.reply(prompts.ask_to_spell(definition.field("email"), wrong_part=True))
+    assert decode_spelled(spelled).text == "ethan@brooks.dev", spelled
+
+
 def test_the_caller_says_double_and_triple_when_the_agent_asks_and_spells_without_accents() -> None:
     """Whisper tiny writes two identical "N as in November" (or "one, one, one") fewer times: the agent asks for
     "double N" and "triple one", and the caller says them only then. An accent is not spelled, and a read-back

@@ -280,6 +280,31 @@ def test_a_company_said_again_when_asked_to_spell_is_read_as_words() -> None:
     assert state.values["company"] == "Acme Corp"
 
 
+def test_a_spelled_domain_alone_keeps_the_part_before_the_at() -> None:
+    """The caller spelled only the part that was wrong ("okonkwotutoring.com" after "amara@acconkwotutoring.com"):
+    it ends in a real domain ending and reads like the domain, so it replaces the domain (before: stored
+    "okonkwotutoring.com@acconkwotutoring.com"). A local part with a dot whose last word is a domain ending stays
+    a local part when it reads like the local part ("bob.ford": .ford is an ending)."""
+    domain = hear_spelled(EMAIL, ["O as in Oscar, K, O, N, K, W, O, T, U, T, O, R, I, N, G, dot, C, O, M"],
+                          "amara@acconkwotutoring.com")
+    assert domain is not None and domain.value.value == "amara@okonkwotutoring.com"
+    country = hear_spelled(EMAIL, ["N O R D V I K L A W dot S E"], "tobias@normdaviklaw.co")
+    assert country is not None and country.value.value == "tobias@nordviklaw.se"
+    local = hear_spelled(EMAIL, ["B O B dot F O R D"], "bob.fort@acme.com")
+    assert local is not None and local.value.value == "bob.ford@acme.com"
+
+
+def test_after_a_no_to_an_address_only_the_wrong_part_is_asked_for_and_spelled() -> None:
+    state, replies = start("Amara Okonkwo", "yes", "amara at acconkwo tutoring dot com", "No.")
+    assert "spell the part of your email address I got wrong" in replies[-1].text, replies[-1].text
+    reply = state.handle("O, K, O, N, K, W, O, T, U, T, O, R, I, N, G, dot, C, O, M", 5)
+    assert "I heard a-m-a-r-a at okonkwotutoring dot com. Is that right?" in reply.text, reply.text
+    state.handle("Yes.", 6)
+    assert state.values["email"] == "amara@okonkwotutoring.com"
+    _, replies = start("Amara Okonkwo", "yes", "okonkwo", "okonkwo")  # nothing read back: all of it
+    assert "Could you spell your email address for me" in replies[-1].text, replies[-1].text
+
+
 def test_a_no_asks_to_spell_and_the_spelling_fixes_the_misheard_word() -> None:
     state, replies = start("My name is Dmmidri Volkov.", "No.")
     assert "spell your name" in replies[-1].text and "full_name" not in state.values

@@ -23,6 +23,7 @@ from onboarding.interview.prompts import join
 from onboarding.interview.spacing import respace, spaced_domain
 from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.timezones import zones_of_number
+from onboarding.interview.validate import unknown_domain_ending
 
 SPELLED_CONFIDENCE = 0.9  # spelled letters are the caller's own choice, but Whisper may still drop one
 GUESS_CONFIDENCE = 0.5  # below the default read-back threshold: a value guessed from earlier answers is read back
@@ -145,7 +146,9 @@ def _merge_email(previous: str | None, spelled: str) -> str:
     """A spelled local part ("M A R I A") keeps the domain heard before; a spelled whole address stands, and so
     does one whose "at" was lost: "kwame.osei.brightwell.io" after "kwame.osei@brightwell.eel" is split at the dot
     where it reads most like the address heard before, not given that domain a second time; with no such dot, at
-    the letter where it does ("ingrid.solbergnordlys.no": the dot went with the "at")."""
+    the letter where it does ("ingrid.solbergnordlys.no": the dot went with the "at"). A spelled domain alone
+    ("okonkwotutoring.com" after "amara@acconkwotutoring.com": the caller spelled the part that was wrong) keeps
+    the part before the at: it ends in a real domain ending and reads more like the domain than the local part."""
     if "@" in spelled or not previous or "@" not in previous:
         return spelled
     local, _, domain = previous.partition("@")
@@ -157,6 +160,9 @@ def _merge_email(previous: str | None, spelled: str) -> str:
     cuts += [(i, 0) for i in range(1, len(spelled)) if "." in spelled[i:] and "." not in spelled[i - 1:i + 1]]
     if cuts and likeness(*(best := max(cuts, key=lambda cut: likeness(*cut)))) >= WHOLE_ADDRESS_LIKENESS:
         return f"{spelled[:best[0]]}@{spelled[sum(best):]}"
+    if ("." in spelled.strip(".") and unknown_domain_ending(spelled) is None
+            and _resemblance(spelled, domain) > _resemblance(spelled, local)):
+        return f"{local}@{spelled}"
     return f"{spelled}@{domain}"
 
 

@@ -67,11 +67,16 @@ def ask_for_digits(spec: FieldSpec) -> str:
 SPELLING_STT_PROMPT = "Spelled letter by letter: A, B, C, D, E. M, A, R, I, A. Dot, at, underscore, dash."
 
 
-def ask_to_spell(spec: FieldSpec) -> str:
+def ask_to_spell(spec: FieldSpec, *, wrong_part: bool = False) -> str:
     """A word for each letter, as operators ask on a bad line: speech recognition hears "Victor" far better than
     "V" (measured on names spelled by four synthetic voices: bench.spelling, docs/spelling.md). "Double N": two
-    identical "N as in November" in a row are written once by Whisper tiny ("O'Connor" spelled became "oconor")."""
+    identical "N as in November" in a row are written once by Whisper tiny ("O'Connor" spelled became "oconor").
+    `wrong_part`: an address was read back and refused, so only the part it got wrong need be spelled (the part
+    before the at, or the domain): a shorter spelling, which Whisper loses fewer letters of."""
     ask = f"Could you spell your {spec.label} for me, with a word for each letter, like M as in Mike?"
+    if spec.kind == "email" and wrong_part:
+        ask = (f"Could you spell the part of your {spec.label} I got wrong, with a word for each letter, "
+               "like M as in Mike?")
     if spec.kind == "email":
         return f"{ask} Say dot, at, underscore or dash for the symbols, and double for a letter twice."
     return f"{ask} Say double for a letter twice."

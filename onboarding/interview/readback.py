@@ -279,7 +279,8 @@ class ReadBack:
             return self._next(text, [])
         self._spelling = spec.name if prompts.can_spell(spec) else None
         if self._spelling:
-            self._last_prompt = prompts.ask_to_spell(spec)
+            read_back = str(self._rejected.get(spec.name) or "")
+            self._last_prompt = prompts.ask_to_spell(spec, wrong_part="@" in read_back)
         elif spec.kind == "phone":  # digits are heard as words: no spelling decoder, a slower way of saying them
             self._last_prompt = prompts.ask_for_digits(spec)
         else:

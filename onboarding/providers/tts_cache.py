@@ -52,7 +52,7 @@ def scripted_texts(definition: InterviewDefinition) -> list[str]:
         texts += [*spec.questions, spec.hint or "", prompts.follow_up_later(spec), prompts.ask_again_for(spec),
                   prompts.invalid_message(spec)]
         if prompts.can_spell(spec):
-            texts.append(prompts.ask_to_spell(spec))
+            texts += [prompts.ask_to_spell(spec), prompts.ask_to_spell(spec, wrong_part=True)]
         texts += [prompts.reask(spec, attempt) for attempt in range(1, definition.max_attempts + 1)]
         if spec.required:
             texts.append(prompts.confirm_stop([spec.label]))
