@@ -134,6 +134,10 @@ class ListeningCaller:
             return "No, let's carry on."
         if "one digit at a time" in low and self.topic:  # "triple one" when the agent asks for it
             return say_digits(self.expected.get(self.topic), doubles="double or triple" in low)
+        if self.topic == "email" and (part := next((p for p in ("before", "after") if f"part {p} the at" in low),
+                                                   None)):
+            local, _, domain = str(self.expected.get("email", "")).partition("@")
+            return spell_out_with_words(folded(local if part == "before" else domain), doubles="double for" in low)
         if "spell" in low and self.topic:  # with a word per letter when the agent gave an example ("M as in Mike")
             return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back, keyed=" as in " in low,
                               doubles="double for" in low, wrong_part="i got wrong" in low)

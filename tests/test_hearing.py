@@ -5,6 +5,8 @@ look like; tests/test_voice_call.py hears them from real speech)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from onboarding.interview import InterviewState, load_definition
@@ -303,6 +305,42 @@ def test_after_a_no_to_an_address_only_the_wrong_part_is_asked_for_and_spelled()
     assert state.values["email"] == "amara@okonkwotutoring.com"
     _, replies = start("Amara Okonkwo", "yes", "okonkwo", "okonkwo")  # nothing read back: all of it
     assert "Could you spell your email address for me" in replies[-1].text, replies[-1].text
+
+
+def test_an_address_spelled_whole_and_refused_is_asked_for_in_two_parts() -> None:
+    """A whole address spelled with a word per letter runs 20–40 s, which Whisper loses letters of: after the
+    caller refused one they spelled whole, the part before the at and the domain are asked for one at a time, and
+    the address they make is read back."""
+    state, replies = start("Vikram Menon", "yes", "vikram dot menon at mail about exports dot in", "No.",
+                           "V, I, K, R, A, dot, E, N, O, N, at, M, A, A, B, A, R, E, X, P, O, R, T, S, dot, I, N",
+                           "No.")
+    assert "I heard v-i-k-r-a dot e-n-o-n at maabarexports dot i-n" in replies[-2].text, replies[-2].text
+    assert "spell the part before the at" in replies[-1].text, replies[-1].text
+    assert state.awaiting_spelling == "email"  # the long end of turn of a spelling holds for both parts
+    reply = state.handle("V, I, K, R, A, M, dot, M, E, N, O, N", 7)
+    assert "spell the part after the at" in reply.text and not reply.updates, reply.text
+    reply = state.handle("M, A, L, A, B, A, R, E, X, P, O, R, T, S, dot, I, N", 8)
+    assert "I heard v-i-k-r-a-m dot m-e-n-o-n at malabarexports dot i-n. Is that right?" in reply.text, reply.text
+    state.handle("Yes.", 9)
+    assert state.values["email"] == "vikram.menon@malabarexports.in"
+
+
+def test_in_two_parts_a_part_not_understood_is_asked_for_again_and_a_whole_address_still_counts() -> None:
+    whole = ("Vikram Menon", "yes", "vikram dot menon at mail about exports dot in", "No.",
+             "V, I, K, R, A, dot, E, N, O, N, at, M, A, A, B, A, R, E, X, P, O, R, T, S, dot, I, N", "No.")
+    patient = InterviewState(dataclasses.replace(DEFINITION, max_attempts=3))  # an attempt left after the parts
+    patient.opening()
+    for index, text in enumerate(whole, start=1):
+        patient.handle(text, index)
+    reply = patient.handle("Hmm, let me think.", 7)
+    assert "spell the part before the at" in reply.text and "email" not in patient.values, reply.text
+    state, _ = start(*whole)
+    reply = state.handle("Hmm, let me think.", 7)  # the attempts are spent: flagged for staff, no loop
+    assert "follow up about your email address" in reply.text and "email" in state.flagged, reply.text
+    state, _ = start(*whole)
+    reply = state.handle("V, I, K, R, A, M, dot, M, E, N, O, N, at, M, A, L, A, B, A, R, E, X, P, O, R, T, S, "
+                         "dot, I, N", 7)
+    assert "I heard v-i-k-r-a-m dot m-e-n-o-n at malabarexports dot i-n" in reply.text, reply.text
 
 
 def test_a_no_asks_to_spell_and_the_spelling_fixes_the_misheard_word() -> None:

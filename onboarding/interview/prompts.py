@@ -82,6 +82,15 @@ def ask_to_spell(spec: FieldSpec, *, wrong_part: bool = False) -> str:
     return f"{ask} Say double for a letter twice."
 
 
+def ask_for_address_part(part: str) -> str:
+    """An address spelled in two parts (`address_parts`): "local", the part before the at, or "domain"."""
+    if part == "local":
+        return ("Let's take it in two parts. First, could you spell the part before the at, with a word for each "
+                "letter, like M as in Mike? Say dot, underscore or dash for the symbols, and double for a letter "
+                "twice.")
+    return "Thanks. Now spell the part after the at, the same way, and say dot for the dots."
+
+
 def typed(spec: FieldSpec, value: str | int) -> str:
     """Said when the caller typed a correction in the widget (or a client sent one)."""
     return f"Thanks, I see you typed your {spec.label}: {speakable(value, spec.kind, spec.region)}."

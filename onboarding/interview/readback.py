@@ -88,8 +88,10 @@ class ReadBack:
         """The caller said no to `pending`: never heard again, and if they had spelled it, kept to read the next
         spelling with."""
         self._refused.setdefault(name, []).append(pending.value.value)
-        if decode_spelled(pending.raw) is not None:
+        if (spelled := decode_spelled(pending.raw)) is not None:
             self._refused_spellings.setdefault(name, []).append(pending.value.value)
+            if "@" in spelled.text:  # the whole address spelled, and refused: next time in two parts
+                self._spelled_whole.add(name)
 
     def _at_home(self, spec: FieldSpec) -> FieldSpec:
         """A phone field that knows the caller's country from their email ("….co.uk"), for numbers said in
@@ -279,8 +281,9 @@ class ReadBack:
             return self._next(text, [])
         self._spelling = spec.name if prompts.can_spell(spec) else None
         if self._spelling:
-            read_back = str(self._rejected.get(spec.name) or "")
-            self._last_prompt = prompts.ask_to_spell(spec, wrong_part="@" in read_back)
+            if not self._ask_in_parts(spec):  # else: the part before the at of an address spelled whole before
+                read_back = str(self._rejected.get(spec.name) or "")
+                self._last_prompt = prompts.ask_to_spell(spec, wrong_part="@" in read_back)
         elif spec.kind == "phone":  # digits are heard as words: no spelling decoder, a slower way of saying them
             self._last_prompt = prompts.ask_for_digits(spec)
         else:

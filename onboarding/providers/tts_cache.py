@@ -53,6 +53,8 @@ def scripted_texts(definition: InterviewDefinition) -> list[str]:
                   prompts.invalid_message(spec)]
         if prompts.can_spell(spec):
             texts += [prompts.ask_to_spell(spec), prompts.ask_to_spell(spec, wrong_part=True)]
+        if spec.kind == "email":
+            texts += [prompts.ask_for_address_part("local"), prompts.ask_for_address_part("domain")]
         texts += [prompts.reask(spec, attempt) for attempt in range(1, definition.max_attempts + 1)]
         if spec.required:
             texts.append(prompts.confirm_stop([spec.label]))
