@@ -134,10 +134,9 @@ class ListeningCaller:
             return "No, let's carry on."
         if "one digit at a time" in low and self.topic:  # "triple one" when the agent asks for it
             return say_digits(self.expected.get(self.topic), doubles="double or triple" in low)
-        if self.topic == "email" and (part := next((p for p in ("before", "after") if f"part {p} the at" in low),
-                                                   None)):
-            local, _, domain = str(self.expected.get("email", "")).partition("@")
-            return spell_out_with_words(folded(local if part == "before" else domain), doubles="double for" in low)
+        if (part := asked_part(low)) is not None and self.topic in self.expected:
+            return spell_out_with_words(folded(part_of(str(self.expected[self.topic]), part).lower()),
+                                        doubles="double for" in low)
         if "spell" in low and self.topic:  # with a word per letter when the agent gave an example ("M as in Mike")
             return spell_part(self.topic, self.expected.get(self.topic), self.last_read_back, keyed=" as in " in low,
                               doubles="double for" in low, wrong_part="i got wrong" in low)
@@ -173,6 +172,23 @@ class ListeningCaller:
                     spec.name not in self.typed):
                 return self._type(spec.name)
         return None
+
+
+# what the agent says when it asks for one part of a value spelled in two parts
+_PART_ASKED = {"the part before the at": "local", "the part after the at": "domain",
+               "just your first name": "first", "spell your surname": "last"}
+
+
+def asked_part(low: str) -> str | None:
+    return next((part for words, part in _PART_ASKED.items() if words in low), None)
+
+
+def part_of(value: str, part: str) -> str:
+    """One part of an address or a name ("last": every word after the first, spelled with "space" between)."""
+    if part in ("local", "domain"):
+        return value.partition("@")[0 if part == "local" else 2]
+    first, _, rest = value.partition(" ")
+    return first if part == "first" else rest
 
 
 def asked_field(low: str, definition) -> str | None:

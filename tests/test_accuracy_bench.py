@@ -117,8 +117,12 @@ def test_asked_for_the_part_it_got_wrong_the_caller_spells_the_domain_alone_when
     assert caller.reply("I heard e-t-h-a-m at brooks dot gov. Is that right?") == "No."  # both wrong: all of it
     spelled = caller.reply(prompts.ask_to_spell(definition.field("email"), wrong_part=True))
     assert decode_spelled(spelled).text == "ethan@brooks.dev", spelled
-    assert decode_spelled(caller.reply(prompts.ask_for_address_part("local"))).text == "ethan"
-    assert decode_spelled(caller.reply(prompts.ask_for_address_part("domain"))).text == "brooks.dev"
+    assert decode_spelled(caller.reply(prompts.ask_for_part("local"))).text == "ethan"
+    assert decode_spelled(caller.reply(prompts.ask_for_part("domain"))).text == "brooks.dev"
+    caller = ListeningCaller(answers={}, expected={"full_name": "Lucia van Almeida"})
+    caller.reply("Hi, thanks for calling. First, what's your full name?")
+    assert decode_spelled(caller.reply(prompts.ask_for_part("first"))).text == "lucia"
+    assert decode_spelled(caller.reply(prompts.ask_for_part("last"))).text == "van almeida"
 
 
 def test_the_caller_says_double_and_triple_when_the_agent_asks_and_spells_without_accents() -> None:

@@ -325,6 +325,21 @@ def test_an_address_spelled_whole_and_refused_is_asked_for_in_two_parts() -> Non
     assert state.values["email"] == "vikram.menon@malabarexports.in"
 
 
+def test_a_name_spelled_whole_and_refused_is_asked_for_a_word_at_a_time() -> None:
+    state, replies = start("Rosalindich Herbert", "No.",
+                           "R, O, S, A, L, I, N, D, space, A, C, H, T, E, R, B, E, R, O, G", "No.")
+    assert "I heard Rosalind Achterberog" in replies[-2].text, replies[-2].text
+    assert "spell just your first name" in replies[-1].text, replies[-1].text
+    reply = state.handle("R as in Romeo, O, S, A, L, I, N, D", 5)
+    assert "spell your surname" in reply.text and not reply.updates, reply.text
+    reply = state.handle("A as in Alpha, C, H, T, E, R, B, E, R, G", 6)
+    assert "I heard Rosalind Achterberg. Is that right?" in reply.text, reply.text
+    state.handle("Yes.", 7)
+    assert state.values["full_name"] == "Rosalind Achterberg"
+    state, replies = start("Rosalind Herbert", "No.", "A, C, H, T, E, R, B, E, R, O, G", "No.")  # one word spelled
+    assert "Could you spell your name" in replies[-1].text, replies[-1].text
+
+
 def test_in_two_parts_a_part_not_understood_is_asked_for_again_and_a_whole_address_still_counts() -> None:
     whole = ("Vikram Menon", "yes", "vikram dot menon at mail about exports dot in", "No.",
              "V, I, K, R, A, dot, E, N, O, N, at, M, A, A, B, A, R, E, X, P, O, R, T, S, dot, I, N", "No.")

@@ -82,13 +82,18 @@ def ask_to_spell(spec: FieldSpec, *, wrong_part: bool = False) -> str:
     return f"{ask} Say double for a letter twice."
 
 
-def ask_for_address_part(part: str) -> str:
-    """An address spelled in two parts (`address_parts`): "local", the part before the at, or "domain"."""
-    if part == "local":
-        return ("Let's take it in two parts. First, could you spell the part before the at, with a word for each "
-                "letter, like M as in Mike? Say dot, underscore or dash for the symbols, and double for a letter "
-                "twice.")
-    return "Thanks. Now spell the part after the at, the same way, and say dot for the dots."
+def ask_for_part(part: str) -> str:
+    """A value spelled in two parts (`spelled_parts`): an address's "local" part, then its "domain"; a name's
+    "first" name, then its "last"."""
+    return {
+        "local": "Let's take it in two parts. First, could you spell the part before the at, with a word for each "
+                 "letter, like M as in Mike? Say dot, underscore or dash for the symbols, and double for a letter "
+                 "twice.",
+        "domain": "Thanks. Now spell the part after the at, the same way, and say dot for the dots.",
+        "first": "Let's take it one word at a time. First, could you spell just your first name, with a word for "
+                 "each letter, like M as in Mike? Say double for a letter twice.",
+        "last": "Thanks. Now spell your surname, the same way.",
+    }[part]
 
 
 def typed(spec: FieldSpec, value: str | int) -> str:

@@ -32,6 +32,7 @@ from onboarding.interview.hearing import (
 from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
 from onboarding.interview.replies import correction_field_words, sounds_like_no
 from onboarding.interview.spacing import respace, spacing_note, spacing_reply
+from onboarding.interview.spelled_parts import spelled_whole
 from onboarding.interview.spelling import decode_spelled
 from onboarding.interview.timezones import zone_of_number
 from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
@@ -90,7 +91,7 @@ class ReadBack:
         self._refused.setdefault(name, []).append(pending.value.value)
         if (spelled := decode_spelled(pending.raw)) is not None:
             self._refused_spellings.setdefault(name, []).append(pending.value.value)
-            if "@" in spelled.text:  # the whole address spelled, and refused: next time in two parts
+            if spelled_whole(self.definition.field(name).kind, spelled.text):  # next time in two parts
                 self._spelled_whole.add(name)
 
     def _at_home(self, spec: FieldSpec) -> FieldSpec:
@@ -281,7 +282,7 @@ class ReadBack:
             return self._next(text, [])
         self._spelling = spec.name if prompts.can_spell(spec) else None
         if self._spelling:
-            if not self._ask_in_parts(spec):  # else: the part before the at of an address spelled whole before
+            if not self._ask_in_parts(spec):  # else: the first part of a value spelled whole before
                 read_back = str(self._rejected.get(spec.name) or "")
                 self._last_prompt = prompts.ask_to_spell(spec, wrong_part="@" in read_back)
         elif spec.kind == "phone":  # digits are heard as words: no spelling decoder, a slower way of saying them

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from onboarding.interview import prompts
-from onboarding.interview.address_parts import AddressParts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
 from onboarding.interview.hearing import HearingPlan, company_domain, distinct, hearing_plan, sounds_the_same
@@ -27,12 +26,13 @@ from onboarding.interview.normalize import (
 from onboarding.interview.readback import ReadBack
 from onboarding.interview.replies import correction_field_words
 from onboarding.interview.spacing import spacing_note
+from onboarding.interview.spelled_parts import SpelledParts
 from onboarding.interview.turns import FieldUpdate, Outcome, PendingValue, Reply, Value
 
 __all__ = ["FieldUpdate", "InterviewState", "Outcome", "Reply"]
 
 
-class InterviewState(ReadBack, AddressParts):
+class InterviewState(ReadBack, SpelledParts):
     """Rule-based interviewer state for one call."""
 
     def __init__(self, definition: InterviewDefinition) -> None:
@@ -58,9 +58,9 @@ class InterviewState(ReadBack, AddressParts):
         self._refused_spellings: dict[str, list[Value]] = {}  # those of them the caller had spelled
         self._offered_from_address: set[str] = set()  # a name given up on, offered as the address writes it
         self._spelled_part: tuple[str, str] | None = None  # (field, letters so far) of a spelling being read back
-        self._spelled_whole: set[str] = set()  # address fields the caller spelled whole and then refused
-        self._address_part: str | None = None  # "local" or "domain" while an address is spelled in two parts
-        self._local_part = ""  # the part before the at, spelled first
+        self._spelled_whole: set[str] = set()  # fields the caller spelled whole and then refused: next in parts
+        self._part: str | None = None  # the part asked for while a value is spelled in two parts (spelled_parts)
+        self._first_part = ""  # its first part, spelled already
         self._readings: list[str] = []  # every STT reading of the utterance being handled, best first
         # The STT's other readings of an utterance (its N best), set by the voice call; None: one reading only.
         self.hearing: Callable[[str], list[str]] | None = None
@@ -275,7 +275,7 @@ class InterviewState(ReadBack, AddressParts):
             if spec.name in bucket:
                 bucket.remove(spec.name)
         self._attempts.pop(spec.name, None)
-        self._address_part = None
+        self._part = None
         if self._focus == spec.name:
             self._focus = None
         self._last_answered = spec.name
@@ -283,8 +283,8 @@ class InterviewState(ReadBack, AddressParts):
 
     def _answer(self, spec: FieldSpec, text: str, turn: int) -> Reply:
         source = "correction" if spec.name in self.values else "answer"
-        if self._address_part and self._spelling == spec.name and (
-                part := self._hear_address_part(spec, text, turn, source)) is not None:
+        if self._part and self._spelling == spec.name and (
+                part := self._hear_part(spec, text, turn, source)) is not None:
             return part
         heard = self._hear(spec, text)
         spelled = self._spelling == spec.name
@@ -376,8 +376,7 @@ class InterviewState(ReadBack, AddressParts):
             return self._next(text, updates)
         if spelling or (attempts >= 2 and prompts.can_spell(spec)):  # the same words failed twice: spell them
             self._spelling = spec.name
-            part = self._address_part
-            self._last_prompt = prompts.ask_for_address_part(part) if part else prompts.ask_to_spell(spec)
+            self._last_prompt = prompts.ask_for_part(self._part) if self._part else prompts.ask_to_spell(spec)
         elif digits or self._last_prompt == prompts.ask_for_digits(spec):
             self._last_prompt = prompts.ask_for_digits(spec)
         else:
@@ -385,7 +384,7 @@ class InterviewState(ReadBack, AddressParts):
         return Reply(prompts.join(prefix, self._last_prompt), updates, False)
 
     def _give_up(self, spec: FieldSpec) -> None:
-        self._address_part = None
+        self._part = None
         if self._focus == spec.name:
             self._focus = None  # the old value stays; nothing more to ask
             return

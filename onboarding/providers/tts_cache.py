@@ -22,6 +22,7 @@ from pathlib import Path
 from livekit.agents import tokenize
 
 from onboarding.interview import InterviewDefinition, prompts
+from onboarding.interview.spelled_parts import PARTS
 
 log = logging.getLogger("onboarding.tts")
 # The goodbye of the silence watchdog (onboarding/call.py), the one sentence said outside the interview state.
@@ -53,8 +54,7 @@ def scripted_texts(definition: InterviewDefinition) -> list[str]:
                   prompts.invalid_message(spec)]
         if prompts.can_spell(spec):
             texts += [prompts.ask_to_spell(spec), prompts.ask_to_spell(spec, wrong_part=True)]
-        if spec.kind == "email":
-            texts += [prompts.ask_for_address_part("local"), prompts.ask_for_address_part("domain")]
+        texts += [prompts.ask_for_part(part) for part in PARTS.get(spec.kind, ())]
         texts += [prompts.reask(spec, attempt) for attempt in range(1, definition.max_attempts + 1)]
         if spec.required:
             texts.append(prompts.confirm_stop([spec.label]))
