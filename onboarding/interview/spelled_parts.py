@@ -69,7 +69,7 @@ class SpelledParts:
                 return self._failed(spec, [], spelling=True)
             self._part, self._first_part = second, heard
             self._last_prompt = prompts.ask_for_part(second)
-            return Reply(self._last_prompt, [], False)
+            return Reply(prompts.join(prompts.ACKS[0], self._last_prompt), [], False)
         refused = self._refused.get(spec.name, [])
         values = (normalize_value(spec, _joined(spec.kind, self._first_part, part)) for part in letters)
         value = next((v for v in values if v is not None and v.value not in refused), None)
