@@ -44,7 +44,9 @@ def build_instructions(definition: InterviewDefinition) -> str:
         "size as a number. If a tool returns an error, tell the caller briefly and ask again.",
         "For fields marked 'read back', say the value back (spell emails letter by letter) and ask whether it is "
         "right; call record_field only after the caller says yes (the tool refuses it before). If the caller says "
-        "no, ask them to spell it.",
+        "no, ask them to spell the part you got wrong, with a word for each letter (M as in Mike); if a whole "
+        "spelling is wrong again, take it in two parts (the part before the at, then the domain; the first name, "
+        "then the surname).",
         "When the caller corrects something already recorded, call correct_field. If the caller declines an "
         "optional field, or cannot give a required one after you asked twice, call skip_field and move on (staff "
         "follow up skipped required fields; finish with reason completed is then allowed).",
