@@ -173,7 +173,8 @@ def test_files_the_images_copy_and_run_exist_and_are_not_ignored() -> None:
             if name != ".":
                 assert (REPO_ROOT / name).exists(), f"COPY {name}: no such file"
     needed = ["agent_worker.py", "dashboard.py", "models.py", "onboarding/settings.py", "pages/talk.py",
-              "static/voice-widget.js", "data/interview.toml", "data/pricing.toml", "deploy/healthcheck.py",
+              "static/voice-widget.js", "data/interview.toml", "data/pricing.toml", "data/city_zones.tsv",
+              "deploy/healthcheck.py",
               "requirements.txt", "package.json", "package-lock.json"]
     for name in needed:
         assert (REPO_ROOT / name).exists(), name

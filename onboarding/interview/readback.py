@@ -38,6 +38,7 @@ from onboarding.interview.timezones import zone_of_number
 from onboarding.interview.turns import FieldUpdate, PendingValue, Reply
 from onboarding.interview.validate import email_region
 
+NUMBER_AGREES = 0.9  # a city's zone the caller's number points to as well: as sure as a zone named outright
 _YES_THEN = re.compile(r"^(?:yes|yeah|yep|yup|correct|that's right|that's correct|right)\b[,.!]?\s*(?:and\s+)?"
                        r"(?P<rest>\S.{2,})$", re.IGNORECASE)
 
@@ -65,7 +66,7 @@ class ReadBack:
             heard = parted_at_its_ending(heard, company_domain(self.values))
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
             heard = hear_spelled(spec, readings, previous, refused)
-        return self._like_earlier_answers(spec, heard)
+        return self._as_the_number_says(spec, self._like_earlier_answers(spec, heard))
 
     def _with_earlier_spelling(self, spec: FieldSpec, spelled: Heard | None) -> Heard | None:
         """A spelling read together with the refused spelling most like it (`attempts.read_together`): what each
@@ -110,13 +111,23 @@ class ReadBack:
         "Asshole.", "Enslur." and "Us low."). Once: after a no, or a second miss, the question is asked again."""
         if spec.kind != "timezone" or self._attempts.get(spec.name) or spec.name in self._rejected:
             return None
-        phone = next((str(self.values[f.name]) for f in self.definition.fields
-                      if f.kind == "phone" and f.name in self.values), "")
-        if (zone := zone_of_number(phone)) is None:
+        if (zone := zone_of_number(self._callers_number())) is None:
             return None
         self._pending = PendingValue(spec.name, Normalized(zone, GUESS_CONFIDENCE), text, turn, "answer")
         self._last_prompt = prompts.suggest_zone(spec, zone)
         return Reply(prompts.join(prompts.NOT_CAUGHT, self._last_prompt), [], False)
+
+    def _callers_number(self) -> str:
+        return next((str(self.values[f.name]) for f in self.definition.fields
+                     if f.kind == "phone" and f.name in self.values), "")
+
+    def _as_the_number_says(self, spec: FieldSpec, heard: Heard | None) -> Heard | None:
+        """A city's zone, a guess read back, that the caller's number points to as well: two ways of knowing agree
+        ("Kyoto." from a caller on +81…), so it is stored without asking."""
+        if (spec.kind != "timezone" or heard is None or heard.value.confidence >= NUMBER_AGREES
+                or heard.value.value != zone_of_number(self._callers_number())):
+            return heard
+        return dataclasses.replace(heard, value=Normalized(heard.value.value, NUMBER_AGREES))
 
     def _name_from_address(self, prefix: str, updates: list[FieldUpdate]) -> Reply | None:
         """A name given up on after misheard spellings, then an address confirmed that holds it ("Broonwybn

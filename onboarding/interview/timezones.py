@@ -9,6 +9,10 @@ interviewer re-asks rather than guessing.
 from __future__ import annotations
 
 import re
+import unicodedata
+from itertools import islice
+from pathlib import Path
+from typing import NamedTuple
 
 import phonenumbers
 import pytz
@@ -86,6 +90,66 @@ def _countries() -> dict[str, str]:
 
 
 ZONES = _countries() | ZONES  # the table's own places and zone names first ("brazil", "india")
+
+# The world's cities of 100,000 people or more (GeoNames, written by scripts/city_zones.py): a place the table above
+# does not name ("Kyoto.", "Trondheim.") is one of them. Heard as a guess, so read back ("I heard Tokyo time").
+CITY_ZONES_PATH = Path(__file__).resolve().parents[2] / "data" / "city_zones.tsv"
+CITY_CONFIDENCE = 0.5
+# One-word city names that are common English words ("Time", Norway; "Reading", "Nice", "Mobile", "Union") are no
+# city when said alone: the most frequent words of SymSpell's English list, the one spacing.py reads.
+_COMMON_WORD_COUNT = 4000
+# Parts of a country callers name instead of it ("Swansea, in Wales"): they pick among cities of one name.
+_REGIONS = {"wales": "GB", "scotland": "GB", "england": "GB", "northern ireland": "GB"}
+
+
+class City(NamedTuple):
+    zone: str
+    country: str
+
+
+def _load_cities(path: Path) -> dict[str, list[City]]:
+    """Name -> its cities, most populous first (the file's order)."""
+    cities: dict[str, list[City]] = {}
+    with path.open(encoding="utf-8") as rows:
+        for row in rows:
+            if not row.startswith("#"):
+                name, zone, country, _ = row.rstrip("\n").split("\t")
+                cities.setdefault(name, []).append(City(zone, country))
+    return cities
+
+
+def _common_words() -> frozenset[str]:
+    from onboarding.interview.spacing import _WORD_LIST
+
+    with _WORD_LIST.open(encoding="utf-8") as lines:
+        return frozenset(line.split(" ", 1)[0] for line in islice(lines, _COMMON_WORD_COUNT))
+
+
+_CITIES = _load_cities(CITY_ZONES_PATH)
+_COMMON_WORDS = _common_words()
+_COUNTRY_CODES = {re.sub(r"\s*\(.*\)", "", name).lower(): code for code, name in pytz.country_names.items()} | _REGIONS
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def city_zone(words: list[str]) -> str | None:
+    """The zone of the city the words name, the longest name first ("San Jose" before "Jose"), in the country they
+    name too when several cities have that name ("Swansea, in Wales"), else the most populous; None for none. A
+    city named like a common word counts only beside its country ("Reading, in England")."""
+    said = " " + " ".join(words) + " "
+    countries = {code for name, code in _COUNTRY_CODES.items() if f" {name} " in said}
+    for size in (3, 2, 1):
+        for start in range(len(words) - size + 1):
+            name = " ".join(words[start:start + size])
+            cities = _CITIES.get(name, [])
+            in_country = [city for city in cities if city.country in countries]
+            if in_country:
+                return in_country[0].zone
+            if cities and not (size == 1 and name in _COMMON_WORDS):  # "Reading" alone is a word, not a city
+                return cities[0].zone
+    return None
 _PHRASES = sorted(ZONES, key=len, reverse=True)
 _OFFSET = re.compile(r"\b(?:utc|udc|gmt|u t c|g m t)\s*(?P<sign>\+|-|plus|minus)\s*(?P<rest>.+)$", re.IGNORECASE)
 
@@ -122,12 +186,13 @@ def normalize_timezone(text: str) -> tuple[str, float] | None:
         return offset, 0.9
     if _OFFSET.search(text.replace("−", "-")):
         return None  # an offset was said but not understood ("UDC plus by 30"): not the zone without it
-    low = " " + " ".join(tokens(text.replace(".", " "))) + " "
+    low = " " + " ".join(tokens(_folded(text).replace(".", " "))) + " "
     for phrase in _PHRASES:
         if f" {phrase} " in low:
             short = len(phrase) <= 3
             return ZONES[phrase], 0.8 if short else 0.9
-    return None
+    zone = city_zone(low.split())
+    return (zone, CITY_CONFIDENCE) if zone else None
 
 
 def speakable_timezone(value: str) -> str:
