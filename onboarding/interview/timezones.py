@@ -1,9 +1,10 @@
-"""Time zones from what people say: "Pacific time", "CET", "UTC plus two", "London".
+"""Time zones from what people say: "Pacific time", "CET", "UTC plus two", "London", "Kyoto".
 
 Values are IANA names when a place or a named zone is given (so scheduling code can use zoneinfo)
-and "UTC+H[:MM]" for bare offsets. The table of places and zone names is deliberately small and common; a country
-counts when the tz database gives it one zone ("Ireland": Europe/Dublin; not "Canada"). Anything else is None so the
-interviewer re-asks rather than guessing.
+and "UTC+H[:MM]" for bare offsets. The table of places and zone names is small and common, and sure; a country
+counts when the tz database gives it one zone ("Ireland": Europe/Dublin; not "Canada"); any other city of 100,000
+people or more is a guess, read back (`city_zone`). Anything else is None so the interviewer re-asks rather than
+guessing.
 """
 
 from __future__ import annotations
