@@ -120,6 +120,10 @@ def test_asked_for_the_part_it_got_wrong_the_caller_spells_the_domain_alone_when
     assert decode_spelled(spelled).text == "ethan@brooks.dev", spelled
     assert decode_spelled(caller.reply(prompts.ask_for_part("local"))).text == "ethan"
     assert decode_spelled(caller.reply(prompts.ask_for_part("domain"))).text == "brooks.dev"
+    caller = ListeningCaller(answers={}, expected={"email": "bart@quinnsurveying.co.uk"})
+    caller.reply("Got it. What's the best email address to reach you?")
+    caller.reply(prompts.ask_for_part("local"))
+    assert "double N as in November" in caller.reply(prompts.ask_for_part("domain"))  # as asked for the first part
     caller = ListeningCaller(answers={}, expected={"full_name": "Lucia van Almeida"})
     caller.reply("Hi, thanks for calling. First, what's your full name?")
     assert decode_spelled(caller.reply(prompts.ask_for_part("first"))).text == "lucia"

@@ -89,10 +89,10 @@ def ask_for_part(part: str) -> str:
         "local": "Let's take it in two parts. First, could you spell the part before the at, with a word for each "
                  "letter, like M as in Mike? Say dot, underscore or dash for the symbols, and double for a letter "
                  "twice.",
-        "domain": "Now spell the part after the at, the same way, and say dot for the dots.",
+        "domain": "Now spell the part after the at the same way: dot for the dots, and double for a letter twice.",
         "first": "Let's take it one word at a time. First, could you spell just your first name, with a word for "
                  "each letter, like M as in Mike? Say double for a letter twice.",
-        "last": "Now spell your surname, the same way.",
+        "last": "Now spell your surname the same way, and say double for a letter twice.",
     }[part]
 
 
