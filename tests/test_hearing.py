@@ -23,7 +23,7 @@ from onboarding.interview.hearing import (
     is_yes,
     primed_by_earlier_answers,
 )
-from onboarding.interview.normalize import normalize_email, normalize_phone, normalize_timezone
+from onboarding.interview.normalize import normalize_email, normalize_phone, normalize_timezone, normalize_value
 from onboarding.interview.spelling import decode_spelled, spell_out
 from onboarding.interview.timezones import zone_of_number
 from onboarding.interview.validate import email_region
@@ -852,3 +852,27 @@ def test_a_name_given_up_on_is_offered_as_the_confirmed_address_writes_it() -> N
 ])
 def test_the_name_an_address_holds(address: str, heard: list[str], name: str | None) -> None:
     assert name_in_address(address, heard) == name
+
+
+def test_a_no_heard_as_now_before_two_words_is_a_spacing_reply_and_never_a_title() -> None:
+    """heldout-27: "No, two words." to "I heard Doyleelectrical, one word" was heard "Now two words.", taken as the
+    caller moving on, and stored as their job title ("Now Two Words") with the glued company."""
+    state, replies = start("Fergus Doyle", "yes", "fergus at doyle electrical dot ie", "yes",
+                           "Doyleelectrical. We wire houses.", "Now two words.")
+    assert state.values.get("company") == "Doyle Electrical" and "role" not in state.values, state.values
+    assert "What's your role there?" in replies[-1].text, replies[-1].text
+
+
+@pytest.mark.parametrize("said", ["Lead.", "Lead, physio, therapist.", "Your electrician.",
+                                  "In the bookings, co-ordinator.", "Now two words."])
+def test_a_title_cut_short_or_shaped_like_no_title_is_read_back(said: str) -> None:
+    """heldout-26/27: a rank alone, one word cut from an answer Whisper split with commas, a title after "your",
+    were stored unheard ("Lead", "Bookings", "Your Electrician")."""
+    heard = normalize_value(DEFINITION.field("role"), said)
+    assert heard is not None and heard.confidence < DEFINITION.read_back_threshold(DEFINITION.field("role")), said
+
+
+def test_a_title_said_first_then_what_it_means_is_not_read_back() -> None:
+    heard = normalize_value(DEFINITION.field("role"), "Owner, I run the place.")
+    assert heard is not None and heard.value == "Owner"
+    assert heard.confidence >= DEFINITION.read_back_threshold(DEFINITION.field("role"))

@@ -123,7 +123,7 @@ _NOT_HYPHENATE = re.compile(r"\b(?:no|not|without)\s+(?:a\s+|the\s+)?(?:hyphen|d
 
 
 # what may come with "one word" in a reply about spacing alone ("No, it's all one word.")
-_AROUND = re.compile(r"\b(?:no|nope|yes|yeah|yep|right|correct|actually|sorry|it's|its|it is|that's|that is|"
+_AROUND = re.compile(r"\b(?:no|now|know|nope|yes|yeah|yep|right|correct|actually|sorry|it's|its|it is|that's|that is|"
                      r"it|is|as|all|just|the|a|and|but)\b|[^\w]+", re.IGNORECASE)
 
 

@@ -56,7 +56,8 @@ _IM_HEARD = re.compile(rf"^(?:in\s+(?=(?:a|an|the)\s|(?:[\w-]+\s+){{0,3}}{_JOB_N
 # What no job title looks like: a small word first ("And of a Manager"), two in a row, or a clause ("Company Is
 # Called Bluebird Media"): a mishearing, read back before it is kept.
 _ODD_ROLE = re.compile(rf"^(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:{'|'.join(sorted(SMALL_WORDS))})\s+"
-                       rf"(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:is|its|it's|called|named|company)\b",
+                       rf"(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:is|its|it's|called|named|company)\b|"
+                       r"^(?:your|my|our|their|his|her|now|no|yes)\b",
                        re.IGNORECASE)
 ODD_ROLE_CONFIDENCE = 0.5
 # A title said first, then what it means ("Owner, I run the place.", "Founder. I run the whole shop."): the title.
@@ -186,11 +187,18 @@ def _clean_role(value: str) -> str | None:
 
 def normalize_role(text: str) -> tuple[str, float] | None:
     """ "I'm a product manager at Acme Corp" -> ("Product Manager", 0.85); "I run engineering" -> Head of; a title
-    shaped like no title ("In and of a Manager") comes with a confidence low enough to be read back."""
+    shaped like no title ("In and of a Manager", "Your Electrician"), a rank alone ("Lead"), or one word cut
+    from an answer that went on after a comma (Whisper's "Lead, physio, therapist.", "In the bookings,
+    co-ordinator.") comes with a confidence low enough to be read back."""
     role = _normalize_role(text)
-    if role is not None and _ODD_ROLE.search(role[0]):
+    if role is not None and (_ODD_ROLE.search(role[0]) or role[0].lower() in _RANKS
+                             or (" " not in role[0] and _WENT_ON.search(text))):
         return role[0], min(role[1], ODD_ROLE_CONFIDENCE)
     return role
+
+
+_RANKS = {"lead", "head", "senior", "junior", "chief", "deputy", "principal", "acting", "interim"}
+_WENT_ON = re.compile(r",\s*(?!(?:i|i'm|we|we're)\b)[\w-]+", re.IGNORECASE)  # not "Owner, I run the place."
 
 
 def _normalize_role(text: str) -> tuple[str, float] | None:
