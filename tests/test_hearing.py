@@ -282,18 +282,19 @@ def test_a_company_said_again_when_asked_to_spell_is_read_as_words() -> None:
     assert state.values["company"] == "Acme Corp"
 
 
-def test_a_spelled_domain_alone_keeps_the_part_before_the_at() -> None:
+@pytest.mark.parametrize(("spelled", "previous", "address"), [
+    ("O as in Oscar, K, O, N, K, W, O, T, U, T, O, R, I, N, G, dot, C, O, M", "amara@acconkwotutoring.com",
+     "amara@okonkwotutoring.com"),
+    ("N O R D V I K L A W dot S E", "tobias@normdaviklaw.co", "tobias@nordviklaw.se"),
+    ("B O B dot F O R D", "bob.fort@acme.com", "bob.ford@acme.com"),  # .ford is an ending, but reads like the local
+])
+def test_a_spelled_domain_alone_keeps_the_part_before_the_at(spelled: str, previous: str, address: str) -> None:
     """The caller spelled only the part that was wrong ("okonkwotutoring.com" after "amara@acconkwotutoring.com"):
     it ends in a real domain ending and reads like the domain, so it replaces the domain (before: stored
     "okonkwotutoring.com@acconkwotutoring.com"). A local part with a dot whose last word is a domain ending stays
-    a local part when it reads like the local part ("bob.ford": .ford is an ending)."""
-    domain = hear_spelled(EMAIL, ["O as in Oscar, K, O, N, K, W, O, T, U, T, O, R, I, N, G, dot, C, O, M"],
-                          "amara@acconkwotutoring.com")
-    assert domain is not None and domain.value.value == "amara@okonkwotutoring.com"
-    country = hear_spelled(EMAIL, ["N O R D V I K L A W dot S E"], "tobias@normdaviklaw.co")
-    assert country is not None and country.value.value == "tobias@nordviklaw.se"
-    local = hear_spelled(EMAIL, ["B O B dot F O R D"], "bob.fort@acme.com")
-    assert local is not None and local.value.value == "bob.ford@acme.com"
+    a local part when it reads like the local part."""
+    heard = hear_spelled(EMAIL, [spelled], previous)
+    assert heard is not None and heard.value.value == address
 
 
 def test_after_a_no_to_an_address_only_the_wrong_part_is_asked_for_and_spelled() -> None:
@@ -307,36 +308,42 @@ def test_after_a_no_to_an_address_only_the_wrong_part_is_asked_for_and_spelled()
     assert "Could you spell your email address for me" in replies[-1].text, replies[-1].text
 
 
-def test_an_address_spelled_whole_and_refused_is_asked_for_in_two_parts() -> None:
-    """A whole address spelled with a word per letter runs 20–40 s, which Whisper loses letters of: after the
-    caller refused one they spelled whole, the part before the at and the domain are asked for one at a time, and
-    the address they make is read back."""
-    state, replies = start("Vikram Menon", "yes", "vikram dot menon at mail about exports dot in", "No.",
-                           "V, I, K, R, A, dot, E, N, O, N, at, M, A, A, B, A, R, E, X, P, O, R, T, S, dot, I, N",
-                           "No.")
-    assert "I heard v-i-k-r-a dot e-n-o-n at maabarexports dot i-n" in replies[-2].text, replies[-2].text
-    assert "spell the part before the at" in replies[-1].text, replies[-1].text
-    assert state.awaiting_spelling == "email"  # the long end of turn of a spelling holds for both parts
-    reply = state.handle("V, I, K, R, A, M, dot, M, E, N, O, N", 7)
-    assert "spell the part after the at" in reply.text and not reply.updates, reply.text
-    reply = state.handle("M, A, L, A, B, A, R, E, X, P, O, R, T, S, dot, I, N", 8)
-    assert "I heard v-i-k-r-a-m dot m-e-n-o-n at malabarexports dot i-n. Is that right?" in reply.text, reply.text
-    state.handle("Yes.", 9)
-    assert state.values["email"] == "vikram.menon@malabarexports.in"
+TWO_PARTS = [
+    ("email", ("Vikram Menon", "yes", "vikram dot menon at mail about exports dot in", "No.",
+               "V, I, K, R, A, dot, E, N, O, N, at, M, A, A, B, A, R, E, X, P, O, R, T, S, dot, I, N", "No."),
+     "I heard v-i-k-r-a dot e-n-o-n at maabarexports dot i-n", "spell the part before the at",
+     "V, I, K, R, A, M, dot, M, E, N, O, N", "spell the part after the at",
+     "M, A, L, A, B, A, R, E, X, P, O, R, T, S, dot, I, N",
+     "I heard v-i-k-r-a-m dot m-e-n-o-n at malabarexports dot i-n. Is that right?", "vikram.menon@malabarexports.in"),
+    ("full_name", ("Rosalindich Herbert", "No.", "R, O, S, A, L, I, N, D, space, A, C, H, T, E, R, B, E, R, O, G",
+                   "No."),
+     "I heard Rosalind Achterberog", "spell just your first name", "R as in Romeo, O, S, A, L, I, N, D",
+     "spell your surname", "A as in Alpha, C, H, T, E, R, B, E, R, G", "I heard Rosalind Achterberg. Is that right?",
+     "Rosalind Achterberg"),
+]
 
 
-def test_a_name_spelled_whole_and_refused_is_asked_for_a_word_at_a_time() -> None:
-    state, replies = start("Rosalindich Herbert", "No.",
-                           "R, O, S, A, L, I, N, D, space, A, C, H, T, E, R, B, E, R, O, G", "No.")
-    assert "I heard Rosalind Achterberog" in replies[-2].text, replies[-2].text
-    assert "spell just your first name" in replies[-1].text, replies[-1].text
-    reply = state.handle("R as in Romeo, O, S, A, L, I, N, D", 5)
-    assert "spell your surname" in reply.text and not reply.updates, reply.text
-    reply = state.handle("A as in Alpha, C, H, T, E, R, B, E, R, G", 6)
-    assert "I heard Rosalind Achterberg. Is that right?" in reply.text, reply.text
-    state.handle("Yes.", 7)
-    assert state.values["full_name"] == "Rosalind Achterberg"
-    state, replies = start("Rosalind Herbert", "No.", "A, C, H, T, E, R, B, E, R, O, G", "No.")  # one word spelled
+@pytest.mark.parametrize(("field", "answers", "refused", "first_ask", "first", "second_ask", "second", "read_back",
+                          "value"), TWO_PARTS, ids=["address", "name"])
+def test_a_value_spelled_whole_and_refused_is_asked_for_in_two_parts(
+        field: str, answers: tuple[str, ...], refused: str, first_ask: str, first: str, second_ask: str, second: str,
+        read_back: str, value: str) -> None:
+    """A whole address spelled with a word per letter runs 20–40 s, a two-word name 20–30 s, which Whisper loses
+    letters of: after the caller refused one they spelled whole, its parts are asked for one at a time (the part
+    before the at and the domain; the first name and the surname), and the value they make is read back."""
+    state, replies = start(*answers)
+    assert refused in replies[-2].text and first_ask in replies[-1].text, replies[-1].text
+    assert state.awaiting_spelling == field  # the long end of turn of a spelling holds for both parts
+    reply = state.handle(first, len(answers) + 1)
+    assert second_ask in reply.text and not reply.updates, reply.text
+    reply = state.handle(second, len(answers) + 2)
+    assert read_back in reply.text, reply.text
+    state.handle("Yes.", len(answers) + 3)
+    assert state.values[field] == value
+
+
+def test_a_name_spelled_a_word_at_a_time_already_is_asked_to_spell_again_whole() -> None:
+    _, replies = start("Rosalind Herbert", "No.", "A, C, H, T, E, R, B, E, R, O, G", "No.")  # one word spelled
     assert "Could you spell your name" in replies[-1].text, replies[-1].text
 
 
