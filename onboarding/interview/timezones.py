@@ -10,7 +10,6 @@ guessing.
 from __future__ import annotations
 
 import re
-import unicodedata
 from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +18,7 @@ import phonenumbers
 import pytz
 from phonenumbers.timezone import time_zones_for_number
 
+from onboarding.interview.emails import folded
 from onboarding.interview.spoken import find_numbers, tokens
 
 # Longest phrases are tried first, so "central european" wins over "central".
@@ -131,10 +131,6 @@ _COMMON_WORDS = _common_words()
 _COUNTRY_CODES = {re.sub(r"\s*\(.*\)", "", name).lower(): code for code, name in pytz.country_names.items()} | _REGIONS
 
 
-def _folded(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-
-
 def city_zone(words: list[str]) -> str | None:
     """The zone of the city the words name, the longest name first ("San Jose" before "Jose"), in the country they
     name too when several cities have that name ("Swansea, in Wales"), else the most populous; None for none. A
@@ -187,7 +183,7 @@ def normalize_timezone(text: str) -> tuple[str, float] | None:
         return offset, 0.9
     if _OFFSET.search(text.replace("−", "-")):
         return None  # an offset was said but not understood ("UDC plus by 30"): not the zone without it
-    low = " " + " ".join(tokens(_folded(text).replace(".", " "))) + " "
+    low = " " + " ".join(tokens(folded(text).replace(".", " "))) + " "
     for phrase in _PHRASES:
         if f" {phrase} " in low:
             short = len(phrase) <= 3
