@@ -65,7 +65,8 @@ HELD_OUT_CALLERS = {"heldout": HELDOUT_PATH, "heldout-3": HELDOUT_PATH.with_name
                     "heldout-24": HELDOUT_PATH.with_name("heldout-24.toml"),
                     "heldout-25": HELDOUT_PATH.with_name("heldout-25.toml"),
                     "heldout-26": HELDOUT_PATH.with_name("heldout-26.toml"),
-                    "heldout-27": HELDOUT_PATH.with_name("heldout-27.toml")}
+                    "heldout-27": HELDOUT_PATH.with_name("heldout-27.toml"),
+                    "heldout-28": HELDOUT_PATH.with_name("heldout-28.toml")}
 
 
 @dataclass
@@ -211,7 +212,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--first", type=int, default=0,
                         help="start at this held-out caller (a caller no earlier run has heard)")
     parser.add_argument("--corpus", choices=sorted(HELD_OUT_CALLERS), default="heldout",
-                        help="held-out answers (heldout-3 … heldout-27: whole callers, each written before its run)")
+                        help="held-out answers (heldout-3 … heldout-28: whole callers, each written before its run)")
     parser.add_argument("--out", type=Path, help="report file (default: docs/accuracy-e2e[-typing][-CORPUS].md)")
     args = parser.parse_args(argv)
     if args.text:
