@@ -28,6 +28,10 @@ _NOT_NAMES = {"not", "no", "yes", "what", "sorry", "don't", "dont", "know", "ski
 # "my name is" anchors the name wherever it is: Whisper turns a leading "um" into "And", "Come", "You at".
 _NAME_ANCHOR = re.compile(r"^.*?\bmy (?:full |first )?name(?:'s| is)\b[,:]?\s*(?=\S)", re.IGNORECASE)
 _TITLE = r"(?:dr|mr|mrs|ms|miss|prof|professor|doctor)\b\.?"
+# "…, spelled G A R C I A" / "that's G-A-R-C-I-A" / "that's GARCIA" at the end: letters said apart, or capitals;
+# "Elliot Feldman, that's me." says who is speaking, and "me" is no surname
+_SPELLED_NOTE = re.compile(r"\b(?i:spelled|spelt|spell|that's|that is)\s*[,:]?\s+"
+                           r"((?:[A-Za-z](?:[\s.-]+|$)){2,}|[A-Z]{2,}[.]?\s*)$")
 # Spelled letters as Whisper groups them: "GA RCIA", "G RCIA" (all capitals, a one- or two-letter piece).
 _CAPS_RUN = re.compile(r"\b[A-Z]{1,6}(?:\s+[A-Z]{1,6})+\b")
 PARTICLES = {"de", "da", "del", "della", "van", "von", "der", "den", "la", "le", "di", "du", "dos", "bin"}
@@ -62,8 +66,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         text = join_spelled(text)
     text = _CAPS_RUN.sub(lambda m: re.sub(r"\s+", "", m.group(0)) if min(map(len, m.group(0).split())) <= 2
                          else m.group(0), text)
-    spelled_note = re.search(r"\b(?:spelled|spelt|spell|that's|that is)\s*[,:]?\s+((?:[A-Za-z][\s.-]*){2,})$", text,
-                             flags=re.IGNORECASE)
+    spelled_note = _SPELLED_NOTE.search(text)
     spelled: str | None = None
     if spelled_note:
         spelled = re.sub(r"[\s.-]", "", spelled_note.group(1))
