@@ -18,15 +18,19 @@ _LEAD = (r"(?:(?:good )?(?:morning|afternoon|evening)|good day|hi there|hello th
 _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'?s| is)|name(?:'?s| is)|i'm|i am|im|this is|"
                r"call me|you can call me|it's|it is|they call me|that's|that is|"
                r"you're (?:speaking|talking) (?:with|to)|you are (?:speaking|talking) (?:with|to)|"
-               r"(?:you've|you have) got|speaking with)\b[,:]?")
-_NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work",
+               r"(?:you've|you have) got|speaking with|i go by|(?:you can )?put me down as)\b[,:]?")
+_NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work", "is",
               "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as",
               # a job title after the name, its comma lost: "I'm Maria PM at Acme"
               "pm", "ceo", "cto", "cfo", "coo", "vp"}
 _NOT_NAMES = {"not", "no", "yes", "what", "sorry", "don't", "dont", "know", "skip", "repeat", "sure", "um",
               "uh", "it", "is", "my", "name", "email", "you", "okay", "ok", "hello", "hi", "bye", "just", "me"}
 # "my name is" anchors the name wherever it is: Whisper turns a leading "um" into "And", "Come", "You at".
-_NAME_ANCHOR = re.compile(r"^.*?\bmy (?:full |first )?name(?:'s| is)\b[,:]?\s*(?=\S)", re.IGNORECASE)
+_NAME_ANCHOR = re.compile(r"^.*?\bmy (?:full |first )?name(?:(?:'s| is)\b[,:]?|\?)\s*(?=\S)", re.IGNORECASE)
+# each part named: "First name Elliot, last name Feldman." (read plainly it was stored "First Name Elliot")
+_NAMED_PARTS = re.compile(r"\bfirst name(?: is|'s)?[,:]?\s+(?P<first>[\w'-]+)[,.]?\s+(?:and\s+)?(?:my\s+|the\s+)?"
+                          r"(?:last name|surname|family name|second name)(?: is|'s)?[,:]?\s+(?P<last>[\w'-]+)",
+                          re.IGNORECASE)
 _TITLE = r"(?:dr|mr|mrs|ms|miss|prof|professor|doctor)\b\.?"
 # "…, spelled G A R C I A" / "that's G-A-R-C-I-A" / "that's GARCIA" at the end: letters said apart, or capitals;
 # "Elliot Feldman, that's me." says who is speaking, and "me" is no surname
@@ -61,6 +65,8 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     if not text or not text.strip():
         return None
     text = strip_fillers(strip_edges(text))
+    if named := _NAMED_PARTS.search(text):
+        text = f"{named['first']} {named['last']}"
     text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
     if SPACE_SAID.search(text):  # "T-O-M-A S-Z space N-O-W-A-K": letters in words "space" parts
         text = join_spelled(text)
