@@ -32,14 +32,17 @@ _DESCRIBED = (rf"\band (?:(?:a|an|any|one)\s+(?:[\w-]+\s+){{0,2}}|(?:small|littl
 _BOUNDARY = (r"\s*(?:,|;|\.\s|\band (?:i|we|my|our|it|there)\b|\bwith\b|\bwhere\b|\bwhich\b|\bwho\b|\bbased\b"
              # "we're a …" / "we're builders" heard "were a …" / "were builders": what the company is, after its name
              r"|\bwere (?:a|an|\w+(?:ers|ists|ians))\b"
-             rf"|\bin (?:the |[A-Z]\w+)|\bwe\b|\bi\b|\bteam of\b|\bsince\b|\bfor (?:about|around|\d)|{_DESCRIBED}|$)")
+             rf"|\bin (?:the |[A-Z]\w+)|\bwe\b|\bi\b|\bteam of\b|\bsince\b|\bfor (?:about|around|\d)|{_DESCRIBED}"
+             # "Feldman Legal Services is the name", "… is what we're called"
+             r"|\bis (?:the|our|its|my|what)\b|$)")
 _PRONOUN_LED = re.compile(r"^(?:i|i'm|im|we|we're|it's|my|our|you|they|he|she|work|working|just)\b",
                           re.IGNORECASE)
 _NO_VALUE = re.compile(r"^(?:i don'?t know|not sure|no idea|none|nothing|n/?a|no|nope|skip|pass|dunno)$",
                        re.IGNORECASE)
 _SELF = re.compile(r"\b(?:self[- ]employed|freelanc\w*|i work for myself|independent contractor|"
                    r"my own business(?![,:]?\s+\w))\b", re.IGNORECASE)
-_RUN = re.compile(r"\b(?:i|i'll|we)\s+(?:run|ran|lead|led|head(?: up)?|had up|oversee)\s+(?:the\s+|our\s+)?"
+_RUN = re.compile(r"\b(?:(?:i|i'll|we)\s+(?:run|ran|lead|led|head(?: up)?|had up|oversee)|"
+                  r"(?:i'm|i am|im)\s+(?:in charge of|responsible for))\s+(?:the\s+|our\s+)?"
                   r"(?P<x>[\w &/-]+?)(?:\s+(?:team|department|group|org|organi[sz]ation|function))?"
                   r"(?=\s+(?:over\s+)?(?:at|for|with|in)\b|[,.;]|$)", re.IGNORECASE)
 _MANAGE = re.compile(r"\bi\s+manage[sd]?\s+(?:the\s+|our\s+|a\s+)?(?P<x>[\w &/-]+?)(?:\s+team)?(?=\s+(?:over\s+)?"
@@ -47,7 +50,9 @@ _MANAGE = re.compile(r"\bi\s+manage[sd]?\s+(?:the\s+|our\s+|a\s+)?(?P<x>[\w &/-]
 _ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm currently|i work in|i'm in|i am in|i'm|"
                          r"i am|im|my (?:job )?(?:role|title|position|job)(?: title)? is|my (?:role|title)'s|as)\s+|^)"
                          r"(?:a |an |the )?"
-                         r"(?P<x>.+?)(?=\s+(?:over\s+)?(?:at|for|with|on the|from)\b|[,;]|\.\s|$)", re.IGNORECASE)
+                         r"(?P<x>.+?)(?=\s+(?:over\s+)?(?:at|for|with|on the|from)\b|[,;]|\.\s|$|"
+                         r"\s+(?:is|that's) (?:my|the) (?:job |official )?(?:title|role|position|job)\b)",
+                         re.IGNORECASE)
 # A short "I'm" is often heard as "in": "in the CTO", "in a product manager at Acme", "in UX designer".
 _JOB_NOUN = (r"(?:manager|engineer|designer|developer|director|analyst|consultant|officer|founder|lead|architect|"
              r"scientist|specialist|coordinator|administrator|assistant|accountant|recruiter|writer|editor)s?")
@@ -159,7 +164,19 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     bare = re.sub(r"^(?:it's|it is|that's|that is|we're|we are|i'm with|i am with|the company is)\s+", "", text,
                   flags=re.IGNORECASE)
     value = _clean_company(_cut(bare))
+    if value and (again := _said_again(bare, value)):
+        value = again
     return (value, 0.75) if value else None
+
+
+def _said_again(text: str, value: str) -> str | None:
+    """The company said again, longer, after a comma: "It's Feldman Legal, Feldman Legal Services." (a caller
+    who starts, stops and says the whole name); None when the next clause is no such restart."""
+    _, comma, rest = text.partition(",")
+    if not comma or not rest.strip().lower().startswith(value.lower() + " "):
+        return None
+    longer = _clean_company(_cut(rest))
+    return longer if longer and len(longer) > len(value) else None
 
 
 _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|eleven|twelve|\w+teen)\s+"
