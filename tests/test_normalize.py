@@ -130,6 +130,12 @@ def test_choice() -> None:
     ("goodbye", "stop"), ("I gotta go, bye", "stop"),
     ("Maria Garcia", "other"), ("about twenty people", "other"), ("Acme Corp.", "other"),
     ("I work at Initech", "other"), ("Well, we're about 20 people", "other"),
+    # yes and no in words of their own: "Uh huh." was a "say again", the others answers
+    ("Uh huh.", "yes"), ("That's the one.", "yes"), ("Bang on.", "yes"), ("It is.", "yes"),
+    ("Yeah, no.", "no"), ("Almost.", "no"), ("Close, but no.", "no"), ("Not really.", "no"), ("Negative.", "no"),
+    ("Nearly, the last bit is wrong.", "no"), ("That's not my name.", "no"), ("It's not the right one.", "no"),
+    ("That's not my name, it's Elliot.", "correction"), ("Almost, it's Feldmann.", "correction"),
+    ("Close, the company is Feldman Legal.", "other"),
 ])
 def test_classify_reply(text: str, kind: str) -> None:
     assert classify_reply(text) == kind

@@ -47,7 +47,8 @@ _NO_WORDS = {"no", "nope", "nah", "not", "wrong", "incorrect", "isn't", "that's"
              "no,", "definitely", "totally", "way", "exactly", "afraid"}
 _NO_CORE = {"no", "nope", "nah", "not", "wrong", "incorrect", "isn't"}
 _CORRECTION_LEAD = re.compile(
-    r"^(?:(?:sorry about that|no|nope|nah|sorry|oops|wait|oh sorry|oh wait|oh no|actually|correction|my bad|"
+    r"^(?:(?:sorry about that|no|nope|nah|sorry|oops|wait|oh sorry|oh wait|oh no|actually|correction|my bad|almost|"
+    r"nearly|not exactly|(?:that's|that is|it's|it is) not my \w+|"
     r"that's wrong|that's not right|that's incorrect|that is wrong|not quite|i meant|i mean|let me correct (?:that|it)|"
     r"it should be|that should be|should be|make (?:that|it)|change (?:that|it) to|scratch that)[,.!]?\s+)+")
 _CHANGE_FIELD = re.compile(
@@ -57,8 +58,20 @@ _MY_FIELD = re.compile(r"^(?:my|our|the)\s+(?P<field>[\w ]{2,30}?)(?:'s| is| sho
 _FIELD_TALK = re.compile(r"^(?:(?:it's|it is|it was|that's|that is)\s+)?(?:not\s+[^,]+,\s*)?")
 
 
+# Yes and no said in words no single-word list covers: "That's the one.", "Bang on.", "Yeah, no.", "Not really.",
+# "Almost." (close is no yes), "Nearly, the last bit is wrong.", "That's not my name."
+_YES_PHRASE = re.compile(r"^(?:(?:yes|yeah|yep),? )?(?:that's|that is|it's|it is) (?:the one|him|her|us|me|my \w+)$|"
+                         r"^(?:bang|dead) on$|^(?:yes,? )?(?:it|that) is$|^that's (?:the one|exactly it)$")
+_NO_PHRASE = re.compile(r"^(?:yeah|yes),? no$|^negative$|^not really$|"
+                        r"^(?:no,? )?(?:almost|nearly|close)(?:,? but no(?:t quite)?|[,.]? .*\b(?:is|was|are|'s) "
+                        r"(?:wrong|off|not right|incorrect))?$|"
+                        r"^(?:no,? )?(?:that's|that is|it's|it is) not (?:my \w+|the (?:right )?\w+|it|right|correct)$")
+
+
 def _plain(text: str) -> str:
-    text = strip_fillers(text.lower().replace("’", "'")).strip()
+    # "Uh huh." is a yes: the filler list would leave "huh", a "say again"
+    text = re.sub(r"\b(?:uh[- ]huh|mm[- ]hmm|mhm)\b", "uh-huh", text.lower().replace("’", "'"))
+    text = strip_fillers(text).strip()
     return re.sub(r"\s+", " ", re.sub(r"[.!?…]+$", "", text)).strip(" ,")
 
 
@@ -74,6 +87,10 @@ def classify_reply(text: str) -> ReplyKind:
     if _DONT_KNOW.match(plain):
         return "dont_know"
     words = re.sub(r"[,;:!]", " ", plain).split()
+    if _NO_PHRASE.match(plain) and not _CHANGE_FIELD.match(plain):
+        return "no"
+    if _YES_PHRASE.match(plain):
+        return "yes"
     if words and set(words) <= _NO_WORDS and set(words) & _NO_CORE:
         return "no"
     if words and set(words) <= _YES_WORDS and set(words) & (_YES_CORE | {"good", "great", "fine", "got", "spot"}):
