@@ -42,6 +42,7 @@ _PREFIXES = [
     r"(?:you can )?(?:reach|email|contact|find) me (?:at|on)\b",
     r"(?:you can |please |just )?(?:send it|send (?:it|them|things|stuff) to|use|try)\b",
     r"(?:the |my |our )?(?:address is|address's)\b",
+    r"(?:my|the|our)\s+(?:[a-z]+\s+){0,2}one(?:'s| is)?\b[,:]?",  # "my personal one, …" ("one" is no digit here)
 ]
 _SUFFIXES = r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers)\W*$"
 _GLUED_DOMAIN_WORDS = sorted(w for w in COMMON_DOMAIN_WORDS if len(w) >= 5)
@@ -317,7 +318,8 @@ _WORD_THEN_SPELLED = re.compile(r"\b(?P<w>[A-Za-z]{2,})[\s,]+(?P<s>(?:[A-Za-z][\
 
 
 # "…dot com, design all one word with ferreira", "…, all together": how to join words the address joins anyway
-_SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together|no spaces?|all joined)\b[\w' ]*\W*$"
+_SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together|no spaces?|all joined|no dots?|"
+                            r"lower ?case|small letters)\b[\w' ]*\W*$"
                             r"|\s+all (?:one word|together)\W*$", re.IGNORECASE)
 # "the best one is omar dot haddad at …", "my work one's …": what comes before the last "is" ahead of the "at"
 # is the caller talking, not the local part (an address never says "is")
@@ -346,9 +348,27 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     result = _normalize_email(raw, endings)
     if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
         local, _, domain = result[0].partition("@")
-        if local != confirm and validate.email_address(f"{confirm}@{domain}", endings=endings):
-            return f"{confirm}@{domain}", result[1]
+        local = _confirmed(local, confirm)
+        if validate.email_address(f"{local}@{domain}", endings=endings):
+            return f"{local}@{domain}", result[1]
     return result
+
+
+def _confirmed(local: str, spelled: str) -> str:
+    """The local part as a spelling after the address gives it: the whole of it ("rob…, that's R O B"), or the
+    one word of it the caller spelled ("ros dot achebe…, that's A C H E B E" spells "achebe", not the address: it
+    was stored "achebe@gmail.com")."""
+    pieces = re.split(r"([._-])", local)
+    words = pieces[::2]
+    glued_end = len(words) == 1 and (local.startswith(spelled) or local.endswith(spelled))  # "rosachebe": "ros"
+    if spelled in words or glued_end or spelled == "".join(words):
+        return local
+    if len(words) > 1 and len(spelled) < len(re.sub(r"[._-]", "", local)):
+        closest = min(range(len(words)), key=lambda i: edit_distance(words[i], spelled))
+        if edit_distance(words[closest], spelled) <= max(1, len(spelled) // 3):
+            pieces[2 * closest] = spelled
+            return "".join(pieces)
+    return spelled
 
 
 def _normalize_email(raw: str, endings: bool) -> tuple[str, float] | None:
