@@ -23,7 +23,13 @@ from onboarding.interview.hearing import (
     is_yes,
     primed_by_earlier_answers,
 )
-from onboarding.interview.normalize import normalize_email, normalize_phone, normalize_timezone, normalize_value
+from onboarding.interview.normalize import (
+    Normalized,
+    normalize_email,
+    normalize_phone,
+    normalize_timezone,
+    normalize_value,
+)
 from onboarding.interview.spelling import decode_spelled, spell_out
 from onboarding.interview.timezones import zone_of_number
 from onboarding.interview.validate import email_region
@@ -699,7 +705,8 @@ def test_a_country_with_one_time_zone_is_that_zone_and_so_is_its_callers_number(
     for said in ("Cork, in Ireland.", "Fork in Ireland.", "We're in Portugal... no, Norway.", "Peru."):
         assert normalize_timezone(said) is not None, said
     assert normalize_timezone("Park in Ireland.").value == "Europe/Dublin"
-    for said in ("Canada.", "Australia.", "Mexico.", "Portugal.", "New Jersey.", "Chad.", "Turkey.",
+    assert normalize_timezone("New Jersey.").value == "America/New_York"  # the state, not the island of Jersey
+    for said in ("Canada.", "Australia.", "Mexico.", "Portugal.", "Chad.", "Turkey.",
                  "We're in the south.", "Western time.", "Dutch.", "American."):  # "Korea (South)", "Samoa (western)"
         assert normalize_timezone(said) is None, said
     assert normalize_timezone("Atlanta, Georgia.").value == "America/New_York"  # the state, not the country
@@ -719,11 +726,13 @@ def test_a_city_the_table_does_not_name_is_a_world_city_read_back() -> None:
     that", then the phone number's zone offered). The world's cities of 100,000 people or more (GeoNames, in
     data/city_zones.tsv) are known now, as a guess read back; a country or a part of one named beside a city picks
     among cities of one name, and a city named like a common word is no city said alone."""
-    for said, zone in (("Kyoto.", "Asia/Tokyo"), ("Swansea, in Wales.", "Europe/London"), ("Malmö", "Europe/Stockholm"),
+    for said, zone in (("Kyoto.", "Asia/Tokyo"), ("Malmö", "Europe/Stockholm"),
                        ("We're based in Trondheim.", "Europe/Oslo"), ("Just outside Belfast.", "Europe/London"),
-                       ("Reading, in England.", "Europe/London")):
+                       ("El Paso, Texas.", "America/Denver")):  # the city's zone is not its state's: a guess
         heard = normalize_timezone(said)
         assert heard is not None and heard.value == zone and heard.confidence < DEFINITION.read_back_below, said
+    for said in ("Swansea, in Wales.", "Reading, in England."):  # the part of the UK says the zone itself
+        assert normalize_timezone(said) == Normalized("Europe/London", 0.9), said
     for said in ("Time.", "Reading.", "Nice.", "Same time as you.", "Atlantis", "Swansia in Wales."):
         assert normalize_timezone(said) is None, said
     _, replies = start("Ana Silva", "yes", "ana at silva dot pt", "yes", "Silva Lda", "Owner", "Three", "Sell more",

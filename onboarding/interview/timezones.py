@@ -65,6 +65,31 @@ ZONES: dict[str, str] = {
     "auckland": "Pacific/Auckland", "cairo": "Africa/Cairo", "lagos": "Africa/Lagos", "nairobi": "Africa/Nairobi",
     "johannesburg": "Africa/Johannesburg", "cape town": "Africa/Johannesburg", "tel aviv": "Asia/Jerusalem",
 }
+# Where callers answer with their state or province ("I'm in Ohio"): its zone, or the one most of its people keep
+# (Florida's panhandle, West Texas and East Tennessee aside). "Georgia" stays out (a country too), "Victoria" (a name,
+# a city in Canada) too.
+_E, _C, _M, _P = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"
+STATES: dict[str, str] = {
+    "alabama": _C, "alaska": "America/Anchorage", "arizona": "America/Phoenix", "arkansas": _C, "california": _P,
+    "colorado": _M, "connecticut": _E, "delaware": _E, "florida": _E, "hawaii": "Pacific/Honolulu", "idaho": _M,
+    "illinois": _C, "indiana": _E, "iowa": _C, "kansas": _C, "kentucky": _E,
+    "louisiana": _C, "maine": _E, "maryland": _E, "massachusetts": _E, "michigan": _E,
+    "minnesota": _C, "mississippi": _C, "missouri": _C, "montana": _M, "nebraska": _C, "nevada": _P,
+    "new hampshire": _E, "new jersey": _E, "new mexico": _M, "new york state": _E, "north carolina": _E,
+    "north dakota": _C, "ohio": _E, "oklahoma": _C, "oregon": _P, "pennsylvania": _E, "rhode island": _E,
+    "south carolina": _E, "south dakota": _C, "tennessee": _C, "texas": _C, "utah": _M, "vermont": _E,
+    "virginia": _E, "west virginia": _E, "washington state": _P, "wisconsin": _C, "wyoming": _M,
+    "dc": _E, "d c": _E, "puerto rico": "America/Puerto_Rico",
+    "ontario": "America/Toronto", "quebec": "America/Toronto", "british columbia": "America/Vancouver",
+    "alberta": "America/Edmonton", "manitoba": "America/Winnipeg", "saskatchewan": "America/Regina",
+    "nova scotia": "America/Halifax", "new brunswick": "America/Halifax", "newfoundland": "America/St_Johns",
+    "new south wales": "Australia/Sydney", "queensland": "Australia/Brisbane", "western australia": "Australia/Perth",
+    "south australia": "Australia/Adelaide", "tasmania": "Australia/Hobart", "northern territory": "Australia/Darwin",
+    # parts of the UK ("Northern Ireland" is not Ireland's zone: it was heard as Europe/Dublin)
+    "northern ireland": "Europe/London", "scotland": "Europe/London", "wales": "Europe/London",
+    "england": "Europe/London", "britain": "Europe/London", "great britain": "Europe/London",
+}
+ZONES = STATES | ZONES
 # Whisper often hears a spelled zone's final "T" as "D" ("PSD", "ESD", "UDC"); none of these is a zone itself.
 ZONES |= {"psd": ZONES["pst"], "msd": ZONES["mst"], "csd": ZONES["cst"], "esd": ZONES["est"], "udc": ZONES["utc"],
           "ced": ZONES["cet"]}
@@ -186,6 +211,9 @@ def normalize_timezone(text: str) -> tuple[str, float] | None:
     low = " " + " ".join(tokens(folded(text).replace(".", " "))) + " "
     for phrase in _PHRASES:
         if f" {phrase} " in low:
+            if phrase in STATES and (city := city_zone(low.replace(f" {phrase} ", " ").split())):
+                # "El Paso, Texas": the city's zone, not its state's; read back when they differ (a misheard city)
+                return city, 0.9 if city == ZONES[phrase] else CITY_CONFIDENCE
             short = len(phrase) <= 3
             return ZONES[phrase], 0.8 if short else 0.9
     zone = city_zone(low.split())
