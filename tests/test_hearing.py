@@ -731,9 +731,9 @@ def test_a_city_the_table_does_not_name_is_a_world_city_read_back() -> None:
                        ("El Paso, Texas.", "America/Denver")):  # the city's zone is not its state's: a guess
         heard = normalize_timezone(said)
         assert heard is not None and heard.value == zone and heard.confidence < DEFINITION.read_back_below, said
-    for said in ("Swansea, in Wales.", "Reading, in England."):  # the part of the UK says the zone itself
+    for said in ("Swansea, in Wales.", "Reading, in England.", "Swansia in Wales."):  # the part of the UK says it
         assert normalize_timezone(said) == Normalized("Europe/London", 0.9), said
-    for said in ("Time.", "Reading.", "Nice.", "Same time as you.", "Atlantis", "Swansia in Wales."):
+    for said in ("Time.", "Reading.", "Nice.", "Same time as you.", "Atlantis"):
         assert normalize_timezone(said) is None, said
     _, replies = start("Ana Silva", "yes", "ana at silva dot pt", "yes", "Silva Lda", "Owner", "Three", "Sell more",
                        "skip", "Kyoto.")
