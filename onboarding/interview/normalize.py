@@ -90,8 +90,12 @@ def normalize_timezone(text: str) -> Normalized | None:
 
 _ONE = re.compile(r"\b(?:just me|only me|me alone|myself|just myself|solo|one person|me only|only myself|"
                   r"i'm alone|i am alone|by myself|on my own|just one)\b")
-_TWO = re.compile(r"\b(?:me and (?:my |a )?(?:co-?founder|partner|business partner|colleague|friend|wife|husband)|"
+_TWO = re.compile(r"\b(?:(?:me|myself) and (?:my |a |one )?(?:co-?founder|partner|business partner|colleague|friend|"
+                  r"wife|husband|brother|sister|son|daughter|dad|father|mum|mom|mother|assistant|apprentice|other)|"
                   r"the two of us|two of us|just us two)\b")
+# "Me and three others", "myself plus two more": the caller and those they count ("only me" alone is one)
+_ME_AND = re.compile(r"\b(?:me|myself|i)\s+(?:and|plus)\s+(?P<n>[\w-]+)\s+(?:others?|more|other people|people|"
+                     r"employees|staff|colleagues|guys|helpers|part-timers|workers)\b")
 # A count heard as the word it sounds like ("just four of us" heard "just for us"), only before who is counted
 _DIGIT_WORDS_HEARD = {"for": 4, "fore": 4, "to": 2, "too": 2, "tree": 3, "ate": 8}
 _DIGIT_HEARD_AS_WORD = re.compile(rf"\b({'|'.join(_DIGIT_WORDS_HEARD)})\s+(?:of\s+)?(?:us|them|people|employees|"
@@ -132,10 +136,12 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     approx = bool(_APPROX.search(low))
     value: int | None = None
     confidence = 0.9
-    if _ONE.search(low):
-        value, confidence = 1, 0.9
+    if (me_and := _ME_AND.search(low)) and (others := find_numbers(tokens(me_and.group("n")))):
+        value, confidence = others[0][0] + 1, 0.85
     elif _TWO.search(low):
         value, confidence = 2, 0.85
+    elif _ONE.search(low):
+        value, confidence = 1, 0.9
     elif (multiple := _vague(low, _MULTIPLES)) is not None:
         value, confidence = multiple, 0.6
     else:
