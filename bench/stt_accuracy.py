@@ -43,6 +43,8 @@ CORPORA = {  # the tuning set (normalisers are fixed on it) and the held-out set
     "tuning": REPO_ROOT / "tests" / "corpus" / "answers.toml",
     "heldout": REPO_ROOT / "tests" / "corpus" / "heldout.toml",
     "heldout-2": REPO_ROOT / "tests" / "corpus" / "heldout-2.toml",  # written after `heldout` was spent on goals
+    # written 2026-12-07 by someone who had not read the normalisers, every field: unseen phrasings
+    "heldout-phrasings": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings.toml",
 }
 CORPUS_PATH = CORPORA["tuning"]
 OUT_FOR = {name: REPO_ROOT / "docs" / f"accuracy-{name}.md" for name in CORPORA}
