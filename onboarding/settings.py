@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     auto_gain_control: bool = False  # WebRTC automatic gain control on the caller's audio (costs CPU per frame)
     reprompt_after_silence_seconds: float = Field(8.0, ge=2)
     max_silent_reprompts: int = Field(3, ge=1)
+    # after "hang on, someone's at the door": how long the line may stay quiet before the agent asks again
+    wait_for_caller_seconds: float = Field(45.0, ge=2)
     agent_join_timeout_seconds: float = Field(20.0, gt=0)
 
     dashboard_host: str = "127.0.0.1"

@@ -892,3 +892,21 @@ def test_a_title_said_first_then_what_it_means_is_not_read_back() -> None:
     heard = normalize_value(DEFINITION.field("role"), "Owner, I run the place.")
     assert heard is not None and heard.value == "Owner"
     assert heard.confidence >= DEFINITION.read_back_threshold(DEFINITION.field("role"))
+
+
+def test_a_caller_who_needs_a_moment_or_asks_why_is_waited_for_and_answered_without_using_an_attempt() -> None:
+    """Held-out phrasings: "Hold on one moment." was stored as a title and "Is that important?" as a company. A
+    caller who asks for a moment is told to take their time; one who asks why is told, and asked again; neither
+    uses one of the question's attempts, so the answer that follows is heard as usual."""
+    state, _ = start("Maria Garcia", "yes", "maria at example dot com", "yes")
+    company = DEFINITION.field("company")
+    reply = state.handle("Give me a sec, I'm driving.", 5)
+    assert reply.text == "Sure, take your time. I'm here when you're ready." and not reply.updates
+    reply = state.handle("What's this for?", 6)
+    assert "goes on your profile" in reply.text and company.question in reply.text and "company" not in state.values
+    reply = state.handle("Can you still hear me?", 7)
+    assert reply.text.startswith("Yes, I'm here.") and company.question in reply.text
+    state.handle("I work at Initech.", 8)
+    assert state.values["company"] == "Initech" and not state._attempts.get("company")
+    for said in ("Give me a sec, I'm driving.", "What's this for?", "Can you still hear me?"):
+        assert normalize_value(company, said) is None, said

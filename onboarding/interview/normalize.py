@@ -312,12 +312,23 @@ def normalizer_for_kind(kind: str) -> Callable[[str], Normalized | None]:
     Raises KeyError for anything else.
     """
     if kind in _BY_KIND:
-        return _BY_KIND[kind]
+        return functools.partial(_answer_of_kind, _BY_KIND[kind])
     return functools.partial(normalize_value, load_definition().field(kind))
 
 
+def _answer_of_kind(normalizer: Callable[[str], Normalized | None], text: str) -> Normalized | None:
+    return None if classify_reply(text or "") in _NOT_ANSWERS else normalizer(text)
+
+
+_NOT_ANSWERS = ("repeat", "dont_know", "stop", "wait", "question")
+
+
 def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
-    """Normalise for a field and apply its rules (min/max, choices, pattern)."""
+    """Normalise for a field and apply its rules (min/max, choices, pattern). A reply that is no answer ("Hold
+    on one moment.", "Why do you need that?", "I'd rather not say.") is none for any field: the interview
+    classifies it first in a call, and a typed correction or the REST door must not store it either."""
+    if classify_reply(text or "") in _NOT_ANSWERS:
+        return None
     kind = spec.kind
     if kind == "integer":
         result = normalize_integer(text, spec.min, spec.max)

@@ -21,6 +21,8 @@ NO_PROBLEM = "No problem."
 NEEDED = "That's okay. We do need this one to set up your account."
 SKIP = "No problem, let's skip that one."
 TALKED_OVER = "Sorry, we spoke at the same time."
+TAKE_YOUR_TIME = "Sure, take your time. I'm here when you're ready."
+STILL_HERE = "Yes, I'm here."
 _SPELLABLE = ("person_name", "email", "company", "text")
 
 
@@ -175,3 +177,11 @@ def summary(full_name: str | None, have: list[str], flagged: list[str], goodbye:
         parts.append(f"Someone will follow up about your {' and '.join(flagged)}.")
     parts.append(goodbye)
     return join(*parts)
+
+
+def why_we_ask(spec: FieldSpec | None) -> str:
+    """The caller asked why (or whether) a question matters: the honest reason, and whether it can be skipped."""
+    if spec is None:
+        return "It's for your profile, so the team can set up your account."
+    reason = f"Your {spec.label.lower()} goes on your profile, so the team can set up your account."
+    return join(reason, "It's needed for that." if spec.required else "You can skip it if you'd rather.")

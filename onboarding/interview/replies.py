@@ -11,7 +11,7 @@ import re
 
 from onboarding.interview.spoken import strip_fillers
 
-ReplyKind = str  # "yes" | "no" | "correction" | "repeat" | "dont_know" | "stop" | "other"
+ReplyKind = str  # "yes" | "no" | "correction" | "repeat" | "dont_know" | "stop" | "wait" | "question" | "other"
 
 _STOP = re.compile(
     r"^(?:ok(?:ay)?,? )?(?:stop|stop (?:it|this|the call|please)|please stop|quit|cancel|hang up|end (?:the )?call|"
@@ -21,7 +21,8 @@ _STOP = re.compile(
     r"i'm done|i am done|i'm out|that's enough|talk (?:to you )?later|"
     r"i don't want to do this|not now)(?:,? (?:thanks|thank you|sorry|bye|goodbye|please))*$")
 _REPEAT = re.compile(
-    r"^(?:sorry|pardon|pardon me|excuse me|what|huh|come again|say again|sorry what|what was that|"
+    r"^(?:(?:sorry|um|uh|oh),? )*(?:sorry|pardon|pardon me|excuse me|what|huh|come again|say again|sorry what|"
+    r"what was that|"
     r"(?:sorry,? )?(?:can|could|would) you (?:please )?(?:repeat|say) (?:that|the question|it)(?: again)?(?: please)?|"
     r"(?:please )?repeat(?: that| the question| it)?(?: please)?|(?:sorry,? )?say (?:that|it) again(?: please)?|"
     r"(?:sorry,? )?i didn't (?:catch|hear|get|understand) (?:that|you|the question)|"
@@ -33,6 +34,22 @@ _DONT_KNOW = re.compile(
     r"(?:i'd|i would) rather not(?: say)?|(?:i )?prefer not to (?:say|answer)|i don't have (?:one|it|that)|"
     r"none|n/?a|not applicable|no comment|rather not say|no,? thanks?|no,? thank you|no,? i'm (?:good|fine|okay))"
     r"(?:,? (?:sorry|thanks|please|skip it|to be honest|really|yet|right now))*$")
+# The caller needs a moment ("Hang on, let me just pull over.", "Just a second, someone's at the door."): no answer,
+# no attempt used; the agent waits. A lone "wait" stays a correction's lead ("wait, it's Mariana").
+_WAIT = re.compile(
+    r"^(?:(?:oh|sorry|ok(?:ay)?|um)[,.]? )*(?:(?:hang on|hold on|bear with me|one (?:second|sec|moment|minute)|"
+    r"just (?:a|one) (?:second|sec|moment|minute)|(?:give me|gimme) (?:a|one) (?:second|sec|moment|minute)|"
+    r"wait a (?:second|sec|moment|minute))[,.!]?\s*)+"
+    # what keeps them, not an answer: "let me just pull over", "someone's at the door"
+    r"(?:(?:let me|i'll|i need to|i have to|i'm (?:just|driving|in the car|getting|looking)|someone(?:'s| is)|"
+    r"there's someone|my (?:kid|son|daughter|dog|other line))\b.*)?$")
+# A question back instead of an answer ("Why do you need that?", "Is that important?", "Hello? Are you still
+# there?"): answered, and the question asked again, no attempt used.
+_QUESTION = re.compile(
+    r"^(?:(?:um|uh|sorry|oh|hello|hi|wait)[,.?!]? )*(?:why do you (?:need|want|ask)\b|"
+    r"why(?: is| does) (?:that|this|it)\b|"
+    r"what(?:'s| is| do you need) (?:that|this|it) for\b|is (?:that|this|it) (?:important|necessary|required|needed|"
+    r"mandatory)\b|do i (?:have|need) to\b|(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",
               "true", "spot", "on", "that's", "thats", "that", "is", "it", "it's", "sounds", "you", "got",
@@ -86,6 +103,10 @@ def classify_reply(text: str) -> ReplyKind:
         return "stop"
     if _DONT_KNOW.match(plain):
         return "dont_know"
+    if _WAIT.match(plain):
+        return "wait"
+    if _QUESTION.match(plain):
+        return "question"
     words = re.sub(r"[,;:!]", " ", plain).split()
     if _NO_PHRASE.match(plain) and not _CHANGE_FIELD.match(plain):
         return "no"

@@ -10,6 +10,7 @@ take values the caller typed, and end politely when the caller wants to.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -181,6 +182,13 @@ class InterviewState(ReadBack, SpelledParts):
             return Reply(self._last_prompt, [], False)
         if kind == "repeat":
             return Reply(self._last_prompt or self._prompt_for_current(), [], False)
+        if kind == "wait":  # "Hang on, someone's at the door": no answer, no attempt used
+            return Reply(prompts.TAKE_YOUR_TIME, [], False, waiting=True)
+        if kind == "question":  # "Why do you need that?", "Are you still there?": answered, then asked again
+            heard_us = re.search(r"still there|hear me|hello", text, re.IGNORECASE)
+            lead = prompts.STILL_HERE if heard_us else prompts.why_we_ask(
+                None if self._pending else self.current)
+            return Reply(prompts.join(lead, self._last_prompt or self._prompt_for_current()), [], False)
         if self._pending:
             return self._handle_confirmation(text, kind, turn_index)
         if kind == "correction":

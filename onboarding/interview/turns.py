@@ -34,6 +34,7 @@ class Reply:
     updates: list[FieldUpdate]
     done: bool
     ended_by_caller: bool = False
+    waiting: bool = False  # the caller asked for a moment: a long silence is no silent caller
 
 
 @dataclass
