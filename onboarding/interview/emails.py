@@ -25,6 +25,7 @@ from onboarding.interview.spoken import (
     strip_edges,
     strip_fillers,
     strip_leads,
+    without_spelled_echo,
 )
 
 EMAIL_RE = re.compile(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
@@ -313,8 +314,6 @@ def _fix_domain(address: str) -> tuple[str, float]:
 # "…dot com, that's R O B": letters after the address that spell (and confirm) its local part
 _SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's)\s*[,:]?\s+"
                             r"(?P<x>(?:[A-Za-z](?:[\s,.-]+|$)){2,})$", re.IGNORECASE)
-# "kim, K I M, at initech": a word immediately spelled out again is the same word once
-_WORD_THEN_SPELLED = re.compile(r"\b(?P<w>[A-Za-z]{2,})[\s,]+(?P<s>(?:[A-Za-z][\s,.-]+){1,}[A-Za-z])(?![A-Za-z])")
 
 
 # "…dot com, design all one word with ferreira", "…, all together": how to join words the address joins anyway
@@ -324,11 +323,6 @@ _SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together
 # "the best one is omar dot haddad at …", "my work one's …": what comes before the last "is" ahead of the "at"
 # is the caller talking, not the local part (an address never says "is")
 _TALK_BEFORE = re.compile(r"^.*\b(?:is|one's)\s+(?=\S.*\bat\b)", re.IGNORECASE)
-
-
-def _respelled(match: re.Match[str]) -> str:
-    letters = re.sub(r"[^A-Za-z]", "", match.group("s"))
-    return match.group("w") if letters.lower() == match.group("w").lower() else match.group(0)
 
 
 def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | None:
@@ -344,7 +338,7 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
         raw = raw[: spelled_after.start()]
     raw = _SPACING_AFTER.sub("", raw)
     raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
-    raw = _WORD_THEN_SPELLED.sub(_respelled, raw)
+    raw = without_spelled_echo(raw)
     result = _normalize_email(raw, endings)
     if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
         local, _, domain = result[0].partition("@")

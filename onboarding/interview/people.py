@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import re
 
-from onboarding.interview.spoken import SPACE_SAID, join_spelled, strip_edges, strip_fillers, strip_leads
+from onboarding.interview.spoken import (
+    SPACE_SAID,
+    join_spelled,
+    strip_edges,
+    strip_fillers,
+    strip_leads,
+    without_spelled_echo,
+)
 
 # "bye": a "Hi" as Whisper sometimes writes it ("Bye, Brian, Brian O'Connor")
 _LEAD = (r"(?:(?:good )?(?:morning|afternoon|evening)|good day|hi there|hello there|hey there|hiya|"
-         r"hi|hello|hey|bye|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course)\b[,.!]?")
+         r"hi|hello|hey|bye|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course|sorry)\b[,.!?]?")
+# Sentences of greeting and apology before the name ("Hello? Oh, sorry. Yes, this is Declan Murphy speaking.")
+_CHATTER = {"hello", "hi", "hey", "oh", "sorry", "yes", "yeah", "um", "uh", "there", "right", "ok", "okay", "good",
+            "morning", "afternoon", "evening", "hiya", "ah", "so", "well"}
 # "name's" is often written "names" by Whisper ("Good morning, names Gareth Price.")
 _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'?s| is)|name(?:'?s| is)|i'm|i am|im|this is|"
                r"call me|you can call me|it's|it is|they call me|that's|that is|"
                r"you're (?:speaking|talking) (?:with|to)|you are (?:speaking|talking) (?:with|to)|"
-               r"(?:you've|you have) got|speaking with|i go by|(?:you can )?put me down as)\b[,:]?")
+               r"(?:you've|you have) got|speaking with|i go by|(?:you can )?put me down as|"
+               r"(?:put|book) (?:it|me|that) (?:down )?under(?: the name)?|that would be|that'd be|it would be|"
+               r"it'd be)\b[,:]?")
 _NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work", "is",
               "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as",
               # a job title after the name, its comma lost: "I'm Maria PM at Acme"
@@ -48,6 +60,8 @@ def capitalize_name_word(word: str, first: bool = True) -> str:
         return low
     if "-" in low:
         return "-".join(capitalize_name_word(part) for part in low.split("-"))
+    if word[:1].isupper() and any(c.isupper() for c in word[1:]) and not word.isupper():
+        return word  # "MacLeod", "DeShawn", "LaToya": the capitals inside were heard (or typed) so
     if re.fullmatch(r"[od]'[a-z]+", low):
         return low[:2].upper() + low[2].upper() + low[3:]
     if low.startswith("mc") and len(low) > 3:
@@ -60,11 +74,19 @@ def _similar(spelled: str, word: str) -> bool:
     return spelled[:1] == word[:1] or (abs(len(spelled) - len(word)) <= 1 and spelled[-1:] == word[-1:])
 
 
+def _without_chatter(text: str) -> str:
+    """The sentences from the first that is more than greeting and apology on."""
+    sentences = re.split(r"(?<=[.?!])\s+", text)
+    while len(sentences) > 1 and set(re.findall(r"[a-z']+", sentences[0].lower())) <= _CHATTER:
+        sentences = sentences[1:]
+    return " ".join(sentences)
+
+
 def normalize_person_name(text: str) -> tuple[str, float] | None:
     """ "my name is maria, G A R C I A" -> ("Maria Garcia", 0.95); None if it is not a name."""
     if not text or not text.strip():
         return None
-    text = strip_fillers(strip_edges(text))
+    text = without_spelled_echo(_without_chatter(strip_fillers(strip_edges(text))))
     if named := _NAMED_PARTS.search(text):
         text = f"{named['first']} {named['last']}"
     text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)

@@ -199,3 +199,17 @@ def strip_leads(text: str, *patterns: str) -> str:
             if new != text and new.strip():
                 text, changed = new, True
     return text
+
+
+# "kim, K I M, at initech", "My name is Ingrid, I N G R I D, Halvorsen": a word spelled out right after it is said
+_WORD_THEN_SPELLED = re.compile(r"\b(?P<w>[A-Za-z]{2,})[\s,]+(?P<s>(?:[A-Za-z][\s,.-]+){1,}[A-Za-z])(?![A-Za-z]),?")
+
+
+def without_spelled_echo(text: str) -> str:
+    """Each word the caller spelled out again right after saying it, once."""
+    def once(match: re.Match[str]) -> str:
+        letters = re.sub(r"[^A-Za-z]", "", match.group("s"))
+        # the comma after the letters goes with them: "Ingrid, Halvorsen" would end the name at "Ingrid"
+        return match.group("w") if letters.lower() == match.group("w").lower() else match.group(0)
+
+    return _WORD_THEN_SPELLED.sub(once, text)
