@@ -36,16 +36,18 @@ COMMON_DOMAIN_WORDS = {*PROVIDERS, "example", "com", "org", "net", "edu", "gov",
                        "me", "us", "de", "fr", "info", "biz", "proton", "fastmail", "company", "corp"}
 
 _PREFIXES = [
-    r"(?:yes|yeah|yep|sure|ok|okay|so|well|right|alright)\b[,.]?",
+    r"(?:yes|yeah|yep|sure|ok|okay|so|well|right|alright|oh|sorry)\b[,.]?",
     r"(?:it's|it is|that's|that is|this is|i'm)\b",  # "I'm": Whisper's rendering of a leading "um"
     r"(?:my|the|our|your)?\s*(?:work\s+|business\s+|personal\s+)?e-?\s?mail"
     r"(?:\s+address(?:es\b)?)?(?:\s+is|'s)?\b:?",  # "address is" is often heard as "addresses"
     r"(?:you can )?(?:reach|email|contact|find) me (?:at|on)\b",
     r"(?:you can |please |just )?(?:send it|send (?:it|them|things|stuff) to|use|try)\b",
+    r"(?:it's |it is )?(?:best|easiest|better) (?:to use|to write to|to email|is)\b",
     r"(?:the |my |our )?(?:address is|address's)\b",
     r"(?:my|the|our)\s+(?:[a-z]+\s+){0,2}one(?:'s| is)?\b[,:]?",  # "my personal one, …" ("one" is no digit here)
 ]
-_SUFFIXES = r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers)\W*$"
+_SUFFIXES = (r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers|(?:that's|that is|it's) (?:my|the|our) "
+             r"(?:\w+ )?(?:one|email|e-mail|address|inbox))\W*$")
 _GLUED_DOMAIN_WORDS = sorted(w for w in COMMON_DOMAIN_WORDS if len(w) >= 5)
 _WORD_SUBS = [  # order matters: longer phrases first
     (r"\bat the rate(?: of)?\b|\bat (?:sign|symbol)\b|\bat-sign\b", " @ "),
@@ -312,17 +314,20 @@ def _fix_domain(address: str) -> tuple[str, float]:
 
 
 # "…dot com, that's R O B": letters after the address that spell (and confirm) its local part
-_SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's)\s*[,:]?\s+"
+# ("…, and Nkechi is N K E C H I": one word of it)
+_SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's|(?:and\s+)?[A-Za-z]+(?:\s+is|'s))"
+                            r"\s*[,:]?\s+"
                             r"(?P<x>(?:[A-Za-z](?:[\s,.-]+|$)){2,})$", re.IGNORECASE)
 
 
 # "…dot com, design all one word with ferreira", "…, all together": how to join words the address joins anyway
 _SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together|no spaces?|all joined|no dots?|"
-                            r"lower ?case|small letters)\b[\w' ]*\W*$"
+                            r"lower ?case|small letters|no accents?)\b[\w' ]*\W*$"
                             r"|\s+all (?:one word|together)\W*$", re.IGNORECASE)
 # "the best one is omar dot haddad at …", "my work one's …": what comes before the last "is" ahead of the "at"
 # is the caller talking, not the local part (an address never says "is")
-_TALK_BEFORE = re.compile(r"^.*\b(?:is|one's)\s+(?=\S.*\bat\b)", re.IGNORECASE)
+_TALK_BEFORE = re.compile(r"^.*\b(?:is|one's)\s+(?=\S.*\bat\b)|^.*\b(?:name|names|one)[,.]?\s+so,?\s+(?=\S.*\bat\b)",
+                          re.IGNORECASE)  # "It's my first and last name, so daniel dot …"
 
 
 def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | None:
@@ -371,7 +376,7 @@ def _normalize_email(raw: str, endings: bool) -> tuple[str, float] | None:
         candidate, _ = _fix_domain(join_spelled(formatted.group(0)).lower().rstrip("."))
         confidence = 0.95
     else:
-        body = strip_edges(strip_leads(strip_edges(raw), *_PREFIXES))
+        body = strip_edges(strip_leads(strip_edges(strip_fillers(raw)), *_PREFIXES))  # "Um, it's …", "Um, so, …"
         candidate, guessed = _spoken_to_address(body)
         if not candidate:
             return None
