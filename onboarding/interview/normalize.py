@@ -94,8 +94,7 @@ _TWO = re.compile(r"\b(?:(?:me|myself) and (?:my |a |one )?(?:co-?founder|partne
                   r"wife|husband|brother|sister|son|daughter|dad|father|mum|mom|mother|assistant|apprentice|other)|"
                   r"the two of us|two of us|just us two)\b")
 # "Me and three others", "myself plus two more": the caller and those they count ("only me" alone is one)
-_ME_AND = re.compile(r"\b(?:me|myself|i)\s+(?:and|plus)\s+(?P<n>[\w-]+)\s+(?:others?|more|other people|people|"
-                     r"employees|staff|colleagues|guys|helpers|part-timers|workers)\b")
+_ME_AND = re.compile(r"\b(?:me|myself|i)\s+(?:and|plus)\s+(?P<n>[\w-]+)\s+(?:others?|more|other people|[a-z-]+s)\b")
 # A count heard as the word it sounds like ("just four of us" heard "just for us"), only before who is counted
 _DIGIT_WORDS_HEARD = {"for": 4, "fore": 4, "to": 2, "too": 2, "tree": 3, "ate": 8}
 _DIGIT_HEARD_AS_WORD = re.compile(rf"\b({'|'.join(_DIGIT_WORDS_HEARD)})\s+(?:of\s+)?(?:us|them|people|employees|"
@@ -219,7 +218,11 @@ def phone_digits(text: str, drop_echo: bool = False) -> tuple[str, bool] | None:
 def normalize_phone(text: str, region: str = validate.DEFAULT_REGION, home: str | None = None) -> Normalized | None:
     """E.164 from spoken digits, kept only when libphonenumber calls the number valid: with a "plus" for its
     country code, else in `region` (the field's default), else as a NANP number said with its leading 1, else in
-    `home` (the caller's country as their email shows it: "020 7946 0123" from a ….co.uk caller)."""
+    `home` (the caller's country as their email shows it: "020 7946 0123" from a ….co.uk caller). A number
+    started again after "sorry, no" or "I mean" is the one said after it."""
+    restarted = _RESTART.split(text)
+    if len(restarted) > 1 and (again := normalize_phone(restarted[-1], region, home)) is not None:
+        return again
     heard = phone_digits(text)
     if heard is None or not 7 <= len(heard[0]) <= 15:
         return None
@@ -229,6 +232,11 @@ def normalize_phone(text: str, region: str = validate.DEFAULT_REGION, home: str 
         if number is not None:  # a repair, not what was heard: read it back
             number = Normalized(number.value, min(number.confidence, 0.5))
     return number
+
+
+# "two oh six, sorry, no, three oh three, …": the caller started the number again
+_RESTART = re.compile(r"\b(?:sorry,? no|no,? sorry|no,? wait|sorry|i mean|actually|scratch that|"
+                      r"let me start again)\b[,.]?", re.IGNORECASE)
 
 
 def _phone_number(digits: str, plus: bool, region: str, home: str | None) -> Normalized | None:
@@ -249,7 +257,7 @@ def phone_problem(text: str, region: str = validate.DEFAULT_REGION) -> str:
     return validate.phone_problem(heard[0], heard[1], region)
 
 
-_FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm)\b[,.]?"
+_FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm)\b[,.?!]?"
                         r"\s*)+",
                         re.IGNORECASE)
 

@@ -79,12 +79,15 @@ _OWN = re.compile(r"\b(?:i|we)\s+(?:co-?)?own\s+(?:(?P<a>an?\s+)|the\s+|this\s+|
 # an "at", "for" or "with" in that clause names its customers, not the caller's employer
 _NAME_THEN_WHAT_IT_DOES = re.compile(r"^(?P<x>[^,.;]+?)\s*[,.;]\s+(?:we|we're|we are|it's|it is|they|our)\b",
                                      re.IGNORECASE)
-_AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by)\s+(?P<x>(?!a team\b|about\b|around\b).+)",
+_AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by|(?:owner|co-?founder|founder|proprietor) of)\s+"
+                         r"(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
 # "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
 _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?(?P<y>.+)|"
-                     rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)",
+                     rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)|"
+                     # "it's a family business, Bellini's Pizzeria": what it is, then its name
+                     rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}[,:]\s+(?P<v>(?!(?:in|at|for|with|we|it)\b).+)",
                      re.IGNORECASE)
 
 
@@ -126,7 +129,7 @@ _PRONOUNS = {"it", "this", "that", "them", "us", "you"}
 def _clean_company(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:the|a|an)\s+", "", strip_edges(value), flags=re.IGNORECASE))
     # "Acme company" is Acme; "McKinsey and Company" keeps its "Company"
-    value = re.sub(r"(?<!\band)(?<!&)\s+(?:company|right now|at the moment|currently)$", "", value,
+    value = re.sub(r"(?<!\band)(?<!&)\s+(?:company|right now|at the moment|currently|actually)$", "", value,
                    flags=re.IGNORECASE)
     if len(value) < 2 or _NO_VALUE.match(value) or len(value.split()) > 6 or not re.search(r"[A-Za-z0-9]", value):
         return None
@@ -154,7 +157,7 @@ def normalize_company(text: str) -> tuple[str, float] | None:
         return "Self-employed", 0.8
     called = _CALLED.search(text)
     if called:
-        value = _clean_company(_cut(called.group("x") or called.group("y") or called.group("z")))
+        value = _clean_company(_cut(called.group("x") or called.group("y") or called.group("z") or called.group("v")))
         return (value, 0.85) if value else None
     at = _AT_COMPANY.search(text)
     described = _NAME_THEN_WHAT_IT_DOES.match(text)
@@ -170,13 +173,15 @@ def normalize_company(text: str) -> tuple[str, float] | None:
 
 
 def _said_again(text: str, value: str) -> str | None:
-    """The company said again, longer, after a comma: "It's Feldman Legal, Feldman Legal Services." (a caller
-    who starts, stops and says the whole name); None when the next clause is no such restart."""
-    _, comma, rest = text.partition(",")
-    if not comma or not rest.strip().lower().startswith(value.lower() + " "):
-        return None
-    longer = _clean_company(_cut(rest))
-    return longer if longer and len(longer) > len(value) else None
+    """The company said again, longer, in a later clause: "It's Feldman Legal, Feldman Legal Services.",
+    "Cascade Roofing. Uh, Cascade Roofing and Gutters, actually." (a caller who starts, stops and says the whole
+    name); None when no clause is such a restart."""
+    for clause in re.split(r"[,;]|\.\s", text)[1:]:
+        clause = _prepared(clause)
+        if clause.lower().startswith(value.lower() + " "):
+            longer = _clean_company(_cut(clause))
+            return longer if longer and len(longer) > len(value) else None
+    return None
 
 
 _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|eleven|twelve|\w+teen)\s+"
@@ -185,6 +190,7 @@ _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|elev
 
 def _clean_role(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:a|an|the|currently)\s+", "", strip_edges(value), flags=re.IGNORECASE))
+    value = _OF_THE_PLACE.sub("", value)
     value = re.sub(r"\s+(?:there|here|at the moment|right now|now)$", "", value, flags=re.IGNORECASE)
     one_of = re.match(r"^one of (?:the|our|its)\s+(?P<x>.+?)s$", value, flags=re.IGNORECASE)
     if one_of:  # "one of the co-founders" → the title one of them holds
@@ -218,10 +224,18 @@ _RANKS = {"lead", "head", "senior", "junior", "chief", "deputy", "principal", "a
 _WENT_ON = re.compile(r",\s*(?!(?:i|i'm|we|we're)\b)[\w-]+", re.IGNORECASE)  # not "Owner, I run the place."
 
 
+# What a title means, said after it: "I'm the clinic director, which basically means I run the place" (the title)
+_MEANING = re.compile(r",?\s+(?:which|that|meaning|so)\s+(?:basically\s+|just\s+)?(?:means|is|i)\b.*$", re.IGNORECASE)
+# The place a title is held in: "general manager of the hotel" is a General Manager
+_OF_THE_PLACE = re.compile(rf"\s+(?:of|at) (?:the|our|this|a) (?:{_KIND_OF_ORG}|hotel|restaurant|clinic|salon|"
+                           r"store|school|bakery|cafe|gym|surgery|pharmacy|garage|warehouse|factory|site|place)$",
+                           re.IGNORECASE)
+
+
 def _normalize_role(text: str) -> tuple[str, float] | None:
     if not text or not text.strip() or _spelling_or_address(text):
         return None
-    text = _IM_HEARD.sub("I'm ", _prepared(text))
+    text = _IM_HEARD.sub("I'm ", _MEANING.sub("", _prepared(text)))
     if (first := _TITLE_FIRST.match(text)) and (value := _clean_role(first.group("x"))):
         return value, 0.85
     if (own := _OWN.search(text)) and (own.group("a") or _WHOLE_PLACE.match(own.group("x").strip())):
