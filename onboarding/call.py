@@ -71,7 +71,6 @@ class InterviewCall:
         self._silence = SilenceWatch()  # a caller's words on their way to a turn are no silence
         self._closed = False  # the session closed or the worker is shutting down: no more re-prompts
         self._silent_reprompts = 0
-        self._caller_waiting = False  # the caller asked for a moment ("hang on"): the silence allowed is longer
         self._answers = 0
         self._usage: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -166,7 +165,7 @@ class InterviewCall:
     def _on_reply(self, message: llm.ChatMessage | None, reply: Reply) -> None:
         assert self.recorder is not None
         caller = None
-        self._caller_waiting = reply.waiting
+        self._silence.replied(caller_waiting=reply.waiting)
         if message is not None:
             self._answers += 1
             self._silent_reprompts = 0
@@ -284,8 +283,8 @@ class InterviewCall:
     # --- silence --------------------------------------------------------------------------
     def _arm_silence_timer(self) -> None:
         loop = asyncio.get_running_loop()
-        quiet = (self.settings.wait_for_caller_seconds if self._caller_waiting
-                 else self.settings.reprompt_after_silence_seconds)
+        settings = self.settings
+        quiet = self._silence.window(settings.reprompt_after_silence_seconds, settings.wait_for_caller_seconds)
         self._silence_timer = loop.call_later(quiet, self._on_silence)
 
     def _cancel_silence_timer(self) -> None:
@@ -302,7 +301,7 @@ class InterviewCall:
             log.info("caller speaking or words still on their way, not re-prompting yet", extra=self.log_extra)
             self._arm_silence_timer()
             return
-        self._caller_waiting = False
+        self._silence.reprompted()
         self._silent_reprompts += 1
         log.info("caller silent, re-prompting", extra={**self.log_extra, "count": self._silent_reprompts})
         if self._silent_reprompts > self.settings.max_silent_reprompts:

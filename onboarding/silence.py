@@ -20,6 +20,19 @@ class SilenceWatch:
         self._words_at = 0.0  # last transcript with words (monotonic seconds)
         self._committed_at = 0.0  # last caller turn committed to the conversation
         self._held_for = 0.0  # the words a re-prompt was already held back for
+        self._waiting = False  # the caller asked for a moment ("hang on, someone's at the door")
+
+    def replied(self, *, caller_waiting: bool) -> None:
+        """The interviewer answered a caller turn; `caller_waiting`: that turn asked for a moment."""
+        self._waiting = caller_waiting
+
+    def window(self, reprompt_after: float, wait_for_caller: float) -> float:
+        """Seconds of quiet before the agent asks again: longer for a caller who asked for a moment, once."""
+        return wait_for_caller if self._waiting else reprompt_after
+
+    def reprompted(self) -> None:
+        """The agent asked again: a caller still away after their moment is a silent caller from now on."""
+        self._waiting = False
 
     def heard(self, transcript: str, now: float | None = None) -> None:
         if transcript.strip():

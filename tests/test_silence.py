@@ -27,3 +27,19 @@ def test_a_caller_still_speaking_or_being_transcribed_is_not_silent() -> None:
     assert watch.hold(caller_speaking=True)  # however long the answer: never once only
     assert watch.hold(transcribing=True)
     assert not watch.hold()  # quiet, nothing on its way: silence
+
+
+def test_a_caller_who_asked_for_a_moment_gets_a_longer_quiet_once() -> None:
+    """"Hang on, someone's at the door.": the agent says "take your time", and the usual 8 s of quiet would re-prompt
+    (and, three times over, end the call) while the caller is away. The quiet allowed is the longer one until the
+    caller's next turn or the agent's next re-prompt."""
+    watch = SilenceWatch()
+    assert watch.window(8.0, 45.0) == 8.0
+    watch.replied(caller_waiting=True)
+    assert watch.window(8.0, 45.0) == 45.0
+    assert watch.window(8.0, 45.0) == 45.0  # the timer is armed again while the agent listens: still the long one
+    watch.reprompted()
+    assert watch.window(8.0, 45.0) == 8.0  # still away after their moment: silent from now on
+    watch.replied(caller_waiting=True)
+    watch.replied(caller_waiting=False)  # back, with an answer
+    assert watch.window(8.0, 45.0) == 8.0
