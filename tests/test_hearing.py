@@ -15,6 +15,7 @@ from onboarding.interview.emails import like_the_domain as emails_like_domain
 from onboarding.interview.emails import like_the_name as emails_like
 from onboarding.interview.emails import name_in_address
 from onboarding.interview.hearing import (
+    _merge_name,
     hear_spelled,
     hear_value,
     hearing_plan,
@@ -910,3 +911,13 @@ def test_a_caller_who_needs_a_moment_or_asks_why_is_waited_for_and_answered_with
     assert state.values["company"] == "Initech" and not state._attempts.get("company")
     for said in ("Give me a sec, I'm driving.", "What's this for?", "Can you still hear me?"):
         assert normalize_value(company, said) is None, said
+
+
+def test_a_spelled_word_like_no_word_read_back_is_the_surname() -> None:
+    """heldout-28: "Elliot Feldman, that's me." read back "Elliot Me"; the caller spelled the word missing,
+    F-E-L-D-M-A-N, which replaced "Elliot" (the closer of two unlike words) and "Feldman Me" was read back. A
+    spelled word like no run of the name read back is its surname, in place of all that followed the first name."""
+    assert _merge_name("Elliot Me", "feldman") == "Elliot Feldman"
+    assert _merge_name("Rosalind Up Jb", "achebe") == "Rosalind Achebe"
+    assert _merge_name("Maria Garza", "garsia") == "Maria Garsia"  # a word alike is still the one replaced
+    assert _merge_name("To Buy His Hallberg", "tobias") == "Tobias Hallberg"

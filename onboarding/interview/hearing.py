@@ -112,6 +112,11 @@ def _resemblance(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio()
 
 
+# A spelled word this unlike every run of the name read back (and not starting like it) spells no word of it that was
+# heard: it is the surname, heard as whatever followed the first name
+NOTHING_ALIKE = 0.4
+
+
 def _merge_name(previous: str | None, spelled: str) -> str:
     """A spelled word replaces what it spells in the earlier name: the word it resembles most, or the run of
     words an unfamiliar name was heard as ("To Buy His Hallberg", then T-O-B-I-A-S: "Tobias Hallberg"); a
@@ -132,6 +137,8 @@ def _merge_name(previous: str | None, spelled: str) -> str:
         return _resemblance(heard, spelled) + (heard[:1].lower() == spelled[:1]) * 0.5
 
     start, end = max(runs, key=lambda run: (score(run), -(run[1] - run[0])))  # on a tie, the fewest words
+    if score((start, end)) < NOTHING_ALIKE:  # "Elliot Me", then F-E-L-D-M-A-N: the surname, not a fix of Elliot
+        start, end = 1, len(old)
     return " ".join([*old[:start], words[0], *old[end:]])
 
 
