@@ -178,13 +178,13 @@ def _digit_of(tok: str) -> str | None:
 
 
 def _without_echo(toks: list[str]) -> list[str]:
-    """Whisper sometimes writes a repeated digit twice, as a numeral and as a word: "triple 5 five" for "triple
-    five". The tokens with each such echo dropped (the caller's "triple five, five" says the same tokens in one
-    form, so a digit repeated in the same form is kept)."""
+    """Whisper sometimes writes a digit twice, as a word and as a numeral: "triple 5 five" for "triple five",
+    "Free. 3, 4, 9" for "three, four, nine". The tokens with each such echo dropped (a caller's "triple five,
+    five" says the same tokens in one form, so a digit repeated in the same form is kept)."""
     out: list[str] = []
     for at, tok in enumerate(toks):
-        if (at >= 2 and toks[at - 2] in ("double", "triple") and _digit_of(tok) is not None
-                and _digit_of(tok) == _digit_of(toks[at - 1]) and tok.isdigit() != toks[at - 1].isdigit()):
+        if (at >= 1 and _digit_of(tok) is not None and _digit_of(tok) == _digit_of(toks[at - 1])
+                and tok.isdigit() != toks[at - 1].isdigit()):
             continue
         out.append(tok)
     return out
