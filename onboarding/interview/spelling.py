@@ -123,12 +123,15 @@ def says_key_words(text: str) -> bool:
 def _near_radio(word: str) -> str | None:
     """The letter of the radio word `word` is one sound away from ("Tanko", "Charley", "Romio"): a key word
     misheard, still made for spelling, so it wins over the heard letter ("D as in Tanko" spells T). Only when the
-    two start alike and differ in one letter (two for long words): "mic", "line" and "Romano" stay plain words."""
+    two start alike and differ in one letter (two for long words), or share their first four letters ("tangle"):
+    "mic", "line" and "Romano" stay plain words."""
     if len(word) < 4:
         return None
     for radio, letter in RADIO.items():
         if radio[0] == word[0] and abs(len(radio) - len(word)) <= 1 and (
                 edit_distance(radio, word) <= (2 if len(radio) >= 7 else 1)):
+            return letter
+        if word[:4] == radio[:4]:  # "E as in tangle" (tango), "as in Victory": heard longer, the same start
             return letter
     return None
 
