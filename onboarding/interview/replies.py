@@ -45,11 +45,11 @@ _WAIT = re.compile(
     r"there's someone|my (?:kid|son|daughter|dog|other line))\b.*)?$")
 # A question back instead of an answer ("Why do you need that?", "Is that important?", "Hello? Are you still
 # there?"): answered, and the question asked again, no attempt used.
-_QUESTION = re.compile(
-    r"^(?:(?:um|uh|sorry|oh|hello|hi|wait)[,.?!]? )*(?:why do you (?:need|want|ask)\b|"
-    r"why(?: is| does) (?:that|this|it)\b|"
-    r"what(?:'s| is| do you need) (?:that|this|it) for\b|is (?:that|this|it) (?:important|necessary|required|needed|"
-    r"mandatory)\b|do i (?:have|need) to\b|(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
+_QUESTION_LEAD = r"^(?:(?:um|uh|sorry|oh|hello|hi|wait)[,.?!]? )*"
+_WHY = re.compile(_QUESTION_LEAD + r"(?:why do you (?:need|want|ask)\b|why(?: is| does) (?:that|this|it)\b|"
+                  r"what(?:'s| is| do you need) (?:that|this|it) for\b|is (?:that|this|it) (?:important|necessary|"
+                  r"required|needed|mandatory)\b|do i (?:have|need) to\b)")
+_LINE_CHECK = re.compile(_QUESTION_LEAD + r"(?:(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",
               "true", "spot", "on", "that's", "thats", "that", "is", "it", "it's", "sounds", "you", "got",
@@ -105,7 +105,7 @@ def classify_reply(text: str) -> ReplyKind:
         return "dont_know"
     if _WAIT.match(plain):
         return "wait"
-    if _QUESTION.match(plain):
+    if _WHY.match(plain) or _LINE_CHECK.match(plain):
         return "question"
     words = re.sub(r"[,;:!]", " ", plain).split()
     if _NO_PHRASE.match(plain) and not _CHANGE_FIELD.match(plain):
@@ -122,6 +122,11 @@ def classify_reply(text: str) -> ReplyKind:
     if lead and plain[lead.end():].strip():
         return "correction"
     return "other"
+
+
+def checks_the_line(text: str) -> bool:
+    """A question back that asks whether the agent is there ("Hello? Are you still there?"), not why it asks."""
+    return bool(_LINE_CHECK.match(_plain(text)))
 
 
 # A lone "No." as Whisper sometimes writes it (e2e caller heldout-3 #1: "Now." to a read-back it had said no to)
