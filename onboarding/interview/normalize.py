@@ -92,7 +92,7 @@ _ONE = re.compile(r"\b(?:just me|only me|me alone|myself|just myself|solo|one pe
                   r"i'm alone|i am alone|by myself|on my own|just one)\b")
 _TWO = re.compile(r"\b(?:(?:me|myself) and (?:my |a |one )?(?:co-?founder|partner|business partner|colleague|friend|"
                   r"wife|husband|brother|sister|son|daughter|dad|father|mum|mom|mother|assistant|apprentice|other)|"
-                  r"the two of us|two of us|just us two)\b")
+                  r"the two of us|just us two)\b")  # a bare "two of us" is the number's: "forty two of us" is 42
 # "Me and three others", "myself plus two more": the caller and those they count ("only me" alone is one)
 _ME_AND = re.compile(r"\b(?:me|myself|i)\s+(?:and|plus)\s+(?P<n>[\w-]+)\s+(?:others?|more|other people|[a-z-]+s)\b")
 # A count heard as the word it sounds like ("just four of us" heard "just for us"), only before who is counted
