@@ -45,6 +45,8 @@ CORPORA = {  # the tuning set (normalisers are fixed on it) and the held-out set
     "heldout-2": REPO_ROOT / "tests" / "corpus" / "heldout-2.toml",  # written after `heldout` was spent on goals
     # written 2026-12-07 by someone who had not read the normalisers, every field: unseen phrasings
     "heldout-phrasings": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings.toml",
+    # a second such set, written the same afternoon and read once, on that session's final code
+    "heldout-phrasings-2": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings-2.toml",
 }
 CORPUS_PATH = CORPORA["tuning"]
 OUT_FOR = {name: REPO_ROOT / "docs" / f"accuracy-{name}.md" for name in CORPORA}
