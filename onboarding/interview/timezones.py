@@ -24,12 +24,12 @@ from onboarding.interview.spoken import find_numbers, tokens
 # Longest phrases are tried first, so "central european" wins over "central".
 ZONES: dict[str, str] = {
     "pacific": "America/Los_Angeles", "pst": "America/Los_Angeles", "pdt": "America/Los_Angeles",
-    "pt": "America/Los_Angeles", "west coast": "America/Los_Angeles", "california": "America/Los_Angeles",
-    "mountain": "America/Denver", "mst": "America/Denver", "mdt": "America/Denver", "arizona": "America/Phoenix",
-    "central": "America/Chicago", "cst": "America/Chicago", "cdt": "America/Chicago", "texas": "America/Chicago",
+    "pt": "America/Los_Angeles", "west coast": "America/Los_Angeles",
+    "mountain": "America/Denver", "mst": "America/Denver", "mdt": "America/Denver",
+    "central": "America/Chicago", "cst": "America/Chicago", "cdt": "America/Chicago",
     "eastern": "America/New_York", "est": "America/New_York", "edt": "America/New_York",
     "et": "America/New_York", "east coast": "America/New_York",
-    "alaska": "America/Anchorage", "hawaii": "Pacific/Honolulu", "atlantic": "America/Halifax",
+    "atlantic": "America/Halifax",
     "utc": "UTC", "coordinated universal": "UTC", "zulu": "UTC",
     "gmt": "Europe/London", "greenwich": "Europe/London", "british": "Europe/London", "bst": "Europe/London",
     "uk": "Europe/London", "irish": "Europe/Dublin",
