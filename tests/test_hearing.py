@@ -58,6 +58,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("I as in India, D as in Tanko, space, B as in Bravo", "it b"),  # a key word one sound off still decides
     ("C has an Charley, R as in Romio", "cr"),
     ("M as in Mike, B as in Victory, E as in tangerine", "mvt"),  # heard longer, the radio word's first 4 letters
+    ("K as in kilo, A as in alpha, Y as in U, N, K, E", "kaye"),  # Yankee written as letters (heldout-27, -29)
     ("E as an echo, R as an Romeo, K as an giggle, S as an Sierra", "erks"),  # a misheard key word: the letter
     ("bee are oh double you en", "brown"),  # letter names
     ("E, S, in Echo, double, S, in November, A", "enna"),  # "double N as in November": the N lost, "as" heard "S"
