@@ -883,7 +883,8 @@ def test_a_no_heard_as_now_before_two_words_is_a_spacing_reply_and_never_a_title
 
 
 @pytest.mark.parametrize("said", ["Lead.", "Lead, physio, therapist.", "Your electrician.",
-                                  "In the bookings, co-ordinator.", "Now two words."])
+                                  "In the bookings, co-ordinator.", "Now two words.",
+                                  "I'm the guy who runs sales.", "I'm the person that is in charge of sales."])
 def test_a_title_cut_short_or_shaped_like_no_title_is_read_back(said: str) -> None:
     """heldout-26/27: a rank alone, one word cut from an answer Whisper split with commas, a title after "your",
     were stored unheard ("Lead", "Bookings", "Your Electrician")."""

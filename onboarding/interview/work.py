@@ -61,7 +61,7 @@ _IM_HEARD = re.compile(rf"^(?:in\s+(?=(?:a|an|the)\s|(?:[\w-]+\s+){{0,3}}{_JOB_N
 # What no job title looks like: a small word first ("And of a Manager"), two in a row, or a clause ("Company Is
 # Called Bluebird Media"): a mishearing, read back before it is kept.
 _ODD_ROLE = re.compile(rf"^(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:{'|'.join(sorted(SMALL_WORDS))})\s+"
-                       rf"(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:is|its|it's|called|named|company)\b|"
+                       rf"(?:{'|'.join(sorted(SMALL_WORDS))})\b|\b(?:is|its|it's|called|named|company|who|that|which)\b|"
                        r"^(?:your|my|our|their|his|her|now|no|yes)\b",
                        re.IGNORECASE)
 ODD_ROLE_CONFIDENCE = 0.5
@@ -225,7 +225,9 @@ _WENT_ON = re.compile(r",\s*(?!(?:i|i'm|we|we're)\b)[\w-]+", re.IGNORECASE)  # n
 
 
 # What a title means, said after it: "I'm the clinic director, which basically means I run the place" (the title)
-_MEANING = re.compile(r",?\s+(?:which|that|meaning|so)\s+(?:basically\s+|just\s+)?(?:means|is|i)\b.*$", re.IGNORECASE)
+# ("…, so I run the kitchen"; not "…, so I'm the bookkeeper", which says the title)
+_MEANING = re.compile(r",\s*(?:(?:which|meaning)\s+(?:basically\s+|just\s+)?(?:means|is)\b|so\s+i\b(?!'m| am\b)).*$",
+                      re.IGNORECASE)
 # The place a title is held in: "general manager of the hotel" is a General Manager
 _OF_THE_PLACE = re.compile(rf"\s+(?:of|at) (?:the|our|this|a) (?:{_KIND_OF_ORG}|hotel|restaurant|clinic|salon|"
                            r"store|school|bakery|cafe|gym|surgery|pharmacy|garage|warehouse|factory|site|place)$",
