@@ -47,6 +47,8 @@ CORPORA = {  # the tuning set (normalisers are fixed on it) and the held-out set
     "heldout-phrasings": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings.toml",
     # a second such set, written the same afternoon and read once, on that session's final code
     "heldout-phrasings-2": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings-2.toml",
+    # a third, written 2026-12-07 morning by a writer who had not read the code, read once on the final code
+    "heldout-phrasings-3": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings-3.toml",
 }
 CORPUS_PATH = CORPORA["tuning"]
 OUT_FOR = {name: REPO_ROOT / "docs" / f"accuracy-{name}.md" for name in CORPORA}
