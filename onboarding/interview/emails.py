@@ -15,7 +15,7 @@ import unicodedata
 
 from onboarding.interview import validate
 from onboarding.interview.people import capitalize_name_word
-from onboarding.interview.spelling import SAID_AS, edit_distance, says_key_words
+from onboarding.interview.spelling import RADIO, SAID_AS, edit_distance, says_key_words
 from onboarding.interview.spoken import (
     TEENS,
     TENS,
@@ -67,7 +67,8 @@ _WORD_SUBS = [  # order matters: longer phrases first
     (r"\b(?:dash|hyphen|minus)\b", " - "),
     (r"\bplus\b", " + "),
 ]
-_NUMBER_WORDS = {*UNITS, *TEENS, *TENS, "double", "triple"}
+_SCALE_WORDS = {"hundred", "thousand"}  # after a number only: "max two thousand" is max2000
+_NUMBER_WORDS = {*UNITS, *TEENS, *TENS, "double", "triple", *_SCALE_WORDS}
 # Words Whisper writes for a spoken "at" (only used when the answer has no "at" and ends in a domain).
 _AT_HEARD = r"that|had|head|hat|add|ad|et|it"
 _DOMAIN_TAIL = r"\s*[a-z0-9-]+(?:\s+[a-z0-9-]+){0,2}(?:\s*\.\s*[a-z0-9-]+)+\s*$"  # "rinaldi studio dot it" too
@@ -108,7 +109,8 @@ def _spoken_to_address(text: str) -> tuple[str, float]:
     i = 0
     while i < len(toks):
         j = i
-        while j < len(toks) and (toks[j] in _NUMBER_WORDS or (  # "o nine" -> 09 next to other digits
+        while j < len(toks) and ((toks[j] in _NUMBER_WORDS and (j > i or toks[j] not in _SCALE_WORDS)) or (
+                # "o nine" -> 09 next to other digits
                 toks[j] in ("o", "oh") and j + 1 < len(toks) and toks[j + 1] in _NUMBER_WORDS)):
             j += 1
         if j > i:
@@ -330,11 +332,18 @@ _TALK_BEFORE = re.compile(r"^.*\b(?:is|one's)\s+(?=\S.*\bat\b)|^.*\b(?:name|name
                           re.IGNORECASE)  # "It's my first and last name, so daniel dot …"
 
 
+_KEYED_LETTER = re.compile(r"\b([A-Za-z])[,.]?\s+(?:as|is|has)\s+(?:in|an)\s+([A-Za-z]+)\b")
+
+
 def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | None:
     """An address and a confidence from spoken or formatted text; None if no address is there (nor in a key-word
     spelling that `decode_spelled` could not read: its words made a long address of "asinromeo" and the like).
     `endings`: refuse a domain ending no domain has (`validate.unknown_domain_ending`)."""
-    if not text or not text.strip() or says_key_words(text):
+    if not text or not text.strip():
+        return None
+    text = _KEYED_LETTER.sub(lambda m: m.group(1) if RADIO.get(m.group(2).lower()) == m.group(1).lower()
+                             else m.group(0), text)  # "R as in Romeo, T as in tango, walsh at …": "R, T, walsh"
+    if says_key_words(text):
         return None
     raw = re.sub(_SUFFIXES, "", text.strip(), flags=re.IGNORECASE)
     spelled_after = _SPELLED_AFTER.search(raw)
@@ -342,6 +351,7 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     if spelled_after:
         raw = raw[: spelled_after.start()]
     raw = _SPACING_AFTER.sub("", raw)
+    raw = _without_talk_first(raw)
     raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
     raw = without_spelled_echo(raw)
     result = _normalize_email(raw, endings)
@@ -351,6 +361,22 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
         if validate.email_address(f"{local}@{domain}", endings=endings):
             return f"{local}@{domain}", result[1]
     return result
+
+
+# A word that may be part of an address said aloud: no sentence of talk holds one
+_ADDRESS_WORD = re.compile(r"(?<!')\b(?:at|dot|underscore|dash|hyphen|[b-hj-z]|\d+|" + "|".join(PROVIDERS) + r")\b|@",
+                           re.IGNORECASE)
+
+
+def _without_talk_first(raw: str) -> str:
+    """The address without sentences of talk before it ("It's quite a long one. amelia dot hartley at …", "My
+    personal one is easiest. It's leah …"): a sentence of three words or more with no word of an address in it,
+    when a later sentence has the "at"."""
+    sentences = re.split(r"(?<=[.?!])\s+(?=\S)", raw)
+    while (len(sentences) > 1 and len(sentences[0].split()) >= 3 and not _ADDRESS_WORD.search(sentences[0])
+           and re.search(r"\bat\b|@", " ".join(sentences[1:]), re.IGNORECASE)):
+        sentences = sentences[1:]
+    return " ".join(sentences)
 
 
 def _confirmed(local: str, spelled: str) -> str:

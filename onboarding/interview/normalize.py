@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from onboarding.interview import emails, people, timezones, validate, work
+from onboarding.interview.answer_text import corrected_tail, earlier_sentences, later_sentences, without_asked_back
 from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
@@ -90,9 +91,20 @@ def normalize_timezone(text: str) -> Normalized | None:
 
 _ONE = re.compile(r"\b(?:just me|only me|me alone|myself|just myself|solo|one person|me only|only myself|"
                   r"i'm alone|i am alone|by myself|on my own|just one)\b")
-_TWO = re.compile(r"\b(?:(?:me|myself) and (?:my |a |one )?(?:co-?founder|partner|business partner|colleague|friend|"
-                  r"wife|husband|brother|sister|son|daughter|dad|father|mum|mom|mother|assistant|apprentice|other)|"
+_KIN = (r"(?:co-?founder|partner|business partner|colleague|friend|wife|husband|brother|sister|son|daughter|dad|"
+        r"father|mum|mom|mother|assistant|apprentice|other)")
+_TWO = re.compile(rf"\b(?:(?:me|myself) and (?:my |a |one )?{_KIN}|my (?:business )?{_KIN} and (?:i|me|myself)|"
                   r"the two of us|just us two)\b")  # a bare "two of us" is the number's: "forty two of us" is 42
+# more counted on top: "my wife and I, plus our two apprentices", "the two of us plus three part-timers"
+_PLUS_MORE = re.compile(r"\bplus\s+(?:our|my|the|also|another|an?other)?\s*(?P<n>[\w-]+)")
+# the caller's own total after the parts: "five in the shop and two on the road, so seven"
+_TOTAL = re.compile(r"\b(?:so|that's|that is|that makes|which makes|makes)\s+(?:it\s+)?(?:about\s+)?"
+                    r"(?P<n>[\w-]+(?:\s+[\w-]+)?)(?:\s+(?:in total|total|all together|altogether|all told|people|"
+                    r"of us))?\W*$")
+# parts of a team said one after the other: "twelve engineers and three designers" (not "… and three offices")
+_NOT_PEOPLE = {"offices", "office", "locations", "location", "sites", "branches", "stores", "shops", "vans", "trucks",
+               "years", "clients", "customers", "countries", "cities", "states", "departments", "teams", "products",
+               "restaurants", "clinics", "schools", "hotels", "warehouses", "days", "weeks", "months"}
 # "Me and three others", "myself plus two more": the caller and those they count ("only me" alone is one)
 _ME_AND = re.compile(r"\b(?:me|myself|i)\s+(?:and|plus)\s+(?P<n>[\w-]+)\s+(?:others?|more|other people|[a-z-]+s)\b")
 # A count heard as the word it sounds like ("just four of us" heard "just for us"), only before who is counted
@@ -125,6 +137,20 @@ _APPROX = re.compile(r"\b(?:about|around|roughly|approximately|approx|maybe|like
 _RANGE_JOIN = {"to", "-", "or", "and", "through", "till", "until"}
 
 
+def _parts_summed(toks: list[str], numbers: list[tuple[int, int, int]]) -> int | None:
+    """The sum when the caller counts their team in parts ("five in the shop and two on the road", "twelve
+    engineers and three designers"): each number followed by who or where they are, the next after an "and" or
+    "plus"; None otherwise ("twenty staff and three offices", "twenty people and we hire more in summer")."""
+    if len(numbers) < 2:
+        return None
+    for (_, _, end), (_, start, after) in itertools.pairwise(numbers):
+        between = toks[end:start]
+        if (len(between) < 2 or between[-1] not in ("and", "plus") or set(between) & {"we", "i", "they", "it"}
+                or after >= len(toks) or toks[after] in _NOT_PEOPLE or toks[end] in _NOT_PEOPLE):
+            return None
+    return sum(number for number, _, _ in numbers)
+
+
 def normalize_integer(text: str, minimum: int | None = None, maximum: int | None = None) -> Normalized | None:
     """ "about twenty" -> 20, "twenty five to thirty" -> 30 (upper bound), "just me" -> 1, "a dozen" -> 12."""
     if not text or not text.strip():
@@ -135,28 +161,41 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     approx = bool(_APPROX.search(low))
     value: int | None = None
     confidence = 0.9
-    if (me_and := _ME_AND.search(low)) and (others := find_numbers(tokens(me_and.group("n")))):
-        value, confidence = others[0][0] + 1, 0.85
-    elif _TWO.search(low):
-        value, confidence = 2, 0.85
-    elif _ONE.search(low):
-        value, confidence = 1, 0.9
+    counted_from = 0  # where what the caller counts on top of themselves ("plus …") may start
+    if (total := _TOTAL.search(low)) and (said := find_numbers(tokens(total.group("n")))) and said[0][1] == 0:
+        value, confidence = said[0][0], 0.85
+    elif (me_and := _ME_AND.search(low)) and (others := find_numbers(tokens(me_and.group("n")))):
+        value, confidence, counted_from = others[0][0] + 1, 0.85, me_and.end()
+    elif two := _TWO.search(low):
+        value, confidence, counted_from = 2, 0.85, two.end()
+    elif one := _ONE.search(low):
+        value, confidence, counted_from = 1, 0.9, one.end()
     elif (multiple := _vague(low, _MULTIPLES)) is not None:
         value, confidence = multiple, 0.6
     else:
         toks = tokens(low)
         numbers = find_numbers(toks)
+        # "three offices and forty staff": a number of places is not the team's
+        numbers = [n for n in numbers if n[2] >= len(toks) or toks[n[2]] not in _NOT_PEOPLE] or numbers
         if numbers:
             value = numbers[0][0]
             for (first, _, end), (second, start, _) in itertools.pairwise(numbers):
                 between = toks[end:start]
                 if between and all(t in _RANGE_JOIN for t in between) and second > first:
+                    if second > 2 * first:  # "anywhere from five to forty": no number a careful operator would store
+                        return None
                     value, confidence = second, 0.7
                     break
+            else:
+                if (summed := _parts_summed(toks, numbers)) is not None:
+                    value, confidence = summed, 0.8  # added up here, not said
         elif (vague := _vague(low, _VAGUE)) is not None:
             value, confidence = vague, 0.6
         elif heard := _DIGIT_HEARD_AS_WORD.search(low):  # "just for us": "four of us", read back for a yes
             value, confidence = _DIGIT_WORDS_HEARD[heard.group(1)], 0.4
+    if value is not None and counted_from and (more := _PLUS_MORE.search(low, counted_from)) and (
+            extra := find_numbers(tokens(low[more.start("n"):]))) and extra[0][1] == 0:
+        value += extra[0][0]
     if value is None:
         return None
     if approx:
@@ -223,6 +262,8 @@ def normalize_phone(text: str, region: str = validate.DEFAULT_REGION, home: str 
     restarted = _RESTART.split(text)
     if len(restarted) > 1 and (again := normalize_phone(restarted[-1], region, home)) is not None:
         return again
+    if len(restarted) > 1 and (fixed := _last_digits_corrected(restarted, region, home)) is not None:
+        return fixed
     heard = phone_digits(text)
     if heard is None or not 7 <= len(heard[0]) <= 15:
         return None
@@ -232,6 +273,16 @@ def normalize_phone(text: str, region: str = validate.DEFAULT_REGION, home: str 
         if number is not None:  # a repair, not what was heard: read it back
             number = Normalized(number.value, min(number.confidence, 0.5))
     return number
+
+
+def _last_digits_corrected(parts: list[str], region: str, home: str | None) -> Normalized | None:
+    """ "…, eight one three five. No, wait, eight one five three.": the caller said again only the end of the
+    number; the number with its end so replaced, read back (it was put together here)."""
+    before, after = phone_digits(" ".join(parts[:-1])), phone_digits(parts[-1])
+    if before is None or after is None or not 1 <= len(after[0]) <= 4 or len(before[0]) < 7:
+        return None
+    number = _phone_number(before[0][: -len(after[0])] + after[0], before[1], region, home)
+    return Normalized(number.value, min(number.confidence, 0.5)) if number else None
 
 
 # "two oh six, sorry, no, three oh three, …": the caller started the number again
@@ -266,11 +317,19 @@ _FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly
 _FEWER_HEARD = re.compile(r"^fear\s+(?!of\b|that\b|is\b)", re.IGNORECASE)
 
 
+# A sentence of thinking aloud before the answer: "Oh, good question.", "Let me think.", "That's a good one."
+_THINKING_FIRST = re.compile(r"^(?:(?:oh|ah|um|hmm|well|ok|okay|so|right),?\s+)*(?:(?:a |that's a |that is a )?"
+                             r"(?:good|great|fair|interesting|big|tough) (?:question|one)|"
+                             r"let me (?:think|see)|hmm+|gosh)[.!?]+\s+",
+                             re.IGNORECASE)
+
+
 def normalize_free_text(text: str, min_chars: int = 4) -> Normalized | None:
-    """Fillers and trailing punctuation removed, first letter capitalised; too short is None."""
+    """Fillers, thinking aloud before it and trailing punctuation removed, first letter capitalised; too short is
+    None."""
     if not text:
         return None
-    body = strip_edges(_FREE_LEAD.sub("", strip_fillers(text.strip())))
+    body = strip_edges(_FREE_LEAD.sub("", _THINKING_FIRST.sub("", strip_fillers(text.strip()))))
     body = re.sub(r"\s+", " ", _FEWER_HEARD.sub("Fewer ", body))
     if len(re.sub(r"[^A-Za-z0-9]", "", body)) < min_chars or classify_reply(body) != "other":
         return None
@@ -325,18 +384,41 @@ def normalizer_for_kind(kind: str) -> Callable[[str], Normalized | None]:
 
 
 def _answer_of_kind(normalizer: Callable[[str], Normalized | None], text: str) -> Normalized | None:
-    return None if classify_reply(text or "") in _NOT_ANSWERS else normalizer(text)
+    return _answer_in(normalizer, text)
+
+
+def _answer_in(normalizer: Callable[[str], Normalized | None], text: str) -> Normalized | None:
+    """The value in a whole reply, as a careful operator finds it: nothing in a reply that is no answer ("Hold on
+    one moment.", "Why do you need that?"); after a question the caller asked back first ("Do you mean my
+    employer? That's …"); the value said after a correction mid-answer ("It was twenty, no, twenty-four"); else
+    the reply as said, else a later sentence of it ("I'm the one who booked the demo. Oskar Lindholm."), else the
+    reply without a remark after the value ("… at outlook dot com. I know, I know.")."""
+    text = without_asked_back(text or "")
+    if classify_reply(text) in _NOT_ANSWERS:
+        return None
+    if (tail := corrected_tail(text)) is not None and (value := normalizer(tail)) is not None:
+        return value
+    if (value := normalizer(text)) is not None:
+        return value
+    corrected = tail is not None  # what was said before a correction is not the answer
+    for part in (*later_sentences(text), *([] if corrected else earlier_sentences(text))):
+        if (value := normalizer(part)) is not None:
+            return value
+    return None
 
 
 _NOT_ANSWERS = ("repeat", "dont_know", "stop", "wait", "question")
 
 
 def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
-    """Normalise for a field and apply its rules (min/max, choices, pattern). A reply that is no answer ("Hold
-    on one moment.", "Why do you need that?", "I'd rather not say.") is none for any field: the interview
-    classifies it first in a call, and a typed correction or the REST door must not store it either."""
-    if classify_reply(text or "") in _NOT_ANSWERS:
-        return None
+    """Normalise for a field and apply its rules (min/max, choices, pattern), on the part of the reply that holds
+    the answer (`_answer_in`). A reply that is no answer ("Hold on one moment.", "Why do you need that?", "I'd
+    rather not say.") is none for any field: the interview classifies it first in a call, and a typed correction
+    or the REST door must not store it either."""
+    return _answer_in(functools.partial(_normalize_for, spec), text)
+
+
+def _normalize_for(spec: FieldSpec, text: str) -> Normalized | None:
     kind = spec.kind
     if kind == "integer":
         result = normalize_integer(text, spec.min, spec.max)

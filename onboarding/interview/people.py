@@ -20,13 +20,14 @@ from onboarding.interview.spoken import (
 
 # "bye": a "Hi" as Whisper sometimes writes it ("Bye, Brian, Brian O'Connor")
 _LEAD = (r"(?:(?:good )?(?:morning|afternoon|evening)|good day|hi there|hello there|hey there|hiya|"
-         r"hi|hello|hey|bye|yes|yeah|yep|yup|sure|ok|okay|so|well|oh|right|alright|of course|sorry)\b[,.!?]?")
+         r"hi|hello|hey|bye|yes|yeah|yep|yup|sure thing|sure|ok|okay|so|well|oh|right|alright|of course|"
+         r"sorry)\b[,.!?]?")
 # Sentences of greeting and apology before the name ("Hello? Oh, sorry. Yes, this is Declan Murphy speaking.")
 _CHATTER = {"hello", "hi", "hey", "oh", "sorry", "yes", "yeah", "um", "uh", "there", "right", "ok", "okay", "good",
             "morning", "afternoon", "evening", "hiya", "ah", "so", "well"}
 # "name's" is often written "names" by Whisper ("Good morning, names Gareth Price.")
-_NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'?s| is)|name(?:'?s| is)|i'm|i am|im|this is|"
-               r"call me|you can call me|it's|it is|they call me|that's|that is|"
+_NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'?s| is)|(?:full )?name(?:'?s| is)|i'm|i am|im|"
+               r"this is|call me|you can call me|it's|it is|they call me|that's|that is|"
                r"you're (?:speaking|talking) (?:with|to)|you are (?:speaking|talking) (?:with|to)|"
                r"(?:you've|you have) got|speaking with|i go by|(?:you can )?put me down as|"
                r"(?:put|book) (?:it|me|that) (?:down )?under(?: the name)?|that would be|that'd be|it would be|"
@@ -74,6 +75,10 @@ def _similar(spelled: str, word: str) -> bool:
     return spelled[:1] == word[:1] or (abs(len(spelled) - len(word)) <= 1 and spelled[-1:] == word[-1:])
 
 
+# How a word of the name is written, said after it: "Carys with a C.", "Stefan with an F, Stefan Novak"
+_WRITTEN_WITH = re.compile(r"\s+with an? [A-Za-z](?: [A-Za-z])?(?=[\s,.;!?]|$)")
+
+
 def _without_chatter(text: str) -> str:
     """The sentences from the first that is more than greeting and apology on."""
     sentences = re.split(r"(?<=[.?!])\s+", text)
@@ -86,7 +91,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     """ "my name is maria, G A R C I A" -> ("Maria Garcia", 0.95); None if it is not a name."""
     if not text or not text.strip():
         return None
-    text = without_spelled_echo(_without_chatter(strip_fillers(strip_edges(text))))
+    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", strip_fillers(strip_edges(text)))))
     if named := _NAMED_PARTS.search(text):
         text = f"{named['first']} {named['last']}"
     text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)

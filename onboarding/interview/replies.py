@@ -38,7 +38,9 @@ _DONT_KNOW = re.compile(
 # no attempt used; the agent waits. A lone "wait" stays a correction's lead ("wait, it's Mariana").
 _WAIT = re.compile(
     r"^(?:(?:oh|sorry|ok(?:ay)?|um)[,.]? )*(?:(?:hang on|hold on|bear with me|one (?:second|sec|moment|minute)|"
-    r"just (?:a|one) (?:second|sec|moment|minute)|(?:give me|gimme) (?:a|one) (?:second|sec|moment|minute)|"
+    r"just (?:a|one) (?:second|sec|moment|minute)|"
+    r"(?:(?:can|could) you )?(?:give me|gimme) (?:a|one) (?:second|sec|moment|minute)|"
+    r"(?:hang|hold) on (?:a|one|just a) (?:second|sec|moment|minute)|"
     r"wait a (?:second|sec|moment|minute))[,.!]?\s*)+"
     # what keeps them, not an answer: "let me just pull over", "someone's at the door"
     r"(?:(?:let me|i'll|i need to|i have to|i'm (?:just|driving|in the car|getting|looking)|someone(?:'s| is)|"
@@ -48,7 +50,9 @@ _WAIT = re.compile(
 _QUESTION_LEAD = r"^(?:(?:um|uh|sorry|oh|hello|hi|wait)[,.?!]? )*"
 _WHY = re.compile(_QUESTION_LEAD + r"(?:why do you (?:need|want|ask)\b|why(?: is| does) (?:that|this|it)\b|"
                   r"what(?:'s| is| do you need) (?:that|this|it) for\b|is (?:that|this|it) (?:important|necessary|"
-                  r"required|needed|mandatory)\b|do i (?:have|need) to\b)")
+                  r"required|needed|mandatory)\b|do i (?:have|need) to\b|does (?:it|that|this) matter\b|"
+                  # something else asked first: "Could you tell me about pricing first?"
+                  r"(?:can|could|would) you (?:tell|explain|give) me\b|what do you (?:mean|offer)\b)")
 _LINE_CHECK = re.compile(_QUESTION_LEAD + r"(?:(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from onboarding.interview.spelling import says_key_words
-from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers
+from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers, without_spelled_echo
 
 ACRONYMS = {"ceo", "cto", "cfo", "coo", "cmo", "cio", "cpo", "cro", "vp", "svp", "evp", "hr", "it", "qa", "ux",
             "ui", "sre", "ml", "ai", "devops", "ibm", "bd", "gtm", "seo", "llc", "plc", "ag", "gmbh", "usa"}
@@ -25,7 +25,7 @@ SMALL_WORDS = {"of", "and", "for", "the", "in", "at", "to", "a", "an", "on"}
 SUFFIX_CASE = {"inc": "Inc", "llc": "LLC", "ltd": "Ltd", "corp": "Corp", "co": "Co", "gmbh": "GmbH",
                "plc": "PLC", "ag": "AG", "sa": "SA", "bv": "BV"}
 _LEAD = r"(?:yes|yeah|yep|sure|ok|okay|so|well|oh|right|alright|um|uh|basically|currently)\b[,.]?"
-_KIND_OF_ORG = r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|employer|practice|shop)"
+_KIND_OF_ORG = r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|employer|practice|shop|outfit)"
 # What the company is, after its name, the comma heard as "and": "Kestrel Games and (an) indie studio"
 _DESCRIBED = (rf"\band (?:(?:a|an|any|one)\s+(?:[\w-]+\s+){{0,2}}|(?:small|little|tiny|indie|independent|boutique)"
               rf"\s+(?:[\w-]+\s+)?){_KIND_OF_ORG}\b")
@@ -87,7 +87,13 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?(?P<y>.+)|"
                      rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)|"
                      # "it's a family business, Bellini's Pizzeria": what it is, then its name
-                     rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}[,:]\s+(?P<v>(?!(?:in|at|for|with|we|it)\b).+)",
+                     rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}[,:.]\s+"
+                     r"(?P<v>(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|there|that|"
+                     r"so|but|and|no|yes)\b).+)|"
+                     # "We were Ortiz Tiles, but now we're Ortiz Surfaces.": the name it has now
+                     r"\bnow (?:we're|we are|it's|it is|called|named|trading as)\s+(?P<u>.+)|"
+                     # "The one I'm calling for is Bluegate Logistics."
+                     rf"\bthe (?:one|{_KIND_OF_ORG}|place)\b[^,.;]*?\bis\s+(?P<w>(?!(?:a|an|the|called|in|based)\b).+)",
                      re.IGNORECASE)
 
 
@@ -150,19 +156,24 @@ def _prepared(text: str) -> str:
 
 def normalize_company(text: str) -> tuple[str, float] | None:
     """ "I work at Initech" -> ("Initech", 0.85); "acme corp." -> ("Acme Corp", 0.75)."""
-    if not text or not text.strip() or _spelling_or_address(text):
+    if not text or not text.strip():
+        return None
+    text = without_spelled_echo(text)  # "Thistle, T-H-I-S-T-L-E, Ventures": a word of it spelled again
+    if _spelling_or_address(text):
         return None
     text = _prepared(text)
     if _SELF.search(text):
         return "Self-employed", 0.8
     called = _CALLED.search(text)
     if called:
-        value = _clean_company(_cut(called.group("x") or called.group("y") or called.group("z") or called.group("v")))
+        value = _clean_company(_cut(next(v for v in called.groups() if v)))
         return (value, 0.85) if value else None
     at = _AT_COMPANY.search(text)
     described = _NAME_THEN_WHAT_IT_DOES.match(text)
     if at and not (described and at.start() >= described.end("x")):
         value = _clean_company(_cut(at.group("x")))
+        if value and (again := _said_again(at.group("x"), value)):
+            value = again  # "I'm at Corvid Print, well, Corvid Print and Packaging"
         return (value, 0.85) if value else None
     bare = re.sub(r"^(?:it's|it is|that's|that is|we're|we are|i'm with|i am with|the company is)\s+", "", text,
                   flags=re.IGNORECASE)
@@ -234,10 +245,20 @@ _OF_THE_PLACE = re.compile(rf"\s+(?:of|at) (?:the|our|this|a) (?:{_KIND_OF_ORG}|
                            re.IGNORECASE)
 
 
+# How the title is held, said before it: "officially I'm the operations manager, but …"
+_HELD_HOW = re.compile(r"^(?:officially|technically|formally|on paper|strictly speaking|in theory)[,]?\s+",
+                       re.IGNORECASE)
+# The title alone, in a sentence after what the caller does: "I look after the IT side. IT manager."
+_TITLE_SENTENCE = re.compile(rf"(?<=[.!?])\s+(?P<x>(?:[\w-]+\s+){{0,3}}(?:{_JOB_NOUN}|owner|partner|president|"
+                             r"principal|proprietor|chef|c[eotfmip]o))[.!]?$", re.IGNORECASE)
+
+
 def _normalize_role(text: str) -> tuple[str, float] | None:
     if not text or not text.strip() or _spelling_or_address(text):
         return None
-    text = _IM_HEARD.sub("I'm ", _MEANING.sub("", _prepared(text)))
+    if (alone := _TITLE_SENTENCE.search(text)) and (value := _clean_role(alone.group("x"))):
+        return value, 0.85
+    text = _IM_HEARD.sub("I'm ", _MEANING.sub("", _HELD_HOW.sub("", _prepared(text))))
     if (first := _TITLE_FIRST.match(text)) and (value := _clean_role(first.group("x"))):
         return value, 0.85
     if (own := _OWN.search(text)) and (own.group("a") or _WHOLE_PLACE.match(own.group("x").strip())):

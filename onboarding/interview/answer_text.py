@@ -1,0 +1,57 @@
+"""Where the answer is in what a caller said, before any field's rules read it.
+
+People rarely answer in one clean piece. They ask something back first ("Do you mean my employer? That's
+Halverson Dental."), correct themselves mid-answer ("It was twenty, no, twenty-four now.", "Tamsin Reeve.
+Actually, sorry, Tamsin Reeves."), or talk around the value in sentences of their own. A careful operator stores
+the value said last, after the question; these helpers give the normalisers those parts to try, in that order.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A question the caller asked before answering it themselves: "Sorry, which one? The one I'm calling for is …"
+_ASKED_BACK = re.compile(r"^[^.?!]*\?+\s+(?=\S)")
+# A correction inside an answer, after something was said ("Jon, no, sorry, John", "tom dot b, no wait, tom dot c",
+# "thirty, I mean thirty-two"): the value said after the last one is the caller's. "No more no-shows" is no
+# correction (no pause after the "no").
+_CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wait|i mean|actually)\b|"
+                        r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
+                        r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+no\b|"
+                        r"i mean(?=,)|scratch that|let me start (?:again|over)|correction)[,.;:]?\s*", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
+
+
+def without_asked_back(text: str) -> str:
+    """The text after any question the caller asked before the answer (the whole text if nothing follows one)."""
+    while match := _ASKED_BACK.match(text):
+        text = text[match.end():]
+    return text
+
+
+def corrected_tail(text: str) -> str | None:
+    """What the caller said after the last correction inside the answer; None when there is none or nothing
+    follows it."""
+    corrections = list(_CORRECTED.finditer(text))
+    if not corrections:
+        return None
+    last = corrections[-1]
+    tail = text[last.end():].strip()
+    return tail if re.search(r"\w", tail) else None
+
+
+def before_correction(text: str) -> str | None:
+    """What was said before the first correction inside the answer, None when there is none."""
+    first = _CORRECTED.search(text)
+    return text[: first.start()] if first else None
+
+
+def later_sentences(text: str) -> list[str]:
+    """The text from each sentence after the first on: "I'm the one who booked the demo. Oskar Lindholm." gives
+    ["Oskar Lindholm."]."""
+    return [text[match.end():] for match in _SENTENCE.finditer(text)]
+
+
+def earlier_sentences(text: str) -> list[str]:
+    """The text up to the end of each sentence but the last, longest first: a remark after the value dropped."""
+    return [text[: match.start()] for match in reversed(list(_SENTENCE.finditer(text)))]

@@ -1,0 +1,63 @@
+"""Where the answer is in a reply: after a question asked back, after a correction mid-answer, in a later
+sentence. Each case here failed before `answer_text` (the value said first, or nothing, was stored)."""
+
+from __future__ import annotations
+
+from onboarding.interview import InterviewState, load_definition
+from onboarding.interview.answer_text import (
+    corrected_tail,
+    earlier_sentences,
+    later_sentences,
+    without_asked_back,
+)
+from onboarding.interview.normalize import normalize_value
+
+
+def test_a_question_asked_back_before_the_answer_is_not_part_of_it() -> None:
+    assert without_asked_back("Do you mean who I work for? That's Halverson Dental.") == "That's Halverson Dental."
+    assert without_asked_back("Sorry? Which one? Bluegate.") == "Bluegate."
+    assert without_asked_back("Dariusz Kowalczyk?") == "Dariusz Kowalczyk?"  # a rising answer stays one
+
+
+def test_the_value_said_after_a_correction_mid_answer_is_the_callers() -> None:
+    assert corrected_tail("It was twenty, no, twenty-four now.") == "twenty-four now."
+    assert corrected_tail("tom dot b, no sorry, tom dot c at outlook dot com") == "tom dot c at outlook dot com"
+    assert corrected_tail("Tamsin Reeve. Actually, sorry, Tamsin Reeves.") == "Tamsin Reeves."
+    assert corrected_tail("Fewer no-shows, no more double bookings") is None  # no pause after the "no"
+    assert corrected_tail("No, it's Mariana") is None  # a correction's lead, not one inside an answer
+
+
+def test_sentences_before_and_after_the_value() -> None:
+    assert later_sentences("I booked the demo. Oskar Lindholm.") == ["Oskar Lindholm."]
+    assert earlier_sentences("leo at gmail dot com. I know. Yes.") == ["leo at gmail dot com. I know.",
+                                                                      "leo at gmail dot com."]
+
+
+def test_each_field_takes_the_corrected_value_and_skips_a_question_back() -> None:
+    fields = load_definition()
+    cases = {
+        "full_name": ("It's Dan, no, sorry, Daniel. Daniel Okafor.", "Daniel Okafor"),
+        "team_size": ("It was twenty, no, twenty-four now.", 24),
+        "role": ("Sorry, what did you ask? Oh, my job. I'm the store manager.", "Store Manager"),
+        "company": ("Do you mean who I work for? That's Halverson Dental Group.", "Halverson Dental Group"),
+        "email": ("tom dot b, no sorry, tom dot c at outlook dot com.", "tom.c@outlook.com"),
+    }
+    for field, (said, expected) in cases.items():
+        heard = normalize_value(fields.field(field), said)
+        assert heard is not None and heard.value == expected, (field, heard)
+
+
+def test_a_phone_number_whose_end_is_said_again_is_read_back_with_that_end() -> None:
+    heard = normalize_value(load_definition().field("phone"),
+                            "Four one five, two six three, eight eight one nine. No, sorry, eight eight nine one.")
+    fields = load_definition()
+    assert heard is not None and heard.value == "+14152638891"
+    assert heard.confidence < fields.read_back_threshold(fields.field("phone"))  # put together here: read back
+
+
+def test_in_a_call_a_question_back_then_the_answer_stores_the_answer() -> None:
+    state = InterviewState(load_definition())
+    state.opening()
+    asked = state.handle("Can I give my married name? It's Helena Varga.", 1)
+    assert "Helena Varga" in asked.text  # read back, as every name is
+    assert [u.value for u in state.handle("Yes.", 2).updates] == ["Helena Varga"]
