@@ -9,6 +9,7 @@ from onboarding.interview.answer_text import (
     earlier_sentences,
     later_sentences,
     without_asked_back,
+    without_what_it_is_not,
 )
 from onboarding.interview.normalize import normalize_value
 
@@ -25,6 +26,11 @@ def test_the_value_said_after_a_correction_mid_answer_is_the_callers() -> None:
     assert corrected_tail("Tamsin Reeve. Actually, sorry, Tamsin Reeves.") == "Tamsin Reeves."
     assert corrected_tail("Fewer no-shows, no more double bookings") is None  # no pause after the "no"
     assert corrected_tail("No, it's Mariana") is None  # a correction's lead, not one inside an answer
+
+
+def test_what_a_name_or_address_is_not_is_dropped() -> None:
+    assert without_what_it_is_not("It's not sarah with an h, it's sara, dot k at x dot com") == "sara, dot k at x dot com"
+    assert without_what_it_is_not("Kathryn Doyle.") == "Kathryn Doyle."
 
 
 def test_sentences_before_and_after_the_value() -> None:

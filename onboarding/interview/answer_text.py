@@ -19,6 +19,9 @@ _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wa
                         r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
                         r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+no\b|"
                         r"i mean(?=,)|scratch that|let me start (?:again|over)|correction)[,.;:]?\s*", re.IGNORECASE)
+# What the value is not, then what it is: "It's not sarah with an h, it's sara, …", "not Catherine with a C, it's
+# Kathryn": only for a name or an address, where what it is not is a spelling of it
+_NOT_THIS_BUT = re.compile(r"^.*?\bnot\s+[\w' -]+?,\s*(?:it's|it is|but)\s+(?=\S)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
 
 
@@ -44,6 +47,11 @@ def before_correction(text: str) -> str | None:
     """What was said before the first correction inside the answer, None when there is none."""
     first = _CORRECTED.search(text)
     return text[: first.start()] if first else None
+
+
+def without_what_it_is_not(text: str) -> str:
+    """The text after "not X, it's": what the caller says the value is, not the spelling they ruled out."""
+    return _NOT_THIS_BUT.sub("", text, count=1)
 
 
 def later_sentences(text: str) -> list[str]:

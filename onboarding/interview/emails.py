@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 from onboarding.interview import validate
+from onboarding.interview.answer_text import without_what_it_is_not
 from onboarding.interview.people import capitalize_name_word
 from onboarding.interview.spelling import RADIO, SAID_AS, edit_distance, says_key_words
 from onboarding.interview.spoken import (
@@ -345,7 +346,7 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
                              else m.group(0), text)  # "R as in Romeo, T as in tango, walsh at …": "R, T, walsh"
     if says_key_words(text):
         return None
-    raw = re.sub(_SUFFIXES, "", text.strip(), flags=re.IGNORECASE)
+    raw = re.sub(_SUFFIXES, "", without_what_it_is_not(text.strip()), flags=re.IGNORECASE)
     spelled_after = _SPELLED_AFTER.search(raw)
     confirm = re.sub(r"[^A-Za-z]", "", spelled_after.group("x")).lower() if spelled_after else ""
     if spelled_after:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from onboarding.interview.answer_text import without_what_it_is_not
 from onboarding.interview.spoken import (
     SPACE_SAID,
     join_spelled,
@@ -91,7 +92,8 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     """ "my name is maria, G A R C I A" -> ("Maria Garcia", 0.95); None if it is not a name."""
     if not text or not text.strip():
         return None
-    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", strip_fillers(strip_edges(text)))))
+    text = without_what_it_is_not(strip_fillers(strip_edges(text)))
+    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", text)))
     if named := _NAMED_PARTS.search(text):
         text = f"{named['first']} {named['last']}"
     text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
