@@ -80,6 +80,10 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("O, as in Oscar, S, as in C, R, T as in Tango", "ost"),  # Sierra written as two letters
     ("I, as in India, K, as in K, O, L, as in Lima", "ikl"),  # and Kilo
     ("T, as in Tango, K, as in K, O, O, as in Oscar", "tko"),  # …but an O with its own key word is an O
+    # Kilo and Zulu heard as a letter and an O (heldout-31, awb: "whitlockoframing", "henrikoe")
+    ("C, as in Charlie, K, as in G, O, F, as in Foxtrot", "ckf"),
+    ("C, as in Charlie, Z, as in Z, O, Y, as in Yankee", "czy"),
+    ("K, as in G, O as in Oscar", "ko"),
     ("K isn't kilo. Oh, it's an Oscar. W is in whiskey", "kow"),  # "as in" heard as "isn't", "it's an"
     ("L as in Lima, S, S, and Sierra, K, as in Kilo", "lsk"),  # "as in" heard as "S, and"
     ("E is in Echo, X is in X, R, A, Y, A is in Alpha, M", "exam"),  # the key word written as its letters

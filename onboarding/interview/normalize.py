@@ -320,7 +320,7 @@ _FEWER_HEARD = re.compile(r"^fear\s+(?!of\b|that\b|is\b)", re.IGNORECASE)
 # A sentence of thinking aloud before the answer: "Oh, good question.", "Let me think.", "That's a good one."
 _THINKING_FIRST = re.compile(r"^(?:(?:oh|ah|um|hmm|well|ok|okay|so|right),?\s+)*(?:(?:a |that's a |that is a )?"
                              r"(?:good|great|fair|interesting|big|tough) (?:question|one)|"
-                             r"let me (?:think|see)|hmm+|gosh)[.!?]+\s+",
+                             r"let me (?:think|see)|hmm+|gosh)(?:[.!?,]+\s+|\s+(?=[A-Z]))",
                              re.IGNORECASE)
 
 

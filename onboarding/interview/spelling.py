@@ -103,6 +103,8 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
             j + 2 >= len(toks) or _key_at(toks, j + 2) is None):
         return j + 1, "k", True  # "K as in K, O": Kilo written as two letters (an O of its own has its key word)
     if len(word) == 1 and word.isalpha():  # "F as in F": the key word heard as a letter; the letter before it wins
+        if j + 1 < len(toks) and toks[j + 1].lower() == "o" and (j + 2 >= len(toks) or _key_at(toks, j + 2) is None):
+            return j + 1, word, False  # "K, as in G, O", "Z, as in Z, O": Kilo, Zulu as two letters, its O no letter
         return j, word, False
     if len(word) < 2 or not word.isalpha() or word in SYMBOLS or word in DIGITS or word in _NOISE or (
             word in _MULTI or word in _CONNECT or word in _AS_IN):
