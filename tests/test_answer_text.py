@@ -68,3 +68,21 @@ def test_in_a_call_a_question_back_then_the_answer_stores_the_answer() -> None:
     asked = state.handle("Can I give my married name? It's Helena Varga.", 1)
     assert "Helena Varga" in asked.text  # read back, as every name is
     assert [u.value for u in state.handle("Yes.", 2).updates] == ["Helena Varga"]
+
+
+def test_an_answer_after_a_question_back_is_taken_in_a_call_and_small_talk_is_answered_in_kind() -> None:
+    state = InterviewState(load_definition())
+    state.opening()
+    small_talk = state.handle("Hi, how are you today?", 1)
+    assert small_talk.text.startswith("I'm well, thank you.") and not small_talk.updates
+    asked = state.handle("Why do you need my name? Fine, it's Oona Castellanos.", 2)
+    assert "Oona Castellanos" in asked.text  # the answer after the question, read back
+
+
+def test_an_offset_said_with_a_place_is_the_places_zone_when_they_agree() -> None:
+    zone = load_definition().field("timezone")
+    agreed = normalize_value(zone, "UTC plus nine. Tokyo.")
+    disagreeing = normalize_value(zone, "GMT plus three, London")
+    assert agreed is not None and agreed.value == "Asia/Tokyo" and agreed.confidence >= 0.9
+    assert disagreeing is not None and disagreeing.value == "Europe/London"
+    assert disagreeing.confidence < load_definition().read_back_threshold(zone)  # one of the two misheard: read back

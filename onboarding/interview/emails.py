@@ -47,8 +47,9 @@ _PREFIXES = [
     r"(?:the |my |our )?(?:address is|address's)\b",
     r"(?:my|the|our)\s+(?:[a-z]+\s+){0,2}one(?:'s| is)?\b[,:]?",  # "my personal one, …" ("one" is no digit here)
 ]
-_SUFFIXES = (r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers|(?:that's|that is|it's) (?:my|the|our) "
-             r"(?:\w+ )?(?:one|email|e-mail|address|inbox))\W*$")
+# a letter's word after the address is what it stands for: "…, R for Rasmussen"
+_SUFFIXES = (r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers|[a-z] (?:for|as in) [a-z]+|"
+             r"(?:that's|that is|it's) (?:my|the|our) (?:\w+ )?(?:one|email|e-mail|address|inbox))\W*$")
 _GLUED_DOMAIN_WORDS = sorted(w for w in COMMON_DOMAIN_WORDS if len(w) >= 5)
 _WORD_SUBS = [  # order matters: longer phrases first
     (r"\bat the rate(?: of)?\b|\bat (?:sign|symbol)\b|\bat-sign\b", " @ "),

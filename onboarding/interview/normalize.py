@@ -145,6 +145,8 @@ def _parts_summed(toks: list[str], numbers: list[tuple[int, int, int]]) -> int |
         return None
     for (_, _, end), (_, start, after) in itertools.pairwise(numbers):
         between = toks[end:start]
+        if between[-1:] in (["another"], ["more"]):  # "eleven in the office and another four remote"
+            between = between[:-1]
         if (len(between) < 2 or between[-1] not in ("and", "plus") or set(between) & {"we", "i", "they", "it"}
                 or after >= len(toks) or toks[after] in _NOT_PEOPLE or toks[end] in _NOT_PEOPLE):
             return None
@@ -238,7 +240,9 @@ def phone_digits(text: str, drop_echo: bool = False) -> tuple[str, bool] | None:
     low = re.sub(r"\b(?:ext|extension)\b.*$", "", low)
     low = re.sub(r"(?<=\d)o|o(?=\d)", "0", low)  # "oh" written as the letter: "555123456O"
     low = re.sub(r"(?:(?<=\d)\s+|^)for\s+(?=\d)", " 4 ", low)  # "four" written as "for" before digits
-    plus = bool(re.search(r"(?:^|\s)(?:\+|plus\b)|\b00(?=\d)", low))
+    plus = bool(re.search(r"(?:^|\s)(?:\+|plus\b)|\b00(?=\d)|\bcountry code\b", low))
+    # "plus forty-nine, thirty, …": a tens word, a pause, a digit are two numbers ("thirty", "two"), not 32
+    low = re.sub(r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\s*[,;]\s+", r"\1 pause ", low)
     low = re.sub(r"[()\-./+]", " ", low.replace("plus", " "))
     toks = tokens(low)
     toks = [_DIGIT_HEARD[tok] if tok in _DIGIT_HEARD and beside_a_digit(toks, at, _DIGIT_NEIGHBOURS) else tok
@@ -268,6 +272,8 @@ def normalize_phone(text: str, region: str = validate.DEFAULT_REGION, home: str 
     if heard is None or not 7 <= len(heard[0]) <= 15:
         return None
     number = _phone_number(*heard, region, home)
+    if number is None and not heard[1] and (country := timezones.country_of_place(text)) not in (None, region, home):
+        number = _phone_number(*heard, region, country)  # "We're in London, so it's oh two oh, …"
     if number is None and (echoless := phone_digits(text, drop_echo=True)) != heard and echoless is not None:
         number = _phone_number(*echoless, region, home)  # "triple 5 five": one digit too many, written twice
         if number is not None:  # a repair, not what was heard: read it back
@@ -278,10 +284,19 @@ def normalize_phone(text: str, region: str = validate.DEFAULT_REGION, home: str 
 def _last_digits_corrected(parts: list[str], region: str, home: str | None) -> Normalized | None:
     """ "…, eight one three five. No, wait, eight one five three.": the caller said again only the end of the
     number; the number with its end so replaced, read back (it was put together here)."""
-    before, after = phone_digits(" ".join(parts[:-1])), phone_digits(parts[-1])
-    if before is None or after is None or not 1 <= len(after[0]) <= 4 or len(before[0]) < 7:
+    said_before = " ".join(parts[:-1])
+    before, after = phone_digits(said_before), phone_digits(parts[-1])
+    if before is None or after is None:
         return None
-    number = _phone_number(before[0][: -len(after[0])] + after[0], before[1], region, home)
+    if 1 <= len(after[0]) <= 4 and len(before[0]) >= 7:
+        digits = before[0][: -len(after[0])] + after[0]
+    else:  # "seven one eight, four four two, no, wait, four four three, nine one oh six": the group said again
+        groups = [group for group in re.split(r"[,;.]", said_before) if phone_digits(group)]
+        kept = phone_digits(", ".join(groups[:-1])) if len(groups) > 1 else None
+        if kept is None:
+            return None
+        digits = kept[0] + after[0]
+    number = _phone_number(digits, before[1], region, home)
     return Normalized(number.value, min(number.confidence, 0.5)) if number else None
 
 
@@ -308,7 +323,8 @@ def phone_problem(text: str, region: str = validate.DEFAULT_REGION) -> str:
     return validate.phone_problem(heard[0], heard[1], region)
 
 
-_FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm)\b[,.?!]?"
+_FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm|"
+                        r"(?:mainly|mostly|primarily|ideally)(?=,))\b[,.?!]?"
                         r"\s*)+",
                         re.IGNORECASE)
 

@@ -21,7 +21,7 @@ from onboarding.interview.spoken import (
 
 # "bye": a "Hi" as Whisper sometimes writes it ("Bye, Brian, Brian O'Connor")
 _LEAD = (r"(?:(?:good )?(?:morning|afternoon|evening)|good day|hi there|hello there|hey there|hiya|"
-         r"hi|hello|hey|bye|yes|yeah|yep|yup|sure thing|sure|ok|okay|so|well|oh|right|alright|of course|"
+         r"hi|hello|hey|bye|yes|yeah|yep|yup|sure thing|sure|ok|okay|so|well|oh|right|alright|of course|fine|"
          r"sorry)\b[,.!?]?")
 # Sentences of greeting and apology before the name ("Hello? Oh, sorry. Yes, this is Declan Murphy speaking.")
 _CHATTER = {"hello", "hi", "hey", "oh", "sorry", "yes", "yeah", "um", "uh", "there", "right", "ok", "okay", "good",
@@ -77,7 +77,7 @@ def _similar(spelled: str, word: str) -> bool:
 
 
 # How a word of the name is written, said after it: "Carys with a C.", "Stefan with an F, Stefan Novak"
-_WRITTEN_WITH = re.compile(r"\s+with an? [A-Za-z](?: [A-Za-z])?(?=[\s,.;!?]|$)")
+_WRITTEN_WITH = re.compile(r"[,]?\s+with an? (?:double |two )?[A-Za-z](?: [A-Za-z])?(?=[\s,.;!?]|$)")
 
 
 def _without_chatter(text: str) -> str:

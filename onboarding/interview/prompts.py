@@ -23,6 +23,7 @@ SKIP = "No problem, let's skip that one."
 TALKED_OVER = "Sorry, we spoke at the same time."
 TAKE_YOUR_TIME = "Sure, take your time. I'm here when you're ready."
 STILL_HERE = "Yes, I'm here."
+SMALL_TALK = "I'm well, thank you."
 _SPELLABLE = ("person_name", "email", "company", "text")
 
 

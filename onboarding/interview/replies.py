@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from onboarding.interview.answer_text import without_asked_back
 from onboarding.interview.spoken import strip_fillers
 
 ReplyKind = str  # "yes" | "no" | "correction" | "repeat" | "dont_know" | "stop" | "wait" | "question" | "other"
@@ -32,7 +33,8 @@ _DONT_KNOW = re.compile(
     r"i'm not sure|i am not sure|no clue|i have no idea|skip|skip (?:it|that|this|this one|that one)|"
     r"(?:let's |can we |can you )?skip (?:it|that|this)(?: one)?|pass|next|next question|"
     r"(?:i'd|i would) rather not(?: say)?|(?:i )?prefer not to (?:say|answer)|i don't have (?:one|it|that)|"
-    r"none|n/?a|not applicable|no comment|rather not say|no,? thanks?|no,? thank you|no,? i'm (?:good|fine|okay))"
+    r"none|n/?a|not applicable|no comment|rather not say|no,? thanks?|no,? thank you|no,? i'm (?:good|fine|okay)|"
+    r"(?:can|could) we (?:come back to|leave|skip) (?:that|this|it)(?: one)?(?: for (?:now|later)| later)?)"
     r"(?:,? (?:sorry|thanks|please|skip it|to be honest|really|yet|right now))*$")
 # The caller needs a moment ("Hang on, let me just pull over.", "Just a second, someone's at the door."): no answer,
 # no attempt used; the agent waits. A lone "wait" stays a correction's lead ("wait, it's Mariana").
@@ -54,6 +56,10 @@ _WHY = re.compile(_QUESTION_LEAD + r"(?:why do you (?:need|want|ask)\b|why(?: is
                   # something else asked first: "Could you tell me about pricing first?"
                   r"(?:can|could|would) you (?:tell|explain|give) me\b|what do you (?:mean|offer)\b)")
 _LINE_CHECK = re.compile(_QUESTION_LEAD + r"(?:(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
+# Small talk instead of an answer ("Hi, how are you today?", "Lovely weather, isn't it?"): answered in kind, and the
+# question asked again, no attempt used
+_SMALL_TALK = re.compile(_QUESTION_LEAD + r"(?:(?:and )?how (?:are you|is your day|'s your day|are things)\b|"
+                         r"(?:lovely|nice|terrible|awful|great) (?:weather|day)\b)")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",
               "true", "spot", "on", "that's", "thats", "that", "is", "it", "it's", "sounds", "you", "got",
@@ -97,7 +103,10 @@ def _plain(text: str) -> str:
 
 
 def classify_reply(text: str) -> ReplyKind:
-    """Classify one caller utterance; "other" means "treat it as an answer"."""
+    """Classify one caller utterance; "other" means "treat it as an answer". A question asked back before more is
+    said is not the reply: "Why do you need my name? Fine, it's Oona Castellanos." answers."""
+    if (rest := without_asked_back(text or "")) != (text or "") and re.search(r"\w", rest):
+        return classify_reply(rest)
     plain = _plain(text)
     if not plain:
         return "repeat"
@@ -109,7 +118,7 @@ def classify_reply(text: str) -> ReplyKind:
         return "dont_know"
     if _WAIT.match(plain):
         return "wait"
-    if _WHY.match(plain) or _LINE_CHECK.match(plain):
+    if _WHY.match(plain) or _LINE_CHECK.match(plain) or _SMALL_TALK.match(plain):
         return "question"
     words = re.sub(r"[,;:!]", " ", plain).split()
     if _NO_PHRASE.match(plain) and not _CHANGE_FIELD.match(plain):
@@ -126,6 +135,11 @@ def classify_reply(text: str) -> ReplyKind:
     if lead and plain[lead.end():].strip():
         return "correction"
     return "other"
+
+
+def small_talk(text: str) -> bool:
+    """A question back that is small talk ("How are you today?"), not why the agent asks."""
+    return bool(_SMALL_TALK.match(_plain(text)))
 
 
 def checks_the_line(text: str) -> bool:

@@ -24,7 +24,7 @@ from onboarding.interview.normalize import (
     strip_correction,
 )
 from onboarding.interview.readback import ReadBack
-from onboarding.interview.replies import checks_the_line, correction_field_words
+from onboarding.interview.replies import checks_the_line, correction_field_words, small_talk
 from onboarding.interview.spacing import spacing_note
 from onboarding.interview.spelled_parts import SpelledParts
 from onboarding.interview.turns import FieldUpdate, Outcome, PendingValue, Reply, Value
@@ -184,8 +184,12 @@ class InterviewState(ReadBack, SpelledParts):
         if kind == "wait":  # "Hang on, someone's at the door": no answer, no attempt used
             return Reply(prompts.TAKE_YOUR_TIME, [], False, waiting=True)
         if kind == "question":  # "Why do you need that?", "Are you still there?": answered, then asked again
-            lead = prompts.STILL_HERE if checks_the_line(text) else prompts.why_we_ask(
-                None if self._pending else self.current)
+            if checks_the_line(text):
+                lead = prompts.STILL_HERE
+            elif small_talk(text):
+                lead = prompts.SMALL_TALK
+            else:
+                lead = prompts.why_we_ask(None if self._pending else self.current)
             return Reply(prompts.join(lead, self._last_prompt or self._prompt_for_current()), [], False)
         if self._pending:
             return self._handle_confirmation(text, kind, turn_index)

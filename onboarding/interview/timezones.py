@@ -10,9 +10,11 @@ guessing.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytz
@@ -205,9 +207,42 @@ def normalize_timezone(text: str) -> tuple[str, float] | None:
         return None
     offset = _offset(text)
     if offset:
-        return offset, 0.9
+        # "UTC plus five thirty. India.": the place's zone when it keeps that offset (a zone knows its summer time),
+        # read back when it does not (one of the two was misheard)
+        place = _place_zone(_OFFSET_WORDS.sub(" ", text))
+        if place is None:
+            return offset, 0.9
+        return place[0], 0.9 if offset in _offsets_of(place[0]) else CITY_CONFIDENCE
     if _OFFSET.search(text.replace("−", "-")):
         return None  # an offset was said but not understood ("UDC plus by 30"): not the zone without it
+    return _place_zone(text)
+
+
+# What says an offset, not a place: taken out before a place beside it is looked for ("GMT" alone is London's)
+_OFFSET_WORDS = re.compile(r"\b(?:utc|udc|gmt|u t c|g m t|plus|minus)\b|[+\-−]", re.IGNORECASE)
+
+
+def _offsets_of(zone: str) -> set[str]:
+    """The zone's offsets in winter and in summer, as `_offset` writes one ("UTC+5:30"): either may be meant."""
+    found = set()
+    for month in (1, 7):
+        moment = datetime(2026, month, 1, 12, tzinfo=ZoneInfo(zone))
+        minutes = int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+        sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+        found.add(f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else ""))
+    return found
+
+
+_COUNTRY_OF_ZONE = {zone: code for code, zones in pytz.country_timezones.items() for zone in zones}
+
+
+def country_of_place(text: str) -> str | None:
+    """The country (ISO code) of a place named in `text` ("We're in London, so …" → "GB"), None for none."""
+    place = _place_zone(text)
+    return _COUNTRY_OF_ZONE.get(place[0]) if place else None
+
+
+def _place_zone(text: str) -> tuple[str, float] | None:
     low = " " + " ".join(tokens(folded(text).replace(".", " "))) + " "
     for phrase in _PHRASES:
         if f" {phrase} " in low:

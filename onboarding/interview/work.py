@@ -25,7 +25,8 @@ SMALL_WORDS = {"of", "and", "for", "the", "in", "at", "to", "a", "an", "on"}
 SUFFIX_CASE = {"inc": "Inc", "llc": "LLC", "ltd": "Ltd", "corp": "Corp", "co": "Co", "gmbh": "GmbH",
                "plc": "PLC", "ag": "AG", "sa": "SA", "bv": "BV"}
 _LEAD = r"(?:yes|yeah|yep|sure|ok|okay|so|well|oh|right|alright|um|uh|basically|currently)\b[,.]?"
-_KIND_OF_ORG = r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|employer|practice|shop|outfit)"
+_KIND_OF_ORG = (r"(?:company|business|firm|agency|studio|startup|organi[sz]ation|employer|practice|shop|outfit|"
+                r"non-?profit|charity)")
 # What the company is, after its name, the comma heard as "and": "Kestrel Games and (an) indie studio"
 _DESCRIBED = (rf"\band (?:(?:a|an|any|one)\s+(?:[\w-]+\s+){{0,2}}|(?:small|little|tiny|indie|independent|boutique)"
               rf"\s+(?:[\w-]+\s+)?){_KIND_OF_ORG}\b")
@@ -48,9 +49,10 @@ _RUN = re.compile(r"\b(?:(?:i|i'll|we)\s+(?:run|ran|lead|led|head(?: up)?|had up
 _MANAGE = re.compile(r"\bi\s+manage[sd]?\s+(?:the\s+|our\s+|a\s+)?(?P<x>[\w &/-]+?)(?:\s+team)?(?=\s+(?:over\s+)?"
                      r"(?:at|for|with)\b|[,.;]|$)", re.IGNORECASE)
 _ROLE_INTRO = re.compile(r"(?:\b(?:i'm working as|i work as|working as|i'm currently|i work in|i'm in|i am in|i'm|"
-                         r"i am|im|my (?:job )?(?:role|title|position|job)(?: title)? is|my (?:role|title)'s|as)\s+|^)"
+                         r"i am|im|my (?:job )?(?:role|title|position|job)(?: title)? is|my (?:role|title)'s|as|"
+                         r"^it's|^it is)\s+|^)"
                          r"(?:a |an |the )?"
-                         r"(?P<x>.+?)(?=\s+(?:over\s+)?(?:at|for|with|on the|from)\b|[,;]|\.\s|$|"
+                         r"(?P<x>.+?)(?=\s+(?:over\s+)?(?:at|for|with|on the|from|since)\b|[,;]|\.\s|$|"
                          r"\s+(?:is|that's) (?:my|the) (?:job |official )?(?:title|role|position|job)\b)",
                          re.IGNORECASE)
 # A short "I'm" is often heard as "in": "in the CTO", "in a product manager at Acme", "in UX designer".
@@ -92,6 +94,10 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      r"so|but|and|no|yes)\b).+)|"
                      # "We were Ortiz Tiles, but now we're Ortiz Surfaces.": the name it has now
                      r"\bnow (?:we're|we are|it's|it is|called|named|trading as)\s+(?P<u>.+)|"
+                     # "we rebranded, it's Hartley Studio now"; "I trade as Bramble Candles"
+                     r"\b(?:it's|it is|we're|we are)\s+"
+                     r"(?P<t>(?!(?:a|an|very|quite|really|so|pretty|not)\b)[^,.;]+?)\s+now\b|"
+                     r"\btrad(?:e|es|ing) as\s+(?P<s>.+)|"
                      # "The one I'm calling for is Bluegate Logistics."
                      rf"\bthe (?:one|{_KIND_OF_ORG}|place)\b[^,.;]*?\bis\s+(?P<w>(?!(?:a|an|the|called|in|based)\b).+)",
                      re.IGNORECASE)
@@ -162,9 +168,9 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     if _spelling_or_address(text):
         return None
     text = _prepared(text)
-    if _SELF.search(text):
-        return "Self-employed", 0.8
     called = _CALLED.search(text)
+    if _SELF.search(text) and not (called and called.group("s")):  # "freelance, but I trade as X" is X
+        return "Self-employed", 0.8
     if called:
         value = _clean_company(_cut(next(v for v in called.groups() if v)))
         return (value, 0.85) if value else None
@@ -219,12 +225,24 @@ def _clean_role(value: str) -> str | None:
     return _title(low)
 
 
+def _role_said_again(text: str, value: str) -> str | None:
+    """The title said again, longer, in a later sentence: "Office manager. Well, senior office manager since
+    January." (a caller who adds the rank); None when no sentence is such a restatement."""
+    for sentence in re.split(r"(?<=[.!?])\s+", text)[1:]:
+        again = _normalize_role(re.sub(r"^(?:well|actually|sorry|so|oh)\b[,.]?\s*", "", sentence, flags=re.IGNORECASE))
+        if again and again[0].lower().endswith(value.lower()) and len(again[0]) > len(value):
+            return again[0]
+    return None
+
+
 def normalize_role(text: str) -> tuple[str, float] | None:
     """ "I'm a product manager at Acme Corp" -> ("Product Manager", 0.85); "I run engineering" -> Head of; a title
     shaped like no title ("In and of a Manager", "Your Electrician"), a rank alone ("Lead"), or one word cut
     from an answer that went on after a comma (Whisper's "Lead, physio, therapist.", "In the bookings,
     co-ordinator.") comes with a confidence low enough to be read back."""
     role = _normalize_role(text)
+    if role is not None and (longer := _role_said_again(text, role[0])):
+        role = longer, role[1]
     if role is not None and (_ODD_ROLE.search(role[0]) or role[0].lower() in _RANKS
                              or (" " not in role[0] and _WENT_ON.search(text))):
         return role[0], min(role[1], ODD_ROLE_CONFIDENCE)
@@ -241,7 +259,8 @@ _MEANING = re.compile(r",\s*(?:(?:which|meaning)\s+(?:basically\s+|just\s+)?(?:m
                       re.IGNORECASE)
 # The place a title is held in: "general manager of the hotel" is a General Manager
 _OF_THE_PLACE = re.compile(rf"\s+(?:of|at) (?:the|our|this|a) (?:{_KIND_OF_ORG}|hotel|restaurant|clinic|salon|"
-                           r"store|school|bakery|cafe|gym|surgery|pharmacy|garage|warehouse|factory|site|place)$",
+                           r"store|school|bakery|cafe|gym|surgery|pharmacy|garage|warehouse|factory|site|place|trust|"
+                           r"foundation)$",
                            re.IGNORECASE)
 
 
