@@ -49,7 +49,7 @@ _WAIT = re.compile(
     r"there's someone|my (?:kid|son|daughter|dog|other line))\b.*)?$")
 # A question back instead of an answer ("Why do you need that?", "Is that important?", "Hello? Are you still
 # there?"): answered, and the question asked again, no attempt used.
-_QUESTION_LEAD = r"^(?:(?:um|uh|sorry|oh|hello|hi|wait)[,.?!]? )*"
+_QUESTION_LEAD = r"^(?:(?:um|uh|sorry|oh|hello|hi|hey|wait)[,.?!]? )*"
 _WHY = re.compile(_QUESTION_LEAD + r"(?:why do you (?:need|want|ask)\b|why(?: is| does) (?:that|this|it)\b|"
                   r"what(?:'s| is| do you need) (?:that|this|it) for\b|is (?:that|this|it) (?:important|necessary|"
                   r"required|needed|mandatory)\b|do i (?:have|need) to\b|does (?:it|that|this) matter\b|"
@@ -58,7 +58,8 @@ _WHY = re.compile(_QUESTION_LEAD + r"(?:why do you (?:need|want|ask)\b|why(?: is
 _LINE_CHECK = re.compile(_QUESTION_LEAD + r"(?:(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
 # Small talk instead of an answer ("Hi, how are you today?", "Lovely weather, isn't it?"): answered in kind, and the
 # question asked again, no attempt used
-_SMALL_TALK = re.compile(_QUESTION_LEAD + r"(?:(?:and )?how (?:are you|is your day|'s your day|are things)\b|"
+_SMALL_TALK = re.compile(_QUESTION_LEAD + r"(?:(?:and )?how(?: are you| are things|"
+                         r"(?:'s| is) (?:your day|it going|things))\b|"
                          r"(?:lovely|nice|terrible|awful|great) (?:weather|day)\b)")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",
