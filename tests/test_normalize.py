@@ -162,6 +162,9 @@ def test_strip_correction(text: str, payload: str) -> None:
     ("j_smith@outlook.com", "j underscore s-m-i-t-h at outlook dot com"),
     ("anna-lee@acme.co.uk", "a-n-n-a dash l-e-e at acme dot co dot uk"),
     ("tom+news@globex.io", "t-o-m plus n-e-w-s at globex dot i-o"),
+    # a dash in the domain is said (heldout-32: "g-m-a---i---l" was heard as gmail and got a yes)
+    ("ann@blue-sky.co.uk", "a-n-n at blue dash s-k-y dot co dot uk"),
+    ("corwin@gma-i-l.com", "c-o-r-w-i-n at g-m-a dash i dash l dot com"),
 ])
 def test_spell_out_email(value: str, spoken: str) -> None:
     assert spell_out_email(value) == spoken

@@ -439,8 +439,9 @@ def spell_out_email(value: str) -> str:
             parts.append(_spell(piece))
     spoken_domain: list[str] = []
     for label in domain.split("."):
-        if label in COMMON_DOMAIN_WORDS or (label.isalpha() and len(label) >= 4):
-            spoken_domain.append(label)
-        else:
-            spoken_domain.append(_spell(label))
+        words = []  # a dash in the domain is said, never spelled as a pause ("g-m-a---i---l" sounded like gmail)
+        for piece in label.split("-"):
+            words.append(piece if piece in COMMON_DOMAIN_WORDS or (piece.isalpha() and len(piece) >= 4)
+                         else _spell(piece))
+        spoken_domain.append(" dash ".join(words))
     return " ".join(parts) + " at " + " dot ".join(spoken_domain)

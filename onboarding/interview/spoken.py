@@ -172,6 +172,9 @@ def join_spelled(text: str) -> str:
     if len(parts) > 1 and all(re.search(r"(?<![\w'])[A-Za-z](?:-|\s+)[A-Za-z]\b", part) for part in parts):
         return " ".join(join_spelled(part) for part in parts)
     text = re.sub(r"(?<![\w'])(?:[A-Za-z](?:-|\s+)){2,}[A-Za-z]\b(?!-\w)", squash, text)
+    # capitals in hyphenated groups, one of them a single letter: "GMA-I-L" is GMAIL as Whisper wrote it spelled
+    text = re.sub(r"\b[A-Z]{1,8}(?:-[A-Z]{1,8})+\b",
+                  lambda m: squash(m) if re.search(r"(?:^|-)[A-Z](?:-|$)", m.group(0)) else m.group(0), text)
     # "T.O.M at": three or more letters, the last one without its full stop
     text = re.sub(r"(?<![\w'])[A-Za-z](?:\.\s?[A-Za-z]){2,}(?=\s|$|[,;@])", squash, text)
     text = re.sub(r"(?<![\w'])(?:[A-Za-z]\.\s?){2,}(?=\s|$|[,;])", squash, text)
