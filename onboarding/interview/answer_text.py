@@ -43,12 +43,6 @@ def corrected_tail(text: str) -> str | None:
     return tail if re.search(r"\w", tail) else None
 
 
-def before_correction(text: str) -> str | None:
-    """What was said before the first correction inside the answer, None when there is none."""
-    first = _CORRECTED.search(text)
-    return text[: first.start()] if first else None
-
-
 def without_what_it_is_not(text: str) -> str:
     """The text after "not X, it's": what the caller says the value is, not the spelling they ruled out."""
     return _NOT_THIS_BUT.sub("", text, count=1)

@@ -336,7 +336,7 @@ _FEWER_HEARD = re.compile(r"^fear\s+(?!of\b|that\b|is\b)", re.IGNORECASE)
 # A sentence of thinking aloud before the answer: "Oh, good question.", "Let me think.", "That's a good one."
 _THINKING_FIRST = re.compile(r"^(?:(?:oh|ah|um|hmm|well|ok|okay|so|right),?\s+)*(?:(?:a |that's a |that is a )?"
                              r"(?:good|great|fair|interesting|big|tough) (?:question|one)|"
-                             r"let me (?:think|see)|hmm+|gosh)(?:[.!?,]+\s+|\s+(?=[A-Z]))",
+                             r"let me (?:think|see)|hmm+|gosh)(?:[.!?,]+\s+|\s+(?=(?-i:[A-Z])))",
                              re.IGNORECASE)
 
 
@@ -395,12 +395,8 @@ def normalizer_for_kind(kind: str) -> Callable[[str], Normalized | None]:
     Raises KeyError for anything else.
     """
     if kind in _BY_KIND:
-        return functools.partial(_answer_of_kind, _BY_KIND[kind])
+        return functools.partial(_answer_in, _BY_KIND[kind])
     return functools.partial(normalize_value, load_definition().field(kind))
-
-
-def _answer_of_kind(normalizer: Callable[[str], Normalized | None], text: str) -> Normalized | None:
-    return _answer_in(normalizer, text)
 
 
 def _answer_in(normalizer: Callable[[str], Normalized | None], text: str) -> Normalized | None:

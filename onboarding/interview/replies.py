@@ -54,7 +54,8 @@ _WHY = re.compile(_QUESTION_LEAD + r"(?:why do you (?:need|want|ask)\b|why(?: is
                   r"what(?:'s| is| do you need) (?:that|this|it) for\b|is (?:that|this|it) (?:important|necessary|"
                   r"required|needed|mandatory)\b|do i (?:have|need) to\b|does (?:it|that|this) matter\b|"
                   # something else asked first: "Could you tell me about pricing first?"
-                  r"(?:can|could|would) you (?:tell|explain|give) me\b|what do you (?:mean|offer)\b)")
+                  r"(?:can|could|would) you (?:tell|explain to|give) me\b(?! a (?:call|ring|buzz))|"
+                  r"what do you (?:mean|offer)\b)")
 _LINE_CHECK = re.compile(_QUESTION_LEAD + r"(?:(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
 # Small talk instead of an answer ("Hi, how are you today?", "Lovely weather, isn't it?"): answered in kind, and the
 # question asked again, no attempt used

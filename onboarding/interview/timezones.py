@@ -10,7 +10,7 @@ guessing.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
@@ -226,7 +226,7 @@ def _offsets_of(zone: str) -> set[str]:
     """The zone's offsets in winter and in summer, as `_offset` writes one ("UTC+5:30"): either may be meant."""
     found = set()
     for month in (1, 7):
-        moment = datetime(2026, month, 1, 12, tzinfo=ZoneInfo(zone))
+        moment = datetime(datetime.now(UTC).year, month, 1, 12, tzinfo=ZoneInfo(zone))
         minutes = int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
         sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
         found.add(f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else ""))
