@@ -191,10 +191,35 @@ class PlacedCall:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
-async def place_call(cluster: Cluster, index: int, script: CallScript, *, join_timeout: float = 90.0) -> PlacedCall:
+def _room_jobs_unsent(node: Node) -> int:
+    """How often the node found no worker to send a room's agent job to ("failed to send job request", "no servers
+    available", JT_ROOM: every worker counted full when the room opened; the line does not name the room, so calls
+    placed one at a time tell theirs by the count going up)."""
+    return sum(1 for line in node.proc.log_tail(1_000_000).splitlines()
+               if "failed to send job request" in line and "no servers available" in line and "JT_ROOM" in line)
+
+
+async def place_call(cluster: Cluster, index: int, script: CallScript, *, join_timeout: float = 90.0,
+                     attempts: int = 3) -> PlacedCall:
     """A simulated caller whose signalling goes through node index % 2 into a room on node (index // 2) % 2,
-    so calls cover every pairing; returns once the agent has joined and the call is recorded."""
+    so calls cover every pairing; returns once the agent has joined and the call is recorded. A room the server
+    sent no agent to (a worker's "I have room again" had not reached it yet) is left and the call placed again in
+    a new room, as the widget tries again when every agent is busy."""
+    for _ in range(attempts - 1):
+        try:
+            return await _place_call(cluster, index, script, join_timeout)
+        except _NoAgentSent:
+            await wait_until(cluster.server_sees_room, "a worker to tell LiveKit it has room", timeout=60)
+    return await _place_call(cluster, index, script, join_timeout)
+
+
+class _NoAgentSent(Exception):
+    """The host node logged that it dispatched no agent to the room."""
+
+
+async def _place_call(cluster: Cluster, index: int, script: CallScript, join_timeout: float) -> PlacedCall:
     caller_node, host = cluster.nodes[index % 2], cluster.nodes[(index // 2) % 2]
+    unsent_before = _room_jobs_unsent(host)
     room = await open_room(caller_node, new_room_name(caller_node.settings), host=host)
     if cluster.room_node(room) != host.node_id:
         raise AssertionError(f"{room} is on {cluster.room_node(room)}, not on node {host.name} ({host.node_id})")
@@ -202,9 +227,12 @@ async def place_call(cluster: Cluster, index: int, script: CallScript, *, join_t
     caller = SimCaller(caller_node.settings, script)
     task = asyncio.create_task(caller.run(issued.token, room))
     try:
-        await wait_until(lambda: load_call(cluster.database_url, room) is not None or task.done(),
-                         f"the agent to take the call in {room}", timeout=join_timeout)
+        await wait_until(lambda: load_call(cluster.database_url, room) is not None or task.done()
+                         or _room_jobs_unsent(host) > unsent_before, f"the agent to take the call in {room}",
+                         timeout=join_timeout)
         record = load_call(cluster.database_url, room)
+        if record is None and not task.done() and _room_jobs_unsent(host) > unsent_before:
+            raise _NoAgentSent(room)
         if record is None:  # the caller gave up (its exception says why)
             await task
             raise AssertionError(f"caller in {room} finished before any agent recorded the call")
