@@ -106,6 +106,16 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("U as in uniform, Wp is in popo, L as in Lima", "uppl"),
     ("A, H has in hotel, A as in alpha, L as in lima", "hal"),  # "aitch" written "A, H"
     ("A as in alpha, H as in hotel", "ah"),  # …an A with its own key word stays
+    # every letter said with a key word: a bare letter among them is Whisper's, made of "as in" or a pause
+    # (heldout-30/31/32, piper: "corowabin", "whitlmock", "kowalczykk")
+    ("C is in Charlie, O is an Oscar, R is in Romeo, W is in whiskey. A, B, I, as an India. N as in November",
+     "corwin"),
+    ("L is in Lima. M, O is an Oscar, C as in Charlie, K as in Kilo", "lock"),
+    ("Y, as in Yankee, K, K, as in Kilo, O as in Oscar, W as in Whiskey", "ykow"),
+    ("And as in November. Close an Oscar. R is in Romano. D, as in Delta", "nord"),  # a key word alone is a letter
+    ("N as in November, space, ages in hotel, A as in Alpha", "n ha"),  # "H as" heard as one word ending in s
+    ("Q as in Quebec, U, I, S, T", "quist"),  # …but a caller keying only the hard letters keeps the rest
+    ("S as in Sierra, M, I as in India, T as in Tango, H", "smith"),
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)
@@ -259,7 +269,8 @@ def test_where_two_spellings_differ_a_word_the_call_heard_decides() -> None:
     assert state.pending_value == "Fair Events"
     state.handle("No.", 6)
     state.handle("F as in Foxtrot, E as in Echo, double R as in Romeo, A as in Alpha, R as in Romeo, O as in Oscar, "
-                 "space, E as in Echo, V as in Victor, E as in Echo, N as in November, T as in Tango, C.", 7)
+                 "space, E as in Echo, V as in Victor, E as in Echo, N as in November, T as in Tango, C as in Charlie.",
+                 7)
     assert state.pending_value == "Ferraro Eventc"
     state.handle("No.", 8)
     reply = state.handle("F as in Foxtrot, E as in Echo, double R as in Romeo, A as in Alpha, R as in Romeo, O as "

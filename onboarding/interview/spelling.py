@@ -77,6 +77,15 @@ def _glued(tok: str) -> bool:
     return tok in _GLUED_NAMES or tok in _GLUED_AS_IN or (bool(_GLUED_AS.fullmatch(tok)) and tok not in _NOISE)
 
 
+def _glued_before_radio(toks: list[str], i: int) -> bool:
+    """toks[i] is a word ending in "s" followed by "in" and a radio word ("ages in hotel", "Elis and Lima"): the
+    letter and "as" heard as one word, its key word heard plainly."""
+    tok = toks[i].lower()
+    return (tok.endswith("s") and tok not in _AS_IN | _AS_HEARD | _IS_IN and len(tok) > 2
+            and i + 2 < len(toks) and toks[i + 1].lower() in _CONNECT
+            and toks[i + 2].lower() in RADIO)
+
+
 def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     """A key word announced at toks[i] ("as in Victor", "for bravo", "like Mary", misheard "has an Oscar", "S in
     Papa"): the key word's index, the letter it gives, and whether it is a word made for spelling (a radio word or
@@ -88,7 +97,8 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     elif tok in _IS_IN or tok in _GLUED_AS_IN:  # "K isn't kilo", "Allison Lima"
         j = i + 1
     elif (tok in _AS_HEARD and (nxt in _CONNECT or nxt == "a")) or (
-            _glued(tok) and nxt in _CONNECT) or (tok == "s" and nxt in _CONNECT):  # "Zia's in Zulu"; "S, S, and"
+            _glued(tok) and nxt in _CONNECT) or (tok == "s" and nxt in _CONNECT) or (  # "Zia's in Zulu"; "S, S, and"
+            _glued_before_radio(toks, i)):  # "ages in hotel", "Asses in Sierra": "H as", "S as" heard as one word
         j = i + 2
     else:
         return None
@@ -154,9 +164,11 @@ def edit_distance(a: str, b: str) -> int:
     return rows[-1][-1]
 
 
-def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int, int]:
-    """Letters, letter names, radio words, digits and words said whole, in order: (pieces, letters, words)."""
+def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int, int, list[str]]:
+    """Letters, letter names, radio words, digits and words said whole, in order: (pieces, letters, words, the
+    token each piece was said as)."""
     out: list[str] = []
+    said: list[str] = []
     letters = words = 0
     repeat = 1
     lows = [t.lower() for t in toks]
@@ -183,12 +195,14 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
             if keep_words:
                 words += 1
                 out.append(tok)
+                said.append(tok)
             repeat = 1
             continue
         letters += len(piece)
         out.append(piece[0] * repeat + piece[1:])
+        said.append(tok)
         repeat = 1
-    return out, letters, words
+    return out, letters, words, said
 
 
 _HEARD_AS_WORD = {"he": "e"}  # "E" before "as in" written as a word: "He has an echo", "He is a nickel"
@@ -211,6 +225,11 @@ def _letter_of(tok: str) -> str | None:
     return LETTER_NAMES.get(low) or RADIO.get(low)
 
 
+# A spelling with this many key words, and at most one bare letter to this many of them, is said with a key word
+# for every letter: a bare letter among them is one Whisper made of "as in" or a pause ("A, B, I as an India")
+_KEYED_SPELLING = 4
+_BARE_AMONG_KEYED = 3
+
 # Four of one letter in a row is in no name, address or company: a reading with it is a decoding loop
 _LOOPED = re.compile(r"([a-z])\1{3,}")
 
@@ -226,10 +245,13 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
     pending: list[str] = []  # tokens since the last key word or symbol
     after_key = False  # no symbol since the last key word: words now are the rest of it ("fox trot")
     keyed = 0  # letters said with a key word so far
+    bare: list[int] = []  # where in `out` a letter said without a key word is
 
     def flush(keep_words: bool = True) -> None:
         nonlocal letters, words
-        pieces, n_letters, n_words = _plain(pending, keep_words=keep_words)
+        pieces, n_letters, n_words, said = _plain(pending, keep_words=keep_words)
+        bare.extend(len(out) + k for k, (piece, raw) in enumerate(zip(pieces, said, strict=True))
+                    if len(piece) == 1 and piece.isalpha() and raw.lower() not in RADIO)
         out.extend(pieces)
         letters, words = letters + n_letters, words + n_words
         pending.clear()
@@ -239,7 +261,7 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
         if (key := _key_at(toks, i)) is not None:
             j, letter, made_for_it = key
             heard_as = None  # the letter said before the key word, when one was
-            if pending and not _glued(toks[i].lower()):
+            if pending and not _glued(toks[i].lower()) and not _glued_before_radio(toks, i):
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
                 heard_as = _letter_of(heard) or ("n" if heard.lower() == "in" and letter == "n" else None)
                 if heard.lower() in _MULTI and letter != "w":  # "double, S, in alpha": the letter was lost, "as"
@@ -292,6 +314,10 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             continue
         pending.append(toks[i - 1])
     flush(keep_words=not after_key)
+    if keyed >= _KEYED_SPELLING and len(bare) * _BARE_AMONG_KEYED <= keyed:
+        for at in reversed(bare):  # "W as in whiskey. A, B, I as in India": letters Whisper added between key words
+            out.pop(at)
+        letters -= len(bare)
     if letters < min_letters:
         return None
     # "Dot? Dot,": a symbol Whisper wrote twice (no address has two dots in a row)
