@@ -228,7 +228,7 @@ def _letter_of(tok: str) -> str | None:
 # A spelling with this many key words, and at most one bare letter to this many of them, is said with a key word
 # for every letter: a bare letter among them is one Whisper made of "as in" or a pause ("A, B, I as an India")
 _KEYED_SPELLING = 4
-_BARE_AMONG_KEYED = 3
+_BARE_AMONG_KEYED = 2
 
 # Four of one letter in a row is in no name, address or company: a reading with it is a decoding loop
 _LOOPED = re.compile(r"([a-z])\1{3,}")
