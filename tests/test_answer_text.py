@@ -3,11 +3,14 @@ sentence. Each case here failed before `answer_text` (the value said first, or n
 
 from __future__ import annotations
 
+import pytest
+
 from onboarding.interview import InterviewState, load_definition
 from onboarding.interview.answer_text import (
     corrected_tail,
     earlier_sentences,
     later_sentences,
+    one_word_corrected,
     without_asked_back,
     without_what_it_is_not,
 )
@@ -86,3 +89,23 @@ def test_an_offset_said_with_a_place_is_the_places_zone_when_they_agree() -> Non
     assert agreed is not None and agreed.value == "Asia/Tokyo" and agreed.confidence >= 0.9
     assert disagreeing is not None and disagreeing.value == "Europe/London"
     assert disagreeing.confidence < load_definition().read_back_threshold(zone)  # one of the two misheard: read back
+
+
+@pytest.mark.parametrize(("before", "word", "merged"), [
+    ("Anneliese Brandt", "Brand", "Anneliese Brand"),   # the word it resembles is replaced
+    ("Jon Smyth", "Smith", "Jon Smith"),
+    ("Sales Manager", "Director", None),                 # like no word of it: the correction stands alone
+    ("Anneliese Brandt", "Anneliese Brand", None),       # more than one word: said whole
+    ("Maria", "Marie", None),                            # one word before: nothing to merge into
+])
+def test_one_word_said_after_a_correction_replaces_the_word_it_resembles(before: str, word: str,
+                                                                        merged: str | None) -> None:
+    assert one_word_corrected(before, word) == merged
+
+
+def test_a_place_beside_a_wider_zone_is_stored_only_when_its_clock_is_the_same() -> None:
+    zone = load_definition().field("timezone")
+    city = normalize_value(zone, "Central European. I'm in Vienna.")
+    other_clock = normalize_value(zone, "Mountain time, Phoenix.")  # no summer time in Phoenix: the zone said
+    assert city is not None and city.value == "Europe/Vienna"
+    assert other_clock is not None and other_clock.value == "America/Denver"

@@ -705,7 +705,7 @@ def test_a_time_zone_not_caught_is_offered_from_the_callers_number() -> None:
     assert "timezone" not in state.values and "Your phone number" not in state._last_prompt
     reply = state.handle("Enslur.", 21)  # missed again: asked again, never offered twice
     assert "Your phone number" not in reply.text and "timezone" not in state.values
-    state.handle("Bergen time, CET.", 22)
+    state.handle("Central European time, CET.", 22)
     assert state.values["timezone"] == "Europe/Berlin" and state.finished
 
     state, replies = start(*answers, "plus four four, seven nine one one, one two three, four five six", "yes",

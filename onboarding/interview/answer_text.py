@@ -8,6 +8,7 @@ the value said last, after the question; these helpers give the normalisers thos
 
 from __future__ import annotations
 
+import difflib
 import re
 
 # A question the caller asked before answering it themselves: "Sorry, which one? The one I'm calling for is …"
@@ -18,7 +19,8 @@ _ASKED_BACK = re.compile(r"^[^.?!]*\?+\s+(?=\S)")
 _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wait|i mean|actually)\b|"
                         r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
                         r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+no\b|"
-                        r"i mean(?=,)|scratch that|let me start (?:again|over)|correction)[,.;:]?\s*", re.IGNORECASE)
+                        r"i mean(?=,)|scratch that|let me start (?:again|over)|correction|"
+                        r"(?<=[.!?]\s)(?:oh[,.]?\s+)?sorry(?=[,.]))[,.;:]?\s*", re.IGNORECASE)
 # What the value is not, then what it is: "It's not sarah with an h, it's sara, …", "not Catherine with a C, it's
 # Kathryn": only for a name or an address, where what it is not is a spelling of it
 _NOT_THIS_BUT = re.compile(r"^.*?\bnot\s+[\w' -]+?,\s*(?:it's|it is|but)\s+(?=\S)", re.IGNORECASE)
@@ -32,15 +34,39 @@ def without_asked_back(text: str) -> str:
     return text
 
 
-def corrected_tail(text: str) -> str | None:
-    """What the caller said after the last correction inside the answer; None when there is none or nothing
-    follows it."""
+def corrected_parts(text: str) -> tuple[str, str] | None:
+    """What the caller said before the last correction inside the answer and after it; None when there is none
+    or nothing follows it."""
     corrections = list(_CORRECTED.finditer(text))
     if not corrections:
         return None
     last = corrections[-1]
     tail = text[last.end():].strip()
-    return tail if re.search(r"\w", tail) else None
+    return (text[: last.start()], tail) if re.search(r"\w", tail) else None
+
+
+def corrected_tail(text: str) -> str | None:
+    """What the caller said after the last correction inside the answer; None when there is none or nothing
+    follows it."""
+    parts = corrected_parts(text)
+    return parts[1] if parts else None
+
+
+# A word said to correct one word of a longer value resembles the word it replaces this much ("Brandt" → "Brand")
+_SAME_WORD_LIKENESS = 0.6
+
+
+def one_word_corrected(before: str, word: str) -> str | None:
+    """`before` (a value of several words) with the word `word` corrects, the one it resembles most, replaced:
+    "Anneliese Brandt" and "Brand" give "Anneliese Brand"; None when `word` is more than one word or like none."""
+    words = before.split()
+    if len(word.split()) != 1 or len(words) < 2:
+        return None
+    likeness = [difflib.SequenceMatcher(None, w.lower(), word.lower()).ratio() for w in words]
+    best = max(range(len(words)), key=likeness.__getitem__)
+    if likeness[best] < _SAME_WORD_LIKENESS or words[best].lower() == word.lower():
+        return None
+    return " ".join([*words[:best], word, *words[best + 1:]])
 
 
 def without_what_it_is_not(text: str) -> str:

@@ -337,12 +337,33 @@ _TALK_BEFORE = re.compile(r"^.*\b(?:is|one's)\s+(?=\S.*\bat\b)|^.*\b(?:name|name
 _KEYED_LETTER = re.compile(r"\b([A-Za-z])[,.]?\s+(?:as|is|has)\s+(?:in|an)\s+([A-Za-z]+)\b")
 
 
+_ENDING = r"dot\s+[a-z]+(?:\s+dot\s+[a-z]+)*"
+# The ending put right after the address: "… dot com. No, sorry, it's dot ie, not dot com.", "… not dot com, dot ie"
+_ENDING_CORRECTED = re.compile(
+    rf"[,.]?\s+(?:(?:no|oh|sorry|actually|wait)[,.]?\s+)*(?:(?:it's|it is|that's|that is|it should be)\s+)?"
+    rf"(?:(?P<new>{_ENDING})[,.]?\s+not\s+(?P<old>{_ENDING})|not\s+(?P<old2>{_ENDING})[,.]?\s+(?:(?:it's|but)\s+)?"
+    rf"(?P<new2>{_ENDING}))\W*$", re.IGNORECASE)
+
+
+def _with_ending_corrected(text: str) -> str:
+    """The address said with the ending the caller corrected it to: "x at y dot com. No, it's dot ie, not dot com"
+    is "x at y dot ie"."""
+    said = _ENDING_CORRECTED.search(text)
+    if said is None:
+        return text
+    old, new = said["old"] or said["old2"], said["new"] or said["new2"]
+    before = text[: said.start()]
+    at = before.lower().rfind(old.lower())
+    return before[:at] + new if at > 0 else text
+
+
 def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | None:
     """An address and a confidence from spoken or formatted text; None if no address is there (nor in a key-word
     spelling that `decode_spelled` could not read: its words made a long address of "asinromeo" and the like).
     `endings`: refuse a domain ending no domain has (`validate.unknown_domain_ending`)."""
     if not text or not text.strip():
         return None
+    text = _with_ending_corrected(text)
     text = _KEYED_LETTER.sub(lambda m: m.group(1) if RADIO.get(m.group(2).lower()) == m.group(1).lower()
                              else m.group(0), text)  # "R as in Romeo, T as in tango, walsh at …": "R, T, walsh"
     if says_key_words(text):

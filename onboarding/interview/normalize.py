@@ -20,7 +20,13 @@ from dataclasses import dataclass
 import phonenumbers
 
 from onboarding.interview import emails, people, timezones, validate, work
-from onboarding.interview.answer_text import corrected_tail, earlier_sentences, later_sentences, without_asked_back
+from onboarding.interview.answer_text import (
+    corrected_parts,
+    earlier_sentences,
+    later_sentences,
+    one_word_corrected,
+    without_asked_back,
+)
 from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
@@ -153,6 +159,31 @@ def _parts_summed(toks: list[str], numbers: list[tuple[int, int, int]]) -> int |
     return sum(number for number, _, _ in numbers)
 
 
+# One part of a team counted in a list: "me", "three engineers", "a designer", "two part-timers"
+_LIST_PART = re.compile(r"(?:me|myself|i|(?P<one>an?|one)\s+[a-z-]+|(?P<n>[a-z-]+(?:\s+[a-z-]+)?)\s+[a-z-]+s)")
+
+
+def _listed(low: str) -> int | None:
+    """The team counted as a list of who is in it ("Me, three engineers and a designer." is 5): every part the
+    caller, a number of people or one person; None when the reply is anything else."""
+    parts = [p.strip() for p in re.split(r",\s*(?:and\s+|plus\s+)?|\s+(?:and|plus)\s+", low.strip(" .!?")) if p.strip()]
+    if len(parts) < 2:
+        return None
+    total, counted = 0, False
+    for part in parts:
+        match = _LIST_PART.fullmatch(part)
+        if match is None or part.split()[-1] in _NOT_PEOPLE:
+            return None
+        if match["n"] is not None:
+            said = find_numbers(tokens(match["n"]))
+            if len(said) != 1 or said[0][1] != 0 or said[0][2] != len(tokens(match["n"])):
+                return None
+            total, counted = total + said[0][0], True
+        else:
+            total += 1
+    return total if counted else None
+
+
 def normalize_integer(text: str, minimum: int | None = None, maximum: int | None = None) -> Normalized | None:
     """ "about twenty" -> 20, "twenty five to thirty" -> 30 (upper bound), "just me" -> 1, "a dozen" -> 12."""
     if not text or not text.strip():
@@ -166,6 +197,8 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     counted_from = 0  # where what the caller counts on top of themselves ("plus …") may start
     if (total := _TOTAL.search(low)) and (said := find_numbers(tokens(total.group("n")))) and said[0][1] == 0:
         value, confidence = said[0][0], 0.85
+    elif (listed := _listed(low)) is not None:
+        value, confidence = listed, 0.8  # added up here, not said
     elif (me_and := _ME_AND.search(low)) and (others := find_numbers(tokens(me_and.group("n")))):
         value, confidence, counted_from = others[0][0] + 1, 0.85, me_and.end()
     elif two := _TWO.search(low):
@@ -408,15 +441,32 @@ def _answer_in(normalizer: Callable[[str], Normalized | None], text: str) -> Nor
     text = without_asked_back(text or "")
     if classify_reply(text) in _NOT_ANSWERS:
         return None
-    if (tail := corrected_tail(text)) is not None and (value := normalizer(tail)) is not None:
+    corrected = corrected_parts(text)
+    if corrected is not None and (value := _corrected_value(normalizer, *corrected)) is not None:
         return value
     if (value := normalizer(text)) is not None:
         return value
-    corrected = tail is not None  # what was said before a correction is not the answer
+    # what was said before a correction is not the answer
     for part in (*later_sentences(text), *([] if corrected else earlier_sentences(text))):
         if (value := normalizer(part)) is not None:
             return value
     return None
+
+
+def _corrected_value(normalizer: Callable[[str], Normalized | None], before: str, tail: str) -> Normalized | None:
+    """The value said after a correction: the whole of it, or the word of the value said before it that it puts
+    right ("Anneliese Brandt. No, sorry, Brand."), or the last clause of it ("No, sorry, I got promoted, practice
+    director.")."""
+    value = normalizer(tail)
+    if value is None and "," in tail:
+        value = normalizer(tail.rsplit(",", 1)[1])
+    if value is None or not isinstance(value.value, str):
+        return value
+    earlier = normalizer(before)
+    if earlier is not None and isinstance(earlier.value, str) and (
+            merged := one_word_corrected(earlier.value, value.value)) is not None:
+        return Normalized(merged, min(value.confidence, earlier.confidence))
+    return value
 
 
 _NOT_ANSWERS = ("repeat", "dont_know", "stop", "wait", "question")

@@ -80,6 +80,16 @@ def _similar(spelled: str, word: str) -> bool:
 _WRITTEN_WITH = re.compile(r"[,]?\s+with an? (?:double |two )?[A-Za-z](?: [A-Za-z])?(?=[\s,.;!?]|$)")
 
 
+# A name people use before the one to store: "Everyone calls me Bex, but it's Rebecca Thornbury on paper."
+_GOES_BY = re.compile(r"^.*?\b(?:calls? me|call me|go by|goes by|known as)\s+[\w'-]+[,.]?\s+but\s+"
+                      r"(?:it's|it is|my (?:real |full |legal |proper )?name(?:'s| is)|officially|on paper)\s*[,:]?\s*",
+                      re.IGNORECASE)
+# Where the name is written, said after it: "… Rebecca Thornbury on paper", "… officially"
+_WHERE_WRITTEN = re.compile(r"[,]?\s+(?:on paper|officially|legally|on my passport)\W*$", re.IGNORECASE)
+# The name said last as what the caller settles on: "Sakamoto Haruto, first name first, so Haruto Sakamoto"
+_SO_NAME = re.compile(r"^so\s+(?=\S)", re.IGNORECASE)
+
+
 def _without_chatter(text: str) -> str:
     """The sentences from the first that is more than greeting and apology on."""
     sentences = re.split(r"(?<=[.?!])\s+", text)
@@ -93,6 +103,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     if not text or not text.strip():
         return None
     text = without_what_it_is_not(strip_fillers(strip_edges(text)))
+    text = _WHERE_WRITTEN.sub("", _GOES_BY.sub("", text))
     text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", text)))
     if named := _NAMED_PARTS.search(text):
         text = f"{named['first']} {named['last']}"
@@ -109,6 +120,8 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     clauses = [c.strip() for c in re.split(r"[,;]|\.\s", join_spelled(text)) if c.strip()]
     if not clauses:
         return None
+    if len(clauses) > 1 and _SO_NAME.match(clauses[-1]):
+        clauses = [_SO_NAME.sub("", clauses[-1])]
     # a first name said, then said again with the surname: "Tom, Tom Hardy", "It's Sara. Sara Lindqvist"
     while len(clauses) > 1 and len(clauses[0].split()) == 1 and (
             clauses[1].split()[0].lower().strip(".") == clauses[0].lower().strip(".")) and len(clauses[1].split()) > 1:

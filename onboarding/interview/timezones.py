@@ -242,6 +242,16 @@ def country_of_place(text: str) -> str | None:
     return _COUNTRY_OF_ZONE.get(place[0]) if place else None
 
 
+def _place_within(rest: str, zone: str) -> str | None:
+    """A place named beside a wider zone (`rest` is the text without it) whose own zone keeps the same clock
+    all year: the place's zone, the one a careful operator stores; None when there is none or its clock differs
+    (then one of the two was misheard, or the caller meant the wider zone)."""
+    found = next((ZONES[phrase] for phrase in _PHRASES if f" {phrase} " in rest), None) or city_zone(rest.split())
+    if found is None or found == zone or _offsets_of(found) != _offsets_of(zone):
+        return None
+    return found
+
+
 def _place_zone(text: str) -> tuple[str, float] | None:
     low = " " + " ".join(tokens(folded(text).replace(".", " "))) + " "
     for phrase in _PHRASES:
@@ -250,6 +260,8 @@ def _place_zone(text: str) -> tuple[str, float] | None:
                 # "El Paso, Texas": the city's zone, not its state's; read back when they differ (a misheard city)
                 return city, 0.9 if city == ZONES[phrase] else CITY_CONFIDENCE
             short = len(phrase) <= 3
+            if (nearer := _place_within(low.replace(f" {phrase} ", " "), ZONES[phrase])) is not None:
+                return nearer, 0.9  # "Central European. I'm in Vienna.": the city's own zone, the same clock
             return ZONES[phrase], 0.8 if short else 0.9
     zone = city_zone(low.split())
     return (zone, CITY_CONFIDENCE) if zone else None
