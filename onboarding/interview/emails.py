@@ -374,7 +374,7 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     if spelled_after:
         raw = raw[: spelled_after.start()]
     raw = _SPACING_AFTER.sub("", raw)
-    raw = _without_talk_first(raw)
+    raw = _SO_LOCAL.sub("", _without_talk_first(raw))
     raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
     raw = without_spelled_echo(raw)
     result = _normalize_email(raw, endings)
@@ -389,6 +389,10 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
 # A word that may be part of an address said aloud: no sentence of talk holds one
 _ADDRESS_WORD = re.compile(r"(?<!')\b(?:at|dot|underscore|dash|hyphen|[b-hj-z]|\d+|" + "|".join(PROVIDERS) + r")\b|@",
                            re.IGNORECASE)
+
+
+# How the local part is made, then "so" and the local part itself: "The letter J, then wong, so jwong, at …"
+_SO_LOCAL = re.compile(r"^.*?,\s*so\s+(?=[\w.]+,?\s+at\s)", re.IGNORECASE)
 
 
 def _without_talk_first(raw: str) -> str:
