@@ -11,6 +11,7 @@ from onboarding.interview.answer_text import (
     earlier_sentences,
     later_sentences,
     one_word_corrected,
+    with_one_word_said,
     without_asked_back,
     without_what_it_is_not,
 )
@@ -109,3 +110,12 @@ def test_a_place_beside_a_wider_zone_is_stored_only_when_its_clock_is_the_same()
     other_clock = normalize_value(zone, "Mountain time, Phoenix.")  # no summer time in Phoenix: the zone said
     assert city is not None and city.value == "Europe/Vienna"
     assert other_clock is not None and other_clock.value == "America/Denver"
+
+
+@pytest.mark.parametrize(("said", "value"), [
+    ("Hollow Tree Games. Well, Hollowtree is one word.", "Hollowtree Games"),
+    ("Blue Fin Labs, Bluefin is one word.", "Bluefin Labs"),
+    ("Acme. It is one word.", "Acme. It is one word."),  # no words of it make that word: as said
+])
+def test_a_word_said_to_be_one_word_is_written_as_one(said: str, value: str) -> None:
+    assert with_one_word_said(said) == value

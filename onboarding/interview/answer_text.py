@@ -83,3 +83,24 @@ def later_sentences(text: str) -> list[str]:
 def earlier_sentences(text: str) -> list[str]:
     """The text up to the end of each sentence but the last, longest first: a remark after the value dropped."""
     return [text[: match.start()] for match in reversed(list(_SENTENCE.finditer(text)))]
+
+
+# How a word of the value is spaced, said after it: "Hollow Tree Games. Well, Hollowtree is one word."
+_ONE_WORD_SAID = re.compile(r"[,.;]?\s+(?:(?:well|oh|and|but|sorry)[,.]?\s+)*(?:that's|it's|the)?\s*"
+                            r"(?P<word>[A-Za-z][\w'-]+)\s+is\s+(?:all\s+)?(?:just\s+)?one word\W*$", re.IGNORECASE)
+
+
+def with_one_word_said(text: str) -> str:
+    """The value with a word the caller said is one word written as one: "Hollow Tree Games. Well, Hollowtree is
+    one word." is "Hollowtree Games"; the text as it was when no words of it make that word."""
+    said = _ONE_WORD_SAID.search(text)
+    if said is None:
+        return text
+    word, before = said["word"], text[: said.start()]
+    words = re.findall(r"[\w'-]+", before)
+    for start in range(len(words)):
+        for end in range(start + 2, min(start + 4, len(words)) + 1):
+            if "".join(words[start:end]).lower() == word.lower():
+                pattern = r"\s+".join(map(re.escape, words[start:end]))
+                return re.sub(pattern, words[start] + word[len(words[start]):].lower(), before, count=1)
+    return text

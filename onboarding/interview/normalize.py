@@ -25,6 +25,7 @@ from onboarding.interview.answer_text import (
     earlier_sentences,
     later_sentences,
     one_word_corrected,
+    with_one_word_said,
     without_asked_back,
 )
 from onboarding.interview.definition import FieldSpec, load_definition
@@ -438,7 +439,7 @@ def _answer_in(normalizer: Callable[[str], Normalized | None], text: str) -> Nor
     employer? That's …"); the value said after a correction mid-answer ("It was twenty, no, twenty-four"); else
     the reply as said, else a later sentence of it ("I'm the one who booked the demo. Oskar Lindholm."), else the
     reply without a remark after the value ("… at outlook dot com. I know, I know.")."""
-    text = without_asked_back(text or "")
+    text = with_one_word_said(without_asked_back(text or ""))
     if classify_reply(text) in _NOT_ANSWERS:
         return None
     corrected = corrected_parts(text)
