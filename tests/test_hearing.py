@@ -30,6 +30,7 @@ from onboarding.interview.normalize import (
     normalize_phone,
     normalize_timezone,
     normalize_value,
+    number_said_digit_by_digit,
 )
 from onboarding.interview.spelling import decode_spelled, spell_out
 from onboarding.interview.timezones import zone_of_number
@@ -939,3 +940,24 @@ def test_a_spelled_word_like_no_word_read_back_is_the_surname() -> None:
     assert _merge_name("Rosalind Up Jb", "achebe") == "Rosalind Achebe"
     assert _merge_name("Maria Garza", "garsia") == "Maria Garsia"  # a word alike is still the one replaced
     assert _merge_name("To Buy His Hallberg", "tobias") == "Tobias Hallberg"
+
+
+def test_a_team_size_that_sounds_like_another_is_read_back_and_said_digit_by_digit_after_a_no() -> None:
+    """ "fourteen" heard "40" (heldout-31, piper) was stored unread: thirteen to nineteen and thirty to ninety are
+    read back, and after a no the caller is asked for the digits, which cannot be confused."""
+    answers = ["Ingrid Solberg", "yes", "ingrid at nordlys dot no", "yes", "Nordlys", "Controller"]
+    state, replies = start(*answers, "We're about 40 people now, including the two interns.")
+    assert "I heard 40. Is that right?" in replies[-1].text and "team_size" not in state.values
+    asked = state.handle("No.", 30)
+    assert "one digit at a time" in asked.text
+    state.handle("One, four.", 31)
+    assert state.values["team_size"] == 14
+    state, replies = start(*answers, "Twelve.")  # no number sounds like twelve: stored as heard
+    assert state.values["team_size"] == 12
+
+
+@pytest.mark.parametrize(("said", "count"), [("One, four.", 14), ("Four zero", 40), ("1, 4.", 14),
+                                             ("About fourteen.", None), ("Zero, four.", None)])
+def test_a_count_said_digit_by_digit(said: str, count: int | None) -> None:
+    value = number_said_digit_by_digit(said)
+    assert (value.value if value else None) == count

@@ -185,6 +185,24 @@ def _listed(low: str) -> int | None:
     return total if counted else None
 
 
+def sounds_like_another_number(value: int) -> bool:
+    """Thirteen to nineteen and thirty to ninety sound alike on a phone line ("fourteen", "forty"; Whisper wrote
+    "40" for a caller's "fourteen" and it was stored): a careful operator reads such a number back."""
+    return 13 <= value <= 19 or (30 <= value <= 90 and value % 10 == 0)
+
+
+def number_said_digit_by_digit(text: str) -> Normalized | None:
+    """A number the caller was asked to say one digit at a time: "One, four." is 14 (a count, so at most four
+    digits and no leading zero); None when it is not digits alone."""
+    said = phone_digits(text)
+    if said is None or not said[0] or said[1] or len(said[0]) > 4 or said[0].startswith("0"):
+        return None
+    if re.search(r"[a-z]", re.sub(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double|triple|and|"
+                                  r"it's|its|that's|so|um|uh)\b", "", text.lower())):
+        return None
+    return Normalized(int(said[0]), 0.9)
+
+
 def normalize_integer(text: str, minimum: int | None = None, maximum: int | None = None) -> Normalized | None:
     """ "about twenty" -> 20, "twenty five to thirty" -> 30 (upper bound), "just me" -> 1, "a dozen" -> 12."""
     if not text or not text.strip():

@@ -66,6 +66,11 @@ def ask_for_digits(spec: FieldSpec) -> str:
             f"in a row, say double or triple.")
 
 
+def ask_for_number_digits(spec: FieldSpec) -> str:
+    """After a count that sounds like another ("fourteen", "forty") was refused: its digits one at a time."""
+    return f"Could you say the {spec.label} one digit at a time? For fourteen, say one, four."
+
+
 # Whisper's initial prompt while a caller spells: an example makes it write letters and key words, not a guess
 SPELLING_STT_PROMPT = "Spelled letter by letter: A, B, C, D, E. M, A, R, I, A. Dot, at, underscore, dash."
 

@@ -29,7 +29,14 @@ from onboarding.interview.hearing import (
     parted_at_its_ending,
     same_value,
 )
-from onboarding.interview.normalize import Normalized, classify_reply, normalize_value, strip_correction
+from onboarding.interview.normalize import (
+    Normalized,
+    classify_reply,
+    normalize_value,
+    number_said_digit_by_digit,
+    sounds_like_another_number,
+    strip_correction,
+)
 from onboarding.interview.replies import correction_field_words, sounds_like_no
 from onboarding.interview.spacing import respace, spacing_note, spacing_reply
 from onboarding.interview.spelled_parts import spelled_whole
@@ -61,12 +68,26 @@ class ReadBack:
             # asked to spell, or "no, it's D M I T R I": letters first (they fix the misheard word), words if none
             spelled = self._with_earlier_spelling(spec, hear_spelled(spec, readings, previous, refused))
             return self._like_earlier_answers(spec, spelled or hear_value(spec, readings, refused))
+        if self._digits_of == spec.name and (digits := self._count_in_digits(spec, readings)) is not None:
+            return digits
         heard = hear_value(spec, hearing_plan(spec, self.values).ordered(readings), refused)
         if spec.kind == "company":
             heard = parted_at_its_ending(heard, company_domain(self.values))
         if heard is None and self._spelled_correction(text):  # "no, it's D M I T R I"
             heard = hear_spelled(spec, readings, previous, refused)
         return self._as_the_number_says(spec, self._like_earlier_answers(spec, heard))
+
+    @staticmethod
+    def _count_in_digits(spec: FieldSpec, readings: list[str]) -> Heard | None:
+        """A count said one digit at a time when asked to ("One, four." is 14), from the first reading of digits
+        alone within the field's bounds."""
+        for reading in readings:
+            said = number_said_digit_by_digit(reading)
+            if said is not None and (spec.min is None or said.value >= spec.min) and (
+                    spec.max is None or said.value <= spec.max):
+                agreeing = sum(1 for r in readings if (other := number_said_digit_by_digit(r)) and other == said)
+                return Heard(said, reading, agreeing, len(readings))
+        return None
 
     def _with_earlier_spelling(self, spec: FieldSpec, spelled: Heard | None) -> Heard | None:
         """A spelling read together with the refused spelling most like it (`attempts.read_together`): what each
@@ -298,6 +319,10 @@ class ReadBack:
                 self._last_prompt = prompts.ask_to_spell(spec, wrong_part="@" in read_back)
         elif spec.kind == "phone":  # digits are heard as words: no spelling decoder, a slower way of saying them
             self._last_prompt = prompts.ask_for_digits(spec)
+        elif spec.kind == "integer" and isinstance(rejected := self._rejected.get(spec.name), int) and (
+                sounds_like_another_number(rejected)):  # "forty" or "fourteen": its digits tell them apart
+            self._digits_of = spec.name
+            self._last_prompt = prompts.ask_for_number_digits(spec)
         else:
             self._last_prompt = prompts.reask(spec, attempts)
         return Reply(prompts.join(prompts.SORRY, self._last_prompt), [], False)

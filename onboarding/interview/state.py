@@ -21,6 +21,7 @@ from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
     normalize_value,
+    sounds_like_another_number,
     strip_correction,
 )
 from onboarding.interview.readback import ReadBack
@@ -53,6 +54,7 @@ class InterviewState(ReadBack, SpelledParts):
         self._acks = 0
         self._stop_asked = False  # "bye" heard while required fields are missing: asked whether to end
         self._spelling: str | None = None  # the field the caller was asked to spell after a rejected read-back
+        self._digits_of: str | None = None  # the count the caller was asked to say one digit at a time
         self._rejected: dict[str, Value] = {}  # the value the caller said no to, per field (a spelling fixes it)
         self._refused: dict[str, list[Value]] = {}  # every value the caller said no to, per field: never heard again
         self._refused_spellings: dict[str, list[Value]] = {}  # those of them the caller had spelled
@@ -298,7 +300,8 @@ class InterviewState(ReadBack, SpelledParts):
             return part
         heard = self._hear(spec, text)
         spelled = self._spelling == spec.name
-        self._spelling = None
+        digits = self._digits_of == spec.name
+        self._spelling = self._digits_of = None
         self._spelled_part = (spec.name, text) if spelled and heard is not None else None
         value = Normalized(heard.value.value, heard.confidence) if heard else None
         extras = extract_fields(text, self.definition)
@@ -323,6 +326,8 @@ class InterviewState(ReadBack, SpelledParts):
             return self._failed(spec, updates, reason or prompts.NOT_CAUGHT, spelling=spelled,
                                 digits=reason is not None and spec.kind == "phone")
         if (spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec)
+                or (spec.kind == "integer" and isinstance(value.value, int) and sounds_like_another_number(value.value)
+                    and not digits)
                 or spacing_note(spec.kind, value.value, company_domain(self.values))  # spacing: only the caller knows
                 or self._was_refused(spec, value.value)):  # heard again as said no to: never stored unheard
             return self._confirm(spec, value, text, turn, source, "", updates)
