@@ -7,7 +7,7 @@ import pytest
 
 from onboarding.interview import InterviewState, load_definition
 from onboarding.interview.answer_text import (
-    corrected_tail,
+    corrected_parts,
     earlier_sentences,
     later_sentences,
     one_word_corrected,
@@ -25,11 +25,12 @@ def test_a_question_asked_back_before_the_answer_is_not_part_of_it() -> None:
 
 
 def test_the_value_said_after_a_correction_mid_answer_is_the_callers() -> None:
-    assert corrected_tail("It was twenty, no, twenty-four now.") == "twenty-four now."
-    assert corrected_tail("tom dot b, no sorry, tom dot c at outlook dot com") == "tom dot c at outlook dot com"
-    assert corrected_tail("Tamsin Reeve. Actually, sorry, Tamsin Reeves.") == "Tamsin Reeves."
-    assert corrected_tail("Fewer no-shows, no more double bookings") is None  # no pause after the "no"
-    assert corrected_tail("No, it's Mariana") is None  # a correction's lead, not one inside an answer
+    assert corrected_parts("It was twenty, no, twenty-four now.") == ("It was twenty", "twenty-four now.")
+    assert corrected_parts("tom dot b, no sorry, tom dot c at outlook dot com") == ("tom dot b",
+                                                                                  "tom dot c at outlook dot com")
+    assert corrected_parts("Tamsin Reeve. Actually, sorry, Tamsin Reeves.") == ("Tamsin Reeve", "Tamsin Reeves.")
+    assert corrected_parts("Fewer no-shows, no more double bookings") is None  # no pause after the "no"
+    assert corrected_parts("No, it's Mariana") is None  # a correction's lead, not one inside an answer
 
 
 def test_what_a_name_or_address_is_not_is_dropped() -> None:

@@ -45,13 +45,6 @@ def corrected_parts(text: str) -> tuple[str, str] | None:
     return (text[: last.start()], tail) if re.search(r"\w", tail) else None
 
 
-def corrected_tail(text: str) -> str | None:
-    """What the caller said after the last correction inside the answer; None when there is none or nothing
-    follows it."""
-    parts = corrected_parts(text)
-    return parts[1] if parts else None
-
-
 # A word said to correct one word of a longer value resembles the word it replaces this much ("Brandt" → "Brand")
 _SAME_WORD_LIKENESS = 0.6
 
