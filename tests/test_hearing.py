@@ -115,6 +115,10 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("Y, as in Yankee, K, K, as in Kilo, O as in Oscar, W as in Whiskey", "ykow"),
     ("And as in November. Close an Oscar. R is in Romano. D, as in Delta", "nord"),  # a key word alone is a letter
     ("N as in November, space, ages in hotel, A as in Alpha", "n ha"),  # "H as" heard as one word ending in s
+    # radio words as Whisper tiny writes them win over a misheard letter before them (the e2e runs' readings)
+    ("W, as in whiskey, H, as in hotel, I, as in India, D, as in tankle, as in alpha", "whita"),
+    ("D, as in Delta, B, as in vector, R as in Romano, P as in Lena", "dvrl"),
+    ("I, as an endia, and as in November, he is a neckl", "ine"),
     ("Q as in Quebec, U, I, S, T", "quist"),  # …but a caller keying only the hard letters keeps the rest
     ("S as in Sierra, M, I as in India, T as in Tango, H", "smith"),
 ])

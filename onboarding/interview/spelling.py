@@ -134,11 +134,29 @@ def says_key_words(text: str) -> bool:
     return any(word.lower() in RADIO for word in _KEY_WORD_PHRASE.findall(text or ""))
 
 
+# Radio words as Whisper tiny writes them, further off than `_near_radio` reaches ("D as in Tanko", "B as in
+# vector", "L as in Lena"): still made for spelling, so they win over a misheard letter before them. Each begins
+# with its letter but "endia" (India) and "neckl" (an echo); none is a word a caller picks for another letter.
+_RADIO_AS_HEARD = {
+    **dict.fromkeys(("romano", "romel", "romino", "roma"), "r"),
+    **dict.fromkeys(("lena", "lina", "liner", "lymer", "limer", "lyman", "lehman", "lyme", "limo", "limit"), "l"),
+    **dict.fromkeys(("tanko", "tankal", "tankle", "tangle", "tengo", "tenco", "tempo", "thankful"), "t"),
+    **dict.fromkeys(("vector", "vicar", "vater"), "v"),
+    **dict.fromkeys(("gilgo", "guilgo", "gilco", "keylo"), "k"),
+    **dict.fromkeys(("endia", "indie"), "i"),
+    **dict.fromkeys(("foxtric", "foxtry", "foxtra", "foxtrith", "fokstret", "fokstrat"), "f"),
+    "neckl": "e", "yanki": "y", "yanky": "y", "yankie": "y", "wispy": "w", "ouster": "o", "brothel": "b",
+    "charley": "c", "charli": "c", "charo": "c", "duluth": "z",
+}
+
+
 def _near_radio(word: str) -> str | None:
     """The letter of the radio word `word` is one sound away from ("Tanko", "Charley", "Romio"): a key word
     misheard, still made for spelling, so it wins over the heard letter ("D as in Tanko" spells T). Only when the
     two start alike and differ in one letter (two for long words), or share their first four letters ("tangle"):
     "mic", "line" and "Romano" stay plain words."""
+    if word in _RADIO_AS_HEARD:
+        return _RADIO_AS_HEARD[word]
     if len(word) < 4:
         return None
     for radio, letter in RADIO.items():
