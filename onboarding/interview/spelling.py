@@ -59,6 +59,8 @@ def _tokens(text: str) -> list[str]:
     # its key word written as letters or two words: "X is in X, R, A, Y", "X as in X ray"
     text = re.sub(r"\b(in|an|on|and)\s+x(?:,?\s+r,?\s+a,?\s+y|,?\s+ray)\b", r"\1 xray", text, flags=re.IGNORECASE)
     text = re.sub(r"\.{2,}|…", " ", text)  # "M is in my... okay": Whisper's pause, never a "dot" said
+    # "A as in Alpha" as Whisper tiny writes it: "He has enough" ("an alpha" heard as one word)
+    text = re.sub(r"\b(has|as|is)\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
     # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
     text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)
@@ -148,6 +150,10 @@ _RADIO_AS_HEARD = {
     "neckl": "e", "yanki": "y", "yanky": "y", "yankie": "y", "wispy": "w", "ouster": "o", "brothel": "b",
     "charley": "c", "charli": "c", "charo": "c", "duluth": "z",
 }
+
+
+# "Alpha" as Whisper tiny writes it after "He" (the letter A heard as a word): "He has in health, M has in mic"
+_ALPHA_HEARD = {"health"}
 
 
 def _near_radio(word: str) -> str | None:
@@ -263,6 +269,7 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
     pending: list[str] = []  # tokens since the last key word or symbol
     after_key = False  # no symbol since the last key word: words now are the rest of it ("fox trot")
     keyed = 0  # letters said with a key word so far
+    last_key = ""  # the key word said last, as heard
     bare: list[int] = []  # where in `out` a letter said without a key word is
 
     def flush(keep_words: bool = True) -> None:
@@ -279,12 +286,15 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
         if (key := _key_at(toks, i)) is not None:
             j, letter, made_for_it = key
             heard_as = None  # the letter said before the key word, when one was
+            heard: str | None = None  # the token said before it, whatever it was heard as
             if pending and not _glued(toks[i].lower()) and not _glued_before_radio(toks, i):
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
                 heard_as = _letter_of(heard) or ("n" if heard.lower() == "in" and letter == "n" else None)
                 if heard.lower() in _MULTI and letter != "w":  # "double, S, in alpha": the letter was lost, "as"
                     pending.append(heard)  # heard as "S" ("double as in whiskey" is W said by its name)
-                if not made_for_it and (said := _said_letter(heard)):
+                if not made_for_it and heard.lower() == "he" and toks[j].lower() in _ALPHA_HEARD:
+                    letter = "a"  # "He has in health": "A as in Alpha" as Whisper tiny writes it
+                elif not made_for_it and (said := _said_letter(heard)):
                     letter = said  # "K as in giggle", "He is a nickel": a misheard key word that is no spelling word
                 elif made_for_it and pending and _letter_of(heard) != letter and _letter_of(pending[-1]) == letter:
                     pending.pop()  # "see you as in Charlie": the letter, then a word Whisper added, is one letter
@@ -315,9 +325,15 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             at_heard = bool(pending) and pending[-1].lower() == "that" and bool(out or len(pending) > 1)
             if at_heard:
                 pending.pop()
+            said_again = (heard is None and not pending and times == 1 and last_key == toks[j].lower()
+                          and toks[i].lower() in _AS_IN and bool(out) and out[-1] == letter)
+            last_key = toks[j].lower()
             flush(keep_words=False)  # letters said before it stand; stray words ("trot" of "fox trot") go
             if at_heard:
                 out.append("@")
+            if said_again:  # "So, as an alpha. as an alpha, double L": one key phrase Whisper wrote twice
+                after_key, i = True, j + 1
+                continue
             out.append(letter * times)
             letters += times
             keyed += 1
