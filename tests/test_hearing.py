@@ -969,3 +969,15 @@ def test_a_team_size_that_sounds_like_another_is_read_back_and_said_digit_by_dig
 def test_a_count_said_digit_by_digit(said: str, count: int | None) -> None:
     value = number_said_digit_by_digit(said)
     assert (value.value if value else None) == count
+
+
+def test_a_d_before_a_keyed_letter_in_a_domain_is_dot_when_double_makes_no_address() -> None:
+    """ "D, O, as in Oscar" is "double O" (Whisper's way of writing it), but "…joinery, D, C, as in Charlie, O, as
+    in Oscar, D, U, as in uniform, K…" is ".co.uk" (heldout-29, awb): read so only when the double makes no
+    address."""
+    spec = load_definition().field("email")
+    said = ("R as in Romeo, H as in hotel, Y as in Yankee, S as in Sierra, at, J as in Juliet, O as in Oscar, Y as "
+            "in Yankee, D, C, as in Charlie, O, as in Oscar, D, U, as in uniform, K as in Kilo")
+    heard = hear_spelled(spec, [said], None)
+    assert heard is not None and heard.value.value == "rhys@joy.co.uk"
+    assert decode_spelled("B as in Bravo, R as in Romeo, D, O, as in Oscar, K as in Kilo").text == "brook"

@@ -180,6 +180,8 @@ def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | Non
     tries = []
     for text in readings:
         spelled = decode_spelled(text)
+        if spec.kind == "email" and spelled is not None and normalize_value(spec, spelled.text) is None:
+            spelled = decode_spelled(text, d_is_dot=True) or spelled  # "joinery, D, C as in Charlie": a dot
         if spelled is None:
             continue
         if spec.kind == "person_name":  # a full stop Whisper put after a letter is no part of a name

@@ -258,10 +258,11 @@ _BARE_AMONG_KEYED = 2
 _LOOPED = re.compile(r"([a-z])\1{3,}")
 
 
-def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
+def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False) -> Spelled | None:
     """The characters a spelled utterance says, lowercase ("D M I T R I" → "dmitri", "J underscore smith at
     example dot com" → "j_smith@example.com", "B as in Victor" → "v"); None when it holds fewer than
-    `min_letters` spelled letters."""
+    `min_letters` spelled letters. `d_is_dot`: a D said before a keyed letter after the "@" is "dot", not
+    "double" ("joinery, D, C, as in Charlie, O, as in Oscar": .co), the other reading of an address."""
     body = _LEAD.sub("", (text or "").strip().replace("’", "'"))
     toks = _tokens(body)
     out: list[str] = []
@@ -287,6 +288,7 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             j, letter, made_for_it = key
             heard_as = None  # the letter said before the key word, when one was
             heard: str | None = None  # the token said before it, whatever it was heard as
+            dot_before = False  # "D" before it read as "dot" (`d_is_dot`)
             if pending and not _glued(toks[i].lower()) and not _glued_before_radio(toks, i):
                 heard = pending.pop()  # the letter as it was heard: "B", or misheard as "and", "he", "I'm"
                 heard_as = _letter_of(heard) or ("n" if heard.lower() == "in" and letter == "n" else None)
@@ -318,7 +320,11 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
                 times = 2
             elif (times == 1 and keyed and len(pending) == 1 and pending[0].lower() == "d" and letter != "d"
                   and heard_as == letter):
-                times = 2  # "double O as in Oscar" written "D, O, as in Oscar": the same, with a D
+                if d_is_dot and "@" in out:
+                    pending.pop()
+                    dot_before = True
+                else:
+                    times = 2  # "double O as in Oscar" written "D, O, as in Oscar": the same, with a D
             if times > 1:
                 pending.pop()
             # "…Oscar, that B is in Bravo": "at" written "that" before a letter, after letters (an address)
@@ -331,6 +337,8 @@ def decode_spelled(text: str, *, min_letters: int = 2) -> Spelled | None:
             flush(keep_words=False)  # letters said before it stand; stray words ("trot" of "fox trot") go
             if at_heard:
                 out.append("@")
+            if dot_before:
+                out.append(".")
             if said_again:  # "So, as an alpha. as an alpha, double L": one key phrase Whisper wrote twice
                 after_key, i = True, j + 1
                 continue
