@@ -15,7 +15,7 @@ from onboarding.interview.answer_text import (
     without_asked_back,
     without_what_it_is_not,
 )
-from onboarding.interview.normalize import normalize_value
+from onboarding.interview.normalize import normalize_value, normalizer_for_kind
 
 
 def test_a_question_asked_back_before_the_answer_is_not_part_of_it() -> None:
@@ -120,3 +120,29 @@ def test_a_place_beside_a_wider_zone_is_stored_only_when_its_clock_is_the_same()
 ])
 def test_a_word_said_to_be_one_word_is_written_as_one(said: str, value: str) -> None:
     assert with_one_word_said(said) == value
+
+
+@pytest.mark.parametrize(("kind", "said", "value"), [
+    # a remark after "Sorry," is no correction (a review of these rules stored "Noisy", "One Sec", "Bad Line")
+    ("role", "Sales manager. Sorry, it's noisy here.", "Sales Manager"),
+    ("company", "Brightside Dental. Sorry, one sec.", "Brightside Dental"),
+    ("person_name", "Priya Shah. Sorry, bad line.", "Priya Shah"),
+    ("email", "jo at globex dot com. Sorry, bad line.", "jo@globex.com"),
+    # "a hundred", "a dozen", "a van" are no one person in a team listed
+    ("team_size", "One hundred and twenty engineers.", 120),
+    ("team_size", "A dozen, and two interns.", 12),
+    ("team_size", "Ten drivers and a van.", 10),
+    # "so …" and "calls me …, but it's …" only before a name
+    ("person_name", "Maria Lopez, so yeah.", "Maria Lopez"),
+    ("person_name", "Just call me Alex, but it's fine either way.", None),
+    # one word put right is merged into a name only, and never a respacing
+    ("company", "Pixel Forge, no sorry, Pixelforge.", "Pixelforge"),
+    ("person_name", "Ben Carter, no sorry, Benjamin.", "Benjamin Carter"),
+    # a city said beside a wider zone, or before it
+    ("timezone", "Pacific, Vancouver.", "America/Vancouver"),
+    ("timezone", "CET, Madrid.", "Europe/Madrid"),
+])
+def test_the_rules_for_corrections_and_context_leave_ordinary_replies_alone(kind: str, said: str,
+                                                                            value: str | int | None) -> None:
+    heard = normalizer_for_kind(kind)(said)
+    assert (heard.value if heard else None) == value

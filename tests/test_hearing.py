@@ -981,3 +981,32 @@ def test_a_d_before_a_keyed_letter_in_a_domain_is_dot_when_double_makes_no_addre
     heard = hear_spelled(spec, [said], None)
     assert heard is not None and heard.value.value == "rhys@joy.co.uk"
     assert decode_spelled("B as in Bravo, R as in Romeo, D, O, as in Oscar, K as in Kilo").text == "brook"
+
+
+def test_letters_said_plainly_among_key_words_are_read_the_other_way_after_a_no() -> None:
+    """Among many key words a plain letter was mostly Whisper's in these runs ("W is in whiskey. A, B, I as an
+    India"), so it is dropped at first; but a caller may key only some letters: after a no to that reading, the
+    same spelling is read with its plain letters."""
+    said = "D as in Delta, M as in Mike, I, T as in Tango, R as in Romeo, I"
+    assert decode_spelled(said).text == "dmtr"
+    assert decode_spelled(said, keep_plain=True).text == "dmitri"
+    spec = load_definition().field("full_name")
+    first = hear_spelled(spec, [said], "Dimitri Ivanov")
+    assert first is not None and first.value.value == "Dmtr Ivanov"
+    again = hear_spelled(spec, [said], "Dimitri Ivanov", refused=["Dmtr Ivanov"])
+    assert again is not None and again.value.value == "Dmitri Ivanov"
+    # what is always Whisper's: the start of its prompt's alphabet, a letter said just before its own key word
+    assert decode_spelled("C as in Charlie, O as in Oscar, A, B, I as in India, N as in November",
+                          keep_plain=True).text == "coin"
+    assert decode_spelled("K, K as in Kilo, I as in India, M as in Mike, O as in Oscar", keep_plain=True).text == "kimo"
+
+
+def test_a_count_not_said_digit_by_digit_when_asked_is_read_back_as_before() -> None:
+    """Asked for the digits, a caller who says "Fifteen." again is read back (the digits did not settle it); one
+    who says "Yeah, one, four." is heard as 14."""
+    answers = ["Ingrid Solberg", "yes", "ingrid at nordlys dot no", "yes", "Nordlys", "Controller"]
+    for said, stored, read_back in (("Yeah, one, four.", 14, None), ("Fifteen.", None, 15)):
+        state, _ = start(*answers, "We're about 40 people now.")
+        state.handle("No.", 30)
+        state.handle(said, 31)
+        assert state.values.get("team_size") == stored and state.pending_value == read_back

@@ -20,7 +20,9 @@ _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wa
                         r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
                         r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+no\b|"
                         r"i mean(?=,)|scratch that|let me start (?:again|over)|correction|"
-                        r"(?<=[.!?]\s)(?:oh[,.]?\s+)?sorry(?=[,.]))[,.;:]?\s*", re.IGNORECASE)
+                        r"(?<=[.!?]\s)(?:oh[,.]?\s+)?sorry[,.]\s+(?=(?:i meant?|make that|it should be|that should be|"
+                        r"(?:first|last) name first|surname first|the other way (?:round|around)|wrong way round)\b))"
+                        r"[,.;:]?\s*", re.IGNORECASE)
 # What the value is not, then what it is: "It's not sarah with an h, it's sara, …", "not Catherine with a C, it's
 # Kathryn": only for a name or an address, where what it is not is a spelling of it
 _NOT_THIS_BUT = re.compile(r"^.*?\bnot\s+[\w' -]+?,\s*(?:it's|it is|but)\s+(?=\S)", re.IGNORECASE)
@@ -53,11 +55,16 @@ def one_word_corrected(before: str, word: str) -> str | None:
     """`before` (a value of several words) with the word `word` corrects, the one it resembles most, replaced:
     "Anneliese Brandt" and "Brand" give "Anneliese Brand"; None when `word` is more than one word or like none."""
     words = before.split()
-    if len(word.split()) != 1 or len(words) < 2:
-        return None
-    likeness = [difflib.SequenceMatcher(None, w.lower(), word.lower()).ratio() for w in words]
+    low = word.lower()
+    if len(word.split()) != 1 or len(words) < 2 or "".join(words).lower() in low:
+        return None  # "Pixel Forge", then "Pixelforge": the spacing put right, the value said whole
+    likeness = [difflib.SequenceMatcher(None, w.lower(), low).ratio() for w in words]
     best = max(range(len(words)), key=likeness.__getitem__)
-    if likeness[best] < _SAME_WORD_LIKENESS or words[best].lower() == word.lower():
+    if likeness[best] < _SAME_WORD_LIKENESS:  # "Ben Carter", then "Benjamin": the word it begins with
+        best = next((k for k, w in enumerate(words) if len(w) >= 3 and low.startswith(w.lower())), -1)
+        if best < 0:
+            return None
+    if words[best].lower() == low or any(w.lower() in low for k, w in enumerate(words) if k != best):
         return None
     return " ".join([*words[:best], word, *words[best + 1:]])
 
@@ -95,5 +102,6 @@ def with_one_word_said(text: str) -> str:
         for end in range(start + 2, min(start + 4, len(words)) + 1):
             if "".join(words[start:end]).lower() == word.lower():
                 pattern = r"\s+".join(map(re.escape, words[start:end]))
-                return re.sub(pattern, words[start] + word[len(words[start]):].lower(), before, count=1)
+                kept = word if any(c.isupper() for c in word[1:]) else words[start] + word[len(words[start]):].lower()
+                return re.sub(pattern, kept, before, count=1)  # "BlueFin is one word": as the caller wrote it
     return text

@@ -353,8 +353,8 @@ def _with_ending_corrected(text: str) -> str:
         return text
     old, new = said["old"] or said["old2"], said["new"] or said["new2"]
     before = text[: said.start()]
-    at = before.lower().rfind(old.lower())
-    return before[:at] + new if at > 0 else text
+    ending = list(re.finditer(rf"\b{re.escape(old)}\b", before, re.IGNORECASE))
+    return before[: ending[-1].start()] + new if ending and ending[-1].start() > 0 else text
 
 
 def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | None:

@@ -21,7 +21,7 @@ from onboarding.interview.normalize import Normalized, classify_reply, normalize
 from onboarding.interview.people import capitalize_name_word
 from onboarding.interview.prompts import join
 from onboarding.interview.spacing import respace, spaced_domain
-from onboarding.interview.spelling import decode_spelled
+from onboarding.interview.spelling import Spelled, decode_spelled
 from onboarding.interview.timezones import zones_of_number
 from onboarding.interview.validate import unknown_domain_ending
 
@@ -173,34 +173,46 @@ def _merge_email(previous: str | None, spelled: str) -> str:
     return f"{spelled}@{domain}"
 
 
+def _spelled_value(spec: FieldSpec, spelled: Spelled, previous: str | int | None) -> Normalized | None:
+    """The value a decoded spelling gives `spec`, merged with what was heard before it (a name's other words, an
+    address's other part); None when it makes none."""
+    if spec.kind == "person_name":  # a full stop Whisper put after a letter is no part of a name
+        letters = re.sub(r"[^\w' -]", "", spelled.text)
+        candidate = _merge_name(str(previous) if previous else None, letters)
+    elif spec.kind == "email":
+        candidate = _merge_email(str(previous) if previous else None, spelled.text.replace(" ", ""))
+    elif spelled.words or "@" in spelled.text:
+        return None  # words said whole are the answer said again, not spelled ("I work at Acme Corp": no "@")
+    else:
+        candidate = spelled.text
+    value = normalize_value(spec, candidate)
+    return Normalized(value.value, SPELLED_CONFIDENCE) if value is not None else None
+
+
 def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | None,
                  refused: Sequence[str | int] = ()) -> Heard | None:
     """A spelled answer for `spec`: the first reading that decodes to letters and makes a valid value (and is
-    no value the caller has `refused`)."""
-    tries = []
+    no value the caller has `refused`); when every such value was refused, the same readings with the letters
+    said plainly among key words kept (`decode_spelled(keep_plain=True)`): a caller who said no to a spelling
+    read without them is heard the other way."""
+    tries, other_ways = [], []
     for text in readings:
         spelled = decode_spelled(text)
         if spec.kind == "email" and spelled is not None and normalize_value(spec, spelled.text) is None:
             spelled = decode_spelled(text, d_is_dot=True) or spelled  # "joinery, D, C as in Charlie": a dot
         if spelled is None:
             continue
-        if spec.kind == "person_name":  # a full stop Whisper put after a letter is no part of a name
-            letters = re.sub(r"[^\w' -]", "", spelled.text)
-            candidate = _merge_name(str(previous) if previous else None, letters)
-        elif spec.kind == "email":
-            candidate = _merge_email(str(previous) if previous else None, spelled.text.replace(" ", ""))
-        elif spelled.words or "@" in spelled.text:
-            continue  # words said whole are the answer said again, not spelled ("I work at Acme Corp": no "@")
-        else:
-            candidate = spelled.text
-        value = normalize_value(spec, candidate)
-        if value is not None:
-            tries.append((text, Normalized(value.value, SPELLED_CONFIDENCE)))
-    if not tries:
+        if (value := _spelled_value(spec, spelled, previous)) is not None:
+            tries.append((text, value))
+        plain = decode_spelled(text, keep_plain=True)
+        if plain is not None and plain.text != spelled.text and (
+                other := _spelled_value(spec, plain, previous)) is not None:
+            other_ways.append((text, other))
+    if not tries and not other_ways:
         return None
-    text, value = _not_refused(tries, refused)
+    text, value = _not_refused(tries + other_ways, refused)
     agreeing = sum(1 for _, other in tries if same_value(other.value, value.value))
-    return Heard(value, text, agreeing, max(1, len([r for r in readings if decode_spelled(r)])))
+    return Heard(value, text, max(1, agreeing), max(1, len([r for r in readings if decode_spelled(r)])))
 
 
 def is_yes(readings: list[str]) -> bool:

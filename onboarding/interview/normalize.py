@@ -164,6 +164,11 @@ def _parts_summed(toks: list[str], numbers: list[tuple[int, int, int]]) -> int |
 _LIST_PART = re.compile(r"(?:me|myself|i|(?P<one>an?|one)\s+[a-z-]+|(?P<n>[a-z-]+(?:\s+[a-z-]+)?)\s+[a-z-]+s)")
 
 
+# "a hundred", "a dozen", "a couple", "a van": the word after "a" is no one person
+_NOT_A_PERSON = {"hundred", "thousand", "million", "dozen", "couple", "few", "handful", "lot", "bunch", "half",
+                 "van", "truck", "car", "dog", "cat", "office", "shop", "store", "site", "bit"}
+
+
 def _listed(low: str) -> int | None:
     """The team counted as a list of who is in it ("Me, three engineers and a designer." is 5): every part the
     caller, a number of people or one person; None when the reply is anything else."""
@@ -173,7 +178,8 @@ def _listed(low: str) -> int | None:
     total, counted = 0, False
     for part in parts:
         match = _LIST_PART.fullmatch(part)
-        if match is None or part.split()[-1] in _NOT_PEOPLE:
+        noun = part.split()[-1]
+        if match is None or noun in _NOT_PEOPLE or f"{noun}s" in _NOT_PEOPLE or noun in _NOT_A_PERSON:
             return None
         if match["n"] is not None:
             said = find_numbers(tokens(match["n"]))
@@ -194,11 +200,12 @@ def sounds_like_another_number(value: int) -> bool:
 def number_said_digit_by_digit(text: str) -> Normalized | None:
     """A number the caller was asked to say one digit at a time: "One, four." is 14 (a count, so at most four
     digits and no leading zero); None when it is not digits alone."""
-    said = phone_digits(text)
+    said = phone_digits(re.sub(r"^\W*oh\b[,.!]?", "", text.strip(), flags=re.IGNORECASE))  # "Oh, one, four."
     if said is None or not said[0] or said[1] or len(said[0]) > 4 or said[0].startswith("0"):
         return None
     if re.search(r"[a-z]", re.sub(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double|triple|and|"
-                                  r"it's|its|that's|so|um|uh)\b", "", text.lower())):
+                                  r"then|it's|its|that's|so|um|uh|yes|yeah|sure|okay|ok|people|of us)\b", "",
+                                  text.lower())):
         return None
     return Normalized(int(said[0]), 0.9)
 
@@ -447,11 +454,12 @@ def normalizer_for_kind(kind: str) -> Callable[[str], Normalized | None]:
     Raises KeyError for anything else.
     """
     if kind in _BY_KIND:
-        return functools.partial(_answer_in, _BY_KIND[kind])
+        return functools.partial(_answer_in, _BY_KIND[kind], one_word_fixes=kind == "person_name")
     return functools.partial(normalize_value, load_definition().field(kind))
 
 
-def _answer_in(normalizer: Callable[[str], Normalized | None], text: str) -> Normalized | None:
+def _answer_in(normalizer: Callable[[str], Normalized | None], text: str, one_word_fixes: bool = False
+               ) -> Normalized | None:
     """The value in a whole reply, as a careful operator finds it: nothing in a reply that is no answer ("Hold on
     one moment.", "Why do you need that?"); after a question the caller asked back first ("Do you mean my
     employer? That's …"); the value said after a correction mid-answer ("It was twenty, no, twenty-four"); else
@@ -461,7 +469,7 @@ def _answer_in(normalizer: Callable[[str], Normalized | None], text: str) -> Nor
     if classify_reply(text) in _NOT_ANSWERS:
         return None
     corrected = corrected_parts(text)
-    if corrected is not None and (value := _corrected_value(normalizer, *corrected)) is not None:
+    if corrected is not None and (value := _corrected_value(normalizer, *corrected, one_word_fixes)) is not None:
         return value
     if (value := normalizer(text)) is not None:
         return value
@@ -472,14 +480,15 @@ def _answer_in(normalizer: Callable[[str], Normalized | None], text: str) -> Nor
     return None
 
 
-def _corrected_value(normalizer: Callable[[str], Normalized | None], before: str, tail: str) -> Normalized | None:
+def _corrected_value(normalizer: Callable[[str], Normalized | None], before: str, tail: str,
+                     one_word_fixes: bool) -> Normalized | None:
     """The value said after a correction: the whole of it, or the word of the value said before it that it puts
-    right ("Anneliese Brandt. No, sorry, Brand."), or the last clause of it ("No, sorry, I got promoted, practice
-    director.")."""
+    right, with `one_word_fixes` (a name: "Anneliese Brandt. No, sorry, Brand."), or the last clause of it ("No,
+    sorry, I got promoted, practice director.")."""
     value = normalizer(tail)
     if value is None and "," in tail:
         value = normalizer(tail.rsplit(",", 1)[1])
-    if value is None or not isinstance(value.value, str):
+    if value is None or not isinstance(value.value, str) or not one_word_fixes:
         return value
     earlier = normalizer(before)
     if earlier is not None and isinstance(earlier.value, str) and (
@@ -496,7 +505,7 @@ def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
     the answer (`_answer_in`). A reply that is no answer ("Hold on one moment.", "Why do you need that?", "I'd
     rather not say.") is none for any field: the interview classifies it first in a call, and a typed correction
     or the REST door must not store it either."""
-    return _answer_in(functools.partial(_normalize_for, spec), text)
+    return _answer_in(functools.partial(_normalize_for, spec), text, one_word_fixes=spec.kind == "person_name")
 
 
 def _normalize_for(spec: FieldSpec, text: str) -> Normalized | None:

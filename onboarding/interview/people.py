@@ -82,12 +82,12 @@ _WRITTEN_WITH = re.compile(r"[,]?\s+with an? (?:double |two )?[A-Za-z](?: [A-Za-
 
 # A name people use before the one to store: "Everyone calls me Bex, but it's Rebecca Thornbury on paper."
 _GOES_BY = re.compile(r"^.*?\b(?:calls? me|call me|go by|goes by|known as)\s+[\w'-]+[,.]?\s+but\s+"
-                      r"(?:it's|it is|my (?:real |full |legal |proper )?name(?:'s| is)|officially|on paper)\s*[,:]?\s*",
-                      re.IGNORECASE)
+                      r"(?:it's|it is|my (?:real |full |legal |proper )?name(?:'s| is)|officially|on paper)\s*[,:]?\s*"
+                      r"(?=(?-i:[A-Z]))", re.IGNORECASE)  # "…, but it's fine either way" names no one
 # Where the name is written, said after it: "… Rebecca Thornbury on paper", "… officially"
 _WHERE_WRITTEN = re.compile(r"[,]?\s+(?:on paper|officially|legally|on my passport)\W*$", re.IGNORECASE)
 # The name said last as what the caller settles on: "Sakamoto Haruto, first name first, so Haruto Sakamoto"
-_SO_NAME = re.compile(r"^so\s+(?=\S)", re.IGNORECASE)
+_SO_NAME = re.compile(r"^(?i:so)\s+(?=[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+$)")  # capitalised words: a name
 
 
 def _without_chatter(text: str) -> str:

@@ -69,6 +69,7 @@ class ReadBack:
             spelled = self._with_earlier_spelling(spec, hear_spelled(spec, readings, previous, refused))
             return self._like_earlier_answers(spec, spelled or hear_value(spec, readings, refused))
         if self._digits_of == spec.name and (digits := self._count_in_digits(spec, readings)) is not None:
+            self._heard_in_digits = True
             return digits
         heard = hear_value(spec, hearing_plan(spec, self.values).ordered(readings), refused)
         if spec.kind == "company":

@@ -60,7 +60,7 @@ def _tokens(text: str) -> list[str]:
     text = re.sub(r"\b(in|an|on|and)\s+x(?:,?\s+r,?\s+a,?\s+y|,?\s+ray)\b", r"\1 xray", text, flags=re.IGNORECASE)
     text = re.sub(r"\.{2,}|…", " ", text)  # "M is in my... okay": Whisper's pause, never a "dot" said
     # "A as in Alpha" as Whisper tiny writes it: "He has enough" ("an alpha" heard as one word)
-    text = re.sub(r"\b(has|as|is)\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
+    text = re.sub(r"\b(he\s+(?:has|as|is))\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
     # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
     text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)
@@ -148,7 +148,7 @@ _RADIO_AS_HEARD = {
     **dict.fromkeys(("endia", "indie"), "i"),
     **dict.fromkeys(("foxtric", "foxtry", "foxtra", "foxtrith", "fokstret", "fokstrat"), "f"),
     "neckl": "e", "yanki": "y", "yanky": "y", "yankie": "y", "wispy": "w", "ouster": "o", "brothel": "b",
-    "charley": "c", "charli": "c", "charo": "c", "duluth": "z",
+    "charley": "c", "charli": "c", "charo": "c",
 }
 
 
@@ -249,20 +249,50 @@ def _letter_of(tok: str) -> str | None:
     return LETTER_NAMES.get(low) or RADIO.get(low)
 
 
-# A spelling with this many key words, and at most one bare letter to this many of them, is said with a key word
-# for every letter: a bare letter among them is one Whisper made of "as in" or a pause ("A, B, I as an India")
+# A spelling with this many key words is said with a key word for (nearly) every letter: letters Whisper adds
+# between them can be told from letters a caller said plainly (`_letters_whisper_added`)
 _KEYED_SPELLING = 4
-_BARE_AMONG_KEYED = 2
+_BARE_AMONG_KEYED = 2  # …and, read first, every plain letter among them when there are this many keyed to each
+
+
+def _letters_whisper_added(out: list[str], bare: dict[int, str], keyed_at: set[int], keep_plain: bool) -> set[int]:
+    """Where, in a key-word spelling, a letter said without a key word is Whisper's, not the caller's: the start of
+    the alphabet ("W is in whiskey. A, B, I as an India": its spelling prompt is "A, B, C, D, E"), a letter just
+    before the same letter with its key word ("K, K, as in Kilo"), an "Oh," before a key word, and "N, K" after
+    Y as in Yankee (the rest of "Yankee" written as letters); and, unless `keep_plain`, any plain letter among
+    twice as many keyed ones (in these runs mostly Whisper's; but a caller may say some letters plainly, "D as in
+    Delta, M as in Mike, I, T as in Tango", which the reading with `keep_plain` keeps)."""
+    added: set[int] = set()
+    runs: list[list[int]] = []
+    for at in sorted(bare):
+        if runs and runs[-1][-1] == at - 1:
+            runs[-1].append(at)
+        else:
+            runs.append([at])
+    for run in runs:
+        letters = [out[at] for at in run]
+        if letters[:2] == ["a", "b"] or (run[0] - 1 in keyed_at and out[run[0] - 1] == "y"
+                                         and letters in (["n", "k"], ["u", "n", "k"])):
+            added.update(run)
+    for at, said in bare.items():
+        if said == "oh" or (at + 1 in keyed_at and out[at + 1][:1] == out[at]):
+            added.add(at)
+    if not keep_plain and len(bare) * _BARE_AMONG_KEYED <= len(keyed_at):
+        added.update(bare)  # every plain letter among many key words: Whisper's ("D, D as in Delta")
+    return added
 
 # Four of one letter in a row is in no name, address or company: a reading with it is a decoding loop
 _LOOPED = re.compile(r"([a-z])\1{3,}")
 
 
-def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False) -> Spelled | None:
+def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False,
+                   keep_plain: bool = False) -> Spelled | None:
     """The characters a spelled utterance says, lowercase ("D M I T R I" → "dmitri", "J underscore smith at
     example dot com" → "j_smith@example.com", "B as in Victor" → "v"); None when it holds fewer than
     `min_letters` spelled letters. `d_is_dot`: a D said before a keyed letter after the "@" is "dot", not
-    "double" ("joinery, D, C, as in Charlie, O, as in Oscar": .co), the other reading of an address."""
+    "double" ("joinery, D, C, as in Charlie, O, as in Oscar": .co), the other reading of an address.
+    `keep_plain`: letters said plainly among key words are the caller's (see `_letters_whisper_added`), the
+    other reading of a spelling the caller said no to."""
     body = _LEAD.sub("", (text or "").strip().replace("’", "'"))
     toks = _tokens(body)
     out: list[str] = []
@@ -271,12 +301,13 @@ def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False) -
     after_key = False  # no symbol since the last key word: words now are the rest of it ("fox trot")
     keyed = 0  # letters said with a key word so far
     last_key = ""  # the key word said last, as heard
-    bare: list[int] = []  # where in `out` a letter said without a key word is
+    bare: dict[int, str] = {}  # where in `out` a letter said without a key word is, and the token it was said as
+    keyed_at: set[int] = set()  # where in `out` a letter said with a key word is
 
     def flush(keep_words: bool = True) -> None:
         nonlocal letters, words
         pieces, n_letters, n_words, said = _plain(pending, keep_words=keep_words)
-        bare.extend(len(out) + k for k, (piece, raw) in enumerate(zip(pieces, said, strict=True))
+        bare.update((len(out) + k, raw.lower()) for k, (piece, raw) in enumerate(zip(pieces, said, strict=True))
                     if len(piece) == 1 and piece.isalpha() and raw.lower() not in RADIO)
         out.extend(pieces)
         letters, words = letters + n_letters, words + n_words
@@ -342,6 +373,7 @@ def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False) -
             if said_again:  # "So, as an alpha. as an alpha, double L": one key phrase Whisper wrote twice
                 after_key, i = True, j + 1
                 continue
+            keyed_at.add(len(out))
             out.append(letter * times)
             letters += times
             keyed += 1
@@ -356,15 +388,18 @@ def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False) -
             continue
         pending.append(toks[i - 1])
     flush(keep_words=not after_key)
-    if keyed >= _KEYED_SPELLING and len(bare) * _BARE_AMONG_KEYED <= keyed:
-        for at in reversed(bare):  # "W as in whiskey. A, B, I as in India": letters Whisper added between key words
+    if _LOOPED.search("".join(out)):  # "B, E, R, R, R, R, R, R, R": Whisper looping, not what was spelled
+        return None
+    if keyed >= _KEYED_SPELLING:
+        added = _letters_whisper_added(out, bare, keyed_at, keep_plain)
+        for at in sorted(added, reverse=True):
             out.pop(at)
-        letters -= len(bare)
+        letters -= len(added)
     if letters < min_letters:
         return None
     # "Dot? Dot,": a symbol Whisper wrote twice (no address has two dots in a row)
     value = re.sub(r"\.{2,}", ".", re.sub(r"\s+", " ", "".join(out))).strip(" .")
-    if _LOOPED.search(value):  # "B, E, R, R, R, R, R, R, R": Whisper looping, not what was spelled
+    if _LOOPED.search(value):  # the same, made by letters each side of a dropped one
         return None
     return Spelled(value, letters, words)
 

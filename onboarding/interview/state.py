@@ -55,6 +55,7 @@ class InterviewState(ReadBack, SpelledParts):
         self._stop_asked = False  # "bye" heard while required fields are missing: asked whether to end
         self._spelling: str | None = None  # the field the caller was asked to spell after a rejected read-back
         self._digits_of: str | None = None  # the count the caller was asked to say one digit at a time
+        self._heard_in_digits = False  # the answer being handled was that count, said so
         self._rejected: dict[str, Value] = {}  # the value the caller said no to, per field (a spelling fixes it)
         self._refused: dict[str, list[Value]] = {}  # every value the caller said no to, per field: never heard again
         self._refused_spellings: dict[str, list[Value]] = {}  # those of them the caller had spelled
@@ -255,6 +256,8 @@ class InterviewState(ReadBack, SpelledParts):
             self._pending = None
         if self._spelling == field:
             self._spelling = None
+        if self._digits_of == field:
+            self._digits_of = None
         self._candidates.pop(field, None)
         update = self._accept(spec, Normalized(value.value, 1.0), text.strip(), turn_index, "typed")
         said = prompts.typed(spec, value.value)
@@ -298,9 +301,10 @@ class InterviewState(ReadBack, SpelledParts):
         if self._part and self._spelling == spec.name and (
                 part := self._hear_part(spec, text, turn, source)) is not None:
             return part
+        self._heard_in_digits = False
         heard = self._hear(spec, text)
         spelled = self._spelling == spec.name
-        digits = self._digits_of == spec.name
+        digits = self._heard_in_digits  # said one digit at a time when asked: nothing to confuse it with
         self._spelling = self._digits_of = None
         self._spelled_part = (spec.name, text) if spelled and heard is not None else None
         value = Normalized(heard.value.value, heard.confidence) if heard else None
@@ -400,6 +404,8 @@ class InterviewState(ReadBack, SpelledParts):
 
     def _give_up(self, spec: FieldSpec) -> None:
         self._part = None
+        if self._digits_of == spec.name:
+            self._digits_of = None
         if self._focus == spec.name:
             self._focus = None  # the old value stays; nothing more to ask
             return

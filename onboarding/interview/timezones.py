@@ -242,6 +242,13 @@ def country_of_place(text: str) -> str | None:
     return _COUNTRY_OF_ZONE.get(place[0]) if place else None
 
 
+# Zones said by their name or abbreviation, wider than a city: a city said beside one may be more exact
+_WIDE = {"pacific", "pst", "pdt", "pt", "west coast", "mountain", "mst", "mdt", "central", "cst", "cdt", "eastern",
+         "est", "edt", "et", "east coast", "atlantic", "gmt", "greenwich", "british", "bst", "irish",
+         "central european", "cet", "cest", "eastern european", "eet", "western european", "ist", "jst", "aest",
+         "australian eastern", "psd", "msd", "csd", "esd"}
+
+
 def _place_within(rest: str, zone: str) -> str | None:
     """A place named beside a wider zone (`rest` is the text without it) whose own zone keeps the same clock
     all year: the place's zone, the one a careful operator stores; None when there is none or its clock differs
@@ -260,7 +267,7 @@ def _place_zone(text: str) -> tuple[str, float] | None:
                 # "El Paso, Texas": the city's zone, not its state's; read back when they differ (a misheard city)
                 return city, 0.9 if city == ZONES[phrase] else CITY_CONFIDENCE
             short = len(phrase) <= 3
-            if (nearer := _place_within(low.replace(f" {phrase} ", " "), ZONES[phrase])) is not None:
+            if phrase in _WIDE and (nearer := _place_within(low.replace(f" {phrase} ", " "), ZONES[phrase])):
                 return nearer, 0.9  # "Central European. I'm in Vienna.": the city's own zone, the same clock
             return ZONES[phrase], 0.8 if short else 0.9
     zone = city_zone(low.split())

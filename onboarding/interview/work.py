@@ -142,8 +142,8 @@ def _clean_company(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:the|a|an)\s+", "", strip_edges(value), flags=re.IGNORECASE))
     # "Acme company" is Acme; "McKinsey and Company" keeps its "Company", and so does a name of several words
     # that ends in it, written so ("Quetzal Design Company", "Mill Creek Trading Company")
-    named_company = re.search(r"^\S+\s+\S+.*\sCompany$", value) is not None
     value = re.sub(r"\s+(?:right now|at the moment|currently|actually)$", "", value, flags=re.IGNORECASE)
+    named_company = re.search(r"^\S+\s+\S+.*\sCompany$", value) is not None
     if not named_company:
         value = re.sub(r"(?<!\band)(?<!&)\s+company$", "", value, flags=re.IGNORECASE)
     if len(value) < 2 or _NO_VALUE.match(value) or len(value.split()) > 6 or not re.search(r"[A-Za-z0-9]", value):
