@@ -105,7 +105,8 @@ _TWO = re.compile(rf"\b(?:(?:me|myself) and (?:my |a |one )?{_KIN}|my (?:busines
 # more counted on top: "my wife and I, plus our two apprentices", "the two of us plus three part-timers"
 _PLUS_MORE = re.compile(r"\bplus\s+(?:our|my|the|also|another|an?other)?\s*(?P<n>[\w-]+)")
 # the caller's own total after the parts: "five in the shop and two on the road, so seven"
-_TOTAL = re.compile(r"\b(?:so|that's|that is|that makes|which makes|makes)\s+(?:it\s+)?(?:about\s+)?"
+_TOTAL = re.compile(r"\b(?:so|that's|that is|that makes|which makes|makes|call it|say)\s+(?:call it\s+|say\s+)?"
+                    r"(?:it\s+)?(?:about\s+)?"
                     r"(?P<n>[\w-]+(?:\s+[\w-]+)?)(?:\s+(?:in total|total|all together|altogether|all told|people|"
                     r"of us))?\W*$")
 # parts of a team said one after the other: "twelve engineers and three designers" (not "… and three offices")
