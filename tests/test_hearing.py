@@ -123,6 +123,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("He has in health, M has in mic, he has in health", "ama"),
     ("T as in tango. So, as an alpha. as an alpha, double L as in Lima", "tall"),  # one key phrase written twice
     ("H as in hotel, as in alpha. And as in November. And as in November.", "hann"),  # …two with their letters
+    ("G as in Golf, PS in Papa, O as in Oscar", "gpo"),  # "P as" heard as "PS" (heldout-34, rms)
     ("Q as in Quebec, U, I, S, T", "quist"),  # …but a caller keying only the hard letters keeps the rest
     ("S as in Sierra, M, I as in India, T as in Tango, H", "smith"),
 ])

@@ -325,6 +325,9 @@ _SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's
 
 
 # "…dot com, design all one word with ferreira", "…, all together": how to join words the address joins anyway
+# How the part before the at is written, said before the "at": "bronwyn forty two, all one word, at bigpond …"
+_SPACING_BEFORE_AT = re.compile(r"[,;]?\s+(?:all\s+)?(?:one word|together|no spaces?|all joined|lower ?case)[,;]?"
+                                r"(?=\s+at\s)", re.IGNORECASE)
 _SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together|no spaces?|all joined|no dots?|"
                             r"lower ?case|small letters|no accents?)\b[\w' ]*\W*$"
                             r"|\s+all (?:one word|together)\W*$", re.IGNORECASE)
@@ -373,7 +376,7 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     confirm = re.sub(r"[^A-Za-z]", "", spelled_after.group("x")).lower() if spelled_after else ""
     if spelled_after:
         raw = raw[: spelled_after.start()]
-    raw = _SPACING_AFTER.sub("", raw)
+    raw = _SPACING_AFTER.sub("", _SPACING_BEFORE_AT.sub(" ", raw))
     raw = _SO_LOCAL.sub("", _without_talk_first(raw))
     raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
     raw = without_spelled_echo(raw)

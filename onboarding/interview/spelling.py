@@ -75,8 +75,10 @@ _IS_IN = {"isn't", "isnt"}  # "as in" heard as one word: "K isn't kilo"
 
 
 def _glued(tok: str) -> bool:
-    """A letter and "as" heard as one word ("Dias in Delta", "Alice in Lima"): the letter is inside it."""
-    return tok in _GLUED_NAMES or tok in _GLUED_AS_IN or (bool(_GLUED_AS.fullmatch(tok)) and tok not in _NOISE)
+    """A letter and "as" heard as one word ("Dias in Delta", "Alice in Lima", "PS in Papa"): the letter is inside
+    it."""
+    return tok in _GLUED_NAMES or tok in _GLUED_AS_IN or (bool(_GLUED_AS.fullmatch(tok)) and tok not in _NOISE) or (
+        len(tok) == 2 and tok[1] == "s" and tok[0] not in "aeiou")
 
 
 def _glued_before_radio(toks: list[str], i: int) -> bool:
