@@ -41,10 +41,10 @@ PERSONAS = [
          "role": "Product Manager", "team_size": 20, "timezone": "America/Los_Angeles"},
     ),
     Persona(
-        ["Tom Baker.", "Yes.", "tom at northwind dot com", "Yes.", "Northwind.", "Software engineer.", "Fifty.",
+        ["Tom Baker.", "Yes.", "tom at northwind dot com", "Yes.", "Northwind.", "Software engineer.", "Twenty-five.",
          "Better reporting.", "Skip.", "Skip."],
         {"full_name": "Tom Baker", "email": "tom@northwind.com", "company": "Northwind", "role": "Software Engineer",
-         "team_size": 50},
+         "team_size": 25},
     ),
     Persona(
         ["My name is John Smith.", "Yes.", "It's john at example dot org.", "Yes.", "I work at Acme Corp.",
@@ -70,9 +70,9 @@ PERSONAS = [
 # A caller who spells the email and corrects their name after confirming it.
 CORRECTION_CALL = Persona(
     ["Tom Baker.", "Yes.", "It's t o m at northwind dot com.", "Yes.", "Actually, my name is Thomas Baker.", "Yes.",
-     "I work at Northwind.", "Software engineer.", "Fifty.", "Better reporting.", "Skip.", "Skip."],
+     "I work at Northwind.", "Software engineer.", "Twenty-five.", "Better reporting.", "Skip.", "Skip."],
     {"full_name": "Thomas Baker", "email": "tom@northwind.com", "company": "Northwind", "role": "Software Engineer",
-     "team_size": 50},
+     "team_size": 25},
 )
 
 

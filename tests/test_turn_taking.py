@@ -73,7 +73,7 @@ def test_delays_follow_what_the_interview_awaits() -> None:
     assert state.current.name == "company"
     assert endpointing_for(state, 0.3, 0.65) == {"min_delay": 0.3, "max_delay": 0.65}
     for _ in range(4):
-        state.handle("Fifty." if state.current.name == "team_size" else "Acme Corp", 5)
+        state.handle("Twenty-five." if state.current.name == "team_size" else "Acme Corp", 5)
     assert state.current.name == "phone"  # a long wait for digits read out in groups...
     assert endpointing_for(state, 0.3, 0.65, heard="five five five") == {"min_delay": 0.3, "max_delay": 1.5}
     # ...but a caller who only says "Skip." is done: no long wait for it
