@@ -11,6 +11,7 @@ from onboarding.interview.answer_text import (
     earlier_sentences,
     later_sentences,
     one_word_corrected,
+    put_down,
     with_one_word_said,
     without_asked_back,
     without_what_it_is_not,
@@ -146,3 +147,21 @@ def test_the_rules_for_corrections_and_context_leave_ordinary_replies_alone(kind
                                                                             value: str | int | None) -> None:
     heard = normalizer_for_kind(kind)(said)
     assert (heard.value if heard else None) == value
+
+
+def test_what_the_caller_asks_to_be_written_after_saying_more_is_the_value() -> None:
+    assert put_down("Nguyen Thi Lan, but put Lan Nguyen, that's easier.") == "Lan Nguyen"
+    assert put_down("Baker, owner, cleaner, all of it. Put owner.") == "owner"
+    assert put_down("Say twelve.") is None  # said alone, it is the whole reply, read as it is
+    assert put_down("Put simply, we need more customers.") is None
+    goal = normalizer_for_kind("primary_goal")("Honestly? Say we want more leads.")
+    assert goal is not None and goal.value == "Say we want more leads"  # a goal is the caller's own sentence
+    # a nickname asked for when the whole name was said: the whole name is stored
+    name = normalizer_for_kind("person_name")("It's Benjamin Okafor. Everyone calls me Ben, but put Benjamin.")
+    assert name is not None and name.value == "Benjamin Okafor"
+
+
+def test_a_lone_wait_inside_an_answer_corrects_it() -> None:
+    assert corrected_parts("Eighteen, wait, nineteen with the new hire.") == ("Eighteen", "nineteen with the new hire.")
+    team = normalizer_for_kind("team_size")("Eighteen, wait, nineteen with the new hire.")
+    assert team is not None and team.value == 19

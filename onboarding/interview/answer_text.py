@@ -18,7 +18,7 @@ _ASKED_BACK = re.compile(r"^[^.?!]*\?+\s+(?=\S)")
 # correction (no pause after the "no").
 _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wait|i mean|actually)\b|"
                         r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
-                        r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+no\b|"
+                        r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+no\b|(?:wait|hang on)(?=,)|"
                         r"i mean(?=,)|scratch that|let me start (?:again|over)|correction|"
                         r"(?<=[.!?]\s)(?:oh[,.]?\s+)?sorry[,.]\s+(?=(?:i meant?|make that|it should be|that should be|"
                         r"(?:first|last) name first|surname first|the other way (?:round|around)|wrong way round)\b))"
@@ -72,6 +72,20 @@ def one_word_corrected(before: str, word: str) -> str | None:
 def without_what_it_is_not(text: str) -> str:
     """The text after "not X, it's": what the caller says the value is, not the spelling they ruled out."""
     return _NOT_THIS_BUT.sub("", text, count=1)
+
+
+# The value the caller asks to be written, after saying more: "Nguyen Thi Lan, but put Lan Nguyen, that's easier.",
+# "Baker, owner, cleaner, all of it. Put owner.", "Skipper, I guess? Say fleet manager."
+_PUT_DOWN = re.compile(r"(?:^|(?<=[.!?])\s+|,\s*(?:but|so|just)\s+)(?:(?:but|so|just)\s+)*"
+                       r"(?:put|write|say|go with|use)\s+(?:(?:it|me|that)\s+)?(?:down\s+)?(?:as\s+)?"
+                       r"(?P<x>(?!(?:it|simply|that|this|so|, )\b)[^,.;!?]+?)\s*(?:[,.;!?]|$)", re.IGNORECASE)
+
+
+def put_down(text: str) -> str | None:
+    """What the caller, after saying more, asks to be written ("…, but put Lan Nguyen, that's easier."); None when
+    they ask for nothing so. Only after something else was said: a reply that is all "Say twelve." is the value."""
+    said = [*_PUT_DOWN.finditer(text)][-1:]
+    return said[0]["x"] if said and said[0].start() > 0 and said[0]["x"].strip() else None
 
 
 def later_sentences(text: str) -> list[str]:

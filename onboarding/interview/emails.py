@@ -328,6 +328,10 @@ _SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's
 # How the part before the at is written, said before the "at": "bronwyn forty two, all one word, at bigpond …"
 _SPACING_BEFORE_AT = re.compile(r"[,;]?\s+(?:all\s+)?(?:one word|together|no spaces?|all joined|lower ?case)[,;]?"
                                 r"(?=\s+at\s)", re.IGNORECASE)
+# How the address is written, said inside it between commas: "furlong joinery, all one word, dot ie", "K Asante, no
+# dot, seventy seven at …", "colm dot osullivan, no apostrophe, at …"
+_SPACING_INSIDE = re.compile(r",\s*(?:all\s+)?(?:one word|together|no spaces?|all joined|no dots?|no apostrophes?|"
+                             r"no hyphens?|no dashes?)\s*,(?=\s*\S)", re.IGNORECASE)
 _SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together|no spaces?|all joined|no dots?|"
                             r"lower ?case|small letters|no accents?)\b[\w' ]*\W*$"
                             r"|\s+all (?:one word|together)\W*$", re.IGNORECASE)
@@ -376,13 +380,15 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     confirm = re.sub(r"[^A-Za-z]", "", spelled_after.group("x")).lower() if spelled_after else ""
     if spelled_after:
         raw = raw[: spelled_after.start()]
-    raw = _SPACING_AFTER.sub("", _SPACING_BEFORE_AT.sub(" ", raw))
+    raw = _SPACING_AFTER.sub("", _SPACING_BEFORE_AT.sub(" ", _SPACING_INSIDE.sub(" ", raw)))
     raw = _SO_LOCAL.sub("", _without_talk_first(raw))
     raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
     raw = without_spelled_echo(raw)
     result = _normalize_email(raw, endings)
     if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
         local, _, domain = result[0].partition("@")
+        if confirm in re.sub(r"[^a-z]", "", domain) and confirm not in re.sub(r"[^a-z]", "", local):
+            return result  # "…, at lekkihomes dot com dot ng. Lekki is L-E-K-K-I.": a word of the domain, as heard
         local = _confirmed(local, confirm)
         if validate.email_address(f"{local}@{domain}", endings=endings):
             return f"{local}@{domain}", result[1]

@@ -25,6 +25,7 @@ from onboarding.interview.answer_text import (
     earlier_sentences,
     later_sentences,
     one_word_corrected,
+    put_down,
     with_one_word_said,
     without_asked_back,
 )
@@ -109,6 +110,11 @@ _TOTAL = re.compile(r"\b(?:so|that's|that is|that makes|which makes|makes|call i
                     r"(?:it\s+)?(?:about\s+)?"
                     r"(?P<n>[\w-]+(?:\s+[\w-]+)?)(?:\s+(?:in total|total|all together|altogether|all told|people|"
                     r"of us))?\W*$")
+# the team named among other numbers: "three hundred and twenty units and a team of eight"
+_TEAM_OF = re.compile(r"\b(?:a |the |our )?(?:team|staff|crew|workforce|headcount) of\s+(?:about\s+|around\s+|just\s+)?"
+                      r"(?P<n>[\w-]+(?:\s+[\w-]+){0,2})")
+# the caller counted on top of those they named: "Half a dozen nail techs plus me.", "twelve, not counting me"
+_AND_ME = re.compile(r"\b(?:plus|and|not counting|not including|excluding|besides)\s+(?:me|myself)\W*$")
 # parts of a team said one after the other: "twelve engineers and three designers" (not "… and three offices")
 _NOT_PEOPLE = {"offices", "office", "locations", "location", "sites", "branches", "stores", "shops", "vans", "trucks",
                "years", "clients", "customers", "countries", "cities", "states", "departments", "teams", "products",
@@ -222,7 +228,9 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     value: int | None = None
     confidence = 0.9
     counted_from = 0  # where what the caller counts on top of themselves ("plus …") may start
-    if (total := _TOTAL.search(low)) and (said := find_numbers(tokens(total.group("n")))) and said[0][1] == 0:
+    # the caller's own total ("…, so call it fourteen"), or the team named among other numbers ("… a team of eight")
+    if (total := _TOTAL.search(low) or _TEAM_OF.search(low)) and (
+            said := find_numbers(tokens(total.group("n")))) and said[0][1] == 0:
         value, confidence = said[0][0], 0.85
     elif (listed := _listed(low)) is not None:
         value, confidence = listed, 0.8  # added up here, not said
@@ -233,7 +241,7 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     elif one := _ONE.search(low):
         value, confidence, counted_from = 1, 0.9, one.end()
     elif (multiple := _vague(low, _MULTIPLES)) is not None:
-        value, confidence = multiple, 0.6
+        value, confidence = multiple + bool(_AND_ME.search(low)), 0.6
     else:
         toks = tokens(low)
         numbers = find_numbers(toks)
@@ -251,6 +259,8 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
             else:
                 if (summed := _parts_summed(toks, numbers)) is not None:
                     value, confidence = summed, 0.8  # added up here, not said
+                elif len(numbers) == 1 and _AND_ME.search(low):
+                    value, confidence = value + 1, 0.8
         elif (vague := _vague(low, _VAGUE)) is not None:
             value, confidence = vague, 0.6
         elif heard := _DIGIT_HEARD_AS_WORD.search(low):  # "just for us": "four of us", read back for a yes
@@ -384,7 +394,7 @@ def phone_problem(text: str, region: str = validate.DEFAULT_REGION) -> str:
 
 
 _FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm|"
-                        r"(?:mainly|mostly|primarily|ideally)(?=,))\b[,.?!]?"
+                        r"(?:mainly|mostly|primarily|ideally|like|oh|right|ah|alright)(?=,))\b[,.?!]?"
                         r"\s*)+",
                         re.IGNORECASE)
 
@@ -400,12 +410,17 @@ _THINKING_FIRST = re.compile(r"^(?:(?:oh|ah|um|hmm|well|ok|okay|so|right),?\s+)*
                              re.IGNORECASE)
 
 
+# A remark on how it is said, after the goal: "…, to be honest", "…, really", "…, I guess"
+_FREE_TAIL = re.compile(r",\s*(?:to be honest|if i'm honest|honestly|really|i guess|i think|i suppose|basically|"
+                        r"you know|mostly|i'd say)\W*$", re.IGNORECASE)
+
+
 def normalize_free_text(text: str, min_chars: int = 4) -> Normalized | None:
     """Fillers, thinking aloud before it and trailing punctuation removed, first letter capitalised; too short is
     None."""
     if not text:
         return None
-    body = strip_edges(_FREE_LEAD.sub("", _THINKING_FIRST.sub("", strip_fillers(text.strip()))))
+    body = strip_edges(_FREE_TAIL.sub("", _FREE_LEAD.sub("", _THINKING_FIRST.sub("", strip_fillers(text.strip())))))
     body = re.sub(r"\s+", " ", _FEWER_HEARD.sub("Fewer ", body))
     if len(re.sub(r"[^A-Za-z0-9]", "", body)) < min_chars or classify_reply(body) != "other":
         return None
@@ -455,20 +470,31 @@ def normalizer_for_kind(kind: str) -> Callable[[str], Normalized | None]:
     Raises KeyError for anything else.
     """
     if kind in _BY_KIND:
-        return functools.partial(_answer_in, _BY_KIND[kind], one_word_fixes=kind == "person_name")
+        return functools.partial(_answer_in, _BY_KIND[kind], one_word_fixes=kind == "person_name",
+                                 put_value=kind not in _SENTENCE_KINDS)
     return functools.partial(normalize_value, load_definition().field(kind))
 
 
-def _answer_in(normalizer: Callable[[str], Normalized | None], text: str, one_word_fixes: bool = False
-               ) -> Normalized | None:
+# Kinds whose answer is a sentence of the caller's own: "Say we want more leads." is all of it
+_SENTENCE_KINDS = ("free_text", "text")
+
+
+def _answer_in(normalizer: Callable[[str], Normalized | None], text: str, one_word_fixes: bool = False,
+               put_value: bool = False) -> Normalized | None:
     """The value in a whole reply, as a careful operator finds it: nothing in a reply that is no answer ("Hold on
     one moment.", "Why do you need that?"); after a question the caller asked back first ("Do you mean my
     employer? That's …"); the value said after a correction mid-answer ("It was twenty, no, twenty-four"); else
     the reply as said, else a later sentence of it ("I'm the one who booked the demo. Oskar Lindholm."), else the
-    reply without a remark after the value ("… at outlook dot com. I know, I know.")."""
+    reply without a remark after the value ("… at outlook dot com. I know, I know."). With `put_value`, what the
+    caller asks to be written after saying more comes first ("Baker, owner, cleaner, all of it. Put owner.")."""
     text = with_one_word_said(without_asked_back(text or ""))
     if classify_reply(text) in _NOT_ANSWERS:
         return None
+    if put_value and (asked := put_down(text)) is not None and (value := normalizer(asked)) is not None:
+        if one_word_fixes and isinstance(value.value, str) and " " not in value.value and (
+                whole := normalizer(text)) is not None and value.value in str(whole.value).split():
+            return whole  # "It's Benjamin Okafor. Everyone calls me Ben, but put Benjamin.": the name he uses
+        return value
     corrected = corrected_parts(text)
     if corrected is not None and (value := _corrected_value(normalizer, *corrected, one_word_fixes)) is not None:
         return value
@@ -506,7 +532,8 @@ def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
     the answer (`_answer_in`). A reply that is no answer ("Hold on one moment.", "Why do you need that?", "I'd
     rather not say.") is none for any field: the interview classifies it first in a call, and a typed correction
     or the REST door must not store it either."""
-    return _answer_in(functools.partial(_normalize_for, spec), text, one_word_fixes=spec.kind == "person_name")
+    return _answer_in(functools.partial(_normalize_for, spec), text, one_word_fixes=spec.kind == "person_name",
+                      put_value=spec.kind not in _SENTENCE_KINDS)
 
 
 def _normalize_for(spec: FieldSpec, text: str) -> Normalized | None:

@@ -25,7 +25,8 @@ _LEAD = (r"(?:(?:good )?(?:morning|afternoon|evening)|good day|hi there|hello th
          r"sorry)\b[,.!?]?")
 # Sentences of greeting and apology before the name ("Hello? Oh, sorry. Yes, this is Declan Murphy speaking.")
 _CHATTER = {"hello", "hi", "hey", "oh", "sorry", "yes", "yeah", "um", "uh", "there", "right", "ok", "okay", "good",
-            "morning", "afternoon", "evening", "hiya", "ah", "so", "well"}
+            "morning", "afternoon", "evening", "hiya", "ah", "so", "well", "great", "perfect", "lovely", "cool",
+            "brilliant", "thanks", "thank", "you"}
 # "name's" is often written "names" by Whisper ("Good morning, names Gareth Price.")
 _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'?s| is)|(?:full )?name(?:'?s| is)|i'm|i am|im|"
                r"this is|call me|you can call me|it's|it is|they call me|that's|that is|"
@@ -87,6 +88,8 @@ _GOES_BY = re.compile(r"^.*?\b(?:calls? me|call me|go by|goes by|known as)\s+[\w
 # Where the name is written, said after it: "… Rebecca Thornbury on paper", "… officially"
 _WHERE_WRITTEN = re.compile(r"[,]?\s+(?:on paper|officially|legally|on my passport)\W*$", re.IGNORECASE)
 # The name said last as what the caller settles on: "Sakamoto Haruto, first name first, so Haruto Sakamoto"
+# An aside inside the name: "Bartholomew, as in the saint, Quigley"
+_ASIDE = re.compile(r",\s*as in the [a-z][a-z' ]*,\s*")
 _SO_NAME = re.compile(r"^(?i:so)\s+(?=[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+$)")  # capitalised words: a name
 
 
@@ -98,13 +101,25 @@ def _without_chatter(text: str) -> str:
     return " ".join(sentences)
 
 
+def _whole_name_later(clauses: list[str]) -> str | None:
+    """The first later clause of two or three capitalised words one of which is (or begins with) the single word
+    said first."""
+    first = clauses[0].strip(".").lower()
+    for clause in clauses[1:]:
+        words = clause.strip(". ").split()
+        if 2 <= len(words) <= 3 and all(w[:1].isupper() for w in words) and any(
+                w.lower() == first or (len(first) >= 3 and w.lower().startswith(first)) for w in words):
+            return clause
+    return None
+
+
 def normalize_person_name(text: str) -> tuple[str, float] | None:
     """ "my name is maria, G A R C I A" -> ("Maria Garcia", 0.95); None if it is not a name."""
     if not text or not text.strip():
         return None
     text = without_what_it_is_not(strip_fillers(strip_edges(text)))
     text = _WHERE_WRITTEN.sub("", _GOES_BY.sub("", text))
-    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", text)))
+    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", _ASIDE.sub(" ", text))))
     if named := _NAMED_PARTS.search(text):
         text = f"{named['first']} {named['last']}"
     text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
@@ -126,6 +141,10 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     while len(clauses) > 1 and len(clauses[0].split()) == 1 and (
             clauses[1].split()[0].lower().strip(".") == clauses[0].lower().strip(".")) and len(clauses[1].split()) > 1:
         clauses = clauses[1:]
+    # one word first, then the whole name in a later clause: "Rebecca, but everyone calls me Becky. Rebecca
+    # Hollingsworth.", "It's Josh. Joshua Pemberton, sorry.", "Oyelaran, first name Tunde. Tunde Oyelaran."
+    if len(clauses) > 1 and len(clauses[0].split()) == 1 and (whole := _whole_name_later(clauses)) is not None:
+        clauses = [whole]
     words: list[str] = []
     for tok in clauses[0].split():
         if tok.lower().strip(".") in _NAME_STOP:

@@ -34,7 +34,12 @@ _DONT_KNOW = re.compile(
     r"(?:let's |can we |can you )?skip (?:it|that|this)(?: one)?|pass|next|next question|"
     r"(?:i'd|i would) rather not(?: say)?|(?:i )?prefer not to (?:say|answer)|i don't have (?:one|it|that)|"
     r"none|n/?a|not applicable|no comment|rather not say|no,? thanks?|no,? thank you|no,? i'm (?:good|fine|okay)|"
-    r"(?:can|could) we (?:come back to|leave|skip) (?:that|this|it)(?: one)?(?: for (?:now|later)| later)?)"
+    r"(?:can|could) we (?:come back to|leave|skip) (?:that|this|it)(?: one)?(?: for (?:now|later)| later)?|"
+    # no answer yet, or someone else's: "It's complicated, I'll explain later.", "My colleague would know better."
+    r"(?:it's|it is) complicated(?:,? i'll (?:explain|tell you)(?: later)?)?|"
+    r"(?:i'm )?not sure how to (?:describe|explain|put) it|i haven't (?:really )?thought about (?:it|that)(?: yet)?|"
+    r"(?:my|our) (?:\w+ )?(?:colleague|boss|manager|partner|accountant|assistant|husband|wife) would know"
+    r"(?: (?:better|that|more))?(?: than me)?)"
     r"(?:,? (?:sorry|thanks|please|skip it|to be honest|really|yet|right now))*$")
 # The caller needs a moment ("Hang on, let me just pull over.", "Just a second, someone's at the door."): no answer,
 # no attempt used; the agent waits. A lone "wait" stays a correction's lead ("wait, it's Mariana").
@@ -61,7 +66,7 @@ _LINE_CHECK = re.compile(_QUESTION_LEAD + r"(?:(?:are you )?still there\b|can yo
 # question asked again, no attempt used
 _SMALL_TALK = re.compile(_QUESTION_LEAD + r"(?:(?:and )?how(?: are you| are things|"
                          r"(?:'s| is) (?:your day|it going|things))\b|"
-                         r"(?:lovely|nice|terrible|awful|great) (?:weather|day)\b)")
+                         r"(?:lovely|nice|terrible|awful|great) (?:weather|day)\b|the weather(?:'s| is)\b)")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",
               "true", "spot", "on", "that's", "thats", "that", "is", "it", "it's", "sounds", "you", "got",

@@ -86,20 +86,24 @@ _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by|(?:owner|
                          re.IGNORECASE)
 # "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
 _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
-                     rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?(?P<y>.+)|"
+                     rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?"
+                     r"(?P<y>(?!registered|incorporated).+)|"
                      rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)|"
                      # "it's a family business, Bellini's Pizzeria": what it is, then its name
-                     rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}[,:.]\s+"
+                     rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}"
+                     r"(?:\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+)?[,:.]\s+"
                      r"(?P<v>(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|there|that|"
-                     r"so|but|and|no|yes)\b).+)|"
+                     r"so|but|and|no|yes|one|two|three|four|five|six|seven|eight|nine|ten|several|many|lots|about|"
+                     r"around|over|\d)\b).+)|"
                      # "We were Ortiz Tiles, but now we're Ortiz Surfaces.": the name it has now
                      r"\bnow (?:we're|we are|it's|it is|called|named|trading as)\s+(?P<u>.+)|"
                      # "we rebranded, it's Hartley Studio now"; "I trade as Bramble Candles"
                      r"\b(?:it's|it is|we're|we are)\s+"
                      r"(?P<t>(?!(?:a|an|very|quite|really|so|pretty|not)\b)[^,.;]+?)\s+now\b|"
-                     r"\btrad(?:e|es|ing) as\s+(?P<s>.+)|"
+                     r"\b(?:trad(?:e|es|ing)|registered|incorporated) as\s+(?P<s>.+)|"
                      # "The one I'm calling for is Bluegate Logistics."
-                     rf"\bthe (?:one|{_KIND_OF_ORG}|place)\b[^,.;]*?\bis\s+(?P<w>(?!(?:a|an|the|called|in|based)\b).+)",
+                     rf"\bthe (?:one|{_KIND_OF_ORG}|place)\b[^,.;]*?\bis\s+"
+                     r"(?P<w>(?!(?:a|an|the|called|in|based|registered|incorporated)\b).+)",
                      re.IGNORECASE)
 
 
@@ -163,16 +167,45 @@ def _prepared(text: str) -> str:
     return re.sub(rf"^\s*(?:{_LEAD}\s*)+", "", text, flags=re.IGNORECASE)
 
 
+# How a word of the name is written, said after it: "Café Andino, with an accent on the E."
+_WRITTEN_NOTE = re.compile(r",?\s+with an? (?:accent|apostrophe|hyphen|dash) (?:on|over|after|before|in) "
+                           r"(?:the )?(?:first |second |last )?[a-z]\b", re.IGNORECASE)
+# A word of the name spelled after the name, not beside its word: "Brennan's Bakery, B-R-E-N-N-A-N apostrophe S.",
+# "Quigley Marsh, Q-U-I-G-L-E-Y Marsh."
+_SPELLED_AFTER = re.compile(r",\s*(?P<s>(?:[A-Za-z]-){2,}[A-Za-z])(?:\s+apostrophe\s+s)?(?:\s+(?P<w>[A-Za-z]+))?"
+                            r"\W*$", re.IGNORECASE)
+# The long name, then the short one to store: "Raghunathan Analytics Private Limited, but just Raghunathan Analytics
+# is fine.", "Lekki Homes Property Management, or just Lekki Homes."
+_SHORT_FORM = re.compile(r"[,.]?\s+(?:but|or|so)\s+(?:just\s+)(?P<x>[^,.;]+?)"
+                         r"(?:\s+(?:is fine|is okay|is ok|will do|works|is enough|for short))?\W*$", re.IGNORECASE)
+
+
+def _without_spelled_after(text: str) -> str:
+    said = _SPELLED_AFTER.search(text)
+    if said is None:
+        return text
+    before = text[: said.start()].lower()
+    words = {w.removesuffix("'s").replace("'", "") for w in re.findall(r"[a-z']+", before)}
+    letters = re.sub(r"[^a-z]", "", said["s"].lower())
+    if letters in words and (said["w"] is None or said["w"].lower() in words):
+        return text[: said.start()]
+    return text
+
+
 def normalize_company(text: str) -> tuple[str, float] | None:
     """ "I work at Initech" -> ("Initech", 0.85); "acme corp." -> ("Acme Corp", 0.75)."""
     if not text or not text.strip():
         return None
+    if (short := _SHORT_FORM.search(text)) and (first := re.match(r"\s*([\w'-]+)", short["x"])) and re.search(
+            rf"\b{re.escape(first[1])}\b", text[: short.start()], re.IGNORECASE):
+        return normalize_company(short["x"])
+    text = _without_spelled_after(_WRITTEN_NOTE.sub("", text))
     text = without_spelled_echo(text)  # "Thistle, T-H-I-S-T-L-E, Ventures": a word of it spelled again
     if _spelling_or_address(text):
         return None
     text = _prepared(text)
     called = _CALLED.search(text)
-    if _SELF.search(text) and not (called and called.group("s")):  # "freelance, but I trade as X" is X
+    if _SELF.search(text) and not (called and called.group("s")):  # "freelance, but registered as X" is X
         return "Self-employed", 0.8
     if called:
         value = _clean_company(_cut(next(v for v in called.groups() if v)))
@@ -210,7 +243,7 @@ _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|elev
 
 def _clean_role(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:a|an|the|currently)\s+", "", strip_edges(value), flags=re.IGNORECASE))
-    value = _OF_THE_PLACE.sub("", value)
+    value = _IN_DEPARTMENT.sub("", _OF_THE_PLACE.sub("", value))
     value = re.sub(r"\s+(?:there|here|at the moment|right now|now)$", "", value, flags=re.IGNORECASE)
     one_of = re.match(r"^one of (?:the|our|its)\s+(?P<x>.+?)s$", value, flags=re.IGNORECASE)
     if one_of:  # "one of the co-founders" → the title one of them holds
@@ -275,13 +308,27 @@ _TITLE_SENTENCE = re.compile(rf"(?<=[.!?])\s+(?P<x>(?:[\w-]+\s+){{0,3}}(?:{_JOB_
                              r"principal|proprietor|chef|c[eotfmip]o))[.!]?$", re.IGNORECASE)
 
 
+# The title named as such, wherever it is said: "Marketing, sort of. My title is brand manager."
+_MY_TITLE = re.compile(r"\bmy (?:official |actual |real |job )?(?:job title|title)(?: is|'s)\s+(?:a |an |the )?"
+                       r"(?P<x>[^,.;!?]+)", re.IGNORECASE)
+# A title said first, then what the caller does: "I'm the foreman, I run the workshop floor."
+_TITLE_THEN_DOES = re.compile(r"^(?:i'm|i am)\s+(?:a|an|the)\s+(?P<x>[\w -]+?)\s*[,.;]\s+(?:and\s+|so\s+)?i\s+"
+                              r"(?!'m|am\b)", re.IGNORECASE)
+# Where the title is held, after it: "a research coordinator in the cardiology department"
+_IN_DEPARTMENT = re.compile(r"\s+in (?:the|our) (?:[\w-]+\s+){0,3}(?:department|dept|team|unit|division|ward)\b.*$",
+                            re.IGNORECASE)
+
+
 def _normalize_role(text: str) -> tuple[str, float] | None:
     if not text or not text.strip() or _spelling_or_address(text):
         return None
+    if (named := _MY_TITLE.search(text)) and (value := _clean_role(named.group("x"))):
+        return value, 0.85
     if (alone := _TITLE_SENTENCE.search(text)) and (value := _clean_role(alone.group("x"))):
         return value, 0.85
     text = _IM_HEARD.sub("I'm ", _MEANING.sub("", _HELD_HOW.sub("", _prepared(text))))
-    if (first := _TITLE_FIRST.match(text)) and (value := _clean_role(first.group("x"))):
+    if (first := _TITLE_FIRST.match(text) or _TITLE_THEN_DOES.match(text)) and (
+            value := _clean_role(first.group("x"))):
         return value, 0.85
     if (own := _OWN.search(text)) and (own.group("a") or _WHOLE_PLACE.match(own.group("x").strip())):
         return "Owner", 0.8  # "I own the place": said, not guessed from "I run it"
