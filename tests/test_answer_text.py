@@ -165,3 +165,11 @@ def test_a_lone_wait_inside_an_answer_corrects_it() -> None:
     assert corrected_parts("Eighteen, wait, nineteen with the new hire.") == ("Eighteen", "nineteen with the new hire.")
     team = normalizer_for_kind("team_size")("Eighteen, wait, nineteen with the new hire.")
     assert team is not None and team.value == 19
+
+
+def test_thinking_aloud_alone_is_a_moment_asked_for_not_an_answer() -> None:
+    from onboarding.interview.replies import classify_reply
+    assert classify_reply("Hmm, good question.") == "wait"
+    assert classify_reply("Let me think.") == "wait"
+    goal = normalizer_for_kind("primary_goal")("Hmm, good question. Faster invoicing for our clients.")
+    assert goal is not None and goal.value == "Faster invoicing for our clients"

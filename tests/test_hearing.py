@@ -388,10 +388,10 @@ def test_in_two_parts_a_part_not_understood_is_asked_for_again_and_a_whole_addre
     patient.opening()
     for index, text in enumerate(whole, start=1):
         patient.handle(text, index)
-    reply = patient.handle("Hmm, let me think.", 7)
+    reply = patient.handle("Hmm, the usual one.", 7)
     assert "spell the part before the at" in reply.text and "email" not in patient.values, reply.text
     state, _ = start(*whole)
-    reply = state.handle("Hmm, let me think.", 7)  # the attempts are spent: flagged for staff, no loop
+    reply = state.handle("Hmm, the usual one.", 7)  # the attempts are spent: flagged for staff, no loop
     assert "follow up about your email address" in reply.text and "email" in state.flagged, reply.text
     state, _ = start(*whole)
     reply = state.handle("V, I, K, R, A, M, dot, M, E, N, O, N, at, M, A, L, A, B, A, R, E, X, P, O, R, T, S, "

@@ -38,7 +38,7 @@ COMMON_DOMAIN_WORDS = {*PROVIDERS, "example", "com", "org", "net", "edu", "gov",
 
 _PREFIXES = [
     r"(?:yes|yeah|yep|sure|ok|okay|so|well|right|alright|oh|sorry)\b[,.]?",
-    r"(?:it's|it is|that's|that is|this is|i'm)\b",  # "I'm": Whisper's rendering of a leading "um"
+    r"(?:it's|it is|that's|that is|this is|i'm)\b(?:\s+just\b)?",  # "I'm": Whisper's rendering of a leading "um"
     r"(?:my|the|our|your)?\s*(?:work\s+|business\s+|personal\s+)?e-?\s?mail"
     r"(?:\s+address(?:es\b)?)?(?:\s+is|'s)?\b:?",  # "address is" is often heard as "addresses"
     r"(?:you can )?(?:reach|email|contact|find) me (?:at|on)\b",
@@ -333,6 +333,7 @@ _SPACING_BEFORE_AT = re.compile(r"[,;]?\s+(?:all\s+)?(?:one word|together|no spa
 _SPACING_INSIDE = re.compile(r",\s*(?:all\s+)?(?:one word|together|no spaces?|all joined|no dots?|no apostrophes?|"
                              r"no hyphens?|no dashes?)\s*,(?=\s*\S)", re.IGNORECASE)
 _SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together|no spaces?|all joined|no dots?|"
+                            r"no dash(?:es)?|no hyphens?|no apostrophes?|"
                             r"lower ?case|small letters|no accents?)\b[\w' ]*\W*$"
                             r"|\s+all (?:one word|together)\W*$", re.IGNORECASE)
 # "the best one is omar dot haddad at …", "my work one's …": what comes before the last "is" ahead of the "at"
@@ -350,6 +351,28 @@ _ENDING_CORRECTED = re.compile(
     rf"[,.]?\s+(?:(?:no|oh|sorry|actually|wait)[,.]?\s+)*(?:(?:it's|it is|that's|that is|it should be)\s+)?"
     rf"(?:(?P<new>{_ENDING})[,.]?\s+not\s+(?P<old>{_ENDING})|not\s+(?P<old2>{_ENDING})[,.]?\s+(?:(?:it's|but)\s+)?"
     rf"(?P<new2>{_ENDING}))\W*$", re.IGNORECASE)
+
+
+# A letter named as such inside the address: "Chloe, then the letter P, at hotmail …" is "chloe p at hotmail …"
+_LETTER_NAMED = re.compile(r",?\s+(?:then|and|plus)\s+(?:the\s+)?letter\s+([A-Za-z])\b,?", re.IGNORECASE)
+# The domain said again after the address: "carlos at mendes dash tech dot com. No wait, mendestech dot com, no dash."
+_DOMAIN_CORRECTED = re.compile(r"[.,;]?\s+(?:(?:no|sorry|wait|actually|oh|i mean)[,.]?\s+)+(?:it's\s+|it is\s+)?"
+                               r"(?:at\s+)?(?P<d>[a-z][\w -]*?(?:\s+dot\s+[a-z]+)+)(?:[.,]\s+(?P<w>[a-z]+))?\W*$",
+                               re.IGNORECASE)
+
+
+def _with_domain_corrected(text: str) -> str:
+    """The address with the domain the caller said again after it ("…, no wait, mendestech dot com"): only when
+    the address before has an "at" and what is said again has none."""
+    said = _DOMAIN_CORRECTED.search(text)
+    if said is None or re.search(r"\bat\b", said["d"], re.IGNORECASE):
+        return text
+    label = re.split(r"\s+dot\s+", said["d"])[0]
+    if said["w"] and said["w"].lower() != re.sub(r"[\s-]", "", label.lower()):  # "…, iyer labs dot in. Iyerlabs"
+        return text
+    before = text[: said.start()]
+    at = list(re.finditer(r"\bat\b", before, re.IGNORECASE))
+    return before[: at[-1].end()] + " " + said["d"] if at and at[-1].start() > 0 else text
 
 
 def _with_ending_corrected(text: str) -> str:
@@ -381,6 +404,7 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     if spelled_after:
         raw = raw[: spelled_after.start()]
     raw = _SPACING_AFTER.sub("", _SPACING_BEFORE_AT.sub(" ", _SPACING_INSIDE.sub(" ", raw)))
+    raw = _with_domain_corrected(_LETTER_NAMED.sub(r" \1", raw).strip(" ,"))
     raw = _SO_LOCAL.sub("", _without_talk_first(raw))
     raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
     raw = without_spelled_echo(raw)

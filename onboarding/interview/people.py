@@ -8,6 +8,7 @@ give it the capitalisation a profile should show, whether STT produced lowercase
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from onboarding.interview.answer_text import without_what_it_is_not
 from onboarding.interview.spoken import (
@@ -32,7 +33,8 @@ _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'?s| is)|(?:fu
                r"this is|call me|you can call me|it's|it is|they call me|that's|that is|"
                r"you're (?:speaking|talking) (?:with|to)|you are (?:speaking|talking) (?:with|to)|"
                r"(?:you've|you have) got|speaking with|i go by|(?:you can )?put me down as|"
-               r"(?:put|book) (?:it|me|that) (?:down )?under(?: the name)?|that would be|that'd be|it would be|"
+               r"(?:you can |just )?(?:put|book) (?:it|me|that) (?:down )?under(?: the name)?|"
+               r"that would be|that'd be|it would be|"
                r"it'd be)\b[,:]?")
 _NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work", "is",
               "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as",
@@ -70,6 +72,10 @@ def capitalize_name_word(word: str, first: bool = True) -> str:
     if low.startswith("mc") and len(low) > 3:
         return "Mc" + low[2].upper() + low[3:]
     return low[:1].upper() + low[1:]
+
+
+def _unaccented(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
 
 
 def _similar(spelled: str, word: str) -> bool:
@@ -159,7 +165,8 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     confidence = 0.9 if len(words) >= 2 else 0.75
     if spelled:
         confidence = 0.95
-        same = [i for i, w in enumerate(words) if w.lower() == spelled.lower()]
+        # "João Pereira. J-O-A-O.": no spelling carries an accent, so a word it spells without one is that word
+        same = [i for i, w in enumerate(words) if _unaccented(w) == spelled.lower()]
         similar = [i for i, w in enumerate(words) if _similar(spelled, w)]
         if same:
             pass  # the caller spelled a word we already heard right

@@ -101,6 +101,9 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      r"\b(?:it's|it is|we're|we are)\s+"
                      r"(?P<t>(?!(?:a|an|very|quite|really|so|pretty|not)\b)[^,.;]+?)\s+now\b|"
                      r"\b(?:trad(?:e|es|ing)|registered|incorporated) as\s+(?P<s>.+)|"
+                     # "I'm self-employed, so just Chloe Patterson Photography": the name the caller works under
+                     r"\b(?:self[- ]employed|freelanc\w*)[,.;]\s*(?:so|but)\s+(?:just\s+|it's\s+)?"
+                     r"(?P<r>(?-i:[A-Z])[\w'&-]*(?:\s+(?-i:[A-Z])[\w'&-]*)+)|"
                      # "The one I'm calling for is Bluegate Logistics."
                      rf"\bthe (?:one|{_KIND_OF_ORG}|place)\b[^,.;]*?\bis\s+"
                      r"(?P<w>(?!(?:a|an|the|called|in|based|registered|incorporated)\b).+)",
@@ -205,7 +208,8 @@ def normalize_company(text: str) -> tuple[str, float] | None:
         return None
     text = _prepared(text)
     called = _CALLED.search(text)
-    if _SELF.search(text) and not (called and called.group("s")):  # "freelance, but registered as X" is X
+    # "freelance, but registered as X" is X
+    if _SELF.search(text) and not (called and (called.group("s") or called.group("r"))):
         return "Self-employed", 0.8
     if called:
         value = _clean_company(_cut(next(v for v in called.groups() if v)))
@@ -225,13 +229,19 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     return (value, 0.75) if value else None
 
 
+_SAID_AGAIN_LEAD = re.compile(r"^(?:(?:sorry|actually|i mean|no)[,.]?\s+)*(?:it's|it is|that's|that is)\s+",
+                              re.IGNORECASE)
+
+
 def _said_again(text: str, value: str) -> str | None:
     """The company said again, longer, in a later clause: "It's Feldman Legal, Feldman Legal Services.",
     "Cascade Roofing. Uh, Cascade Roofing and Gutters, actually." (a caller who starts, stops and says the whole
     name); None when no clause is such a restart."""
     for clause in re.split(r"[,;]|\.\s", text)[1:]:
-        clause = _prepared(clause)
-        if clause.lower().startswith(value.lower() + " "):
+        clause = _SAID_AGAIN_LEAD.sub("", _prepared(clause))
+        # "Mendes Tech. Sorry, it's Mendes Technologies": the last word said whole
+        if clause.lower().startswith(value.lower() + " ") or (
+                " " in value and re.match(rf"{re.escape(value)}\w+$", clause.strip(" .!"), re.IGNORECASE)):
             longer = _clean_company(_cut(clause))
             return longer if longer and len(longer) > len(value) else None
     return None
@@ -319,11 +329,20 @@ _IN_DEPARTMENT = re.compile(r"\s+in (?:the|our) (?:[\w-]+\s+){0,3}(?:department|
                             re.IGNORECASE)
 
 
+# The title after "so" when the caller first says why: "Well, it's just me, so owner, I guess."
+_SO_TITLE = re.compile(rf"[,.]\s*so\s+(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?(?P<x>(?:[\w-]+\s+){{0,2}}"
+                       rf"(?:{_JOB_NOUN}|owner|partner|president|principal|proprietor|c[eotfmip]o))\b", re.IGNORECASE)
+# A later title the caller holds now: "I'm the bookkeeper. Well, finance manager now, they promoted me."
+_NOW_TITLE = re.compile(r"(?<=[.!?])\s+(?:(?:well|actually|but|oh)[,.]?\s+)*(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
+                        r"(?P<x>[\w -]+?)\s+now\b", re.IGNORECASE)
+
+
 def _normalize_role(text: str) -> tuple[str, float] | None:
     if not text or not text.strip() or _spelling_or_address(text):
         return None
-    if (named := _MY_TITLE.search(text)) and (value := _clean_role(named.group("x"))):
-        return value, 0.85
+    for said in (_MY_TITLE.search(text), _NOW_TITLE.search(text), _SO_TITLE.search(text)):
+        if said and (value := _clean_role(said.group("x"))):
+            return value, 0.85
     if (alone := _TITLE_SENTENCE.search(text)) and (value := _clean_role(alone.group("x"))):
         return value, 0.85
     text = _IM_HEARD.sub("I'm ", _MEANING.sub("", _HELD_HOW.sub("", _prepared(text))))
