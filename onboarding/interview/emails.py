@@ -319,8 +319,8 @@ def _fix_domain(address: str) -> tuple[str, float]:
 
 # "…dot com, that's R O B": letters after the address that spell (and confirm) its local part
 # ("…, and Nkechi is N K E C H I": one word of it)
-_SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's|(?:and\s+)?[A-Za-z]+(?:\s+is|'s))"
-                            r"\s*[,:]?\s+"
+_SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's|"
+                            r"(?:and\s+)?(?P<named>[A-Za-z]+)(?:\s+is|'s))\s*[,:]?\s+"
                             r"(?P<x>(?:[A-Za-z](?:[\s,.-]+|$)){2,})$", re.IGNORECASE)
 
 
@@ -413,6 +413,9 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
         local, _, domain = result[0].partition("@")
         if confirm in re.sub(r"[^a-z]", "", domain) and confirm not in re.sub(r"[^a-z]", "", local):
             return result  # "…, at lekkihomes dot com dot ng. Lekki is L-E-K-K-I.": a word of the domain, as heard
+        if spelled_after["named"] and (spelled_domain := _domain_spelled(local, domain, confirm)) is not None:
+            return (f"{local}@{spelled_domain}", result[1]) if validate.email_address(
+                f"{local}@{spelled_domain}", endings=endings) else result
         local = _confirmed(local, confirm)
         if validate.email_address(f"{local}@{domain}", endings=endings):
             return f"{local}@{domain}", result[1]
@@ -437,6 +440,20 @@ def _without_talk_first(raw: str) -> str:
            and re.search(r"\bat\b|@", " ".join(sentences[1:]), re.IGNORECASE)):
         sentences = sentences[1:]
     return " ".join(sentences)
+
+
+def _domain_spelled(local: str, domain: str, spelled: str) -> str | None:
+    """The domain with its name as the caller spelled it after the address, when the spelling is of the domain's
+    name misheard ("… at burstin dot pl, Bursztyn is B-U-R-S-Z-T-Y-N"): closer to it than to any word of the local
+    part, and near enough to be the same word; None otherwise."""
+    label, _, rest = domain.partition(".")
+    words = re.split(r"[._-]", local)
+    to_label = edit_distance(label, spelled)
+    if to_label == 0 or to_label > max(2, len(spelled) // 3) or not rest:
+        return None
+    if any(edit_distance(word, spelled) <= to_label for word in words):
+        return None
+    return f"{spelled}.{rest}"
 
 
 def _confirmed(local: str, spelled: str) -> str:
