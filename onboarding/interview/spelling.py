@@ -61,6 +61,8 @@ def _tokens(text: str) -> list[str]:
     text = re.sub(r"\.{2,}|…", " ", text)  # "M is in my... okay": Whisper's pause, never a "dot" said
     # "A as in Alpha" as Whisper tiny writes it: "He has enough" ("an alpha" heard as one word)
     text = re.sub(r"\b(he\s+(?:has|as|is))\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
+    # "Tango" written as two words: "he has in tank, O, H has in hotel"
+    text = re.sub(r"\b(in|an)\s+tank,?\s+o\b", r"\1 tango", text, flags=re.IGNORECASE)
     # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
     text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)
@@ -151,6 +153,8 @@ _RADIO_AS_HEARD = {
     **dict.fromkeys(("foxtric", "foxtry", "foxtra", "foxtrith", "fokstret", "fokstrat"), "f"),
     "neckl": "e", "yanki": "y", "yanky": "y", "yankie": "y", "wispy": "w", "ouster": "o", "brothel": "b",
     "charley": "c", "charli": "c", "charo": "c",
+    # Papa as Whisper tiny writes it after "P as in" (heard "He has in pop", "D as in pop", "B, as in pop")
+    "pop": "p", "poppa": "p", "tank": "t", "tackle": "t", "brother": "b",
 }
 
 
