@@ -357,7 +357,8 @@ _ENDING_CORRECTED = re.compile(
 _LETTER_NAMED = re.compile(r",?\s+(?:then|and|plus)\s+(?:the\s+)?letter\s+([A-Za-z])\b,?", re.IGNORECASE)
 # The domain said again after the address: "carlos at mendes dash tech dot com. No wait, mendestech dot com, no dash."
 _DOMAIN_CORRECTED = re.compile(r"[.,;]?\s+(?:(?:no|sorry|wait|actually|oh|i mean)[,.]?\s+)+(?:it's\s+|it is\s+)?"
-                               r"(?:at\s+)?(?P<d>[a-z][\w -]*?(?:\s+dot\s+[a-z]+)+)(?:[.,]\s+(?P<w>[a-z]+))?\W*$",
+                               r"(?:at\s+)?(?P<d>(?!(?:use|try|our|my|the|website|it's)\b)[a-z][\w-]*(?:\s+[a-z][\w-]*)?"
+                               r"(?:\s+dot\s+[a-z]+)+)(?:[.,]\s+(?P<w>[a-z]+))?\W*$",
                                re.IGNORECASE)
 
 
@@ -411,7 +412,9 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     result = _normalize_email(raw, endings)
     if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
         local, _, domain = result[0].partition("@")
-        if confirm in re.sub(r"[^a-z]", "", domain) and confirm not in re.sub(r"[^a-z]", "", local):
+        named = (spelled_after["named"] or "").lower()
+        if named and named not in local and confirm in re.sub(r"[^a-z]", "", domain) and (
+                confirm not in re.sub(r"[^a-z]", "", local)):
             return result  # "…, at lekkihomes dot com dot ng. Lekki is L-E-K-K-I.": a word of the domain, as heard
         if spelled_after["named"] and (spelled_domain := _domain_spelled(local, domain, confirm)) is not None:
             return (f"{local}@{spelled_domain}", result[1]) if validate.email_address(
@@ -473,6 +476,11 @@ def _confirmed(local: str, spelled: str) -> str:
     return spelled
 
 
+# A generic ending with more after it that is no country code ("acme.com.ohourwebsiteisacme.co.uk"): the address
+# ended there and talk was glued on
+_TALK_AFTER_ENDING = re.compile(r"(?<=@)[a-z0-9-]+\.(?:com|net|org|io)(?=\.(?![a-z]{2}$)[a-z0-9-]{3,}\.)")
+
+
 def _normalize_email(raw: str, endings: bool) -> tuple[str, float] | None:
     formatted = _FORMATTED.search(raw)
     if formatted and " at " not in raw.lower() and " dot " not in raw.lower():
@@ -486,6 +494,8 @@ def _normalize_email(raw: str, endings: bool) -> tuple[str, float] | None:
         candidate, penalty = _fix_domain(candidate)
         confidence = 0.85 - penalty - guessed
     candidate = candidate.strip(".")
+    if (ended := _TALK_AFTER_ENDING.search(candidate)) is not None:  # "… dot com. Oh, our website is …": talk
+        candidate, confidence = candidate[: ended.end()], min(confidence, 0.5)  # glued on: cut, read back
     if not EMAIL_RE.fullmatch(candidate) or ".." in candidate or (
             validate.email_address(candidate, endings=endings) is None):
         return None

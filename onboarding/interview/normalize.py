@@ -114,11 +114,16 @@ _TOTAL = re.compile(r"\b(?:so|that's|that is|that makes|which makes|makes|call i
 _TEAM_OF = re.compile(r"\b(?:a |the |our )?(?:team|staff|crew|workforce|headcount) of\s+(?:about\s+|around\s+|just\s+)?"
                       r"(?P<n>[\w-]+(?:\s+[\w-]+){0,2})")
 # the caller counted on top of those they named: "Half a dozen nail techs plus me.", "twelve, not counting me"
-_AND_ME = re.compile(r"\b(?:plus|and|not counting|not including|excluding|besides)\s+(?:me|myself)\W*$")
+_AND_ME = re.compile(r"\b(?:plus|not counting|not including|excluding|besides)\s+(?:me|myself)\b")
+# so many people to each of so many things: "Five boats, two crew each" is ten
+_EACH = re.compile(r"\b(?P<a>[\w-]+)\s+(?P<things>[a-z]+),?\s+(?:with\s+)?(?P<b>[\w-]+)\s+(?:[a-z-]+\s+)?"
+                   r"(?:each|on each|in each|per [a-z]+)\b")
 # parts of a team said one after the other: "twelve engineers and three designers" (not "… and three offices")
 _NOT_PEOPLE = {"offices", "office", "locations", "location", "sites", "branches", "stores", "shops", "vans", "trucks",
                "years", "clients", "customers", "countries", "cities", "states", "departments", "teams", "products",
-               "restaurants", "clinics", "schools", "hotels", "warehouses", "days", "weeks", "months"}
+               "restaurants", "clinics", "schools", "hotels", "warehouses", "days", "weeks", "months", "units",
+               "properties", "rooms", "beds", "boats", "vehicles", "machines", "apartments", "flats", "homes",
+               "houses", "tables", "acres"}
 # "Me and three others", "myself plus two more": the caller and those they count ("only me" alone is one)
 _ME_AND = re.compile(r"\b(?:me|myself|i)\s+(?:and|plus)\s+(?P<n>[\w-]+)\s+(?:others?|more|other people|[a-z-]+s)\b")
 # A count heard as the word it sounds like ("just four of us" heard "just for us"), only before who is counted
@@ -136,6 +141,17 @@ _VAGUE = [  # vague small quantities, only when no number was said
     (r"\b(?:a|the) couple(?: of)?\b", 2), (r"\b(?:a|the) few\b", 3), (r"\b(?:a|the) handful\b", 5),
     (r"\bseveral\b", 5),
 ]
+
+
+def _team_of(low: str) -> re.Match[str] | None:
+    """ "a team of eight" when every number said before it counts things, not people ("three hundred and twenty
+    units and a team of eight"); not "Forty, the sales team of twelve is the biggest"."""
+    team = _TEAM_OF.search(low)
+    if team is None:
+        return None
+    toks = tokens(low[: team.start()])
+    return team if all(end < len(toks) and (toks[end] in _NOT_PEOPLE or f"{toks[end]}s" in _NOT_PEOPLE)
+                       for _, _, end in find_numbers(toks)) else None
 
 
 def _vague(low: str, table: list[tuple[str, int | dict[str, int]]]) -> int | None:
@@ -229,9 +245,12 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     confidence = 0.9
     counted_from = 0  # where what the caller counts on top of themselves ("plus …") may start
     # the caller's own total ("…, so call it fourteen"), or the team named among other numbers ("… a team of eight")
-    if (total := _TOTAL.search(low) or _TEAM_OF.search(low)) and (
+    if (total := _TOTAL.search(low) or _team_of(low)) and (
             said := find_numbers(tokens(total.group("n")))) and said[0][1] == 0:
         value, confidence = said[0][0], 0.85
+    elif (each := _EACH.search(low)) and each["things"] in _NOT_PEOPLE and (
+            a := find_numbers(tokens(each["a"]))) and (b := find_numbers(tokens(each["b"]))):
+        value, confidence = a[0][0] * b[0][0] + bool(_AND_ME.search(low)), 0.6  # worked out here: read back
     elif (listed := _listed(low)) is not None:
         value, confidence = listed, 0.8  # added up here, not said
     elif (me_and := _ME_AND.search(low)) and (others := find_numbers(tokens(me_and.group("n")))):
@@ -492,8 +511,11 @@ def _answer_in(normalizer: Callable[[str], Normalized | None], text: str, one_wo
         return None
     if put_value and (asked := put_down(text)) is not None and (value := normalizer(asked)) is not None:
         if one_word_fixes and isinstance(value.value, str) and " " not in value.value and (
-                whole := normalizer(text)) is not None and value.value in str(whole.value).split():
-            return whole  # "It's Benjamin Okafor. Everyone calls me Ben, but put Benjamin.": the name he uses
+                whole := normalizer(text)) is not None and len(words := str(whole.value).split()) > 1:
+            # "It's Benjamin Okafor. Everyone calls me Ben, but put Benjamin.": the whole name, said before;
+            # "Rebecca Hollingsworth, but put Becky.": the first name he asks for, with the surname
+            return whole if value.value in words else Normalized(" ".join([value.value, *words[1:]]),
+                                                                 min(whole.confidence, value.confidence))
         return value
     corrected = corrected_parts(text)
     if corrected is not None and (value := _corrected_value(normalizer, *corrected, one_word_fixes)) is not None:

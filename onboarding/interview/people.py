@@ -7,6 +7,7 @@ give it the capitalisation a profile should show, whether STT produced lowercase
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -95,7 +96,7 @@ _GOES_BY = re.compile(r"^.*?\b(?:calls? me|call me|go by|goes by|known as)\s+[\w
 _WHERE_WRITTEN = re.compile(r"[,]?\s+(?:on paper|officially|legally|on my passport)\W*$", re.IGNORECASE)
 # The name said last as what the caller settles on: "Sakamoto Haruto, first name first, so Haruto Sakamoto"
 # An aside inside the name: "Bartholomew, as in the saint, Quigley"
-_ASIDE = re.compile(r",\s*as in the [a-z][a-z' ]*,\s*")
+_ASIDE = re.compile(r",\s*as in the [a-z][a-z' ]*,\s*(?=[A-Z])")  # not "Tom Baker, as in the actor, yes."
 _SO_NAME = re.compile(r"^(?i:so)\s+(?=[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+$)")  # capitalised words: a name
 
 
@@ -111,9 +112,12 @@ def _whole_name_later(clauses: list[str]) -> str | None:
     """The first later clause of two or three capitalised words one of which is (or begins with) the single word
     said first."""
     first = clauses[0].strip(".").lower()
-    for clause in clauses[1:]:
+    for before, clause in itertools.pairwise(clauses):
         words = clause.strip(". ").split()
-        if 2 <= len(words) <= 3 and all(w[:1].isupper() for w in words) and any(
+        if re.search(r"\b(?:my|our|his|her|their)\b", before, re.IGNORECASE):  # "Sam. My boss, Sam Porter, …"
+            continue
+        if 2 <= len(words) <= 3 and all(w[:1].isupper() and w.lower() not in _NAME_STOP | _NOT_NAMES | {"like"}
+                                        for w in words) and any(
                 w.lower() == first or (len(first) >= 3 and w.lower().startswith(first)) for w in words):
             return clause
     return None

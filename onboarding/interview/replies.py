@@ -63,14 +63,16 @@ _WHY = re.compile(_QUESTION_LEAD + r"(?:why do you (?:need|want|ask)\b|why(?: is
                   r"required|needed|mandatory)\b|do i (?:have|need) to\b|does (?:it|that|this) matter\b|"
                   # something else asked first: "Could you tell me about pricing first?"
                   r"(?:can|could|would) you (?:tell|explain to|give) me\b(?! a (?:call|ring|buzz))|"
-                  r"what do you (?:mean|offer)\b|is (?:this|it|that) going to take (?:long|a while)\b|"
-                  r"how long (?:will|does|is) (?:this|it|that)\b)")
+                  r"what do you (?:mean|offer)\b|is (?:this|it|that) going to take (?:long|a while)$|"
+                  r"how long (?:will|does|is) (?:this|it|that) (?:going to )?(?:take|last)$)")
 _LINE_CHECK = re.compile(_QUESTION_LEAD + r"(?:(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
 # Small talk instead of an answer ("Hi, how are you today?", "Lovely weather, isn't it?"): answered in kind, and the
 # question asked again, no attempt used
 _SMALL_TALK = re.compile(_QUESTION_LEAD + r"(?:(?:and )?how(?: are you| are things|"
                          r"(?:'s| is) (?:your day|it going|things))\b|"
-                         r"(?:lovely|nice|terrible|awful|great) (?:weather|day)\b|the weather(?:'s| is)\b)")
+                         r"(?:lovely|nice|terrible|awful|great) (?:weather|day)\b|"
+                         r"the weather(?:'s| is) (?:so |really |just )?(?:terrible|awful|lovely|nice|great|horrible|"
+                         r"dreadful|gorgeous|beautiful|miserable|bad|good)(?: (?:here|today|here today|out here))?$)")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",
               "true", "spot", "on", "that's", "thats", "that", "is", "it", "it's", "sounds", "you", "got",

@@ -91,7 +91,8 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)|"
                      # "it's a family business, Bellini's Pizzeria": what it is, then its name
                      rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}"
-                     r"(?:\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+)?[,:.]\s+"
+                     r"(?:\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+"
+                     r"(?:,\s*(?-i:[A-Z])[\w-]+(?=,))?)?[,:.]\s+"
                      r"(?P<v>(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|there|that|"
                      r"so|but|and|no|yes|one|two|three|four|five|six|seven|eight|nine|ten|several|many|lots|about|"
                      r"around|over|\d)\b).+)|"
@@ -100,7 +101,7 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      # "we rebranded, it's Hartley Studio now"; "I trade as Bramble Candles"
                      r"\b(?:it's|it is|we're|we are)\s+"
                      r"(?P<t>(?!(?:a|an|very|quite|really|so|pretty|not)\b)[^,.;]+?)\s+now\b|"
-                     r"\b(?:trad(?:e|es|ing)|registered|incorporated) as\s+(?P<s>.+)|"
+                     r"\b(?:trad(?:e|es|ing)|registered|incorporated) as\s+(?P<s>(?!(?:a|an)\b).+)|"
                      # "I'm self-employed, so just Chloe Patterson Photography": the name the caller works under
                      r"\b(?:self[- ]employed|freelanc\w*)[,.;]\s*(?:so|but)\s+(?:just\s+|it's\s+)?"
                      r"(?P<r>(?-i:[A-Z])[\w'&-]*(?:\s+(?-i:[A-Z])[\w'&-]*)+)|"
@@ -108,6 +109,10 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      rf"\bthe (?:one|{_KIND_OF_ORG}|place)\b[^,.;]*?\bis\s+"
                      r"(?P<w>(?!(?:a|an|the|called|in|based|registered|incorporated)\b).+)",
                      re.IGNORECASE)
+
+
+# (its name is in "s" too: "I'm freelance but my studio is called Pixel Pond" is Pixel Pond, as "trading as" is)
+_CALLED_NAME = re.compile(r"\b(?:called|named)\s+(?P<x>(?P<s>.+))(?P<r>)", re.IGNORECASE)
 
 
 def _cut(text: str) -> str:
@@ -180,7 +185,8 @@ _SPELLED_AFTER = re.compile(r",\s*(?P<s>(?:[A-Za-z]-){2,}[A-Za-z])(?:\s+apostrop
 # The long name, then the short one to store: "Raghunathan Analytics Private Limited, but just Raghunathan Analytics
 # is fine.", "Lekki Homes Property Management, or just Lekki Homes."
 _SHORT_FORM = re.compile(r"[,.]?\s+(?:but|or|so)\s+(?:just\s+)(?P<x>[^,.;]+?)"
-                         r"(?:\s+(?:is fine|is okay|is ok|will do|works|is enough|for short))?\W*$", re.IGNORECASE)
+                         r"(?:\s+(?:is fine|is okay|is ok|will do|works|is enough|for short))?(?:,?\s+(?:really|thanks|"
+                         r"please|yeah))?\W*$", re.IGNORECASE)
 
 
 def _without_spelled_after(text: str) -> str:
@@ -199,15 +205,17 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     """ "I work at Initech" -> ("Initech", 0.85); "acme corp." -> ("Acme Corp", 0.75)."""
     if not text or not text.strip():
         return None
-    if (short := _SHORT_FORM.search(text)) and (first := re.match(r"\s*([\w'-]+)", short["x"])) and re.search(
-            rf"\b{re.escape(first[1])}\b", text[: short.start()], re.IGNORECASE):
+    # only words of the long name: not "Harbour Consult, but just Harbour would confuse people."
+    if (short := _SHORT_FORM.search(text)) and set(re.findall(r"[\w'-]+", short["x"].lower())) <= set(
+            re.findall(r"[\w'-]+", text[: short.start()].lower())):
         return normalize_company(short["x"])
     text = _without_spelled_after(_WRITTEN_NOTE.sub("", text))
     text = without_spelled_echo(text)  # "Thistle, T-H-I-S-T-L-E, Ventures": a word of it spelled again
     if _spelling_or_address(text):
         return None
     text = _prepared(text)
-    called = _CALLED.search(text)
+    # "called X" said anywhere names it: "An agency out in Austin, Texas, called Redbird."
+    called = _CALLED_NAME.search(text) or _CALLED.search(text)
     # "freelance, but registered as X" is X
     if _SELF.search(text) and not (called and (called.group("s") or called.group("r"))):
         return "Self-employed", 0.8
@@ -318,23 +326,28 @@ _TITLE_SENTENCE = re.compile(rf"(?<=[.!?])\s+(?P<x>(?:[\w-]+\s+){{0,3}}(?:{_JOB_
                              r"principal|proprietor|chef|c[eotfmip]o))[.!]?$", re.IGNORECASE)
 
 
+# The last word of a job title ("manager", "owner", "chef", "executive")
+_TITLE_WORD = (rf"(?:{_JOB_NOUN}|owner|partner|president|principal|proprietor|chef|executive|c[eotfmip]o|"
+               r"foreman|supervisor|receptionist|bookkeeper|nurse|teacher|officer|agent|rep|representative|clerk)")
 # The title named as such, wherever it is said: "Marketing, sort of. My title is brand manager."
 _MY_TITLE = re.compile(r"\bmy (?:official |actual |real |job )?(?:job title|title)(?: is|'s)\s+(?:a |an |the )?"
-                       r"(?P<x>[^,.;!?]+)", re.IGNORECASE)
+                       rf"(?P<x>(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s*(?:[,.;!]|$)", re.IGNORECASE)
 # A title said first, then what the caller does: "I'm the foreman, I run the workshop floor."
-_TITLE_THEN_DOES = re.compile(r"^(?:i'm|i am)\s+(?:a|an|the)\s+(?P<x>[\w -]+?)\s*[,.;]\s+(?:and\s+|so\s+)?i\s+"
-                              r"(?!'m|am\b)", re.IGNORECASE)
+_TITLE_THEN_DOES = re.compile(r"^(?:i'm|i am)\s+(?:a|an|the)\s+"
+                              r"(?P<x>(?!(?:bit|little|lot|jack|kind|sort|one)\b)(?:[\w-]+\s+){0,2}[\w-]+)"
+                              r"\s*[,.;]\s+(?:and\s+|so\s+)?i\s+(?!'m|am\b)", re.IGNORECASE)
 # Where the title is held, after it: "a research coordinator in the cardiology department"
 _IN_DEPARTMENT = re.compile(r"\s+in (?:the|our) (?:[\w-]+\s+){0,3}(?:department|dept|team|unit|division|ward)\b.*$",
                             re.IGNORECASE)
 
 
 # The title after "so" when the caller first says why: "Well, it's just me, so owner, I guess."
+# (the title ends the reply: not "I'm the bookkeeper, so the owner asked me to call.")
 _SO_TITLE = re.compile(rf"[,.]\s*so\s+(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?(?P<x>(?:[\w-]+\s+){{0,2}}"
-                       rf"(?:{_JOB_NOUN}|owner|partner|president|principal|proprietor|c[eotfmip]o))\b", re.IGNORECASE)
+                       rf"{_TITLE_WORD})(?:,?\s+(?:i guess|i suppose|i think|really|basically))?\W*$", re.IGNORECASE)
 # A later title the caller holds now: "I'm the bookkeeper. Well, finance manager now, they promoted me."
 _NOW_TITLE = re.compile(r"(?<=[.!?])\s+(?:(?:well|actually|but|oh)[,.]?\s+)*(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
-                        r"(?P<x>[\w -]+?)\s+now\b", re.IGNORECASE)
+                        rf"(?P<x>(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s+now\b", re.IGNORECASE)
 
 
 def _normalize_role(text: str) -> tuple[str, float] | None:
