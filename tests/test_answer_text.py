@@ -228,7 +228,54 @@ def test_thinking_aloud_alone_is_a_moment_asked_for_not_an_answer() -> None:
     ("email", "jon at johnsonplumbing dot com. That's J-O-H-N.", "john@johnsonplumbing.com"),
     ("email", "mark at marcandco dot com. That's M-A-R-C.", "marc@marcandco.com"),
     ("email", "sara at acme dot com. Oh, our website is acme dot co dot uk.", "sara@acme.com"),
+    # a second review
+    ("person_name", "Robert Smith. Write it down.", "Robert Smith"),
+    ("person_name", "Kim Nguyen. Put surname first.", "Kim Nguyen"),
+    ("person_name", "Andrew Clarke. Put Andy on the badge.", "Andrew Clarke"),
+    ("person_name", "Jane Doe. Put me through to sales.", "Jane Doe"),
+    ("person_name", "Hannah Rose Miller, but put Rosie.", "Rosie Miller"),
+    ("person_name", "Mary Ann Jones, but put Mary Ann.", "Mary Ann Jones"),
+    ("person_name", "Lee. Bruce Lee, no relation.", "Lee"),
+    ("company", "Acme Corp. Put it down.", "Acme Corp"),
+    ("role", "CEO. Put founder too.", "CEO"),
+    ("role", "Head chef. Use head chef on everything.", "Head Chef"),
+    ("team_size", "Twenty. Say twenty-five by summer.", 20),
+    ("company", "Our firm is Hartley Legal, it's named after my dad.", "Hartley Legal"),
+    ("company", "The company is Kestrel Health, I called yesterday.", "Kestrel Health"),
+    ("company", "Self-employed, I contract for a company called Acme.", "Self-employed"),
+    ("company", "I'm self-employed. I'm what's called a sole trader.", "Self-employed"),
+    ("company", "I'm freelance but my studio is called Pixel Pond.", "Pixel Pond"),
+    ("company", "Hope Trust, registered as charity number 1123456.", "Hope Trust"),
+    ("company", "Bolt Fitness, incorporated as LLC in Delaware.", "Bolt Fitness"),
+    ("company", "I'm freelance, registered as sole trader.", "Self-employed"),
+    ("company", "A family business in Cork, Ireland.", "Family Business"),
+    ("company", "An agency out in Austin, Texas, called Redbird.", "Redbird"),
+    ("company", "Nova. It's Nova as in the star.", "Nova"),
+    ("company", "Kestrel. It's Kestrel like the bird.", "Kestrel"),
+    ("role", "I'm the bookkeeper. I'm also doing payroll now.", "Bookkeeper"),
+    ("role", "Owner. Sarah is manager now.", "Owner"),
+    ("role", "Office manager. I was the receptionist, so also a receptionist.", "Office Manager"),
+    ("role", "I'm the son, I manage the shop.", "Shop Manager"),
+    ("role", "Head chef. Wait, sorry, executive chef.", "Executive Chef"),
+    ("role", "Operations manager. Wait, I'm also a director.", "Operations Manager"),
+    ("company", "Acme Logistics. Wait, the parent or the subsidiary?", "Acme Logistics"),
+    ("company", "Acme Corp. Wait, hang on, let me check.", "Acme Corp"),
+    ("team_size", "Fifty units, two staff per shift.", 2),
+    ("team_size", "We're open seven days, three staff each day.", 3),
+    ("team_size", "Our team of ten engineers plus three in sales.", 13),
+    ("team_size", "A team of eight, plus me.", 9),
+    ("email", "jo at gmail dot com. Sorry, it's jo dot ma.", "jo@gmail.com"),
+    ("email", "leigh at me dot com, Lee is L-E-E.", "lee@me.com"),
+    ("email", "alley at aol dot com, Ali is A-L-I.", "ali@aol.com"),
 ])
 def test_what_a_review_found_the_new_rules_misread(kind: str, said: str, stored: object) -> None:
     value = normalizer_for_kind(kind)(said)
     assert (value.value if value else None) == stored
+
+
+def test_tango_written_tank_o_is_one_letter_unless_a_plain_letter_follows() -> None:
+    from onboarding.interview.spelling import decode_spelled
+    spelled = decode_spelled("T as in tank, O, M")
+    assert spelled is not None and spelled.text == "tom"
+    spelled = decode_spelled("R as in Romeo, he has in tank, O, H as in hotel")
+    assert spelled is not None and spelled.text == "rth"

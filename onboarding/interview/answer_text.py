@@ -18,9 +18,9 @@ _ASKED_BACK = re.compile(r"^[^.?!]*\?+\s+(?=\S)")
 # correction (no pause after the "no").
 _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wait|i mean|actually)\b|"
                         r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
-                        r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+no\b|"
+                        r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+(?:no|sorry|actually|i mean)\b|"
                         # a lone "wait" after a pause, not "people wait," nor "and wait," nor "Wait, and also …"
-                        r"(?<=[,.;!?]\s)(?:wait|hang on)(?=,(?!\s*(?:and|also|plus)\b))|"
+                        r"(?<=[,.;!?]\s)(?P<lone>wait|hang on)(?=,(?!\s*(?:and|also|plus)\b))|"
                         r"i mean(?=,)|scratch that|let me start (?:again|over)|correction|"
                         r"(?<=[.!?]\s)(?:oh[,.]?\s+)?sorry[,.]\s+(?=(?:i meant?|make that|it should be|that should be|"
                         r"(?:first|last) name first|surname first|the other way (?:round|around)|wrong way round)\b))"
@@ -29,6 +29,9 @@ _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wa
 # Kathryn": only for a name or an address, where what it is not is a spelling of it
 _ASKED = re.compile(r"^(?:do|does|did|is|are|can|could|should|would|what|which|how|why|who|where|when)\b[^.!]*\?\s*$",
                     re.IGNORECASE)
+# What follows a lone "wait" that corrects nothing: the caller needs a moment, or adds to the answer
+_NO_VALUE_AFTER_WAIT = re.compile(r"(?:someone|somebody|let me|i need|i have to|i'll|hang on|hold on|one (?:sec|second|"
+                                  r"moment)|just a|give me|bear with|(?:i'm |i am )?also|or|and)\b", re.IGNORECASE)
 _NOT_THIS_BUT = re.compile(r"^.*?\bnot\s+[\w' -]+?,\s*(?:it's|it is|but)\s+(?=\S)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
 
@@ -50,6 +53,8 @@ def corrected_parts(text: str) -> tuple[str, str] | None:
     tail = text[last.end():].strip()
     if _ASKED.match(tail):  # "Acme Logistics. Wait, do you mean the parent company?": a question, no correction
         return None
+    if last["lone"] and (tail.endswith("?") or _NO_VALUE_AFTER_WAIT.match(tail)):
+        return None  # "Owner. Wait, official title?", "Owner. Hang on, someone's at the door."
     return (text[: last.start()], tail) if re.search(r"\w", tail) else None
 
 
@@ -85,7 +90,7 @@ def without_what_it_is_not(text: str) -> str:
 # Only the value itself, then the end of the sentence or "that's easier": not "Put Dr if you like.", "Say that again?",
 # "Use the full name.", "Say Cheese, like the photo." (a company's own name), "Write to me at the office."
 _PUT_DOWN = re.compile(r"(?:^|(?<=[.!])\s+|,\s*(?:but|so|just)\s+)(?:(?:but|so|just)\s+)*"
-                       r"(?:put|write|say|go with|use)\s+(?:(?:it|me)\s+)?(?:down\s+)?(?:as\s+)?"
+                       r"(?:put|write|say|go with|use)\s+(?:(?:it|me)\s+(?:down\s+)?as\s+|down\s+(?:as\s+)?|as\s+)?"
                        r"(?P<x>(?!(?:it|simply|that|this|so|the|a|an|to|in|for|back|again|however|whatever|hello|"
                        r"if|me|my|your|capitals)\b)[^,.;!?]+?)"
                        r"(?:,\s*(?:that's|it's|that is|it is)\s+(?:easier|simpler|fine|better|shorter)\s*)?[.!]?$",

@@ -362,6 +362,9 @@ _DOMAIN_CORRECTED = re.compile(r"[.,;]?\s+(?:(?:no|sorry|wait|actually|oh|i mean
                                re.IGNORECASE)
 
 
+_PREFIX_WORDS = re.compile(r"^(?:(?:it's|it is|sure|yes|yeah|so|um|uh|my email is|email is)[,.]?\s+)+")
+
+
 def _with_domain_corrected(text: str) -> str:
     """The address with the domain the caller said again after it ("…, no wait, mendestech dot com"): only when
     the address before has an "at" and what is said again has none."""
@@ -369,6 +372,9 @@ def _with_domain_corrected(text: str) -> str:
     if said is None or re.search(r"\bat\b", said["d"], re.IGNORECASE):
         return text
     label = re.split(r"\s+dot\s+", said["d"])[0]
+    local = re.findall(r"[a-z0-9]+", _PREFIX_WORDS.sub("", text[: said.start()].lower().rsplit(" at ", 1)[0]))
+    if local and label.lower().split()[0] == local[0]:  # "jo at gmail dot com. Sorry, it's jo dot ma.": the local part
+        return text
     if said["w"] and said["w"].lower() != re.sub(r"[\s-]", "", label.lower()):  # "…, iyer labs dot in. Iyerlabs"
         return text
     before = text[: said.start()]
@@ -450,6 +456,8 @@ def _domain_spelled(local: str, domain: str, spelled: str) -> str | None:
     name misheard ("… at burstin dot pl, Bursztyn is B-U-R-S-Z-T-Y-N"): closer to it than to any word of the local
     part, and near enough to be the same word; None otherwise."""
     label, _, rest = domain.partition(".")
+    if label in PROVIDERS or domain in WELL_KNOWN_DOMAINS or len(label) < 4:  # "leigh at me dot com, Lee is L-E-E"
+        return None
     words = re.split(r"[._-]", local)
     to_label = edit_distance(label, spelled)
     if to_label == 0 or to_label > max(2, len(spelled) // 3) or not rest:

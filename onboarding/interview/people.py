@@ -112,6 +112,8 @@ def _whole_name_later(clauses: list[str]) -> str | None:
     """The first later clause of two or three capitalised words one of which is (or begins with) the single word
     said first."""
     first = clauses[0].strip(".").lower()
+    if any(re.search(r"\bno relation\b", clause, re.IGNORECASE) for clause in clauses):
+        return None  # "Lee. Bruce Lee, no relation."
     for before, clause in itertools.pairwise(clauses):
         words = clause.strip(". ").split()
         if re.search(r"\b(?:my|our|his|her|their)\b", before, re.IGNORECASE):  # "Sam. My boss, Sam Porter, …"

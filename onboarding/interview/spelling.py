@@ -62,7 +62,9 @@ def _tokens(text: str) -> list[str]:
     # "A as in Alpha" as Whisper tiny writes it: "He has enough" ("an alpha" heard as one word)
     text = re.sub(r"\b(he\s+(?:has|as|is))\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
     # "Tango" written as two words: "he has in tank, O, H has in hotel"
-    text = re.sub(r"\b(in|an)\s+tank,?\s+o\b", r"\1 tango", text, flags=re.IGNORECASE)
+    # (only when no plain letter follows the O: "T as in tank, O, M" spells T, O, M)
+    text = re.sub(r"\b(in|an)\s+tank,?\s+o\b(?=\W*$|[,.]?\s+[a-z](?:,?\s+(?:as|has|is)\b)|[,.]?\s+[a-z]{2,})",
+                  r"\1 tango", text, flags=re.IGNORECASE)
     # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
     text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)

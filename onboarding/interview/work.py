@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from onboarding.interview import timezones
 from onboarding.interview.spelling import says_key_words
 from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers, without_spelled_echo
 
@@ -91,9 +92,10 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)|"
                      # "it's a family business, Bellini's Pizzeria": what it is, then its name
                      rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}"
-                     r"(?:\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+"
+                     r"(?>\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+"
                      r"(?:,\s*(?-i:[A-Z])[\w-]+(?=,))?)?[,:.]\s+"
-                     r"(?P<v>(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|there|that|"
+                     r"(?P<v>(?=(?:the\s+)?(?-i:[A-Z]))(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|"
+                     r"there|that|called|named|"
                      r"so|but|and|no|yes|one|two|three|four|five|six|seven|eight|nine|ten|several|many|lots|about|"
                      r"around|over|\d)\b).+)|"
                      # "We were Ortiz Tiles, but now we're Ortiz Surfaces.": the name it has now
@@ -101,7 +103,10 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      # "we rebranded, it's Hartley Studio now"; "I trade as Bramble Candles"
                      r"\b(?:it's|it is|we're|we are)\s+"
                      r"(?P<t>(?!(?:a|an|very|quite|really|so|pretty|not)\b)[^,.;]+?)\s+now\b|"
-                     r"\b(?:trad(?:e|es|ing)|registered|incorporated) as\s+(?P<s>(?!(?:a|an)\b).+)|"
+                     r"\btrad(?:e|es|ing) as\s+(?P<s>(?!(?:a|an)\b).+)|"
+                     # a name, capitalised, not a legal form: not "registered as charity number …", "as VAT exempt"
+                     r"\b(?:registered|incorporated) as\s+(?P<q>(?!(?:limited|ltd|llc|vat|charity|sole|"
+                     r"self|company|partnership|of|a|an)\b)(?-i:[A-Z]).+)|"
                      # "I'm self-employed, so just Chloe Patterson Photography": the name the caller works under
                      r"\b(?:self[- ]employed|freelanc\w*)[,.;]\s*(?:so|but)\s+(?:just\s+|it's\s+)?"
                      r"(?P<r>(?-i:[A-Z])[\w'&-]*(?:\s+(?-i:[A-Z])[\w'&-]*)+)|"
@@ -111,8 +116,14 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      re.IGNORECASE)
 
 
-# (its name is in "s" too: "I'm freelance but my studio is called Pixel Pond" is Pixel Pond, as "trading as" is)
-_CALLED_NAME = re.compile(r"\b(?:called|named)\s+(?P<x>(?P<s>.+))(?P<r>)", re.IGNORECASE)
+# (framed as a name: "is called", "a firm called"; not "named after my dad", "I called yesterday")
+_CALLED_NAME = re.compile(r"(?:\b(?:is|are|was)\s+|'s\s+|,\s*|\b(?:a|an|the|our|my)\s+(?:[\w-]+\s+){0,3})"
+                          r"(?:called|named)\s+"
+                          r"(?!(?:after|for|me|you|it|yesterday|earlier|before|a|an)\b)(?P<x>.+)", re.IGNORECASE)
+# The caller's own business named: "I'm freelance but my studio is called Pixel Pond" is Pixel Pond (not "I contract
+# for a company called Acme")
+_OWN_NAMED = re.compile(rf"\b(?:my|our)\s+(?:own\s+)?(?:[\w-]+\s+)?{_KIND_OF_ORG}\s+(?:is|'s)\s+(?:called|named)\b",
+                        re.IGNORECASE)
 
 
 def _cut(text: str) -> str:
@@ -217,11 +228,13 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     # "called X" said anywhere names it: "An agency out in Austin, Texas, called Redbird."
     called = _CALLED_NAME.search(text) or _CALLED.search(text)
     # "freelance, but registered as X" is X
-    if _SELF.search(text) and not (called and (called.group("s") or called.group("r"))):
+    named = called.groupdict() if called else {}
+    if _SELF.search(text) and not (named.get("s") or named.get("q") or named.get("r") or _OWN_NAMED.search(text)):
         return "Self-employed", 0.8
     if called:
         value = _clean_company(_cut(next(v for v in called.groups() if v)))
-        return (value, 0.85) if value else None
+        if not (named.get("v") and value and timezones.names_a_place(value)):  # "… in Cork, Ireland."
+            return (value, 0.85) if value else None
     at = _AT_COMPANY.search(text)
     described = _NAME_THEN_WHAT_IT_DOES.match(text)
     if at and not (described and at.start() >= described.end("x")):
@@ -251,8 +264,15 @@ def _said_again(text: str, value: str) -> str | None:
         if clause.lower().startswith(value.lower() + " ") or (
                 " " in value and re.match(rf"{re.escape(value)}\w+$", clause.strip(" .!"), re.IGNORECASE)):
             longer = _clean_company(_cut(clause))
+            added = set(re.findall(r"[\w']+", (longer or "")[len(value):].lower()))
+            if added & _A_REMARK:  # "Nova. It's Nova as in the star.", "Kestrel. It's Kestrel like the bird."
+                return None
             return longer if longer and len(longer) > len(value) else None
     return None
+
+
+_A_REMARK = {"as", "like", "too", "because", "spelled", "spelt", "since", "so", "but", "which", "who", "that", "is",
+             "was", "not", "just", "also", "normally", "really"}
 
 
 _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|eleven|twelve|\w+teen)\s+"
@@ -329,12 +349,21 @@ _TITLE_SENTENCE = re.compile(rf"(?<=[.!?])\s+(?P<x>(?:[\w-]+\s+){{0,3}}(?:{_JOB_
 # The last word of a job title ("manager", "owner", "chef", "executive")
 _TITLE_WORD = (rf"(?:{_JOB_NOUN}|owner|partner|president|principal|proprietor|chef|executive|c[eotfmip]o|"
                r"foreman|supervisor|receptionist|bookkeeper|nurse|teacher|officer|agent|rep|representative|clerk)")
+
+
+def ends_in_title_word(value: str) -> bool:
+    """Whether the last word of `value` is a job title's ("manager", "owner", "chef")."""
+    return re.search(rf"\b{_TITLE_WORD}\W*$", value, re.IGNORECASE) is not None
+
+
+# What a title held is not: "so not the owner", "so also the bookkeeper", "Sarah is manager now"
+_NO_CLAUSE = r"(?!(?:not|no|also|just)\b)(?!(?:[\w-]+\s+){0,3}(?:is|are|was)\b)"
 # The title named as such, wherever it is said: "Marketing, sort of. My title is brand manager."
 _MY_TITLE = re.compile(r"\bmy (?:official |actual |real |job )?(?:job title|title)(?: is|'s)\s+(?:a |an |the )?"
                        rf"(?P<x>(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s*(?:[,.;!]|$)", re.IGNORECASE)
 # A title said first, then what the caller does: "I'm the foreman, I run the workshop floor."
 _TITLE_THEN_DOES = re.compile(r"^(?:i'm|i am)\s+(?:a|an|the)\s+"
-                              r"(?P<x>(?!(?:bit|little|lot|jack|kind|sort|one)\b)(?:[\w-]+\s+){0,2}[\w-]+)"
+                              rf"(?P<x>(?:[\w-]+\s+){{0,2}}{_TITLE_WORD})"
                               r"\s*[,.;]\s+(?:and\s+|so\s+)?i\s+(?!'m|am\b)", re.IGNORECASE)
 # Where the title is held, after it: "a research coordinator in the cardiology department"
 _IN_DEPARTMENT = re.compile(r"\s+in (?:the|our) (?:[\w-]+\s+){0,3}(?:department|dept|team|unit|division|ward)\b.*$",
@@ -343,11 +372,11 @@ _IN_DEPARTMENT = re.compile(r"\s+in (?:the|our) (?:[\w-]+\s+){0,3}(?:department|
 
 # The title after "so" when the caller first says why: "Well, it's just me, so owner, I guess."
 # (the title ends the reply: not "I'm the bookkeeper, so the owner asked me to call.")
-_SO_TITLE = re.compile(rf"[,.]\s*so\s+(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?(?P<x>(?:[\w-]+\s+){{0,2}}"
+_SO_TITLE = re.compile(rf"[,.]\s*so\s+(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?(?P<x>{_NO_CLAUSE}(?:[\w-]+\s+){{0,2}}"
                        rf"{_TITLE_WORD})(?:,?\s+(?:i guess|i suppose|i think|really|basically))?\W*$", re.IGNORECASE)
 # A later title the caller holds now: "I'm the bookkeeper. Well, finance manager now, they promoted me."
 _NOW_TITLE = re.compile(r"(?<=[.!?])\s+(?:(?:well|actually|but|oh)[,.]?\s+)*(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
-                        rf"(?P<x>(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s+now\b", re.IGNORECASE)
+                        rf"(?P<x>{_NO_CLAUSE}(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s+now\b", re.IGNORECASE)
 
 
 def _normalize_role(text: str) -> tuple[str, float] | None:
