@@ -267,6 +267,29 @@ def test_thinking_aloud_alone_is_a_moment_asked_for_not_an_answer() -> None:
     ("email", "jo at gmail dot com. Sorry, it's jo dot ma.", "jo@gmail.com"),
     ("email", "leigh at me dot com, Lee is L-E-E.", "lee@me.com"),
     ("email", "alley at aol dot com, Ali is A-L-I.", "ali@aol.com"),
+    # a third review
+    ("role", "Office manager. Wait, sorry, one second.", "Office Manager"),
+    ("person_name", "Priya Shah. Hang on, sorry, I'm driving.", "Priya Shah"),
+    ("email", "jo at acme dot com. Wait, sorry, bad line.", "jo@acme.com"),
+    ("company", "Our company is Registered Nurses Agency.", "Registered Nurses Agency"),
+    ("company", "Our agency is Redbird, the parent company is called Flock Group.", "Redbird"),
+    ("company", "We're a charity, Called to Serve Ministries.", "Called to Serve Ministries"),
+    ("company", "Hope Trust, registered as CIC.", "Hope Trust"),
+    ("company", "Acme Ltd, a small firm in Leeds. Mostly plumbing.", "Acme Ltd"),
+    ("company", "we're a charity, hope street trust", "Hope Street Trust"),
+    ("company", "Acme. That's Acme Corporation in full.", "Acme"),
+    ("team_size", "Eighty people across four offices, with two managers in each.", 80),
+    ("team_size", "Fifteen, we have three boats, two engines each.", 15),
+    ("team_size", "A team of eight or nine.", 9),
+    ("person_name", "Zhang Wei, but put David.", "Zhang Wei"),
+    ("person_name", "Giovanni De Luca, but put Gio.", "Gio de Luca"),
+    ("person_name", "Jones. Tom Jones, like the singer.", "Jones"),
+    ("person_name", "Sam. The boss, Sam Porter, booked it.", "Sam"),
+    ("person_name", "Sam Porter, as in the drink, OK?", "Sam Porter"),
+    ("role", "Founder. Hiring a receptionist now.", "Founder"),
+    ("role", "I used to be a nurse, so now practice manager.", "Practice Manager"),
+    ("email", "jon at johnsonplumbing dot com, John is J-O-H-N.", "john@johnsonplumbing.com"),
+    ("email", "mary-jane at acme dot com, no hyphen", "maryjane@acme.com"),
 ])
 def test_what_a_review_found_the_new_rules_misread(kind: str, said: str, stored: object) -> None:
     value = normalizer_for_kind(kind)(said)
@@ -277,5 +300,8 @@ def test_tango_written_tank_o_is_one_letter_unless_a_plain_letter_follows() -> N
     from onboarding.interview.spelling import decode_spelled
     spelled = decode_spelled("T as in tank, O, M")
     assert spelled is not None and spelled.text == "tom"
+    for said, spelled_as in (("T as in tank, O, double L", "toll"), ("T as in tank, O, dot, M", "to.m")):
+        spelled = decode_spelled(said)
+        assert spelled is not None and spelled.text == spelled_as
     spelled = decode_spelled("R as in Romeo, he has in tank, O, H as in hotel")
     assert spelled is not None and spelled.text == "rth"

@@ -18,7 +18,7 @@ _ASKED_BACK = re.compile(r"^[^.?!]*\?+\s+(?=\S)")
 # correction (no pause after the "no").
 _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wait|i mean|actually)\b|"
                         r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
-                        r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+(?:no|sorry|actually|i mean)\b|"
+                        r"actually[,.]?\s+(?:sorry|no)\b|(?P<held>wait|hang on)[,.]?\s+(?:no|sorry|actually|i mean)\b|"
                         # a lone "wait" after a pause, not "people wait," nor "and wait," nor "Wait, and also …"
                         r"(?<=[,.;!?]\s)(?P<lone>wait|hang on)(?=,(?!\s*(?:and|also|plus)\b))|"
                         r"i mean(?=,)|scratch that|let me start (?:again|over)|correction|"
@@ -31,7 +31,9 @@ _ASKED = re.compile(r"^(?:do|does|did|is|are|can|could|should|would|what|which|h
                     re.IGNORECASE)
 # What follows a lone "wait" that corrects nothing: the caller needs a moment, or adds to the answer
 _NO_VALUE_AFTER_WAIT = re.compile(r"(?:someone|somebody|let me|i need|i have to|i'll|hang on|hold on|one (?:sec|second|"
-                                  r"moment)|just a|give me|bear with|(?:i'm |i am )?also|or|and)\b", re.IGNORECASE)
+                                  r"moment|minute)|just a|give me|bear with|(?:i'm |i am )?also|or|and|about that|"
+                                  r"i'm (?:driving|in the car|on the road)|bad line|(?:it's|it is) (?:noisy|loud)|"
+                                  r"my (?:phone|kid|son|daughter|dog|other line))\b", re.IGNORECASE)
 _NOT_THIS_BUT = re.compile(r"^.*?\bnot\s+[\w' -]+?,\s*(?:it's|it is|but)\s+(?=\S)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
 
@@ -53,7 +55,7 @@ def corrected_parts(text: str) -> tuple[str, str] | None:
     tail = text[last.end():].strip()
     if _ASKED.match(tail):  # "Acme Logistics. Wait, do you mean the parent company?": a question, no correction
         return None
-    if last["lone"] and (tail.endswith("?") or _NO_VALUE_AFTER_WAIT.match(tail)):
+    if (last["lone"] or last["held"]) and (tail.endswith("?") or _NO_VALUE_AFTER_WAIT.match(tail)):
         return None  # "Owner. Wait, official title?", "Owner. Hang on, someone's at the door."
     return (text[: last.start()], tail) if re.search(r"\w", tail) else None
 

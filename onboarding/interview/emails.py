@@ -373,7 +373,7 @@ def _with_domain_corrected(text: str) -> str:
         return text
     label = re.split(r"\s+dot\s+", said["d"])[0]
     local = re.findall(r"[a-z0-9]+", _PREFIX_WORDS.sub("", text[: said.start()].lower().rsplit(" at ", 1)[0]))
-    if local and label.lower().split()[0] == local[0]:  # "jo at gmail dot com. Sorry, it's jo dot ma.": the local part
+    if local and label.lower().split()[0].startswith(local[0]):  # "jo at gmail dot com. Sorry, it's jo dot ma."
         return text
     if said["w"] and said["w"].lower() != re.sub(r"[\s-]", "", label.lower()):  # "…, iyer labs dot in. Iyerlabs"
         return text
@@ -419,7 +419,9 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
         local, _, domain = result[0].partition("@")
         named = (spelled_after["named"] or "").lower()
-        if named and named not in local and confirm in re.sub(r"[^a-z]", "", domain) and (
+        local_words = re.split(r"[._-]", local)
+        if named and min(edit_distance(named, word) for word in local_words) > 1 and confirm in re.sub(
+                r"[^a-z]", "", domain) and (
                 confirm not in re.sub(r"[^a-z]", "", local)):
             return result  # "…, at lekkihomes dot com dot ng. Lekki is L-E-K-K-I.": a word of the domain, as heard
         if spelled_after["named"] and (spelled_domain := _domain_spelled(local, domain, confirm)) is not None:
@@ -428,7 +430,12 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
         local = _confirmed(local, confirm)
         if validate.email_address(f"{local}@{domain}", endings=endings):
             return f"{local}@{domain}", result[1]
+    if result and _NO_HYPHEN.search(text) and "-" in result[0]:  # "mary-jane at acme dot com, no hyphen"
+        return result[0].replace("-", ""), result[1]
     return result
+
+
+_NO_HYPHEN = re.compile(r"\bno (?:hyphens?|dash(?:es)?)\b", re.IGNORECASE)
 
 
 # A word that may be part of an address said aloud: no sentence of talk holds one

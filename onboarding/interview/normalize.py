@@ -11,6 +11,7 @@ capacity and plan sizing, where under-counting is the costlier mistake.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import itertools
 import re
@@ -152,11 +153,16 @@ def _team_of(low: str) -> re.Match[str] | None:
     team = _TEAM_OF.search(low)
     if team is None:
         return None
-    if find_numbers(tokens(low[team.end():])):  # "Our team of ten engineers plus three in sales."
-        return None
-    toks = tokens(low[: team.start()])
-    return team if all(end < len(toks) and (toks[end] in _NOT_PEOPLE or f"{toks[end]}s" in _NOT_PEOPLE)
-                       for _, _, end in find_numbers(toks)) else None
+    if find_numbers(tokens(low[team.end():])) or len(find_numbers(tokens(team["n"]))) != 1:
+        return None  # "Our team of ten engineers plus three in sales.", "a team of eight or nine"
+    return team if _only_things_before(low, team.start()) else None
+
+
+def _only_things_before(low: str, at: int) -> bool:
+    """Every number said before `at` counts things, not people ("three hundred and twenty units and …")."""
+    toks = tokens(low[:at])
+    return all(end < len(toks) and (toks[end] in _NOT_PEOPLE or f"{toks[end]}s" in _NOT_PEOPLE)
+               for _, _, end in find_numbers(toks))
 
 
 def _vague(low: str, table: list[tuple[str, int | dict[str, int]]]) -> int | None:
@@ -253,8 +259,8 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     if (total := _TOTAL.search(low) or _team_of(low)) and (
             said := find_numbers(tokens(total.group("n")))) and said[0][1] == 0:
         value, confidence = said[0][0] + bool(total.re is _TEAM_OF and _AND_ME.search(low)), 0.85
-    elif (each := _EACH.search(low)) and each["things"] in _NOT_PEOPLE - _TIMES and (
-            a := find_numbers(tokens(each["a"]))) and (b := find_numbers(tokens(each["b"]))):
+    elif (each := _EACH.search(low)) and each["things"] in _NOT_PEOPLE - _TIMES and _only_things_before(
+            low, each.start()) and (a := find_numbers(tokens(each["a"]))) and (b := find_numbers(tokens(each["b"]))):
         value, confidence = a[0][0] * b[0][0] + bool(_AND_ME.search(low)), 0.6  # worked out here: read back
     elif (listed := _listed(low)) is not None:
         value, confidence = listed, 0.8  # added up here, not said
@@ -536,8 +542,8 @@ def _answer_in(normalizer: Callable[[str], Normalized | None], text: str, one_wo
             # whole name said before, in its order, is that name
             if any([w.lower() for w in words[at:at + len(said)]] == said for at in range(len(words))):
                 return whole
-            if len(said) == 1:  # "Hannah Rose Miller, but put Rosie.": the first name asked for, with the surname
-                return Normalized(f"{value.value} {words[-1]}", min(whole.confidence, value.confidence))
+            if len(said) == 1:  # "Rebecca Hollingsworth, but put Becky.": the name asked for, with the surname
+                return _name_put_for(words, value, whole)
         return value
     corrected = corrected_parts(text)
     if corrected is not None and (value := _corrected_value(normalizer, *corrected, one_word_fixes)) is not None:
@@ -566,6 +572,18 @@ def _corrected_value(normalizer: Callable[[str], Normalized | None], before: str
             merged := one_word_corrected(earlier.value, value.value)) is not None:
         return Normalized(merged, min(value.confidence, earlier.confidence))
     return value
+
+
+def _name_put_for(words: list[str], put: Normalized, whole: Normalized) -> Normalized:
+    """The whole name with the word the caller asked for in place of the given name it is a form of ("Rebecca" and
+    "Becky" share "bec", "Rose" and "Rosie"), the words after it kept ("Gio de Luca"); the whole name when it is a
+    form of none ("Zhang Wei, but put David": which is the surname is not known)."""
+    asked = str(put.value)
+    for at, word in enumerate(words[:-1]):
+        common = difflib.SequenceMatcher(None, word.lower(), asked.lower()).find_longest_match()
+        if common.size >= 3:
+            return Normalized(" ".join([asked, *words[at + 1:]]), min(whole.confidence, put.confidence))
+    return whole
 
 
 _NOT_ANSWERS = ("repeat", "dont_know", "stop", "wait", "question")

@@ -96,7 +96,7 @@ _GOES_BY = re.compile(r"^.*?\b(?:calls? me|call me|go by|goes by|known as)\s+[\w
 _WHERE_WRITTEN = re.compile(r"[,]?\s+(?:on paper|officially|legally|on my passport)\W*$", re.IGNORECASE)
 # The name said last as what the caller settles on: "Sakamoto Haruto, first name first, so Haruto Sakamoto"
 # An aside inside the name: "Bartholomew, as in the saint, Quigley"
-_ASIDE = re.compile(r",\s*as in the [a-z][a-z' ]*,\s*(?=[A-Z])")  # not "Tom Baker, as in the actor, yes."
+_ASIDE = re.compile(r"^(?P<first>[\w'-]+),\s*as in the [a-z][a-z' ]*,\s*(?P<last>[A-Z][\w'-]+)\W*$")
 _SO_NAME = re.compile(r"^(?i:so)\s+(?=[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+$)")  # capitalised words: a name
 
 
@@ -114,10 +114,13 @@ def _whole_name_later(clauses: list[str]) -> str | None:
     first = clauses[0].strip(".").lower()
     if any(re.search(r"\bno relation\b", clause, re.IGNORECASE) for clause in clauses):
         return None  # "Lee. Bruce Lee, no relation."
-    for before, clause in itertools.pairwise(clauses):
+    for at, (before, clause) in enumerate(itertools.pairwise(clauses), start=1):
         words = clause.strip(". ").split()
-        if re.search(r"\b(?:my|our|his|her|their)\b", before, re.IGNORECASE):  # "Sam. My boss, Sam Porter, …"
+        if re.search(r"\b(?:my|our|his|her|their|the)\b", before, re.IGNORECASE):  # "Sam. My boss, Sam Porter, …"
             continue
+        after = clauses[at + 1] if at + 1 < len(clauses) else ""
+        if after and not set(re.findall(r"[a-z']+", after.lower())) <= _CHATTER | {"that's", "me", "please"}:
+            continue  # "Jones. Tom Jones, like the singer.": a namesake, not the caller's whole name
         if 2 <= len(words) <= 3 and all(w[:1].isupper() and w.lower() not in _NAME_STOP | _NOT_NAMES | {"like"}
                                         for w in words) and any(
                 w.lower() == first or (len(first) >= 3 and w.lower().startswith(first)) for w in words):
@@ -131,7 +134,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         return None
     text = without_what_it_is_not(strip_fillers(strip_edges(text)))
     text = _WHERE_WRITTEN.sub("", _GOES_BY.sub("", text))
-    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", _ASIDE.sub(" ", text))))
+    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", _ASIDE.sub(r"\g<first> \g<last>", text))))
     if named := _NAMED_PARTS.search(text):
         text = f"{named['first']} {named['last']}"
     text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)

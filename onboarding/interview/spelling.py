@@ -63,7 +63,8 @@ def _tokens(text: str) -> list[str]:
     text = re.sub(r"\b(he\s+(?:has|as|is))\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
     # "Tango" written as two words: "he has in tank, O, H has in hotel"
     # (only when no plain letter follows the O: "T as in tank, O, M" spells T, O, M)
-    text = re.sub(r"\b(in|an)\s+tank,?\s+o\b(?=\W*$|[,.]?\s+[a-z](?:,?\s+(?:as|has|is)\b)|[,.]?\s+[a-z]{2,})",
+    text = re.sub(r"\b(in|an)\s+tank,?\s+o\b(?=\W*$|[,.]?\s+[a-z](?:,?\s+(?:as|has|is)\b)|"
+                  r"[,.]?\s+(?!(?:double|triple|dot|at|underscore|hyphen|dash|then|and|capital|lowercase|space)\b)[a-z]{2,})",
                   r"\1 tango", text, flags=re.IGNORECASE)
     # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
     text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)

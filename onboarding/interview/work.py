@@ -86,16 +86,19 @@ _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by|(?:owner|
                          r"(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
 # "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
-_CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
+_CALLED = re.compile(rf"\b(?-i:called|named)\s+(?P<x>.+)|"
                      rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?"
-                     r"(?P<y>(?!registered|incorporated).+)|"
+                     r"(?P<y>(?!(?:registered|incorporated)\s+(?:as|in|under|with)\b).+)|"
                      rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)|"
                      # "it's a family business, Bellini's Pizzeria": what it is, then its name
                      rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}"
-                     r"(?>\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+"
-                     r"(?:,\s*(?-i:[A-Z])[\w-]+(?=,))?)?[,:.]\s+"
-                     r"(?P<v>(?=(?:the\s+)?(?-i:[A-Z]))(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|"
-                     r"there|that|called|named|"
+                     r"(?>(?P<place>\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+"
+                     r"(?:,\s*(?-i:[A-Z])[\w-]+(?=,))?))?[,:.]\s+"
+                     # (after a place, a name is capitalised: "a small firm in London, mostly remote" names none)
+                     r"(?P<v>(?(place)(?=(?:the\s+)?(?-i:[A-Z]))|)"
+                     r"(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|mostly|mainly|"
+                     r"honestly|basically|actually|really|"
+                     r"there|that|(?-i:called|named)|"
                      r"so|but|and|no|yes|one|two|three|four|five|six|seven|eight|nine|ten|several|many|lots|about|"
                      r"around|over|\d)\b).+)|"
                      # "We were Ortiz Tiles, but now we're Ortiz Surfaces.": the name it has now
@@ -105,20 +108,20 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      r"(?P<t>(?!(?:a|an|very|quite|really|so|pretty|not)\b)[^,.;]+?)\s+now\b|"
                      r"\btrad(?:e|es|ing) as\s+(?P<s>(?!(?:a|an)\b).+)|"
                      # a name, capitalised, not a legal form: not "registered as charity number …", "as VAT exempt"
-                     r"\b(?:registered|incorporated) as\s+(?P<q>(?!(?:limited|ltd|llc|vat|charity|sole|"
-                     r"self|company|partnership|of|a|an)\b)(?-i:[A-Z]).+)|"
+                     r"\b(?:registered|incorporated) as\s+(?P<q>(?!(?:limited|ltd|llc|llp|plc|pty|inc|cic|gmbh|vat|"
+                     r"charity|charitable|community interest|sole|self|company|partnership|of|a|an)\b)(?-i:[A-Z]).+)|"
                      # "I'm self-employed, so just Chloe Patterson Photography": the name the caller works under
                      r"\b(?:self[- ]employed|freelanc\w*)[,.;]\s*(?:so|but)\s+(?:just\s+|it's\s+)?"
                      r"(?P<r>(?-i:[A-Z])[\w'&-]*(?:\s+(?-i:[A-Z])[\w'&-]*)+)|"
                      # "The one I'm calling for is Bluegate Logistics."
                      rf"\bthe (?:one|{_KIND_OF_ORG}|place)\b[^,.;]*?\bis\s+"
-                     r"(?P<w>(?!(?:a|an|the|called|in|based|registered|incorporated)\b).+)",
+                     r"(?P<w>(?!(?:a|an|the|called|in|based)\b)(?!(?:registered|incorporated)\s+(?:as|in|under|with)\b).+)",
                      re.IGNORECASE)
 
 
 # (framed as a name: "is called", "a firm called"; not "named after my dad", "I called yesterday")
-_CALLED_NAME = re.compile(r"(?:\b(?:is|are|was)\s+|'s\s+|,\s*|\b(?:a|an|the|our|my)\s+(?:[\w-]+\s+){0,3})"
-                          r"(?:called|named)\s+"
+_CALLED_NAME = re.compile(r"(?:\b(?:is|are|was)\s+|'s\s+|,\s*(?=(?-i:called|named))|"
+                          r"\b(?:a|an|the|our|my)\s+(?:[\w-]+\s+){0,3})(?:called|named)\s+"
                           r"(?!(?:after|for|me|you|it|yesterday|earlier|before|a|an)\b)(?P<x>.+)", re.IGNORECASE)
 # The caller's own business named: "I'm freelance but my studio is called Pixel Pond" is Pixel Pond (not "I contract
 # for a company called Acme")
@@ -226,13 +229,17 @@ def normalize_company(text: str) -> tuple[str, float] | None:
         return None
     text = _prepared(text)
     # "called X" said anywhere names it: "An agency out in Austin, Texas, called Redbird."
-    called = _CALLED_NAME.search(text) or _CALLED.search(text)
+    # the first said ("Our agency is Redbird, the parent company is called Flock Group."), but a name said as such
+    # over what a description is followed by ("A startup based in Berlin, Series A, called Loomly.")
+    called_name, described = _CALLED_NAME.search(text), _CALLED.search(text)
+    called = called_name if described is None or (called_name and (
+        described["v"] or called_name.start() < described.start())) else described
     # "freelance, but registered as X" is X
     named = called.groupdict() if called else {}
     if _SELF.search(text) and not (named.get("s") or named.get("q") or named.get("r") or _OWN_NAMED.search(text)):
         return "Self-employed", 0.8
     if called:
-        value = _clean_company(_cut(next(v for v in called.groups() if v)))
+        value = _clean_company(_cut(next(v for k, v in named.items() if v and k != "place")))
         if not (named.get("v") and value and timezones.names_a_place(value)):  # "… in Cork, Ireland."
             return (value, 0.85) if value else None
     at = _AT_COMPANY.search(text)
@@ -272,7 +279,8 @@ def _said_again(text: str, value: str) -> str | None:
 
 
 _A_REMARK = {"as", "like", "too", "because", "spelled", "spelt", "since", "so", "but", "which", "who", "that", "is",
-             "was", "not", "just", "also", "normally", "really"}
+             "was", "not", "just", "also", "normally", "really", "on", "in", "full", "name", "anyway", "sign",
+             "trading"}
 
 
 _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|eleven|twelve|\w+teen)\s+"
@@ -357,7 +365,9 @@ def ends_in_title_word(value: str) -> bool:
 
 
 # What a title held is not: "so not the owner", "so also the bookkeeper", "Sarah is manager now"
-_NO_CLAUSE = r"(?!(?:not|no|also|just)\b)(?!(?:[\w-]+\s+){0,3}(?:is|are|was)\b)"
+_NO_CLAUSE = (r"(?!(?:not|no|also|just)\b)(?!(?:[\w-]+\s+){0,3}(?:is|are|was)\b)"
+              # nor what the caller is doing: "Hiring a receptionist now", "Covering for the receptionist now"
+              r"(?!(?:[\w-]+\s+){1,3}?(?:a|an|the|for|as|to)\s)")
 # The title named as such, wherever it is said: "Marketing, sort of. My title is brand manager."
 _MY_TITLE = re.compile(r"\bmy (?:official |actual |real |job )?(?:job title|title)(?: is|'s)\s+(?:a |an |the )?"
                        rf"(?P<x>(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s*(?:[,.;!]|$)", re.IGNORECASE)
@@ -372,7 +382,8 @@ _IN_DEPARTMENT = re.compile(r"\s+in (?:the|our) (?:[\w-]+\s+){0,3}(?:department|
 
 # The title after "so" when the caller first says why: "Well, it's just me, so owner, I guess."
 # (the title ends the reply: not "I'm the bookkeeper, so the owner asked me to call.")
-_SO_TITLE = re.compile(rf"[,.]\s*so\s+(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?(?P<x>{_NO_CLAUSE}(?:[\w-]+\s+){{0,2}}"
+_SO_TITLE = re.compile(rf"[,.]\s*so\s+(?:(?:now|basically|technically)\s+)?(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
+                       rf"(?P<x>{_NO_CLAUSE}(?:[\w-]+\s+){{0,2}}"
                        rf"{_TITLE_WORD})(?:,?\s+(?:i guess|i suppose|i think|really|basically))?\W*$", re.IGNORECASE)
 # A later title the caller holds now: "I'm the bookkeeper. Well, finance manager now, they promoted me."
 _NOW_TITLE = re.compile(r"(?<=[.!?])\s+(?:(?:well|actually|but|oh)[,.]?\s+)*(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
