@@ -31,9 +31,15 @@ _ASKED = re.compile(r"^(?:do|does|did|is|are|can|could|should|would|what|which|h
                     re.IGNORECASE)
 # What follows a lone "wait" that corrects nothing: the caller needs a moment, or adds to the answer
 _NO_VALUE_AFTER_WAIT = re.compile(r"(?:someone|somebody|let me|i need|i have to|i'll|hang on|hold on|one (?:sec|second|"
-                                  r"moment|minute)|just a|give me|bear with|(?:i'm |i am )?also|or|and|about that|"
+                                  r"moment|minute)|just a|give me|bear with|about that|"
                                   r"i'm (?:driving|in the car|on the road)|bad line|(?:it's|it is) (?:noisy|loud)|"
-                                  r"my (?:phone|kid|son|daughter|dog|other line))\b", re.IGNORECASE)
+                                  r"my (?:phone|other line))\b|^\W*$", re.IGNORECASE)
+_ADDED = re.compile(r"(?:(?:i'm |i am )?also|or|and)\b", re.IGNORECASE)  # "Wait, and also …": more, not instead
+# A moment asked for before the value: "hang on, fifteen", "let me count. Fifteen."
+_MOMENT = re.compile(r"(?:hang on|hold on|let me (?:think|count|check|see|spell it)|give me a (?:second|sec|moment|"
+                     r"minute)|one (?:sec|second|moment|minute)|just a (?:sec|second|moment|minute))[,.;:]\s*",
+                     re.IGNORECASE)
+_I_MEAN = re.compile(r"^i mean[,.]?\s*", re.IGNORECASE)
 _NOT_THIS_BUT = re.compile(r"^.*?\bnot\s+[\w' -]+?,\s*(?:it's|it is|but)\s+(?=\S)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
 
@@ -55,8 +61,12 @@ def corrected_parts(text: str) -> tuple[str, str] | None:
     tail = text[last.end():].strip()
     if _ASKED.match(tail):  # "Acme Logistics. Wait, do you mean the parent company?": a question, no correction
         return None
-    if (last["lone"] or last["held"]) and (tail.endswith("?") or _NO_VALUE_AFTER_WAIT.match(tail)):
-        return None  # "Owner. Wait, official title?", "Owner. Hang on, someone's at the door."
+    tail = _I_MEAN.sub("", tail)  # "Wait, sorry, I mean Acme Holdings."
+    if last["lone"] or last["held"]:
+        while moment := _MOMENT.match(tail):  # "Wait, no, hang on, fifteen.": the value after the moment asked for
+            tail = tail[moment.end():]
+        if tail.endswith("?") or _NO_VALUE_AFTER_WAIT.match(tail) or (last["lone"] and _ADDED.match(tail)):
+            return None  # "Owner. Wait, official title?", "Owner. Hang on, someone's at the door."
     return (text[: last.start()], tail) if re.search(r"\w", tail) else None
 
 

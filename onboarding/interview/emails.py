@@ -362,6 +362,7 @@ _DOMAIN_CORRECTED = re.compile(r"[.,;]?\s+(?:(?:no|sorry|wait|actually|oh|i mean
                                re.IGNORECASE)
 
 
+_COMMON_ENDINGS = {"com", "net", "org", "co", "uk", "io", "ie", "de", "au", "nz", "ca", "in", "us", "info", "biz"}
 _PREFIX_WORDS = re.compile(r"^(?:(?:it's|it is|sure|yes|yeah|so|um|uh|my email is|email is)[,.]?\s+)+")
 
 
@@ -373,7 +374,9 @@ def _with_domain_corrected(text: str) -> str:
         return text
     label = re.split(r"\s+dot\s+", said["d"])[0]
     local = re.findall(r"[a-z0-9]+", _PREFIX_WORDS.sub("", text[: said.start()].lower().rsplit(" at ", 1)[0]))
-    if local and label.lower().split()[0].startswith(local[0]):  # "jo at gmail dot com. Sorry, it's jo dot ma."
+    first, endings = label.lower().split()[0], re.split(r"\s+dot\s+", said["d"].lower())[1:]
+    if local and (first == local[0] or (first.startswith(local[0]) and not set(endings) & _COMMON_ENDINGS)):
+        # "jo at gmail dot com. Sorry, it's jo dot ma.": the local part said again, not a domain
         return text
     if said["w"] and said["w"].lower() != re.sub(r"[\s-]", "", label.lower()):  # "…, iyer labs dot in. Iyerlabs"
         return text
@@ -430,8 +433,9 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
         local = _confirmed(local, confirm)
         if validate.email_address(f"{local}@{domain}", endings=endings):
             return f"{local}@{domain}", result[1]
-    if result and _NO_HYPHEN.search(text) and "-" in result[0]:  # "mary-jane at acme dot com, no hyphen"
-        return result[0].replace("-", ""), result[1]
+    if result and _NO_HYPHEN.search(text) and "-" in result[0].partition("@")[0]:  # "mary-jane at …, no hyphen"
+        local, _, domain = result[0].partition("@")
+        return f"{local.replace('-', '')}@{domain}", result[1]
     return result
 
 

@@ -581,8 +581,9 @@ def _name_put_for(words: list[str], put: Normalized, whole: Normalized) -> Norma
     asked = str(put.value)
     for at, word in enumerate(words[:-1]):
         common = difflib.SequenceMatcher(None, word.lower(), asked.lower()).find_longest_match()
-        if common.size >= 3:
-            return Normalized(" ".join([asked, *words[at + 1:]]), min(whole.confidence, put.confidence))
+        if common.size >= 3:  # the surname kept, with its particle ("Gio de Luca"), not the middle names
+            kept = words[at + 1:] if words[at + 1].lower() in people.PARTICLES else words[-1:]
+            return Normalized(" ".join([asked, *kept]), min(whole.confidence, put.confidence))
     return whole
 
 

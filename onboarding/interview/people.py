@@ -96,7 +96,8 @@ _GOES_BY = re.compile(r"^.*?\b(?:calls? me|call me|go by|goes by|known as)\s+[\w
 _WHERE_WRITTEN = re.compile(r"[,]?\s+(?:on paper|officially|legally|on my passport)\W*$", re.IGNORECASE)
 # The name said last as what the caller settles on: "Sakamoto Haruto, first name first, so Haruto Sakamoto"
 # An aside inside the name: "Bartholomew, as in the saint, Quigley"
-_ASIDE = re.compile(r"^(?P<first>[\w'-]+),\s*as in the [a-z][a-z' ]*,\s*(?P<last>[A-Z][\w'-]+)\W*$")
+_ASIDE = re.compile(r"(?P<first>[\w'-]+),\s*as in the [a-z][a-z' ]*,\s*(?P<last>[A-Z][a-z][\w'-]*)"
+                    r"(?=\W*(?:,\s*(?:yeah|yes|please|thanks)\W*)?$)")
 _SO_NAME = re.compile(r"^(?i:so)\s+(?=[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+$)")  # capitalised words: a name
 
 
@@ -108,6 +109,10 @@ def _without_chatter(text: str) -> str:
     return " ".join(sentences)
 
 
+_NAMESAKE = re.compile(r"\b(?:like|as in)\b|\bsame (?:spelling|name)\b|\bthe (?:singer|actor|actress|footballer|"
+                       r"player|basketball|artist|writer|president|band|film)\b", re.IGNORECASE)
+
+
 def _whole_name_later(clauses: list[str]) -> str | None:
     """The first later clause of two or three capitalised words one of which is (or begins with) the single word
     said first."""
@@ -116,11 +121,12 @@ def _whole_name_later(clauses: list[str]) -> str | None:
         return None  # "Lee. Bruce Lee, no relation."
     for at, (before, clause) in enumerate(itertools.pairwise(clauses), start=1):
         words = clause.strip(". ").split()
-        if re.search(r"\b(?:my|our|his|her|their|the)\b", before, re.IGNORECASE):  # "Sam. My boss, Sam Porter, …"
+        if re.search(r"\b(?:my|our|his|her|their)\b", before, re.IGNORECASE):  # "Sam. My boss, Sam Porter, …"
             continue
         after = clauses[at + 1] if at + 1 < len(clauses) else ""
-        if after and not set(re.findall(r"[a-z']+", after.lower())) <= _CHATTER | {"that's", "me", "please"}:
-            continue  # "Jones. Tom Jones, like the singer.": a namesake, not the caller's whole name
+        if _NAMESAKE.search(after) or (re.search(r"\bthe\b", before, re.IGNORECASE) and after and not set(
+                re.findall(r"[a-z']+", after.lower())) <= _CHATTER | {"that's", "me", "please"}):
+            continue  # "Jones. Tom Jones, like the singer.": a namesake; "The boss, Sam Porter, booked it."
         if 2 <= len(words) <= 3 and all(w[:1].isupper() and w.lower() not in _NAME_STOP | _NOT_NAMES | {"like"}
                                         for w in words) and any(
                 w.lower() == first or (len(first) >= 3 and w.lower().startswith(first)) for w in words):

@@ -86,7 +86,7 @@ _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by|(?:owner|
                          r"(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
 # "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
-_CALLED = re.compile(rf"\b(?-i:called|named)\s+(?P<x>.+)|"
+_CALLED = re.compile(rf"(?:\b(?-i:called|named)|(?:^|(?<=[.!?]\s))(?:called|named))\s+(?P<x>.+)|"
                      rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?"
                      r"(?P<y>(?!(?:registered|incorporated)\s+(?:as|in|under|with)\b).+)|"
                      rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)|"
@@ -96,6 +96,7 @@ _CALLED = re.compile(rf"\b(?-i:called|named)\s+(?P<x>.+)|"
                      r"(?:,\s*(?-i:[A-Z])[\w-]+(?=,))?))?[,:.]\s+"
                      # (after a place, a name is capitalised: "a small firm in London, mostly remote" names none)
                      r"(?P<v>(?(place)(?=(?:the\s+)?(?-i:[A-Z]))|)"
+                     r"(?!(?<=[.!?]\s)(?:called|named)\b)"  # "We're a small agency. Called Redbird."
                      r"(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|mostly|mainly|"
                      r"honestly|basically|actually|really|"
                      r"there|that|(?-i:called|named)|"
@@ -127,6 +128,11 @@ _CALLED_NAME = re.compile(r"(?:\b(?:is|are|was)\s+|'s\s+|,\s*(?=(?-i:called|name
 # for a company called Acme")
 _OWN_NAMED = re.compile(rf"\b(?:my|our)\s+(?:own\s+)?(?:[\w-]+\s+)?{_KIND_OF_ORG}\s+(?:is|'s)\s+(?:called|named)\b",
                         re.IGNORECASE)
+
+
+# Between a name said after a description and a later "called …": a sentence end or another thing named ("We're a
+# small agency, Redbird. Our parent company is called Flock Group.")
+_ANOTHER_NAMED = re.compile(r"[.!?]\s|\b(?:my|our|the|his|her|their)\b", re.IGNORECASE)
 
 
 def _cut(text: str) -> str:
@@ -233,7 +239,8 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     # over what a description is followed by ("A startup based in Berlin, Series A, called Loomly.")
     called_name, described = _CALLED_NAME.search(text), _CALLED.search(text)
     called = called_name if described is None or (called_name and (
-        described["v"] or called_name.start() < described.start())) else described
+        called_name.start() < described.start() or (described["v"] and not _ANOTHER_NAMED.search(
+            text, described.start("v"), called_name.start("x"))))) else described
     # "freelance, but registered as X" is X
     named = called.groupdict() if called else {}
     if _SELF.search(text) and not (named.get("s") or named.get("q") or named.get("r") or _OWN_NAMED.search(text)):
@@ -271,16 +278,16 @@ def _said_again(text: str, value: str) -> str | None:
         if clause.lower().startswith(value.lower() + " ") or (
                 " " in value and re.match(rf"{re.escape(value)}\w+$", clause.strip(" .!"), re.IGNORECASE)):
             longer = _clean_company(_cut(clause))
-            added = set(re.findall(r"[\w']+", (longer or "")[len(value):].lower()))
-            if added & _A_REMARK:  # "Nova. It's Nova as in the star.", "Kestrel. It's Kestrel like the bird."
-                return None
+            if longer and (remark := _A_REMARK.search(longer, len(value))):
+                # "Nova. It's Nova as in the star.": no more of the name; "Acme Corporation in full": what precedes
+                longer = strip_edges(longer[: remark.start()])
             return longer if longer and len(longer) > len(value) else None
     return None
 
 
-_A_REMARK = {"as", "like", "too", "because", "spelled", "spelt", "since", "so", "but", "which", "who", "that", "is",
-             "was", "not", "just", "also", "normally", "really", "on", "in", "full", "name", "anyway", "sign",
-             "trading"}
+_A_REMARK = re.compile(r"\s+(?:(?:as|like|too|because|spelled|spelt|since|so|but|which|who|that|is|was|not|just|also|"
+                       r"normally|really|anyway)\b|in full\b|on paper\b|on the \w+|full name\b|trading name\b)",
+                       re.IGNORECASE)
 
 
 _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|eleven|twelve|\w+teen)\s+"
