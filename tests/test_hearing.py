@@ -119,6 +119,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("W, as in whiskey, H, as in hotel, I, as in India, D, as in tankle, as in alpha", "whita"),
     ("D, as in Delta, B, as in vector, R as in Romano, P as in Lena", "dvrl"),
     ("I, as an endia, and as in November, he is a neckl", "ine"),
+    ("He has in pop, he has in alpha, L as in Lima", "pal"),  # Papa written "pop" (heldout-10/12/14/16)
+    ("R as in Romeo, he has in tank, O, H as in hotel", "rth"),  # Tango written "tank"
     ("He has enough C as in Charlie, H as in Hotel", "ach"),  # "A as in Alpha" as Whisper tiny writes it
     ("He has in health, M has in mic, he has in health", "ama"),
     ("T as in tango. So, as an alpha. as an alpha, double L as in Lima", "tall"),  # one key phrase written twice
@@ -388,10 +390,10 @@ def test_in_two_parts_a_part_not_understood_is_asked_for_again_and_a_whole_addre
     patient.opening()
     for index, text in enumerate(whole, start=1):
         patient.handle(text, index)
-    reply = patient.handle("Hmm, let me think.", 7)
+    reply = patient.handle("Hmm, the usual one.", 7)
     assert "spell the part before the at" in reply.text and "email" not in patient.values, reply.text
     state, _ = start(*whole)
-    reply = state.handle("Hmm, let me think.", 7)  # the attempts are spent: flagged for staff, no loop
+    reply = state.handle("Hmm, the usual one.", 7)  # the attempts are spent: flagged for staff, no loop
     assert "follow up about your email address" in reply.text and "email" in state.flagged, reply.text
     state, _ = start(*whole)
     reply = state.handle("V, I, K, R, A, M, dot, M, E, N, O, N, at, M, A, L, A, B, A, R, E, X, P, O, R, T, S, "

@@ -18,13 +18,28 @@ _ASKED_BACK = re.compile(r"^[^.?!]*\?+\s+(?=\S)")
 # correction (no pause after the "no").
 _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wait|i mean|actually)\b|"
                         r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
-                        r"actually[,.]?\s+(?:sorry|no)\b|(?:wait|hang on)[,.]?\s+no\b|(?:wait|hang on)(?=,)|"
+                        r"actually[,.]?\s+(?:sorry|no)\b|(?P<held>wait|hang on)[,.]?\s+(?:no|sorry|actually|i mean)\b|"
+                        # a lone "wait" after a pause, not "people wait," nor "and wait," nor "Wait, and also …"
+                        r"(?<=[,.;!?]\s)(?P<lone>wait|hang on)(?=,(?!\s*(?:and|also|plus)\b))|"
                         r"i mean(?=,)|scratch that|let me start (?:again|over)|correction|"
                         r"(?<=[.!?]\s)(?:oh[,.]?\s+)?sorry[,.]\s+(?=(?:i meant?|make that|it should be|that should be|"
                         r"(?:first|last) name first|surname first|the other way (?:round|around)|wrong way round)\b))"
                         r"[,.;:]?\s*", re.IGNORECASE)
 # What the value is not, then what it is: "It's not sarah with an h, it's sara, …", "not Catherine with a C, it's
 # Kathryn": only for a name or an address, where what it is not is a spelling of it
+_ASKED = re.compile(r"^(?:do|does|did|is|are|can|could|should|would|what|which|how|why|who|where|when)\b[^.!]*\?\s*$",
+                    re.IGNORECASE)
+# What follows a lone "wait" that corrects nothing: the caller needs a moment, or adds to the answer
+_NO_VALUE_AFTER_WAIT = re.compile(r"(?:someone|somebody|let me|i need|i have to|i'll|hang on|hold on|one (?:sec|second|"
+                                  r"moment|minute)|just a|give me|bear with|about that|"
+                                  r"i'm (?:driving|in the car|on the road)|bad line|(?:it's|it is) (?:noisy|loud)|"
+                                  r"my (?:phone|other line))\b|^\W*$", re.IGNORECASE)
+_ADDED = re.compile(r"(?:(?:i'm |i am )?also|or|and)\b", re.IGNORECASE)  # "Wait, and also …": more, not instead
+# A moment asked for before the value: "hang on, fifteen", "let me count. Fifteen."
+_MOMENT = re.compile(r"(?:hang on|hold on|let me (?:think|count|check|see|spell it)|give me a (?:second|sec|moment|"
+                     r"minute)|one (?:sec|second|moment|minute)|just a (?:sec|second|moment|minute))[,.;:]\s*",
+                     re.IGNORECASE)
+_I_MEAN = re.compile(r"^i mean[,.]?\s*", re.IGNORECASE)
 _NOT_THIS_BUT = re.compile(r"^.*?\bnot\s+[\w' -]+?,\s*(?:it's|it is|but)\s+(?=\S)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
 
@@ -44,6 +59,14 @@ def corrected_parts(text: str) -> tuple[str, str] | None:
         return None
     last = corrections[-1]
     tail = text[last.end():].strip()
+    if _ASKED.match(tail):  # "Acme Logistics. Wait, do you mean the parent company?": a question, no correction
+        return None
+    tail = _I_MEAN.sub("", tail)  # "Wait, sorry, I mean Acme Holdings."
+    if last["lone"] or last["held"]:
+        while moment := _MOMENT.match(tail):  # "Wait, no, hang on, fifteen.": the value after the moment asked for
+            tail = tail[moment.end():]
+        if tail.endswith("?") or _NO_VALUE_AFTER_WAIT.match(tail) or (last["lone"] and _ADDED.match(tail)):
+            return None  # "Owner. Wait, official title?", "Owner. Hang on, someone's at the door."
     return (text[: last.start()], tail) if re.search(r"\w", tail) else None
 
 
@@ -76,16 +99,24 @@ def without_what_it_is_not(text: str) -> str:
 
 # The value the caller asks to be written, after saying more: "Nguyen Thi Lan, but put Lan Nguyen, that's easier.",
 # "Baker, owner, cleaner, all of it. Put owner.", "Skipper, I guess? Say fleet manager."
-_PUT_DOWN = re.compile(r"(?:^|(?<=[.!?])\s+|,\s*(?:but|so|just)\s+)(?:(?:but|so|just)\s+)*"
-                       r"(?:put|write|say|go with|use)\s+(?:(?:it|me|that)\s+)?(?:down\s+)?(?:as\s+)?"
-                       r"(?P<x>(?!(?:it|simply|that|this|so|, )\b)[^,.;!?]+?)\s*(?:[,.;!?]|$)", re.IGNORECASE)
+# Only the value itself, then the end of the sentence or "that's easier": not "Put Dr if you like.", "Say that again?",
+# "Use the full name.", "Say Cheese, like the photo." (a company's own name), "Write to me at the office."
+_PUT_DOWN = re.compile(r"(?:^|(?<=[.!])\s+|,\s*(?:but|so|just)\s+)(?:(?:but|so|just)\s+)*"
+                       r"(?:put|write|say|go with|use)\s+(?:(?:it|me)\s+(?:down\s+)?as\s+|down\s+(?:as\s+)?|as\s+)?"
+                       r"(?P<x>(?!(?:it|simply|that|this|so|the|a|an|to|in|for|back|again|however|whatever|hello|"
+                       r"if|me|my|your|capitals)\b)[^,.;!?]+?)"
+                       r"(?:,\s*(?:that's|it's|that is|it is)\s+(?:easier|simpler|fine|better|shorter)\s*)?[.!]?$",
+                       re.IGNORECASE)
+_NOT_IN_A_VALUE = re.compile(r"\b(?:if|for short|please|in the|at the|to me|for me|like)\b", re.IGNORECASE)
 
 
 def put_down(text: str) -> str | None:
     """What the caller, after saying more, asks to be written ("…, but put Lan Nguyen, that's easier."); None when
     they ask for nothing so. Only after something else was said: a reply that is all "Say twelve." is the value."""
-    said = [*_PUT_DOWN.finditer(text)][-1:]
-    return said[0]["x"] if said and said[0].start() > 0 and said[0]["x"].strip() else None
+    said = _PUT_DOWN.search(text)
+    if said is None or said.start() == 0 or not said["x"].strip() or _NOT_IN_A_VALUE.search(said["x"]):
+        return None
+    return said["x"]
 
 
 def later_sentences(text: str) -> list[str]:

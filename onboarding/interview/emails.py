@@ -38,7 +38,7 @@ COMMON_DOMAIN_WORDS = {*PROVIDERS, "example", "com", "org", "net", "edu", "gov",
 
 _PREFIXES = [
     r"(?:yes|yeah|yep|sure|ok|okay|so|well|right|alright|oh|sorry)\b[,.]?",
-    r"(?:it's|it is|that's|that is|this is|i'm)\b",  # "I'm": Whisper's rendering of a leading "um"
+    r"(?:it's|it is|that's|that is|this is|i'm)\b(?:\s+just\b)?",  # "I'm": Whisper's rendering of a leading "um"
     r"(?:my|the|our|your)?\s*(?:work\s+|business\s+|personal\s+)?e-?\s?mail"
     r"(?:\s+address(?:es\b)?)?(?:\s+is|'s)?\b:?",  # "address is" is often heard as "addresses"
     r"(?:you can )?(?:reach|email|contact|find) me (?:at|on)\b",
@@ -319,8 +319,8 @@ def _fix_domain(address: str) -> tuple[str, float]:
 
 # "…dot com, that's R O B": letters after the address that spell (and confirm) its local part
 # ("…, and Nkechi is N K E C H I": one word of it)
-_SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's|(?:and\s+)?[A-Za-z]+(?:\s+is|'s))"
-                            r"\s*[,:]?\s+"
+_SPELLED_AFTER = re.compile(r"[,.;]?\s*(?:that's|that is|spelled|spelt|so that's|"
+                            r"(?:and\s+)?(?P<named>[A-Za-z]+)(?:\s+is|'s))\s*[,:]?\s+"
                             r"(?P<x>(?:[A-Za-z](?:[\s,.-]+|$)){2,})$", re.IGNORECASE)
 
 
@@ -333,6 +333,7 @@ _SPACING_BEFORE_AT = re.compile(r"[,;]?\s+(?:all\s+)?(?:one word|together|no spa
 _SPACING_INSIDE = re.compile(r",\s*(?:all\s+)?(?:one word|together|no spaces?|all joined|no dots?|no apostrophes?|"
                              r"no hyphens?|no dashes?)\s*,(?=\s*\S)", re.IGNORECASE)
 _SPACING_AFTER = re.compile(r"(?:[,;]|\.(?=\s))\s*[\w' ]*?\b(?:one word|together|no spaces?|all joined|no dots?|"
+                            r"no dash(?:es)?|no hyphens?|no apostrophes?|"
                             r"lower ?case|small letters|no accents?)\b[\w' ]*\W*$"
                             r"|\s+all (?:one word|together)\W*$", re.IGNORECASE)
 # "the best one is omar dot haddad at …", "my work one's …": what comes before the last "is" ahead of the "at"
@@ -350,6 +351,38 @@ _ENDING_CORRECTED = re.compile(
     rf"[,.]?\s+(?:(?:no|oh|sorry|actually|wait)[,.]?\s+)*(?:(?:it's|it is|that's|that is|it should be)\s+)?"
     rf"(?:(?P<new>{_ENDING})[,.]?\s+not\s+(?P<old>{_ENDING})|not\s+(?P<old2>{_ENDING})[,.]?\s+(?:(?:it's|but)\s+)?"
     rf"(?P<new2>{_ENDING}))\W*$", re.IGNORECASE)
+
+
+# A letter named as such inside the address: "Chloe, then the letter P, at hotmail …" is "chloe p at hotmail …"
+_LETTER_NAMED = re.compile(r",?\s+(?:then|and|plus)\s+(?:the\s+)?letter\s+([A-Za-z])\b,?", re.IGNORECASE)
+# The domain said again after the address: "carlos at mendes dash tech dot com. No wait, mendestech dot com, no dash."
+_DOMAIN_CORRECTED = re.compile(r"[.,;]?\s+(?:(?:no|sorry|wait|actually|oh|i mean)[,.]?\s+)+(?:it's\s+|it is\s+)?"
+                               r"(?:at\s+)?(?P<d>(?!(?:use|try|our|my|the|website|it's)\b)[a-z][\w-]*(?:\s+[a-z][\w-]*)?"
+                               r"(?:\s+dot\s+[a-z]+)+)(?:[.,]\s+(?P<w>[a-z]+))?\W*$",
+                               re.IGNORECASE)
+
+
+_COMMON_ENDINGS = {"com", "net", "org", "co", "uk", "io", "ie", "de", "au", "nz", "ca", "in", "us", "info", "biz"}
+_PREFIX_WORDS = re.compile(r"^(?:(?:it's|it is|sure|yes|yeah|so|um|uh|my email is|email is)[,.]?\s+)+")
+
+
+def _with_domain_corrected(text: str) -> str:
+    """The address with the domain the caller said again after it ("…, no wait, mendestech dot com"): only when
+    the address before has an "at" and what is said again has none."""
+    said = _DOMAIN_CORRECTED.search(text)
+    if said is None or re.search(r"\bat\b", said["d"], re.IGNORECASE):
+        return text
+    label = re.split(r"\s+dot\s+", said["d"])[0]
+    local = re.findall(r"[a-z0-9]+", _PREFIX_WORDS.sub("", text[: said.start()].lower().rsplit(" at ", 1)[0]))
+    first, endings = label.lower().split()[0], re.split(r"\s+dot\s+", said["d"].lower())[1:]
+    if local and (first == local[0] or (first.startswith(local[0]) and not set(endings) & _COMMON_ENDINGS)):
+        # "jo at gmail dot com. Sorry, it's jo dot ma.": the local part said again, not a domain
+        return text
+    if said["w"] and said["w"].lower() != re.sub(r"[\s-]", "", label.lower()):  # "…, iyer labs dot in. Iyerlabs"
+        return text
+    before = text[: said.start()]
+    at = list(re.finditer(r"\bat\b", before, re.IGNORECASE))
+    return before[: at[-1].end()] + " " + said["d"] if at and at[-1].start() > 0 else text
 
 
 def _with_ending_corrected(text: str) -> str:
@@ -381,18 +414,32 @@ def normalize_email(text: str, *, endings: bool = True) -> tuple[str, float] | N
     if spelled_after:
         raw = raw[: spelled_after.start()]
     raw = _SPACING_AFTER.sub("", _SPACING_BEFORE_AT.sub(" ", _SPACING_INSIDE.sub(" ", raw)))
+    raw = _with_domain_corrected(_LETTER_NAMED.sub(r" \1", raw).strip(" ,"))
     raw = _SO_LOCAL.sub("", _without_talk_first(raw))
     raw = _TALK_BEFORE.sub("", raw) if " at " in raw.lower() else raw
     raw = without_spelled_echo(raw)
     result = _normalize_email(raw, endings)
     if result and confirm and "@" in result[0]:  # the spelling wins over what was heard of the local part
         local, _, domain = result[0].partition("@")
-        if confirm in re.sub(r"[^a-z]", "", domain) and confirm not in re.sub(r"[^a-z]", "", local):
+        named = (spelled_after["named"] or "").lower()
+        local_words = re.split(r"[._-]", local)
+        if named and min(edit_distance(named, word) for word in local_words) > 1 and confirm in re.sub(
+                r"[^a-z]", "", domain) and (
+                confirm not in re.sub(r"[^a-z]", "", local)):
             return result  # "…, at lekkihomes dot com dot ng. Lekki is L-E-K-K-I.": a word of the domain, as heard
+        if spelled_after["named"] and (spelled_domain := _domain_spelled(local, domain, confirm)) is not None:
+            return (f"{local}@{spelled_domain}", result[1]) if validate.email_address(
+                f"{local}@{spelled_domain}", endings=endings) else result
         local = _confirmed(local, confirm)
         if validate.email_address(f"{local}@{domain}", endings=endings):
             return f"{local}@{domain}", result[1]
+    if result and _NO_HYPHEN.search(text) and "-" in result[0].partition("@")[0]:  # "mary-jane at …, no hyphen"
+        local, _, domain = result[0].partition("@")
+        return f"{local.replace('-', '')}@{domain}", result[1]
     return result
+
+
+_NO_HYPHEN = re.compile(r"\bno (?:hyphens?|dash(?:es)?)\b", re.IGNORECASE)
 
 
 # A word that may be part of an address said aloud: no sentence of talk holds one
@@ -415,6 +462,22 @@ def _without_talk_first(raw: str) -> str:
     return " ".join(sentences)
 
 
+def _domain_spelled(local: str, domain: str, spelled: str) -> str | None:
+    """The domain with its name as the caller spelled it after the address, when the spelling is of the domain's
+    name misheard ("… at burstin dot pl, Bursztyn is B-U-R-S-Z-T-Y-N"): closer to it than to any word of the local
+    part, and near enough to be the same word; None otherwise."""
+    label, _, rest = domain.partition(".")
+    if label in PROVIDERS or domain in WELL_KNOWN_DOMAINS or len(label) < 4:  # "leigh at me dot com, Lee is L-E-E"
+        return None
+    words = re.split(r"[._-]", local)
+    to_label = edit_distance(label, spelled)
+    if to_label == 0 or to_label > max(2, len(spelled) // 3) or not rest:
+        return None
+    if any(edit_distance(word, spelled) <= to_label for word in words):
+        return None
+    return f"{spelled}.{rest}"
+
+
 def _confirmed(local: str, spelled: str) -> str:
     """The local part as a spelling after the address gives it: the whole of it ("rob…, that's R O B"), or the
     one word of it the caller spelled ("ros dot achebe…, that's A C H E B E" spells "achebe", not the address: it
@@ -432,6 +495,11 @@ def _confirmed(local: str, spelled: str) -> str:
     return spelled
 
 
+# A generic ending with more after it that is no country code ("acme.com.ohourwebsiteisacme.co.uk"): the address
+# ended there and talk was glued on
+_TALK_AFTER_ENDING = re.compile(r"(?<=@)[a-z0-9-]+\.(?:com|net|org|io)(?=\.(?![a-z]{2}$)[a-z0-9-]{3,}\.)")
+
+
 def _normalize_email(raw: str, endings: bool) -> tuple[str, float] | None:
     formatted = _FORMATTED.search(raw)
     if formatted and " at " not in raw.lower() and " dot " not in raw.lower():
@@ -445,6 +513,8 @@ def _normalize_email(raw: str, endings: bool) -> tuple[str, float] | None:
         candidate, penalty = _fix_domain(candidate)
         confidence = 0.85 - penalty - guessed
     candidate = candidate.strip(".")
+    if (ended := _TALK_AFTER_ENDING.search(candidate)) is not None:  # "… dot com. Oh, our website is …": talk
+        candidate, confidence = candidate[: ended.end()], min(confidence, 0.5)  # glued on: cut, read back
     if not EMAIL_RE.fullmatch(candidate) or ".." in candidate or (
             validate.email_address(candidate, endings=endings) is None):
         return None

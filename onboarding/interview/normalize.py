@@ -11,6 +11,7 @@ capacity and plan sizing, where under-counting is the costlier mistake.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import itertools
 import re
@@ -111,14 +112,22 @@ _TOTAL = re.compile(r"\b(?:so|that's|that is|that makes|which makes|makes|call i
                     r"(?P<n>[\w-]+(?:\s+[\w-]+)?)(?:\s+(?:in total|total|all together|altogether|all told|people|"
                     r"of us))?\W*$")
 # the team named among other numbers: "three hundred and twenty units and a team of eight"
-_TEAM_OF = re.compile(r"\b(?:a |the |our )?(?:team|staff|crew|workforce|headcount) of\s+(?:about\s+|around\s+|just\s+)?"
+_TEAM_OF = re.compile(r"(?:^|\b(?:a|the|our|my)\s+)(?:team|staff|crew|workforce|headcount) of\s+"
+                      r"(?:about\s+|around\s+|just\s+)?"
                       r"(?P<n>[\w-]+(?:\s+[\w-]+){0,2})")
 # the caller counted on top of those they named: "Half a dozen nail techs plus me.", "twelve, not counting me"
-_AND_ME = re.compile(r"\b(?:plus|and|not counting|not including|excluding|besides)\s+(?:me|myself)\W*$")
+_AND_ME = re.compile(r"\b(?:plus|not counting|not including|excluding|besides)\s+(?:me|myself)\b")
+# so many people to each of so many things: "Five boats, two crew each" is ten
+_EACH = re.compile(r"\b(?P<a>[\w-]+)\s+(?P<things>[a-z]+),?\s+(?:with\s+)?(?P<b>[\w-]+)\s+(?:[a-z-]+\s+)?"
+                   r"(?:each|on each|in each|per (?!(?:day|shift|night|week|month|year)s?\b)[a-z]+)\b"
+                   r"(?!\s+(?:day|shift|night|week|month|year)s?\b)")
+_TIMES = {"days", "weeks", "months", "years", "shifts", "nights", "hours"}
 # parts of a team said one after the other: "twelve engineers and three designers" (not "… and three offices")
 _NOT_PEOPLE = {"offices", "office", "locations", "location", "sites", "branches", "stores", "shops", "vans", "trucks",
                "years", "clients", "customers", "countries", "cities", "states", "departments", "teams", "products",
-               "restaurants", "clinics", "schools", "hotels", "warehouses", "days", "weeks", "months"}
+               "restaurants", "clinics", "schools", "hotels", "warehouses", "days", "weeks", "months", "units",
+               "properties", "rooms", "beds", "boats", "vehicles", "machines", "apartments", "flats", "homes",
+               "houses", "tables", "acres"}
 # "Me and three others", "myself plus two more": the caller and those they count ("only me" alone is one)
 _ME_AND = re.compile(r"\b(?:me|myself|i)\s+(?:and|plus)\s+(?P<n>[\w-]+)\s+(?:others?|more|other people|[a-z-]+s)\b")
 # A count heard as the word it sounds like ("just four of us" heard "just for us"), only before who is counted
@@ -136,6 +145,24 @@ _VAGUE = [  # vague small quantities, only when no number was said
     (r"\b(?:a|the) couple(?: of)?\b", 2), (r"\b(?:a|the) few\b", 3), (r"\b(?:a|the) handful\b", 5),
     (r"\bseveral\b", 5),
 ]
+
+
+def _team_of(low: str) -> re.Match[str] | None:
+    """ "a team of eight" when every number said before it counts things, not people ("three hundred and twenty
+    units and a team of eight"); not "Forty, the sales team of twelve is the biggest"."""
+    team = _TEAM_OF.search(low)
+    if team is None:
+        return None
+    if find_numbers(tokens(low[team.end():])) or len(find_numbers(tokens(team["n"]))) != 1:
+        return None  # "Our team of ten engineers plus three in sales.", "a team of eight or nine"
+    return team if _only_things_before(low, team.start()) else None
+
+
+def _only_things_before(low: str, at: int) -> bool:
+    """Every number said before `at` counts things, not people ("three hundred and twenty units and …")."""
+    toks = tokens(low[:at])
+    return all(end < len(toks) and (toks[end] in _NOT_PEOPLE or f"{toks[end]}s" in _NOT_PEOPLE)
+               for _, _, end in find_numbers(toks))
 
 
 def _vague(low: str, table: list[tuple[str, int | dict[str, int]]]) -> int | None:
@@ -229,9 +256,12 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     confidence = 0.9
     counted_from = 0  # where what the caller counts on top of themselves ("plus …") may start
     # the caller's own total ("…, so call it fourteen"), or the team named among other numbers ("… a team of eight")
-    if (total := _TOTAL.search(low) or _TEAM_OF.search(low)) and (
+    if (total := _TOTAL.search(low) or _team_of(low)) and (
             said := find_numbers(tokens(total.group("n")))) and said[0][1] == 0:
-        value, confidence = said[0][0], 0.85
+        value, confidence = said[0][0] + bool(total.re is _TEAM_OF and _AND_ME.search(low)), 0.85
+    elif (each := _EACH.search(low)) and each["things"] in _NOT_PEOPLE - _TIMES and _only_things_before(
+            low, each.start()) and (a := find_numbers(tokens(each["a"]))) and (b := find_numbers(tokens(each["b"]))):
+        value, confidence = a[0][0] * b[0][0] + bool(_AND_ME.search(low)), 0.6  # worked out here: read back
     elif (listed := _listed(low)) is not None:
         value, confidence = listed, 0.8  # added up here, not said
     elif (me_and := _ME_AND.search(low)) and (others := find_numbers(tokens(me_and.group("n")))):
@@ -471,29 +501,49 @@ def normalizer_for_kind(kind: str) -> Callable[[str], Normalized | None]:
     """
     if kind in _BY_KIND:
         return functools.partial(_answer_in, _BY_KIND[kind], one_word_fixes=kind == "person_name",
-                                 put_value=kind not in _SENTENCE_KINDS)
+                                 put_value=_PUT_CHECKS.get(kind))
     return functools.partial(normalize_value, load_definition().field(kind))
 
 
-# Kinds whose answer is a sentence of the caller's own: "Say we want more leads." is all of it
-_SENTENCE_KINDS = ("free_text", "text")
+def _names_only(value: str) -> bool:
+    """A name asked to be written is capitalised words ("but put Lan Nguyen"), not "Put Andy on the badge"."""
+    words = value.split()
+    return 1 <= len(words) <= 4 and all(word[:1].isupper() for word in words)
+
+
+def _a_title(value: str) -> bool:
+    """A title asked to be written ends in a title's word ("Say fleet manager."), not "Put founder too"."""
+    return 1 <= len(value.split()) <= 4 and work.ends_in_title_word(value)
+
+
+# What a value the caller asks to be written ("…, but put X") must look like, per kind; a kind not here never
+# takes one (a count said after "Say" is a projection: "Twenty. Say twenty-five by summer.")
+_PUT_CHECKS: dict[str, Callable[[str], bool]] = {"person_name": _names_only, "role": _a_title}
 
 
 def _answer_in(normalizer: Callable[[str], Normalized | None], text: str, one_word_fixes: bool = False,
-               put_value: bool = False) -> Normalized | None:
+               put_value: Callable[[str], bool] | None = None) -> Normalized | None:
     """The value in a whole reply, as a careful operator finds it: nothing in a reply that is no answer ("Hold on
     one moment.", "Why do you need that?"); after a question the caller asked back first ("Do you mean my
     employer? That's …"); the value said after a correction mid-answer ("It was twenty, no, twenty-four"); else
     the reply as said, else a later sentence of it ("I'm the one who booked the demo. Oskar Lindholm."), else the
     reply without a remark after the value ("… at outlook dot com. I know, I know."). With `put_value`, what the
-    caller asks to be written after saying more comes first ("Baker, owner, cleaner, all of it. Put owner.")."""
+    caller asks to be written after saying more comes first ("Baker, owner, cleaner, all of it. Put owner."), when
+    it looks as `put_value` requires."""
     text = with_one_word_said(without_asked_back(text or ""))
     if classify_reply(text) in _NOT_ANSWERS:
         return None
-    if put_value and (asked := put_down(text)) is not None and (value := normalizer(asked)) is not None:
-        if one_word_fixes and isinstance(value.value, str) and " " not in value.value and (
-                whole := normalizer(text)) is not None and value.value in str(whole.value).split():
-            return whole  # "It's Benjamin Okafor. Everyone calls me Ben, but put Benjamin.": the name he uses
+    if put_value and (asked := put_down(text)) is not None and put_value(asked) and (
+            value := normalizer(asked)) is not None:
+        if one_word_fixes and isinstance(value.value, str) and (whole := normalizer(text)) is not None and len(
+                words := str(whole.value).split()) > 1:
+            said = value.value.lower().split()
+            # "It's Benjamin Okafor. …, but put Benjamin.", "Giovanni De Luca, but put De Luca.": a part of the
+            # whole name said before, in its order, is that name
+            if any([w.lower() for w in words[at:at + len(said)]] == said for at in range(len(words))):
+                return whole
+            if len(said) == 1:  # "Rebecca Hollingsworth, but put Becky.": the name asked for, with the surname
+                return _name_put_for(words, value, whole)
         return value
     corrected = corrected_parts(text)
     if corrected is not None and (value := _corrected_value(normalizer, *corrected, one_word_fixes)) is not None:
@@ -524,6 +574,19 @@ def _corrected_value(normalizer: Callable[[str], Normalized | None], before: str
     return value
 
 
+def _name_put_for(words: list[str], put: Normalized, whole: Normalized) -> Normalized:
+    """The whole name with the word the caller asked for in place of the given name it is a form of ("Rebecca" and
+    "Becky" share "bec", "Rose" and "Rosie"), the words after it kept ("Gio de Luca"); the whole name when it is a
+    form of none ("Zhang Wei, but put David": which is the surname is not known)."""
+    asked = str(put.value)
+    for at, word in enumerate(words[:-1]):
+        common = difflib.SequenceMatcher(None, word.lower(), asked.lower()).find_longest_match()
+        if common.size >= 3:  # the surname kept, with its particle ("Gio de Luca"), not the middle names
+            kept = words[at + 1:] if words[at + 1].lower() in people.PARTICLES else words[-1:]
+            return Normalized(" ".join([asked, *kept]), min(whole.confidence, put.confidence))
+    return whole
+
+
 _NOT_ANSWERS = ("repeat", "dont_know", "stop", "wait", "question")
 
 
@@ -533,7 +596,7 @@ def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
     rather not say.") is none for any field: the interview classifies it first in a call, and a typed correction
     or the REST door must not store it either."""
     return _answer_in(functools.partial(_normalize_for, spec), text, one_word_fixes=spec.kind == "person_name",
-                      put_value=spec.kind not in _SENTENCE_KINDS)
+                      put_value=_PUT_CHECKS.get(spec.kind))
 
 
 def _normalize_for(spec: FieldSpec, text: str) -> Normalized | None:

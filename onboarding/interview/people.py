@@ -7,7 +7,9 @@ give it the capitalisation a profile should show, whether STT produced lowercase
 
 from __future__ import annotations
 
+import itertools
 import re
+import unicodedata
 
 from onboarding.interview.answer_text import without_what_it_is_not
 from onboarding.interview.spoken import (
@@ -32,7 +34,8 @@ _NAME_INTRO = (r"(?:my (?:full |first )?name(?:'s| is)|the name(?:'?s| is)|(?:fu
                r"this is|call me|you can call me|it's|it is|they call me|that's|that is|"
                r"you're (?:speaking|talking) (?:with|to)|you are (?:speaking|talking) (?:with|to)|"
                r"(?:you've|you have) got|speaking with|i go by|(?:you can )?put me down as|"
-               r"(?:put|book) (?:it|me|that) (?:down )?under(?: the name)?|that would be|that'd be|it would be|"
+               r"(?:you can |just )?(?:put|book) (?:it|me|that) (?:down )?under(?: the name)?|"
+               r"that would be|that'd be|it would be|"
                r"it'd be)\b[,:]?")
 _NAME_STOP = {"from", "at", "and", "with", "i", "i'm", "im", "here", "the", "a", "an", "working", "work", "is",
               "calling", "speaking", "thanks", "thank", "but", "so", "who", "in", "of", "for", "please", "as",
@@ -72,6 +75,10 @@ def capitalize_name_word(word: str, first: bool = True) -> str:
     return low[:1].upper() + low[1:]
 
 
+def _unaccented(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
+
+
 def _similar(spelled: str, word: str) -> bool:
     spelled, word = spelled.lower(), word.lower()
     return spelled[:1] == word[:1] or (abs(len(spelled) - len(word)) <= 1 and spelled[-1:] == word[-1:])
@@ -89,7 +96,8 @@ _GOES_BY = re.compile(r"^.*?\b(?:calls? me|call me|go by|goes by|known as)\s+[\w
 _WHERE_WRITTEN = re.compile(r"[,]?\s+(?:on paper|officially|legally|on my passport)\W*$", re.IGNORECASE)
 # The name said last as what the caller settles on: "Sakamoto Haruto, first name first, so Haruto Sakamoto"
 # An aside inside the name: "Bartholomew, as in the saint, Quigley"
-_ASIDE = re.compile(r",\s*as in the [a-z][a-z' ]*,\s*")
+_ASIDE = re.compile(r"(?P<first>[\w'-]+),\s*as in the [a-z][a-z' ]*,\s*(?P<last>[A-Z][a-z][\w'-]*)"
+                    r"(?=\W*(?:,\s*(?:yeah|yes|please|thanks)\W*)?$)")
 _SO_NAME = re.compile(r"^(?i:so)\s+(?=[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+$)")  # capitalised words: a name
 
 
@@ -101,13 +109,26 @@ def _without_chatter(text: str) -> str:
     return " ".join(sentences)
 
 
+_NAMESAKE = re.compile(r"\b(?:like|as in)\b|\bsame (?:spelling|name)\b|\bthe (?:singer|actor|actress|footballer|"
+                       r"player|basketball|artist|writer|president|band|film)\b", re.IGNORECASE)
+
+
 def _whole_name_later(clauses: list[str]) -> str | None:
     """The first later clause of two or three capitalised words one of which is (or begins with) the single word
     said first."""
     first = clauses[0].strip(".").lower()
-    for clause in clauses[1:]:
+    if any(re.search(r"\bno relation\b", clause, re.IGNORECASE) for clause in clauses):
+        return None  # "Lee. Bruce Lee, no relation."
+    for at, (before, clause) in enumerate(itertools.pairwise(clauses), start=1):
         words = clause.strip(". ").split()
-        if 2 <= len(words) <= 3 and all(w[:1].isupper() for w in words) and any(
+        if re.search(r"\b(?:my|our|his|her|their)\b", before, re.IGNORECASE):  # "Sam. My boss, Sam Porter, …"
+            continue
+        after = clauses[at + 1] if at + 1 < len(clauses) else ""
+        if _NAMESAKE.search(after) or (re.search(r"\bthe\b", before, re.IGNORECASE) and after and not set(
+                re.findall(r"[a-z']+", after.lower())) <= _CHATTER | {"that's", "me", "please"}):
+            continue  # "Jones. Tom Jones, like the singer.": a namesake; "The boss, Sam Porter, booked it."
+        if 2 <= len(words) <= 3 and all(w[:1].isupper() and w.lower() not in _NAME_STOP | _NOT_NAMES | {"like"}
+                                        for w in words) and any(
                 w.lower() == first or (len(first) >= 3 and w.lower().startswith(first)) for w in words):
             return clause
     return None
@@ -119,7 +140,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         return None
     text = without_what_it_is_not(strip_fillers(strip_edges(text)))
     text = _WHERE_WRITTEN.sub("", _GOES_BY.sub("", text))
-    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", _ASIDE.sub(" ", text))))
+    text = without_spelled_echo(_without_chatter(_WRITTEN_WITH.sub("", _ASIDE.sub(r"\g<first> \g<last>", text))))
     if named := _NAMED_PARTS.search(text):
         text = f"{named['first']} {named['last']}"
     text = strip_leads(_NAME_ANCHOR.sub("", text), _LEAD, _NAME_INTRO, _TITLE)
@@ -159,7 +180,8 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     confidence = 0.9 if len(words) >= 2 else 0.75
     if spelled:
         confidence = 0.95
-        same = [i for i, w in enumerate(words) if w.lower() == spelled.lower()]
+        # "João Pereira. J-O-A-O.": no spelling carries an accent, so a word it spells without one is that word
+        same = [i for i, w in enumerate(words) if _unaccented(w) == spelled.lower()]
         similar = [i for i, w in enumerate(words) if _similar(spelled, w)]
         if same:
             pass  # the caller spelled a word we already heard right

@@ -51,7 +51,10 @@ _WAIT = re.compile(
     r"wait a (?:second|sec|moment|minute))[,.!]?\s*)+"
     # what keeps them, not an answer: "let me just pull over", "someone's at the door"
     r"(?:(?:let me|i'll|i need to|i have to|i'm (?:just|driving|in the car|getting|looking)|someone(?:'s| is)|"
-    r"there's someone|my (?:kid|son|daughter|dog|other line))\b.*)?$")
+    r"there's someone|my (?:kid|son|daughter|dog|other line))\b.*)?$|"
+    # thinking aloud, nothing more yet: "Hmm, good question.", "Let me think."
+    r"^(?:(?:oh|well|ok(?:ay)?|right|so)[,.]? )*(?:(?:that's |that is )?(?:a )?(?:good|great|tough|fair|big) "
+    r"(?:question|one)|let me (?:think|see)(?: about (?:it|that))?)$")
 # A question back instead of an answer ("Why do you need that?", "Is that important?", "Hello? Are you still
 # there?"): answered, and the question asked again, no attempt used.
 _QUESTION_LEAD = r"^(?:(?:um|uh|sorry|oh|hello|hi|hey|wait)[,.?!]? )*"
@@ -60,13 +63,16 @@ _WHY = re.compile(_QUESTION_LEAD + r"(?:why do you (?:need|want|ask)\b|why(?: is
                   r"required|needed|mandatory)\b|do i (?:have|need) to\b|does (?:it|that|this) matter\b|"
                   # something else asked first: "Could you tell me about pricing first?"
                   r"(?:can|could|would) you (?:tell|explain to|give) me\b(?! a (?:call|ring|buzz))|"
-                  r"what do you (?:mean|offer)\b)")
+                  r"what do you (?:mean|offer)\b|is (?:this|it|that) going to take (?:long|a while)$|"
+                  r"how long (?:will|does|is) (?:this|it|that) (?:going to )?(?:take|last)$)")
 _LINE_CHECK = re.compile(_QUESTION_LEAD + r"(?:(?:are you )?still there\b|can you (?:still )?hear me\b|hello\?*$)")
 # Small talk instead of an answer ("Hi, how are you today?", "Lovely weather, isn't it?"): answered in kind, and the
 # question asked again, no attempt used
 _SMALL_TALK = re.compile(_QUESTION_LEAD + r"(?:(?:and )?how(?: are you| are things|"
                          r"(?:'s| is) (?:your day|it going|things))\b|"
-                         r"(?:lovely|nice|terrible|awful|great) (?:weather|day)\b|the weather(?:'s| is)\b)")
+                         r"(?:lovely|nice|terrible|awful|great) (?:weather|day)\b|"
+                         r"the weather(?:'s| is) (?:so |really |just )?(?:terrible|awful|lovely|nice|great|horrible|"
+                         r"dreadful|gorgeous|beautiful|miserable|bad|good)(?: (?:here|today|here today|out here))?$)")
 _YES_WORDS = {"yes", "yeah", "yep", "yup", "ya", "yah", "correct", "right", "exactly", "sure", "absolutely",
               "affirmative", "perfect", "ok", "okay", "good", "great", "fine", "indeed", "definitely",
               "true", "spot", "on", "that's", "thats", "that", "is", "it", "it's", "sounds", "you", "got",

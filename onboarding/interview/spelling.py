@@ -61,6 +61,11 @@ def _tokens(text: str) -> list[str]:
     text = re.sub(r"\.{2,}|…", " ", text)  # "M is in my... okay": Whisper's pause, never a "dot" said
     # "A as in Alpha" as Whisper tiny writes it: "He has enough" ("an alpha" heard as one word)
     text = re.sub(r"\b(he\s+(?:has|as|is))\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
+    # "Tango" written as two words: "he has in tank, O, H has in hotel"
+    # (only when no plain letter follows the O: "T as in tank, O, M" spells T, O, M)
+    text = re.sub(r"\b(in|an)\s+tank,?\s+o\b(?=\W*$|[,.]?\s+[a-z](?:,?\s+(?:as|has|is)\b)|"
+                  r"[,.]?\s+(?!(?:double|triple|dot|at|underscore|hyphen|dash|then|and|capital|lowercase|space)\b)[a-z]{2,})",
+                  r"\1 tango", text, flags=re.IGNORECASE)
     # "kilo. O", "in-boy", "P-at-P-R": punctuation (a dash the caller said is a word, or Whisper's " - ")
     text = re.sub(r"(?<=\w)[.-](?=\s|$)|(?<=\w)-(?=\w)", " ", text)
     return re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d|[.@_+\-]", text)
@@ -151,6 +156,8 @@ _RADIO_AS_HEARD = {
     **dict.fromkeys(("foxtric", "foxtry", "foxtra", "foxtrith", "fokstret", "fokstrat"), "f"),
     "neckl": "e", "yanki": "y", "yanky": "y", "yankie": "y", "wispy": "w", "ouster": "o", "brothel": "b",
     "charley": "c", "charli": "c", "charo": "c",
+    # Papa as Whisper tiny writes it after "P as in" (heard "He has in pop", "D as in pop", "B, as in pop")
+    "pop": "p", "poppa": "p", "tank": "t", "tackle": "t", "brother": "b",
 }
 
 

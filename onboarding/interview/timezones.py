@@ -236,6 +236,12 @@ def _offsets_of(zone: str) -> set[str]:
 _COUNTRY_OF_ZONE = {zone: code for code, zones in pytz.country_timezones.items() for zone in zones}
 
 
+def names_a_place(text: str) -> bool:
+    """Whether `text` is all a place's name: a country, region, US state or city ("Texas", "Western Australia")."""
+    low = folded(text).strip(" .,")
+    return low in _COUNTRY_CODES or low in ZONES or low in _CITIES
+
+
 def country_of_place(text: str) -> str | None:
     """The country (ISO code) of a place named in `text` ("We're in London, so …" → "GB"), None for none."""
     place = _place_zone(text)

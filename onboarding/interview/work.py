@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from onboarding.interview import timezones
 from onboarding.interview.spelling import says_key_words
 from onboarding.interview.spoken import join_spelled, strip_edges, strip_fillers, without_spelled_echo
 
@@ -85,14 +86,20 @@ _AT_COMPANY = re.compile(r"\b(?:over\s+at|at|for|from|with|employed by|(?:owner|
                          r"(?P<x>(?!a team\b|about\b|around\b).+)",
                          re.IGNORECASE)
 # "we're a small design studio called X", "it's a startup named X", "our firm is X", "my own agency, X"
-_CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
+_CALLED = re.compile(rf"(?:\b(?-i:called|named)|(?:^|(?<=[.!?]\s))(?:called|named))\s+(?P<x>.+)|"
                      rf"\b{_KIND_OF_ORG}(?: name)?(?:'s| is)\s+(?:called\s+|named\s+)?"
-                     r"(?P<y>(?!registered|incorporated).+)|"
+                     r"(?P<y>(?!(?:registered|incorporated)\s+(?:as|in|under|with)\b).+)|"
                      rf"\bmy own (?:\w+ )?{_KIND_OF_ORG}\b[,:]?\s+(?P<z>(?!(?:in|at|for|with)\b).+)|"
                      # "it's a family business, Bellini's Pizzeria": what it is, then its name
                      rf"\b(?:a|an|our)\s+(?:[\w-]+\s+){{0,2}}{_KIND_OF_ORG}"
-                     r"(?:\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+)?[,:.]\s+"
-                     r"(?P<v>(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|there|that|"
+                     r"(?>(?P<place>\s+(?:(?:up|down|out|over|based)\s+)?(?:in|near|outside|from)\s+[^,.;]+"
+                     r"(?:,\s*(?-i:[A-Z])[\w-]+(?=,))?))?[,:.]\s+"
+                     # (after a place, a name is capitalised: "a small firm in London, mostly remote" names none)
+                     r"(?P<v>(?(place)(?=(?:the\s+)?(?-i:[A-Z]))|)"
+                     r"(?!(?<=[.!?]\s)(?:called|named)\b)"  # "We're a small agency. Called Redbird."
+                     r"(?!(?:in|at|for|with|we|it|i|they|our|my|not|nothing|just|very|pretty|quite|mostly|mainly|"
+                     r"honestly|basically|actually|really|"
+                     r"there|that|(?-i:called|named)|"
                      r"so|but|and|no|yes|one|two|three|four|five|six|seven|eight|nine|ten|several|many|lots|about|"
                      r"around|over|\d)\b).+)|"
                      # "We were Ortiz Tiles, but now we're Ortiz Surfaces.": the name it has now
@@ -100,11 +107,32 @@ _CALLED = re.compile(rf"\b(?:called|named)\s+(?P<x>.+)|"
                      # "we rebranded, it's Hartley Studio now"; "I trade as Bramble Candles"
                      r"\b(?:it's|it is|we're|we are)\s+"
                      r"(?P<t>(?!(?:a|an|very|quite|really|so|pretty|not)\b)[^,.;]+?)\s+now\b|"
-                     r"\b(?:trad(?:e|es|ing)|registered|incorporated) as\s+(?P<s>.+)|"
+                     r"\btrad(?:e|es|ing) as\s+(?P<s>(?!(?:a|an)\b).+)|"
+                     # a name, capitalised, not a legal form: not "registered as charity number …", "as VAT exempt"
+                     r"\b(?:registered|incorporated) as\s+(?P<q>(?!(?:limited|ltd|llc|llp|plc|pty|inc|cic|gmbh|vat|"
+                     r"charity|charitable|community interest|sole|self|company|partnership|of|a|an)\b)(?-i:[A-Z]).+)|"
+                     # "I'm self-employed, so just Chloe Patterson Photography": the name the caller works under
+                     r"\b(?:self[- ]employed|freelanc\w*)[,.;]\s*(?:so|but)\s+(?:just\s+|it's\s+)?"
+                     r"(?P<r>(?-i:[A-Z])[\w'&-]*(?:\s+(?-i:[A-Z])[\w'&-]*)+)|"
                      # "The one I'm calling for is Bluegate Logistics."
                      rf"\bthe (?:one|{_KIND_OF_ORG}|place)\b[^,.;]*?\bis\s+"
-                     r"(?P<w>(?!(?:a|an|the|called|in|based|registered|incorporated)\b).+)",
+                     r"(?P<w>(?!(?:a|an|the|called|in|based)\b)(?!(?:registered|incorporated)\s+(?:as|in|under|with)\b).+)",
                      re.IGNORECASE)
+
+
+# (framed as a name: "is called", "a firm called"; not "named after my dad", "I called yesterday")
+_CALLED_NAME = re.compile(r"(?:\b(?:is|are|was)\s+|'s\s+|,\s*(?=(?-i:called|named))|"
+                          r"\b(?:a|an|the|our|my)\s+(?:[\w-]+\s+){0,3})(?:called|named)\s+"
+                          r"(?!(?:after|for|me|you|it|yesterday|earlier|before|a|an)\b)(?P<x>.+)", re.IGNORECASE)
+# The caller's own business named: "I'm freelance but my studio is called Pixel Pond" is Pixel Pond (not "I contract
+# for a company called Acme")
+_OWN_NAMED = re.compile(rf"\b(?:my|our)\s+(?:own\s+)?(?:[\w-]+\s+)?{_KIND_OF_ORG}\s+(?:is|'s)\s+(?:called|named)\b",
+                        re.IGNORECASE)
+
+
+# Between a name said after a description and a later "called …": a sentence end or another thing named ("We're a
+# small agency, Redbird. Our parent company is called Flock Group.")
+_ANOTHER_NAMED = re.compile(r"[.!?]\s|\b(?:my|our|the|his|her|their)\b", re.IGNORECASE)
 
 
 def _cut(text: str) -> str:
@@ -177,7 +205,8 @@ _SPELLED_AFTER = re.compile(r",\s*(?P<s>(?:[A-Za-z]-){2,}[A-Za-z])(?:\s+apostrop
 # The long name, then the short one to store: "Raghunathan Analytics Private Limited, but just Raghunathan Analytics
 # is fine.", "Lekki Homes Property Management, or just Lekki Homes."
 _SHORT_FORM = re.compile(r"[,.]?\s+(?:but|or|so)\s+(?:just\s+)(?P<x>[^,.;]+?)"
-                         r"(?:\s+(?:is fine|is okay|is ok|will do|works|is enough|for short))?\W*$", re.IGNORECASE)
+                         r"(?:\s+(?:is fine|is okay|is ok|will do|works|is enough|for short))?(?:,?\s+(?:really|thanks|"
+                         r"please|yeah))?\W*$", re.IGNORECASE)
 
 
 def _without_spelled_after(text: str) -> str:
@@ -196,20 +225,30 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     """ "I work at Initech" -> ("Initech", 0.85); "acme corp." -> ("Acme Corp", 0.75)."""
     if not text or not text.strip():
         return None
-    if (short := _SHORT_FORM.search(text)) and (first := re.match(r"\s*([\w'-]+)", short["x"])) and re.search(
-            rf"\b{re.escape(first[1])}\b", text[: short.start()], re.IGNORECASE):
+    # only words of the long name: not "Harbour Consult, but just Harbour would confuse people."
+    if (short := _SHORT_FORM.search(text)) and set(re.findall(r"[\w'-]+", short["x"].lower())) <= set(
+            re.findall(r"[\w'-]+", text[: short.start()].lower())):
         return normalize_company(short["x"])
     text = _without_spelled_after(_WRITTEN_NOTE.sub("", text))
     text = without_spelled_echo(text)  # "Thistle, T-H-I-S-T-L-E, Ventures": a word of it spelled again
     if _spelling_or_address(text):
         return None
     text = _prepared(text)
-    called = _CALLED.search(text)
-    if _SELF.search(text) and not (called and called.group("s")):  # "freelance, but registered as X" is X
+    # "called X" said anywhere names it: "An agency out in Austin, Texas, called Redbird."
+    # the first said ("Our agency is Redbird, the parent company is called Flock Group."), but a name said as such
+    # over what a description is followed by ("A startup based in Berlin, Series A, called Loomly.")
+    called_name, described = _CALLED_NAME.search(text), _CALLED.search(text)
+    called = called_name if described is None or (called_name and (
+        called_name.start() < described.start() or (described["v"] and not _ANOTHER_NAMED.search(
+            text, described.start("v"), called_name.start("x"))))) else described
+    # "freelance, but registered as X" is X
+    named = called.groupdict() if called else {}
+    if _SELF.search(text) and not (named.get("s") or named.get("q") or named.get("r") or _OWN_NAMED.search(text)):
         return "Self-employed", 0.8
     if called:
-        value = _clean_company(_cut(next(v for v in called.groups() if v)))
-        return (value, 0.85) if value else None
+        value = _clean_company(_cut(next(v for k, v in named.items() if v and k != "place")))
+        if not (named.get("v") and value and timezones.names_a_place(value)):  # "… in Cork, Ireland."
+            return (value, 0.85) if value else None
     at = _AT_COMPANY.search(text)
     described = _NAME_THEN_WHAT_IT_DOES.match(text)
     if at and not (described and at.start() >= described.end("x")):
@@ -225,16 +264,30 @@ def normalize_company(text: str) -> tuple[str, float] | None:
     return (value, 0.75) if value else None
 
 
+_SAID_AGAIN_LEAD = re.compile(r"^(?:(?:sorry|actually|i mean|no)[,.]?\s+)*(?:it's|it is|that's|that is)\s+",
+                              re.IGNORECASE)
+
+
 def _said_again(text: str, value: str) -> str | None:
     """The company said again, longer, in a later clause: "It's Feldman Legal, Feldman Legal Services.",
     "Cascade Roofing. Uh, Cascade Roofing and Gutters, actually." (a caller who starts, stops and says the whole
     name); None when no clause is such a restart."""
     for clause in re.split(r"[,;]|\.\s", text)[1:]:
-        clause = _prepared(clause)
-        if clause.lower().startswith(value.lower() + " "):
+        clause = _SAID_AGAIN_LEAD.sub("", _prepared(clause))
+        # "Mendes Tech. Sorry, it's Mendes Technologies": the last word said whole
+        if clause.lower().startswith(value.lower() + " ") or (
+                " " in value and re.match(rf"{re.escape(value)}\w+$", clause.strip(" .!"), re.IGNORECASE)):
             longer = _clean_company(_cut(clause))
+            if longer and (remark := _A_REMARK.search(longer, len(value))):
+                # "Nova. It's Nova as in the star.": no more of the name; "Acme Corporation in full": what precedes
+                longer = strip_edges(longer[: remark.start()])
             return longer if longer and len(longer) > len(value) else None
     return None
+
+
+_A_REMARK = re.compile(r"\s+(?:(?:as|like|too|because|spelled|spelt|since|so|but|which|who|that|is|was|not|just|also|"
+                       r"normally|really|anyway)\b|in full\b|on paper\b|on the \w+|full name\b|trading name\b)",
+                       re.IGNORECASE)
 
 
 _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|eleven|twelve|\w+teen)\s+"
@@ -308,22 +361,48 @@ _TITLE_SENTENCE = re.compile(rf"(?<=[.!?])\s+(?P<x>(?:[\w-]+\s+){{0,3}}(?:{_JOB_
                              r"principal|proprietor|chef|c[eotfmip]o))[.!]?$", re.IGNORECASE)
 
 
+# The last word of a job title ("manager", "owner", "chef", "executive")
+_TITLE_WORD = (rf"(?:{_JOB_NOUN}|owner|partner|president|principal|proprietor|chef|executive|c[eotfmip]o|"
+               r"foreman|supervisor|receptionist|bookkeeper|nurse|teacher|officer|agent|rep|representative|clerk)")
+
+
+def ends_in_title_word(value: str) -> bool:
+    """Whether the last word of `value` is a job title's ("manager", "owner", "chef")."""
+    return re.search(rf"\b{_TITLE_WORD}\W*$", value, re.IGNORECASE) is not None
+
+
+# What a title held is not: "so not the owner", "so also the bookkeeper", "Sarah is manager now"
+_NO_CLAUSE = (r"(?!(?:not|no|also|just)\b)(?!(?:[\w-]+\s+){0,3}(?:is|are|was)\b)"
+              # nor what the caller is doing: "Hiring a receptionist now", "Covering for the receptionist now"
+              r"(?!(?:[\w-]+\s+){1,3}?(?:a|an|the|for|as|to)\s)")
 # The title named as such, wherever it is said: "Marketing, sort of. My title is brand manager."
 _MY_TITLE = re.compile(r"\bmy (?:official |actual |real |job )?(?:job title|title)(?: is|'s)\s+(?:a |an |the )?"
-                       r"(?P<x>[^,.;!?]+)", re.IGNORECASE)
+                       rf"(?P<x>(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s*(?:[,.;!]|$)", re.IGNORECASE)
 # A title said first, then what the caller does: "I'm the foreman, I run the workshop floor."
-_TITLE_THEN_DOES = re.compile(r"^(?:i'm|i am)\s+(?:a|an|the)\s+(?P<x>[\w -]+?)\s*[,.;]\s+(?:and\s+|so\s+)?i\s+"
-                              r"(?!'m|am\b)", re.IGNORECASE)
+_TITLE_THEN_DOES = re.compile(r"^(?:i'm|i am)\s+(?:a|an|the)\s+"
+                              rf"(?P<x>(?:[\w-]+\s+){{0,2}}{_TITLE_WORD})"
+                              r"\s*[,.;]\s+(?:and\s+|so\s+)?i\s+(?!'m|am\b)", re.IGNORECASE)
 # Where the title is held, after it: "a research coordinator in the cardiology department"
 _IN_DEPARTMENT = re.compile(r"\s+in (?:the|our) (?:[\w-]+\s+){0,3}(?:department|dept|team|unit|division|ward)\b.*$",
                             re.IGNORECASE)
 
 
+# The title after "so" when the caller first says why: "Well, it's just me, so owner, I guess."
+# (the title ends the reply: not "I'm the bookkeeper, so the owner asked me to call.")
+_SO_TITLE = re.compile(rf"[,.]\s*so\s+(?:(?:now|basically|technically)\s+)?(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
+                       rf"(?P<x>{_NO_CLAUSE}(?:[\w-]+\s+){{0,2}}"
+                       rf"{_TITLE_WORD})(?:,?\s+(?:i guess|i suppose|i think|really|basically))?\W*$", re.IGNORECASE)
+# A later title the caller holds now: "I'm the bookkeeper. Well, finance manager now, they promoted me."
+_NOW_TITLE = re.compile(r"(?<=[.!?])\s+(?:(?:well|actually|but|oh)[,.]?\s+)*(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
+                        rf"(?P<x>{_NO_CLAUSE}(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s+now\b", re.IGNORECASE)
+
+
 def _normalize_role(text: str) -> tuple[str, float] | None:
     if not text or not text.strip() or _spelling_or_address(text):
         return None
-    if (named := _MY_TITLE.search(text)) and (value := _clean_role(named.group("x"))):
-        return value, 0.85
+    for said in (_MY_TITLE.search(text), _NOW_TITLE.search(text), _SO_TITLE.search(text)):
+        if said and (value := _clean_role(said.group("x"))):
+            return value, 0.85
     if (alone := _TITLE_SENTENCE.search(text)) and (value := _clean_role(alone.group("x"))):
         return value, 0.85
     text = _IM_HEARD.sub("I'm ", _MEANING.sub("", _HELD_HOW.sub("", _prepared(text))))
