@@ -120,6 +120,8 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("D, as in Delta, B, as in vector, R as in Romano, P as in Lena", "dvrl"),
     ("I, as an endia, and as in November, he is a neckl", "ine"),
     ("He has in pop, he has in alpha, L as in Lima", "pal"),  # Papa written "pop" (heldout-10/12/14/16)
+    ("E as in echo, D as in the loop, E as in echo", "eze"),  # Zulu written "the loop" (heldout-36)
+    ("S, as in Sierra, Z, as in Duluth, C, as in Charlie", "szc"),  # …and "Duluth" (heldout-35)
     ("R as in Romeo, he has in tank, O, H as in hotel", "rth"),  # Tango written "tank"
     ("He has enough C as in Charlie, H as in Hotel", "ach"),  # "A as in Alpha" as Whisper tiny writes it
     ("He has in health, M has in mic, he has in health", "ama"),

@@ -61,6 +61,7 @@ def _tokens(text: str) -> list[str]:
     text = re.sub(r"\.{2,}|…", " ", text)  # "M is in my... okay": Whisper's pause, never a "dot" said
     # "A as in Alpha" as Whisper tiny writes it: "He has enough" ("an alpha" heard as one word)
     text = re.sub(r"\b(he\s+(?:has|as|is))\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
+    text = re.sub(r"\b(in|an)\s+the\s+(?:loop|old|lou)\b", r"\1 zulu", text, flags=re.IGNORECASE)  # Zulu
     # "Tango" written as two words: "he has in tank, O, H has in hotel"
     # (only when no plain letter follows the O: "T as in tank, O, M" spells T, O, M)
     text = re.sub(r"\b(in|an)\s+tank,?\s+o\b(?=\W*$|[,.]?\s+[a-z](?:,?\s+(?:as|has|is)\b)|"
@@ -158,6 +159,8 @@ _RADIO_AS_HEARD = {
     "charley": "c", "charli": "c", "charo": "c",
     # Papa as Whisper tiny writes it after "P as in" (heard "He has in pop", "D as in pop", "B, as in pop")
     "pop": "p", "poppa": "p", "tank": "t", "tackle": "t", "brother": "b",
+    # Zulu (heldout-35/36: "Z, as in Duluth", "Z as in dual", "D as in the loop", "Z, as in the old")
+    "duluth": "z", "dual": "z",
 }
 
 
