@@ -25,11 +25,10 @@ _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wa
                         r"(?<=[.!?]\s)(?:oh[,.]?\s+)?sorry[,.]\s+(?=(?:i meant?|make that|it should be|that should be|"
                         r"(?:first|last) name first|surname first|the other way (?:round|around)|wrong way round)\b))"
                         r"[,.;:]?\s*", re.IGNORECASE)
-# What the value is not, then what it is: "It's not sarah with an h, it's sara, …", "not Catherine with a C, it's
-# Kathryn": only for a name or an address, where what it is not is a spelling of it
+# A question said after a correction's lead, not a value: "Acme Logistics. Wait, do you mean the parent company?"
 _ASKED = re.compile(r"^(?:do|does|did|is|are|can|could|should|would|what|which|how|why|who|where|when)\b[^.!]*\?\s*$",
                     re.IGNORECASE)
-# What follows a lone "wait" that corrects nothing: the caller needs a moment, or adds to the answer
+# What follows a "wait" or "hang on" that corrects nothing: the caller needs a moment, or makes a remark
 _NO_VALUE_AFTER_WAIT = re.compile(r"(?:someone|somebody|let me|i need|i have to|i'll|hang on|hold on|one (?:sec|second|"
                                   r"moment|minute)|just a|give me|bear with|about that|"
                                   r"i'm (?:driving|in the car|on the road)|bad line|(?:it's|it is) (?:noisy|loud)|"
@@ -40,6 +39,8 @@ _MOMENT = re.compile(r"(?:hang on|hold on|let me (?:think|count|check|see|spell 
                      r"minute)|one (?:sec|second|moment|minute)|just a (?:sec|second|moment|minute))[,.;:]\s*",
                      re.IGNORECASE)
 _I_MEAN = re.compile(r"^i mean[,.]?\s*", re.IGNORECASE)
+# What the value is not, then what it is: "It's not sarah with an h, it's sara, …", "not Catherine with a C, it's
+# Kathryn": only for a name or an address, where what it is not is a spelling of it
 _NOT_THIS_BUT = re.compile(r"^.*?\bnot\s+[\w' -]+?,\s*(?:it's|it is|but)\s+(?=\S)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
 
