@@ -74,6 +74,21 @@ def is_continuation(items: list[Any], previous: llm.ChatMessage, current: llm.Ch
     return not heard or started - min(heard) <= HEARD_ENOUGH
 
 
+def answered_unheard(items: list[Any], current: llm.ChatMessage) -> bool:
+    """True when `current` is a yes or no that began before the caller can have heard the agent's latest reply: it
+    answers what the caller heard before (a read-back the merge of a continuation has since replaced), not the
+    read-back now pending. Seen under load: "My name is Maria … Garcia", the agent read back "Maria" in the pause,
+    the caller's "No." to it came as the agent went on to read back "Maria Garcia", and rejected that."""
+    started = _metric(current, "started_speaking_at")
+    if started is None or classify_reply(current.text_content or "") not in ("yes", "no"):
+        return False  # no timing (a typed or text-only turn): taken as said
+    previous = previous_user_message(items, current)
+    since = items[items.index(previous) + 1:items.index(current)] if previous is not None else []
+    replies = [t for item in since if item.type == "message" and item.role == "assistant"
+               and (t := _metric(item, "started_speaking_at")) is not None]
+    return not replies or started - max(replies) <= HEARD_ENOUGH
+
+
 def previous_user_message(items: list[Any], current: llm.ChatMessage) -> llm.ChatMessage | None:
     before = items[:items.index(current)] if current in items else []
     return next((item for item in reversed(before) if item.type == "message" and item.role == "user"), None)
@@ -87,6 +102,7 @@ class MergingInterviewer(ScriptedInterviewer):
         # the answer heard last: (its latest message id, the state before its first part, its text so far)
         self._answer: tuple[str, InterviewState, str] | None = None
         self.merges = 0
+        self._asked_again: tuple[str | None, Any] | None = None  # the read-back repeated for a reply said unheard
 
     def respond(self, message: llm.ChatMessage | None, turn_index: int) -> Reply:
         text = (message.text_content or "").strip() if message is not None else ""
@@ -100,6 +116,10 @@ class MergingInterviewer(ScriptedInterviewer):
             merged = self._merged(chat_ctx.items, message)
             if merged is not None:
                 return merged
+            pending = (self.state.pending_confirmation, self.state.pending_value)
+            if pending[0] is not None and pending != self._asked_again and answered_unheard(chat_ctx.items, message):
+                self._asked_again = pending  # once per value: a reply that keeps coming early is then taken
+                self.state.heard_over_agent = True  # the state reads the pending value back again
         return super().reply_for(chat_ctx)
 
     def _merged(self, items: list[Any], message: llm.ChatMessage) -> Reply | None:

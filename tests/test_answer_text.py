@@ -324,3 +324,25 @@ def test_tango_written_tank_o_is_one_letter_unless_a_plain_letter_follows() -> N
         assert spelled is not None and spelled.text == spelled_as
     spelled = decode_spelled("R as in Romeo, he has in tank, O, H as in hotel")
     assert spelled is not None and spelled.text == "rth"
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("My name is Maria. Garcia.", "Maria Garcia"),  # a pause inside the name, written as a full stop
+    ("My name is Maria... Garcia.", "Maria Garcia"),
+    ("My name is Maria… Garcia.", "Maria Garcia"),
+    ("It's Maria. Garcia, thanks.", "Maria Garcia"),
+    ("Sam. Porter.", "Sam Porter"),
+    ("Maria. Garcia Lopez.", "Maria Garcia Lopez"),
+    # ...and what is not the rest of a name stays out of it
+    ("Maria, Garcia.", "Maria"),  # a comma may be surname-first writing: not guessed
+    ("It is Maria. Thanks.", "Maria"),
+    ("Maria. Correct.", "Maria"),
+    ("Maria. Yes.", "Maria"),
+    ("Maria. Maria.", "Maria"),
+    ("Maria. The Boss.", "Maria"),
+    ("Maria. I work at Acme.", "Maria"),
+    ("Sam. Samuel Whitfield.", "Samuel Whitfield"),
+])
+def test_a_surname_after_a_pause_written_as_a_sentence_joins_the_name(said: str, expected: str) -> None:
+    heard = normalize_value(load_definition().field("full_name"), said)
+    assert heard is not None and heard.value == expected, heard

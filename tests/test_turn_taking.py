@@ -147,6 +147,51 @@ def test_the_interviewer_takes_both_parts_as_one_answer() -> None:
     assert interviewer.state.current.name == "email"
 
 
+def test_a_no_said_before_the_merged_read_back_was_heard_gets_it_read_again() -> None:
+    """Under load: "Maria … Garcia", the agent reads back "Maria" in the pause, the caller's "No." to that comes as
+    the agent goes on to read back "Maria Garcia": it answers what the caller heard, so the new read-back is asked
+    again, not rejected; a reply given after hearing it is taken."""
+    interviewer = MergingInterviewer(InterviewState(load_definition()))
+    interviewer.reply_for(chat())
+    now = time.time()
+    first = user("My name is Maria.", now, now + 1.0)
+    interviewer.reply_for(chat(first))
+    short = agent("I heard Maria. Is that right?", now + 1.8)
+    second = user("Garcia.", now + 2.2, now + 2.7)
+    interviewer.reply_for(chat(first, short, second))
+    assert interviewer.merges == 1 and interviewer.state.pending_value == "Maria Garcia"
+    merged = agent("I heard Maria Garcia. Is that right?", now + 5.0)
+    no = user("No.", now + 5.3, now + 5.6)  # 0.3 s into the new read-back: said to the old one
+    reply = interviewer.reply_for(chat(first, short, second, merged, no))
+    assert interviewer.state.pending_value == "Maria Garcia" and "I heard Maria Garcia" in reply.text
+    assert interviewer.state.awaiting_spelling is None  # not taken as a rejection
+    heard = agent(reply.text, now + 6.0)
+    yes = user("Yes.", now + 9.0, now + 9.3)
+    interviewer.reply_for(chat(first, short, second, merged, no, heard, yes))
+    assert interviewer.state.values["full_name"] == "Maria Garcia"
+
+
+def test_a_reply_before_any_read_back_played_is_asked_again_once_then_taken() -> None:
+    """No agent audio since the caller's last answer: a yes or no cannot answer the read-back not yet heard. It is
+    re-read once per value: a call whose reply audio never reports timing cannot loop."""
+    interviewer = MergingInterviewer(InterviewState(load_definition()))
+    interviewer.reply_for(chat())
+    now = time.time()
+    name = user("My name is Maria Garcia.", now, now + 1.5)
+    interviewer.reply_for(chat(name))
+    yes = user("Yes.", now + 9.0, now + 9.3)
+    again = interviewer.reply_for(chat(name, yes))
+    assert "I heard Maria Garcia" in again.text and "full_name" not in interviewer.state.values
+    yes_again = user("Yes.", now + 12.0, now + 12.3)
+    interviewer.reply_for(chat(name, yes, yes_again))
+    assert interviewer.state.values["full_name"] == "Maria Garcia"
+    untimed = MergingInterviewer(InterviewState(load_definition()))  # typed or text-only: taken as said
+    untimed.reply_for(chat())
+    untimed.reply_for(chat(llm.ChatMessage(role="user", content=["Maria Garcia"])))
+    untimed.reply_for(chat(llm.ChatMessage(role="user", content=["Yes."])))
+    assert untimed.state.values["full_name"] == "Maria Garcia"
+
+
 def test_a_value_accepted_from_the_first_part_is_replaced_by_the_whole_answer() -> None:
     state = InterviewState(load_definition())
     for turn, text in enumerate(["Maria Garcia", "Yes.", "maria at example dot com", "Yes."], 1):

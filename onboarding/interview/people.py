@@ -134,6 +134,27 @@ def _whole_name_later(clauses: list[str]) -> str | None:
     return None
 
 
+_THANKS = {"thanks", "thank", "you", "please", "cheers", "bye", "goodbye", "correct", "exactly", "perfect", "great",
+           "done", "that", "it", "all", "just"}
+_SURNAME = re.compile(r"[A-Z][a-zà-öø-ÿ][\w'-]*(?:\s+[A-Z][a-zà-öø-ÿ][\w'-]*)?")
+
+
+def _surname_after_pause(text: str, clauses: list[str]) -> list[str]:
+    """"My name is Maria. Garcia.": a pause inside the name, written as two sentences. One name word, a full stop
+    or an ellipsis, then one or two capitalised words and nothing more (but thanks) are one name."""
+    first = clauses[0].strip(". ")
+    rest = [c for c in clauses[1:] if not set(re.findall(r"[a-z']+", c.lower())) <= _CHATTER | _THANKS]
+    if len(clauses) < 2 or len(first.split()) != 1 or rest != clauses[1:2]:
+        return clauses
+    words = clauses[1].strip(". ").split()
+    if (not _SURNAME.fullmatch(" ".join(words)) or words[0].lower() == first.lower()
+            or any(w.lower() in _NAME_STOP | _NOT_NAMES | _CHATTER | _THANKS or w.lower().startswith(first.lower())
+                   for w in words)
+            or not re.search(rf"\b{re.escape(first)}\.+\s+{re.escape(words[0])}\b", text)):
+        return clauses  # "Maria, Garcia" may be written surname last; "Maria. Maria Garcia." is said again
+    return [f"{first} {' '.join(words)}"]
+
+
 def normalize_person_name(text: str) -> tuple[str, float] | None:
     """ "my name is maria, G A R C I A" -> ("Maria Garcia", 0.95); None if it is not a name."""
     if not text or not text.strip():
@@ -153,6 +174,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     if spelled_note:
         spelled = re.sub(r"[\s.-]", "", spelled_note.group(1))
         text = text[: spelled_note.start()]
+    text = text.replace("…", "... ")
     clauses = [c.strip() for c in re.split(r"[,;]|\.\s", join_spelled(text)) if c.strip()]
     if not clauses:
         return None
@@ -166,6 +188,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     # Hollingsworth.", "It's Josh. Joshua Pemberton, sorry.", "Oyelaran, first name Tunde. Tunde Oyelaran."
     if len(clauses) > 1 and len(clauses[0].split()) == 1 and (whole := _whole_name_later(clauses)) is not None:
         clauses = [whole]
+    clauses = _surname_after_pause(text, clauses)
     words: list[str] = []
     for tok in clauses[0].split():
         if tok.lower().strip(".") in _NAME_STOP:
