@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 
 from onboarding.interview.answer_text import without_what_it_is_not
 from onboarding.interview.spoken import (
     SPACE_SAID,
+    folded,
     join_spelled,
     strip_edges,
     strip_fillers,
@@ -73,10 +73,6 @@ def capitalize_name_word(word: str, first: bool = True) -> str:
     if low.startswith("mc") and len(low) > 3:
         return "Mc" + low[2].upper() + low[3:]
     return low[:1].upper() + low[1:]
-
-
-def _unaccented(word: str) -> str:
-    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
 
 
 def _similar(spelled: str, word: str) -> bool:
@@ -204,7 +200,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
     if spelled:
         confidence = 0.95
         # "João Pereira. J-O-A-O.": no spelling carries an accent, so a word it spells without one is that word
-        same = [i for i, w in enumerate(words) if _unaccented(w) == spelled.lower()]
+        same = [i for i, w in enumerate(words) if folded(w) == spelled.lower()]
         similar = [i for i, w in enumerate(words) if _similar(spelled, w)]
         if same:
             pass  # the caller spelled a word we already heard right

@@ -20,8 +20,7 @@ import phonenumbers
 import pytz
 from phonenumbers.timezone import time_zones_for_number
 
-from onboarding.interview.emails import folded
-from onboarding.interview.spoken import find_numbers, tokens
+from onboarding.interview.spoken import find_numbers, folded, tokens
 
 # Longest phrases are tried first, so "central european" wins over "central".
 ZONES: dict[str, str] = {
