@@ -264,7 +264,8 @@ def test_thinking_aloud_alone_is_a_moment_asked_for_not_an_answer() -> None:
     ("team_size", "We're open seven days, three staff each day.", 3),
     ("team_size", "Our team of ten engineers plus three in sales.", 13),
     ("team_size", "A team of eight, plus me.", 9),
-    ("email", "jo at gmail dot com. Sorry, it's jo dot ma.", "jo@gmail.com"),
+    # a local part said again is no domain: it is the local part put right, at the domain said first
+    ("email", "jo at gmail dot com. Sorry, it's jo dot ma.", "jo.ma@gmail.com"),
     ("email", "leigh at me dot com, Lee is L-E-E.", "lee@me.com"),
     ("email", "alley at aol dot com, Ali is A-L-I.", "ali@aol.com"),
     # a third review
@@ -345,4 +346,18 @@ def test_tango_written_tank_o_is_one_letter_unless_a_plain_letter_follows() -> N
 ])
 def test_a_surname_after_a_pause_written_as_a_sentence_joins_the_name(said: str, expected: str) -> None:
     heard = normalize_value(load_definition().field("full_name"), said)
+    assert heard is not None and heard.value == expected, heard
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("alex at gmail dot com, sorry, alexander dot green at gmail dot com", "alexander.green@gmail.com"),
+    ("alex at gmail dot com, sorry, alexander dot green", "alexander.green@gmail.com"),  # at the domain said
+    ("alex at gmail dot com, sorry, a l e x g", "alexg@gmail.com"),
+    ("alex at gmail dot com. Oh sorry, I meant alex at hotmail dot com", "alex@hotmail.com"),
+    ("alex at gmail dot com, sorry.", "alex@gmail.com"),  # sorry for the pace: the address stands
+    ("alex at gmail dot com. Sorry, that was fast.", "alex@gmail.com"),  # a remark is no local part
+    ("Sorry, alex at gmail dot com", "alex@gmail.com"),
+])
+def test_an_address_said_again_after_a_sorry_is_the_callers(said: str, expected: str) -> None:
+    heard = normalize_value(load_definition().field("email"), said)
     assert heard is not None and heard.value == expected, heard
