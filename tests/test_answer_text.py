@@ -343,6 +343,13 @@ def test_tango_written_tank_o_is_one_letter_unless_a_plain_letter_follows() -> N
     ("Maria. The Boss.", "Maria"),
     ("Maria. I work at Acme.", "Maria"),
     ("Sam. Samuel Whitfield.", "Samuel Whitfield"),
+    # a review's cases: agreement, thanks, address, titles, a title or department, a nickname's prefix
+    ("Maria. Yep.", "Maria"), ("Maria... Alright.", "Maria"), ("Maria. Absolutely.", "Maria"),
+    ("Maria. Uh-huh.", "Maria"), ("Maria. Pardon?", "Maria"), ("Maria. Gracias.", "Maria"), ("Maria. Mate.", "Maria"),
+    ("Maria. Mrs Garcia.", "Maria"), ("Maria. Surname Garcia.", "Maria"), ("Maria. Much Appreciated.", "Maria"),
+    ("Maria. Owner.", "Maria"), ("Maria. Office Manager.", "Maria"), ("Maria. OK.", "Maria"),
+    ("Maria. Marketing.", "Maria"), ("Elizabeth. Eliza.", "Elizabeth"),
+    ("Absolutely. Maria Garcia.", "Maria Garcia"), ("Certainly. Maria Garcia.", "Maria Garcia"),
 ])
 def test_a_surname_after_a_pause_written_as_a_sentence_joins_the_name(said: str, expected: str) -> None:
     heard = normalize_value(load_definition().field("full_name"), said)
