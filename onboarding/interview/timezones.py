@@ -214,7 +214,13 @@ def normalize_timezone(text: str) -> tuple[str, float] | None:
         return place[0], 0.9 if offset in _offsets_of(place[0]) else CITY_CONFIDENCE
     if _OFFSET.search(text.replace("−", "-")):
         return None  # an offset was said but not understood ("UDC plus by 30"): not the zone without it
+    if (concluded := _CONCLUDED.search(text)) and (zone := _place_zone(concluded["place"])):
+        return zone  # "… Central, and Portugal, so Lisbon time.": the caller's conclusion, whatever came before
     return _place_zone(text)
+
+
+# The zone the caller concludes with: "…, so Lisbon time.", "…, which is Eastern time."
+_CONCLUDED = re.compile(r"(?:\bso|\bwhich is|\bthat's|\bthat is),?\s+(?P<place>[\w .'-]+?)\s+time\W*$", re.IGNORECASE)
 
 
 # What says an offset, not a place: taken out before a place beside it is looked for ("GMT" alone is London's)
