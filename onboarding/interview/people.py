@@ -230,7 +230,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
             words = [spelled]
     if not words or len(words) > 5:
         return None
-    if any(not re.fullmatch(r"[A-Za-zÀ-ÖØ-öø-ÿ'-]+", w) for w in words):
+    if any(not re.fullmatch(r"(?:[^\W\d_]|['-])+", w) for w in words):  # any alphabet's letters: "Wałęsa", "Yıldız"
         return None
     if all(w.lower() in _NOT_NAMES | _CHATTER | _THANKS for w in words) or words[0].lower() in _NOT_NAMES:
         return None  # "Good afternoon.": a greeting, no name
