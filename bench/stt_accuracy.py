@@ -51,6 +51,7 @@ CORPORA = {  # the tuning set (normalisers are fixed on it) and the held-out set
     "heldout-phrasings-3": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings-3.toml",
     "heldout-phrasings-4": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings-4.toml",
     "heldout-phrasings-5": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings-5.toml",
+    "heldout-phrasings-6": REPO_ROOT / "tests" / "corpus" / "heldout-phrasings-6.toml",
 }
 CORPUS_PATH = CORPORA["tuning"]
 OUT_FOR = {name: REPO_ROOT / "docs" / f"accuracy-{name}.md" for name in CORPORA}

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from onboarding.interview import load_definition, speakable
-from onboarding.interview.emails import folded
 from onboarding.interview.spelling import spell_out, spell_out_with_words
+from onboarding.interview.spoken import folded
 
 # Where each field's answer sits in a persona's in-order answers (after "Yes." to each read-back).
 ANSWER_POSITIONS = {"full_name": 0, "email": 2, "company": 4, "role": 5, "team_size": 6, "primary_goal": 7,

@@ -74,19 +74,19 @@ def is_continuation(items: list[Any], previous: llm.ChatMessage, current: llm.Ch
     return not heard or started - min(heard) <= HEARD_ENOUGH
 
 
-def answered_unheard(items: list[Any], current: llm.ChatMessage) -> bool:
-    """True when `current` is a yes or no that began before the caller can have heard the agent's latest reply: it
-    answers what the caller heard before (a read-back the merge of a continuation has since replaced), not the
-    read-back now pending. Seen under load: "My name is Maria … Garcia", the agent read back "Maria" in the pause,
-    the caller's "No." to it came as the agent went on to read back "Maria Garcia", and rejected that."""
-    started = _metric(current, "started_speaking_at")
-    if started is None or classify_reply(current.text_content or "") not in ("yes", "no"):
+def answered_unheard(items: list[Any], current: llm.ChatMessage, read_back: str) -> bool:
+    """True when `current` is a yes or no that ended before the caller can have heard `read_back`, the read-back
+    pending now: it answers what the caller heard before (a read-back the merge of a continuation has since
+    replaced), not this one. Seen under load: "My name is Maria … Garcia", the agent read back "Maria" in the pause,
+    the caller's "No." to it came as the agent went on to read back "Maria Garcia", and rejected that. The reply's
+    end is the time used: its start is the first speech-like sound since the last turn, which a breath can set."""
+    ended = _metric(current, "stopped_speaking_at")
+    if ended is None or classify_reply(current.text_content or "") not in ("yes", "no"):
         return False  # no timing (a typed or text-only turn): taken as said
-    previous = previous_user_message(items, current)
-    since = items[items.index(previous) + 1:items.index(current)] if previous is not None else []
-    replies = [t for item in since if item.type == "message" and item.role == "assistant"
-               and (t := _metric(item, "started_speaking_at")) is not None]
-    return not replies or started - max(replies) <= HEARD_ENOUGH
+    before = items[:items.index(current)] if current in items else []
+    return not any(item.type == "message" and item.role == "assistant" and read_back in (item.text_content or "")
+                   and (started := _metric(item, "started_speaking_at")) is not None
+                   and ended - started > HEARD_ENOUGH for item in before)
 
 
 def previous_user_message(items: list[Any], current: llm.ChatMessage) -> llm.ChatMessage | None:
@@ -117,9 +117,10 @@ class MergingInterviewer(ScriptedInterviewer):
             if merged is not None:
                 return merged
             pending = (self.state.pending_confirmation, self.state.pending_value)
-            if pending[0] is not None and pending != self._asked_again and answered_unheard(chat_ctx.items, message):
+            read_back = self.state.read_back
+            if read_back and pending != self._asked_again and answered_unheard(chat_ctx.items, message, read_back):
                 self._asked_again = pending  # once per value: a reply that keeps coming early is then taken
-                self.state.heard_over_agent = True  # the state reads the pending value back again
+                self.state.replied_unheard = True  # the state reads the pending value back again
         return super().reply_for(chat_ctx)
 
     def _merged(self, items: list[Any], message: llm.ChatMessage) -> Reply | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from onboarding.interview.emails import folded
+from onboarding.interview.spoken import folded
 
 MIN_POPULATION = 100_000
 CITY_ZONES_PATH = Path(__file__).resolve().parents[1] / "data" / "city_zones.tsv"

@@ -264,7 +264,8 @@ def test_thinking_aloud_alone_is_a_moment_asked_for_not_an_answer() -> None:
     ("team_size", "We're open seven days, three staff each day.", 3),
     ("team_size", "Our team of ten engineers plus three in sales.", 13),
     ("team_size", "A team of eight, plus me.", 9),
-    ("email", "jo at gmail dot com. Sorry, it's jo dot ma.", "jo@gmail.com"),
+    # a local part said again is no domain: it is the local part put right, at the domain said first
+    ("email", "jo at gmail dot com. Sorry, it's jo dot ma.", "jo.ma@gmail.com"),
     ("email", "leigh at me dot com, Lee is L-E-E.", "lee@me.com"),
     ("email", "alley at aol dot com, Ali is A-L-I.", "ali@aol.com"),
     # a third review
@@ -342,7 +343,55 @@ def test_tango_written_tank_o_is_one_letter_unless_a_plain_letter_follows() -> N
     ("Maria. The Boss.", "Maria"),
     ("Maria. I work at Acme.", "Maria"),
     ("Sam. Samuel Whitfield.", "Samuel Whitfield"),
+    # a review's cases: agreement, thanks, address, titles, a title or department, a nickname's prefix
+    ("Maria. Yep.", "Maria"), ("Maria... Alright.", "Maria"), ("Maria. Absolutely.", "Maria"),
+    ("Maria. Uh-huh.", "Maria"), ("Maria. Pardon?", "Maria"), ("Maria. Gracias.", "Maria"), ("Maria. Mate.", "Maria"),
+    ("Maria. Mrs Garcia.", "Maria"), ("Maria. Surname Garcia.", "Maria"), ("Maria. Much Appreciated.", "Maria"),
+    ("Maria. Owner.", "Maria"), ("Maria. Office Manager.", "Maria"), ("Maria. OK.", "Maria"),
+    ("Maria. Marketing.", "Maria"), ("Elizabeth. Eliza.", "Elizabeth"),
+    ("Absolutely. Maria Garcia.", "Maria Garcia"), ("Certainly. Maria Garcia.", "Maria Garcia"),
 ])
 def test_a_surname_after_a_pause_written_as_a_sentence_joins_the_name(said: str, expected: str) -> None:
     heard = normalize_value(load_definition().field("full_name"), said)
     assert heard is not None and heard.value == expected, heard
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("alex at gmail dot com, sorry, alexander dot green at gmail dot com", "alexander.green@gmail.com"),
+    ("alex at gmail dot com, sorry, alexander dot green", "alexander.green@gmail.com"),  # at the domain said
+    ("alex at gmail dot com, sorry, a l e x g", "alexg@gmail.com"),
+    ("alex at gmail dot com. Oh sorry, I meant alex at hotmail dot com", "alex@hotmail.com"),
+    ("alex at gmail dot com, sorry.", "alex@gmail.com"),  # sorry for the pace: the address stands
+    ("alex at gmail dot com. Sorry, that was fast.", "alex@gmail.com"),  # a remark is no local part
+    ("Sorry, alex at gmail dot com", "alex@gmail.com"),
+])
+def test_an_address_said_again_after_a_sorry_is_the_callers(said: str, expected: str) -> None:
+    heard = normalize_value(load_definition().field("email"), said)
+    assert heard is not None and heard.value == expected, heard
+
+
+@pytest.mark.parametrize(("field", "said", "expected"), [
+    # a count put right with a bare "sorry"; a "sorry" that puts nothing right leaves the count
+    ("team_size", "We were nine, sorry, eleven since March.", 11),
+    ("team_size", "were 40 sorry 45 people in the office", 45),
+    ("team_size", "Twenty, sorry about the noise.", 20),
+    ("team_size", "Sorry, twelve.", 12),
+    # "I'd say" before the goal itself; a "mostly" or "mainly" is the caller's
+    ("primary_goal", "I'd say getting invoices paid on time.", "Getting invoices paid on time"),
+    ("primary_goal", "Mostly to stop losing leads.", "Mostly to stop losing leads"),  # kept, as writers keep it
+    ("primary_goal", "Mainly the phones.", "Mainly the phones"),
+    # the zone the caller concludes with
+    ("timezone", "Pacific. We are in Galicia, Spain, so Madrid time.", "Europe/Madrid"),
+    ("timezone", "We are in Texas, so central time.", "America/Chicago"),
+    ("timezone", "Pacific, so the same time as you.", "America/Los_Angeles"),
+])
+def test_a_correction_hedge_or_conclusion_heldout_38_showed(field: str, said: str, expected: str | int) -> None:
+    heard = normalize_value(load_definition().field(field), said)
+    assert heard is not None and heard.value == expected, heard
+
+
+def test_a_greeting_alone_is_no_name() -> None:
+    spec = load_definition().field("full_name")
+    assert normalize_value(spec, "Good afternoon.") is None
+    assert normalize_value(spec, "Good afternoon. I'm calling about the account.") is None
+    assert normalize_value(spec, "Good morning. Anil Deshpande speaking.").value == "Anil Deshpande"

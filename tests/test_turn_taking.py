@@ -192,6 +192,24 @@ def test_a_reply_before_any_read_back_played_is_asked_again_once_then_taken() ->
     assert untimed.state.values["full_name"] == "Maria Garcia"
 
 
+def test_a_yes_to_a_read_back_heard_in_full_is_taken_whatever_came_between() -> None:
+    """A review's cases: the read-back was heard, then a re-prompt began as the caller said yes; or a sound of the
+    caller's became a turn of its own before the yes; or a breath set the yes's start before the read-back began
+    (its end is the time that counts). Each yes is taken."""
+    now = time.time()
+    for between, yes in (
+            ([agent("Sorry, I d", now + 10.2)], user("Yes.", now + 10.0, now + 10.3)),
+            ([user("Hmm.", now + 6.0, now + 6.4)], user("Yes, that's right.", now + 7.0, now + 7.6)),
+            ([], user("Yes.", now + 2.6, now + 6.3))):
+        interviewer = MergingInterviewer(InterviewState(load_definition()))
+        interviewer.reply_for(chat())
+        name = user("My name is Maria Garcia.", now, now + 1.5)
+        read_back = agent(interviewer.reply_for(chat(name)).text, now + 2.5)
+        interviewer.reply_for(chat(name, read_back, *between))
+        interviewer.reply_for(chat(name, read_back, *between, yes))
+        assert interviewer.state.values.get("full_name") == "Maria Garcia", (between, yes.text_content)
+
+
 def test_a_value_accepted_from_the_first_part_is_replaced_by_the_whole_answer() -> None:
     state = InterviewState(load_definition())
     for turn, text in enumerate(["Maria Garcia", "Yes.", "maria at example dot com", "Yes."], 1):

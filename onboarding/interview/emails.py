@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 
 from onboarding.interview import validate
 from onboarding.interview.answer_text import without_what_it_is_not
@@ -21,6 +20,7 @@ from onboarding.interview.spoken import (
     TEENS,
     TENS,
     UNITS,
+    folded,
     join_spelled,
     spoken_digits,
     strip_edges,
@@ -175,11 +175,6 @@ def well_known_domain(domain: str) -> str | None:
 
 _ROLE_MAILBOXES = frozenset({"info", "hello", "sales", "admin", "contact", "team", "support", "office", "mail",
                              "help", "billing", "accounts", "jobs", "press", "enquiries", "inquiries"})
-
-
-def folded(word: str) -> str:
-    """Lowercase, accents folded ("Fernández" → "fernandez"): how an address writes a name."""
-    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
 
 
 def like_the_name(address: str, name: str) -> str | None:

@@ -31,7 +31,7 @@ SYNONYMS: dict[str, set[str]] = {
     "phone": {"phone", "phone number", "number", "mobile", "cell", "telephone", "mobile number", "cell number"},
     "timezone": {"time zone", "timezone", "zone", "location", "city"},
 }
-_NAME_CUE = re.compile(r"\b(?:my name is|my name's|name's|this is|call me)\s+(?P<x>[^,.;]+)", re.IGNORECASE)
+_NAME_CUE = re.compile(r"\b(?:my name is|my name's|name's|this is|call me)\s+(?P<x>[^,.;…]+)", re.IGNORECASE)
 _CAP_NAME_CUE = re.compile(r"\b(?:I'm|I am)\s+(?P<x>[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)*)")
 _EMAIL_CUE = re.compile(r"\S@\S|\bat\b.+\b(?:dot|\.)\s*(?:com|org|net|io|co|edu|calm)\b", re.IGNORECASE)
 _EMAIL_CLAUSE = re.compile(r"(?:(?:my )?e-?mail(?: address)? is|reach me at)\s+(?P<x>.+)", re.IGNORECASE)

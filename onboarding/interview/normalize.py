@@ -34,7 +34,10 @@ from onboarding.interview.definition import FieldSpec, load_definition
 from onboarding.interview.replies import classify_reply, strip_correction
 from onboarding.interview.spoken import (
     DIGIT_WORDS,
+    TEENS,
+    TENS,
     TWO_HEARD,
+    UNITS,
     beside_a_digit,
     find_numbers,
     spoken_digits,
@@ -244,6 +247,11 @@ def number_said_digit_by_digit(text: str) -> Normalized | None:
     return Normalized(int(said[0]), 0.9)
 
 
+_NUMBER = rf"(?:\d+|{'|'.join(sorted({*UNITS, *TEENS, *TENS}, key=len, reverse=True))})"
+# "We're twelve, sorry, thirteen now", "were 12 sorry 13 now": a count put right with a bare "sorry"
+_COUNT_PUT_RIGHT = re.compile(rf"^.*\b{_NUMBER}(?:[\s-]+{_NUMBER})?[,.;!]?\s+sorry[,.;!]?\s+(?={_NUMBER}\b)")
+
+
 def normalize_integer(text: str, minimum: int | None = None, maximum: int | None = None) -> Normalized | None:
     """ "about twenty" -> 20, "twenty five to thirty" -> 30 (upper bound), "just me" -> 1, "a dozen" -> 12."""
     if not text or not text.strip():
@@ -251,6 +259,7 @@ def normalize_integer(text: str, minimum: int | None = None, maximum: int | None
     low = strip_fillers(text.lower().replace("’", "'"))
     low = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", low)
     low = re.sub(r"(\d),(\d{3})\b", r"\1\2", low)
+    low = _COUNT_PUT_RIGHT.sub("", low)
     approx = bool(_APPROX.search(low))
     value: int | None = None
     confidence = 0.9
@@ -424,7 +433,9 @@ def phone_problem(text: str, region: str = validate.DEFAULT_REGION) -> str:
 
 
 _FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly|i mean|you know|i guess|hmm|"
-                        r"(?:mainly|mostly|primarily|ideally|like|oh|right|ah|alright)(?=,))\b[,.?!]?"
+                        r"(?:mainly|mostly|primarily|ideally|like|oh|right|ah|alright)(?=,)|"
+                        # "I'd say taking more …" (a "mainly" or "mostly" is kept: writers of held-out goals keep it)
+                        r"(?:i'd say|i would say)(?=\s+(?:\w+ing|more|fewer|less|better|faster|to)\b))\b[,.?!]?"
                         r"\s*)+",
                         re.IGNORECASE)
 
@@ -501,7 +512,7 @@ def normalizer_for_kind(kind: str) -> Callable[[str], Normalized | None]:
     """
     if kind in _BY_KIND:
         return functools.partial(_answer_in, _BY_KIND[kind], one_word_fixes=kind == "person_name",
-                                 put_value=_PUT_CHECKS.get(kind))
+                                 put_value=_PUT_CHECKS.get(kind), address=kind == "email")
     return functools.partial(normalize_value, load_definition().field(kind))
 
 
@@ -522,17 +533,19 @@ _PUT_CHECKS: dict[str, Callable[[str], bool]] = {"person_name": _names_only, "ro
 
 
 def _answer_in(normalizer: Callable[[str], Normalized | None], text: str, one_word_fixes: bool = False,
-               put_value: Callable[[str], bool] | None = None) -> Normalized | None:
+               put_value: Callable[[str], bool] | None = None, address: bool = False) -> Normalized | None:
     """The value in a whole reply, as a careful operator finds it: nothing in a reply that is no answer ("Hold on
     one moment.", "Why do you need that?"); after a question the caller asked back first ("Do you mean my
     employer? That's …"); the value said after a correction mid-answer ("It was twenty, no, twenty-four"); else
     the reply as said, else a later sentence of it ("I'm the one who booked the demo. Oskar Lindholm."), else the
     reply without a remark after the value ("… at outlook dot com. I know, I know."). With `put_value`, what the
     caller asks to be written after saying more comes first ("Baker, owner, cleaner, all of it. Put owner."), when
-    it looks as `put_value` requires."""
+    it looks as `put_value` requires. An `address` said again after a "sorry" is the one taken."""
     text = with_one_word_said(without_asked_back(text or ""))
     if classify_reply(text) in _NOT_ANSWERS:
         return None
+    if address and (again := _address_said_again(normalizer, text)) is not None:
+        return again
     if put_value and (asked := put_down(text)) is not None and put_value(asked) and (
             value := normalizer(asked)) is not None:
         if one_word_fixes and isinstance(value.value, str) and (whole := normalizer(text)) is not None and len(
@@ -588,6 +601,36 @@ def _name_put_for(words: list[str], put: Normalized, whole: Normalized) -> Norma
 
 
 _NOT_ANSWERS = ("repeat", "dont_know", "stop", "wait", "question")
+_APOLOGY = re.compile(r"[,.;]\s+(?:oh[,.]?\s+)?sorry(?:[,.]?\s+(?:(?:i meant?|it's|it is)[,.]?\s+)?|[.!]?\s*$)",
+                      re.IGNORECASE)
+
+
+# a local part as said: one word, or words joined by "dot", "underscore", "dash" or "hyphen", or spelled letters
+_LOCAL_PART_SAID = re.compile(r"[\w'-]+(?:,?\s+(?:(?:dot|underscore|dash|hyphen)\s+[\w'-]+|[a-z]\b))*", re.IGNORECASE)
+
+
+_DOMAIN_PUT_RIGHT = re.compile(r"(?:not|no)\b|.*\bdot\s+(?:com|net|org|io|co|me|uk|au|ca|de|pl|nz|ie|in|za|edu|gov)\b",
+                               re.IGNORECASE)
+
+
+def _address_said_again(normalizer: Callable[[str], Normalized | None], text: str) -> Normalized | None:
+    """"alex at gmail dot com, sorry, alexander dot green at gmail dot com": a whole address, a "sorry", then
+    another is the caller's; so is a local part alone after it ("…, sorry, alexander dot green"), at the domain said
+    before. Without this both addresses were read as one and glued ("alexatgmail.comsorryalexander.green@…")."""
+    for apology in reversed(list(_APOLOGY.finditer(text))):
+        first = normalizer(text[:apology.start()])
+        if first is None or "@" not in str(first.value):
+            continue
+        after = text[apology.end():].strip(" .")
+        if not re.search(r"\w", after):  # "…, sorry.": an apology for the pace, the address stands
+            return first
+        if not re.search(r"\bat\b|@", after, re.IGNORECASE):
+            if not _LOCAL_PART_SAID.fullmatch(after) or _DOMAIN_PUT_RIGHT.match(after):
+                return None  # "Sorry, that was fast.": no address; "sorry, not dot net, dot io": the domain
+            after = f"{after} at {str(first.value).partition('@')[2]}"
+        again = normalizer(after)
+        return again if again is not None and "@" in str(again.value) else None
+    return None
 
 
 def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
@@ -596,7 +639,7 @@ def normalize_value(spec: FieldSpec, text: str) -> Normalized | None:
     rather not say.") is none for any field: the interview classifies it first in a call, and a typed correction
     or the REST door must not store it either."""
     return _answer_in(functools.partial(_normalize_for, spec), text, one_word_fixes=spec.kind == "person_name",
-                      put_value=_PUT_CHECKS.get(spec.kind))
+                      put_value=_PUT_CHECKS.get(spec.kind), address=spec.kind == "email")
 
 
 def _normalize_for(spec: FieldSpec, text: str) -> Normalized | None:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 
 from onboarding.interview.answer_text import without_what_it_is_not
+from onboarding.interview.replies import classify_reply
 from onboarding.interview.spoken import (
     SPACE_SAID,
+    folded,
     join_spelled,
     strip_edges,
     strip_fillers,
     strip_leads,
     without_spelled_echo,
 )
+from onboarding.interview.work import ends_in_title_word
 
 # "bye": a "Hi" as Whisper sometimes writes it ("Bye, Brian, Brian O'Connor")
 _LEAD = (r"(?:(?:good )?(?:morning|afternoon|evening)|good day|hi there|hello there|hey there|hiya|"
@@ -75,10 +77,6 @@ def capitalize_name_word(word: str, first: bool = True) -> str:
     return low[:1].upper() + low[1:]
 
 
-def _unaccented(word: str) -> str:
-    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
-
-
 def _similar(spelled: str, word: str) -> bool:
     spelled, word = spelled.lower(), word.lower()
     return spelled[:1] == word[:1] or (abs(len(spelled) - len(word)) <= 1 and spelled[-1:] == word[-1:])
@@ -101,10 +99,28 @@ _ASIDE = re.compile(r"(?P<first>[\w'-]+),\s*as in the [a-z][a-z' ]*,\s*(?P<last>
 _SO_NAME = re.compile(r"^(?i:so)\s+(?=[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+$)")  # capitalised words: a name
 
 
+# Words said after a name that are no part of it: thanks, agreement, remarks, forms of address, how names are said
+_THANKS = {"thanks", "thank", "you", "please", "cheers", "bye", "goodbye", "correct", "exactly", "perfect", "great",
+           "done", "that", "it", "all", "just", "ta", "gracias", "merci", "danke", "obrigado", "ciao", "apologies",
+           "awesome", "super", "nice", "excellent", "wonderful", "grand", "sweet", "wait", "actually", "anyway",
+           "mate", "love", "sir", "madam", "ma'am", "darling", "fine", "alright", "absolutely", "definitely", "indeed",
+           "certainly", "agreed", "totally", "cool", "brilliant", "mr", "mrs", "ms", "miss", "mister", "dr", "doctor",
+           "prof", "professor", "surname", "surname's", "name", "name's", "then", "last", "first", "family", "much",
+           "appreciated", "spot", "on", "go", "ahead", "hold", "say", "again", "take", "care", "one", "yep", "yup",
+           "nope", "nah", "mhm", "pardon", "huh", "hm", "uh-huh", "affirmative", "confirmed", "righto", "ok", "later",
+           "howdy", "eh", "mine", "only", "simply", "single", "continue", "over", "welcome", "pleasure", "grazie",
+           "si", "oui", "ja", "da", "senior", "junior", "jr", "sr", "testing", "understood", "noted", "roger", "copy",
+           "splendid", "fantastic", "lovely", "here", "speaking", "calling", "sales", "marketing", "admin", "monday",
+           "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "now", "next",
+           "morning", "afternoon", "evening", "g'day", "greetings"}
+_NAME_WORDS = re.compile(r"[A-Z][a-zà-öø-ÿ][\w'-]*(?:\s+[A-Z][a-zà-öø-ÿ][\w'-]*){0,2}")
+
+
 def _without_chatter(text: str) -> str:
     """The sentences from the first that is more than greeting and apology on."""
     sentences = re.split(r"(?<=[.?!])\s+", text)
-    while len(sentences) > 1 and set(re.findall(r"[a-z']+", sentences[0].lower())) <= _CHATTER:
+    while len(sentences) > 1 and (set(re.findall(r"[a-z']+", sentences[0].lower())) <= _CHATTER | _THANKS
+                                  or classify_reply(sentences[0]) == "yes"):  # "Absolutely. Maria Garcia."
         sentences = sentences[1:]
     return " ".join(sentences)
 
@@ -134,11 +150,6 @@ def _whole_name_later(clauses: list[str]) -> str | None:
     return None
 
 
-_THANKS = {"thanks", "thank", "you", "please", "cheers", "bye", "goodbye", "correct", "exactly", "perfect", "great",
-           "done", "that", "it", "all", "just"}
-_SURNAME = re.compile(r"[A-Z][a-zà-öø-ÿ][\w'-]*(?:\s+[A-Z][a-zà-öø-ÿ][\w'-]*)?")
-
-
 def _surname_after_pause(text: str, clauses: list[str]) -> list[str]:
     """"My name is Maria. Garcia.": a pause inside the name, written as two sentences. One name word, a full stop
     or an ellipsis, then one or two capitalised words and nothing more (but thanks) are one name."""
@@ -147,9 +158,12 @@ def _surname_after_pause(text: str, clauses: list[str]) -> list[str]:
     if len(clauses) < 2 or len(first.split()) != 1 or rest != clauses[1:2]:
         return clauses
     words = clauses[1].strip(". ").split()
-    if (not _SURNAME.fullmatch(" ".join(words)) or words[0].lower() == first.lower()
-            or any(w.lower() in _NAME_STOP | _NOT_NAMES | _CHATTER | _THANKS or w.lower().startswith(first.lower())
-                   for w in words)
+    said = [first, *words]
+    if (not _NAME_WORDS.fullmatch(" ".join(said)) or words[0].lower() == first.lower()
+            or any(w.lower() in _NAME_STOP | _NOT_NAMES | _CHATTER | _THANKS or classify_reply(w) != "other"
+                   for w in said)
+            or any(w.lower().startswith(first.lower()) or first.lower().startswith(w.lower()) for w in words)
+            or ends_in_title_word(clauses[1].strip(". "))
             or not re.search(rf"\b{re.escape(first)}\.+\s+{re.escape(words[0])}\b", text)):
         return clauses  # "Maria, Garcia" may be written surname last; "Maria. Maria Garcia." is said again
     return [f"{first} {' '.join(words)}"]
@@ -198,13 +212,13 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         words = words[1:]
     # "Grace Litu, L I U" (or "L.I.U", "L-I-U"): the letters after the name spell its misheard word
     letters_after = re.sub(r"[\s.-]", "", clauses[1]) if len(clauses) > 1 else ""
-    if spelled is None and re.fullmatch(r"[A-Z]{2,}", letters_after):
+    if spelled is None and re.fullmatch(r"[A-Z]{2,}", letters_after) and letters_after.lower() not in _THANKS:
         spelled = letters_after
     confidence = 0.9 if len(words) >= 2 else 0.75
     if spelled:
         confidence = 0.95
         # "João Pereira. J-O-A-O.": no spelling carries an accent, so a word it spells without one is that word
-        same = [i for i, w in enumerate(words) if _unaccented(w) == spelled.lower()]
+        same = [i for i, w in enumerate(words) if folded(w) == spelled.lower()]
         similar = [i for i, w in enumerate(words) if _similar(spelled, w)]
         if same:
             pass  # the caller spelled a word we already heard right
@@ -216,9 +230,9 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
             words = [spelled]
     if not words or len(words) > 5:
         return None
-    if any(not re.fullmatch(r"[A-Za-zÀ-ÖØ-öø-ÿ'-]+", w) for w in words):
+    if any(not re.fullmatch(r"(?:[^\W\d_]|['-])+", w) for w in words):  # any alphabet's letters: "Wałęsa", "Yıldız"
         return None
-    if all(w.lower() in _NOT_NAMES for w in words) or words[0].lower() in _NOT_NAMES:
-        return None
+    if all(w.lower() in _NOT_NAMES | _CHATTER | _THANKS for w in words) or words[0].lower() in _NOT_NAMES:
+        return None  # "Good afternoon.": a greeting, no name
     name = " ".join(capitalize_name_word(w, i == 0) for i, w in enumerate(words))
     return name, confidence

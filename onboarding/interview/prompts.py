@@ -21,6 +21,7 @@ NO_PROBLEM = "No problem."
 NEEDED = "That's okay. We do need this one to set up your account."
 SKIP = "No problem, let's skip that one."
 TALKED_OVER = "Sorry, we spoke at the same time."
+JUST_TO_CHECK = "Just to check."  # a yes or no came before the caller could have heard the read-back
 TAKE_YOUR_TIME = "Sure, take your time. I'm here when you're ready."
 STILL_HERE = "Yes, I'm here."
 SMALL_TALK = "I'm well, thank you."

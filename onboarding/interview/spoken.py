@@ -7,6 +7,7 @@ speaker, so the normalisers work on one token stream where these have been made 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
          "eight": 8, "nine": 9}
@@ -24,6 +25,11 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[',.][a-z0-9]+)*|[@+&_-]")
 
 # Whisper writes compound numbers with a hyphen: "Twenty-five" is two number words, not a dash.
 _HYPHENATED_NUMBER = re.compile(r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)-(?=[a-z])")
+
+
+def folded(word: str) -> str:
+    """Lowercase, accents folded ("Fernández" → "fernandez"): how an address writes a name, how a spelling says it."""
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
 
 
 def tokens(text: str) -> list[str]:

@@ -70,6 +70,8 @@ class InterviewState(ReadBack, SpelledParts):
         # Set by the call when the caller began speaking while the agent was still talking: a "yes" said over a
         # read-back was not said to it.
         self.heard_over_agent = False
+        # Set by the turn-taking layer when a yes or no ended before the read-back pending now can have been heard.
+        self.replied_unheard = False
 
     # shared, never copied: the definition, and `hearing`, a callback into the STT (which holds process handles)
     _SHARED = ("definition", "hearing")
@@ -94,6 +96,11 @@ class InterviewState(ReadBack, SpelledParts):
     @property
     def pending_confirmation(self) -> str | None:
         return self._pending.field if self._pending else None
+
+    @property
+    def read_back(self) -> str | None:
+        """The question reading back the value pending now, as the agent said it."""
+        return self._last_prompt if self._pending else None
 
     @property
     def asking_to_stop(self) -> bool:
@@ -164,8 +171,10 @@ class InterviewState(ReadBack, SpelledParts):
             alternatives = self.hearing(text)
         self._readings = distinct([text, *(alternatives or [])])
         over_agent, self.heard_over_agent = self.heard_over_agent, False
-        if over_agent and self._pending and classify_reply(text) in ("yes", "no"):
-            return Reply(prompts.join(prompts.TALKED_OVER, self._last_prompt), [], False)
+        unheard, self.replied_unheard = self.replied_unheard, False
+        if (over_agent or unheard) and self._pending and classify_reply(text) in ("yes", "no"):
+            lead = prompts.TALKED_OVER if over_agent else prompts.JUST_TO_CHECK
+            return Reply(prompts.join(lead, self._last_prompt), [], False)
         if not text:
             return self.reprompt()
         kind = classify_reply(text)

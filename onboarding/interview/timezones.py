@@ -20,8 +20,7 @@ import phonenumbers
 import pytz
 from phonenumbers.timezone import time_zones_for_number
 
-from onboarding.interview.emails import folded
-from onboarding.interview.spoken import find_numbers, tokens
+from onboarding.interview.spoken import find_numbers, folded, tokens
 
 # Longest phrases are tried first, so "central european" wins over "central".
 ZONES: dict[str, str] = {
@@ -215,7 +214,13 @@ def normalize_timezone(text: str) -> tuple[str, float] | None:
         return place[0], 0.9 if offset in _offsets_of(place[0]) else CITY_CONFIDENCE
     if _OFFSET.search(text.replace("−", "-")):
         return None  # an offset was said but not understood ("UDC plus by 30"): not the zone without it
+    if (concluded := _CONCLUDED.search(text)) and (zone := _place_zone(concluded["place"])):
+        return zone  # "… Central, and Portugal, so Lisbon time.": the caller's conclusion, whatever came before
     return _place_zone(text)
+
+
+# The zone the caller concludes with: "…, so Lisbon time.", "…, which is Eastern time."
+_CONCLUDED = re.compile(r"(?:\bso|\bwhich is|\bthat's|\bthat is),?\s+(?P<place>[\w .'-]+?)\s+time\W*$", re.IGNORECASE)
 
 
 # What says an offset, not a place: taken out before a place beside it is looked for ("GMT" alone is London's)

@@ -48,7 +48,8 @@ def scripted_texts(definition: InterviewDefinition) -> list[str]:
     texts = [definition.greeting, definition.goodbye, prompts.early_goodbye(definition), SILENT_GOODBYE,
              "Okay, let's carry on.", "Is that right?", "That's everything.", *prompts.ACKS,
              prompts.NOT_CAUGHT, prompts.NOT_HEARD, prompts.SORRY, prompts.YES_OR_NO, prompts.OKAY,
-             prompts.MOVE_ON, prompts.NO_PROBLEM, prompts.NEEDED, prompts.SKIP, prompts.TALKED_OVER]
+             prompts.MOVE_ON, prompts.NO_PROBLEM, prompts.NEEDED, prompts.SKIP, prompts.TALKED_OVER,
+             prompts.JUST_TO_CHECK]
     for spec in definition.fields:
         texts += [*spec.questions, spec.hint or "", prompts.follow_up_later(spec), prompts.ask_again_for(spec),
                   prompts.invalid_message(spec)]
