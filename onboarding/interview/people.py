@@ -99,8 +99,10 @@ _ASIDE = re.compile(r"(?P<first>[\w'-]+),\s*as in the [a-z][a-z' ]*,\s*(?P<last>
 _SO_NAME = re.compile(r"^(?i:so)\s+(?=[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+$)")  # capitalised words: a name
 
 
-# Words said after a name that are no part of it: thanks, agreement, remarks, forms of address, how names are said
-_THANKS = {"thanks", "thank", "you", "please", "cheers", "bye", "goodbye", "correct", "exactly", "perfect", "great",
+# Words said around a name that are no part of it: greeting and apology (_CHATTER), thanks, agreement, remarks,
+# forms of address, how names are said, days
+_NOT_OF_A_NAME = _CHATTER | {
+           "thanks", "thank", "you", "please", "cheers", "bye", "goodbye", "correct", "exactly", "perfect", "great",
            "done", "that", "it", "all", "just", "ta", "gracias", "merci", "danke", "obrigado", "ciao", "apologies",
            "awesome", "super", "nice", "excellent", "wonderful", "grand", "sweet", "wait", "actually", "anyway",
            "mate", "love", "sir", "madam", "ma'am", "darling", "fine", "alright", "absolutely", "definitely", "indeed",
@@ -119,7 +121,7 @@ _NAME_WORDS = re.compile(r"[A-Z][a-zà-öø-ÿ][\w'-]*(?:\s+[A-Z][a-zà-öø-ÿ]
 def _without_chatter(text: str) -> str:
     """The sentences from the first that is more than greeting and apology on."""
     sentences = re.split(r"(?<=[.?!])\s+", text)
-    while len(sentences) > 1 and (set(re.findall(r"[a-z']+", sentences[0].lower())) <= _CHATTER | _THANKS
+    while len(sentences) > 1 and (set(re.findall(r"[a-z']+", sentences[0].lower())) <= _NOT_OF_A_NAME
                                   or classify_reply(sentences[0]) == "yes"):  # "Absolutely. Maria Garcia."
         sentences = sentences[1:]
     return " ".join(sentences)
@@ -154,13 +156,13 @@ def _surname_after_pause(text: str, clauses: list[str]) -> list[str]:
     """"My name is Maria. Garcia.": a pause inside the name, written as two sentences. One name word, a full stop
     or an ellipsis, then one or two capitalised words and nothing more (but thanks) are one name."""
     first = clauses[0].strip(". ")
-    rest = [c for c in clauses[1:] if not set(re.findall(r"[a-z']+", c.lower())) <= _CHATTER | _THANKS]
+    rest = [c for c in clauses[1:] if not set(re.findall(r"[a-z']+", c.lower())) <= _NOT_OF_A_NAME]
     if len(clauses) < 2 or len(first.split()) != 1 or rest != clauses[1:2]:
         return clauses
     words = clauses[1].strip(". ").split()
     said = [first, *words]
     if (not _NAME_WORDS.fullmatch(" ".join(said)) or words[0].lower() == first.lower()
-            or any(w.lower() in _NAME_STOP | _NOT_NAMES | _CHATTER | _THANKS or classify_reply(w) != "other"
+            or any(w.lower() in _NAME_STOP | _NOT_NAMES | _NOT_OF_A_NAME or classify_reply(w) != "other"
                    for w in said)
             or any(w.lower().startswith(first.lower()) or first.lower().startswith(w.lower()) for w in words)
             or ends_in_title_word(clauses[1].strip(". "))
@@ -212,7 +214,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         words = words[1:]
     # "Grace Litu, L I U" (or "L.I.U", "L-I-U"): the letters after the name spell its misheard word
     letters_after = re.sub(r"[\s.-]", "", clauses[1]) if len(clauses) > 1 else ""
-    if spelled is None and re.fullmatch(r"[A-Z]{2,}", letters_after) and letters_after.lower() not in _THANKS:
+    if spelled is None and re.fullmatch(r"[A-Z]{2,}", letters_after) and letters_after.lower() not in _NOT_OF_A_NAME:
         spelled = letters_after
     confidence = 0.9 if len(words) >= 2 else 0.75
     if spelled:
@@ -232,7 +234,7 @@ def normalize_person_name(text: str) -> tuple[str, float] | None:
         return None
     if any(not re.fullmatch(r"(?:[^\W\d_]|['-])+", w) for w in words):  # any alphabet's letters: "Wałęsa", "Yıldız"
         return None
-    if all(w.lower() in _NOT_NAMES | _CHATTER | _THANKS for w in words) or words[0].lower() in _NOT_NAMES:
+    if all(w.lower() in _NOT_NAMES | _NOT_OF_A_NAME for w in words) or words[0].lower() in _NOT_NAMES:
         return None  # "Good afternoon.": a greeting, no name
     name = " ".join(capitalize_name_word(w, i == 0) for i, w in enumerate(words))
     return name, confidence
