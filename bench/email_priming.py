@@ -2,11 +2,13 @@
 twice (the name's address patterns, then the name alone).
 
 Every spoken address of the held-out sets (`heldout`: paired with the name whose first name it holds, as the
-e2e callers are; `heldout-2`: with its own `name`) is synthesised in each voice and transcribed by Whisper tiny
-(5 best readings) under each prompt; right = the first reading the email normaliser accepts is the expected
-address. "a, then b": the readings of prompt a, then those of b, as `hypotheses` does with two prompts.
+e2e callers are; `heldout-2`: with its own `name`; with `--callers`, `callers`: every whole held-out caller's,
+heldout-3 on, with that caller's name) is synthesised in each voice and transcribed by Whisper tiny (5 best
+readings) under each prompt; right = the first reading the email normaliser accepts is the expected address. "a,
+then b": the readings of prompt a, then those of b, as `hypotheses` does with several prompts.
 
-    python -m bench.email_priming [--voices piper,slt,awb,rms] [--shipped]   # writes docs/email-priming[-shipped].md
+    python -m bench.email_priming [--voices piper,slt,awb,rms] [--shipped] [--callers]
+    # writes docs/email-priming[-shipped].md
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tomllib
 
 import numpy as np
 
+from bench.accuracy_bench import HELD_OUT_CALLERS
 from bench.common import machine
 from bench.stt_accuracy import CORPORA, frames_of, is_spoken, synthesize
 from onboarding.interview.definition import load_definition
@@ -42,12 +45,17 @@ def prompts_for(name: str, spec) -> dict[str, str | None]:
     }
 
 
-UNIONS = [("patterns (the call's first)", "name alone (the call's second)"),
-          ("name alone (the call's second)", "patterns (the call's first)")]
+PATTERNS, NAME_ALONE = "patterns (the call's first)", "name alone (the call's second)"
+UNIONS = [(PATTERNS, NAME_ALONE), (PATTERNS, NAME_ALONE, "none"), (NAME_ALONE, PATTERNS)]
+SHIPPED = UNIONS[:2]
+CALLERS = "callers"  # every whole caller's address (heldout-3 …), with that caller's own name
 
 
 def cases(corpus: str) -> list[tuple[str, str, str]]:
-    """(text, expected, name) of every spoken address of a held-out set."""
+    """(text, expected, name) of every spoken address of a held-out set, or of every whole held-out caller."""
+    if corpus == CALLERS:
+        return [case for path in HELD_OUT_CALLERS.values() if path.name != "heldout.toml"
+                for case in callers_addresses(path)]
     data = tomllib.loads(CORPORA[corpus].read_text(encoding="utf-8"))
     names = [entry["expected"] for entry in data.get("full_name", [])]
     out = []
@@ -58,6 +66,14 @@ def cases(corpus: str) -> list[tuple[str, str, str]]:
                                          names[index % len(names)])
         out.append((entry["text"], entry["expected"], name))
     return out
+
+
+def callers_addresses(path) -> list[tuple[str, str, str]]:
+    """(text, expected, name) of each caller's address in a file of whole callers (the n-th entry of every field
+    is caller n), with the name that caller gave."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [(entry["text"], entry["expected"], name["expected"])
+            for entry, name in zip(data["email"], data["full_name"], strict=False) if is_spoken(entry["text"])]
 
 
 def first_accepted(spec, heard: dict[str, list[str]], expected: str, *labels: str) -> bool:
@@ -71,8 +87,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.email_priming", description=__doc__.splitlines()[0])
     parser.add_argument("--voices", default="piper,slt,awb,rms")
     parser.add_argument("--shipped", action="store_true",
-                        help="only the two prompts a call uses (patterns, then the name alone): ≈ 1/3 of the time")
+                        help="only the prompts a call uses (patterns, the name alone, none): ≈ 1/3 of the time")
+    parser.add_argument("--callers", action="store_true",
+                        help="also every whole held-out caller's address (heldout-3 …), with that caller's name")
     args = parser.parse_args(argv)
+    corpora = ("heldout", "heldout-2", CALLERS) if args.callers else ("heldout", "heldout-2")
     voices = [v for v in args.voices.split(",") if v]
     spec = load_definition(get_settings().interview_path).field("email")
     model = load_whisper(default_model_dir())
@@ -80,44 +99,48 @@ def main(argv: list[str]) -> int:
     right: dict[tuple[str, str], list[bool]] = {}
     needed: dict[str, list[bool]] = {}
     started = machine()
-    for corpus in ("heldout", "heldout-2"):
+    for corpus in corpora:
         for voice in voices:
             for text, expected, name in cases(corpus):
                 audio = to_whisper_input(frames_of(synthesize(text, voice)))
                 prompts = prompts_for(name, spec)
                 if args.shipped:
-                    prompts = {label: prompts[label] for label in UNIONS[0]}
+                    prompts = {label: prompts[label] for label in SHIPPED[-1]}
                 heard = {label: hypotheses(model, audio, prompt=prompt) for label, prompt in prompts.items()}
                 for label in prompts:
                     right.setdefault((corpus, label), []).append(first_accepted(spec, heard, expected, label))
-                # the call decodes its second prompt only when no reading of the first gives an address
-                needed.setdefault(corpus, []).append(not gives_value(spec, heard[UNIONS[0][0]]))
-                for a, b in UNIONS[:1] if args.shipped else UNIONS:
-                    right.setdefault((corpus, f"{a}, then {b}"), []).append(first_accepted(spec, heard, expected, a, b))
+                # the call decodes a further prompt only while no reading of the ones before gives an address
+                needed.setdefault((corpus, 2), []).append(not gives_value(spec, heard[PATTERNS]))
+                needed.setdefault((corpus, 3), []).append(
+                    not gives_value(spec, heard[PATTERNS] + heard[NAME_ALONE]))
+                for union in SHIPPED if args.shipped else UNIONS:
+                    right.setdefault((corpus, ", then ".join(union)), []).append(
+                        first_accepted(spec, heard, expected, *union))
                 print(".", end="", file=sys.stderr, flush=True)
     labels = list(dict.fromkeys(label for _, label in right))
     lines = ["# Priming an address with the caller's name: which prompt", "",
              f"Run on: {started}. Command: `python -m bench.email_priming {' '.join(argv)}`.", "",
              __doc__.split("\n\n")[1].replace("\n", " "), "",
-             "| prompt | heldout | heldout-2 | both |", "|---|---|---|---|"]
+             f"| prompt | {' | '.join(corpora)} | all |", "|---|" + "---|" * (len(corpora) + 1)]
     for label in labels:
-        cells = []
-        for corpus in ("heldout", "heldout-2"):
-            oks = right[(corpus, label)]
-            cells.append(f"{sum(oks)}/{len(oks)} · {100 * sum(oks) / len(oks):.1f} %")
-        both = right[("heldout", label)] + right[("heldout-2", label)]
-        cells.append(f"{sum(both)}/{len(both)} · {100 * sum(both) / len(both):.1f} %")
+        cells = [share(right[(corpus, label)]) for corpus in corpora]
+        cells.append(share([ok for corpus in corpora for ok in right[(corpus, label)]]))
         lines.append(f"| {label} | {' | '.join(cells)} |")
-    runs = needed["heldout"] + needed["heldout-2"]
-    lines += ["", f"The call's second decoding (name alone) runs only when no reading of the first gives an address: "
-              f"here for {sum(runs)}/{len(runs)} answers ({100 * sum(runs) / len(runs):.1f} %); the accuracy of "
-              f"\"{UNIONS[0][0]}, then {UNIONS[0][1]}\" is the same with or without that gate."]
+    second = [ran for corpus in corpora for ran in needed[(corpus, 2)]]
+    third = [ran for corpus in corpora for ran in needed[(corpus, 3)]]
+    lines += ["", f"A call decodes a further prompt only while no reading of the ones before gives an address: the "
+              f"second (name alone) here for {share(second)} answers, the third (none) for {share(third)}; a union's "
+              "accuracy is the same with or without that gate."]
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     out = OUT.with_name("email-priming-shipped.md") if args.shipped else OUT
     out.write_text(text, encoding="utf-8")
     print(f"written to {out.relative_to(REPO_ROOT)}")
     return 0
+
+
+def share(oks: list[bool]) -> str:
+    return f"{sum(oks)}/{len(oks)} · {100 * sum(oks) / len(oks):.1f} %" if oks else "–"
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("C has an Charley, R as in Romio", "cr"),
     ("M as in Mike, B as in Victory, E as in tangerine", "mvt"),  # heard longer, the radio word's first 4 letters
     ("K as in kilo, A as in alpha, Y as in U, N, K, E", "kaye"),  # Yankee written as letters (heldout-27, -29)
+    ("R, S, in Romeo, A, S, in alpha, Y, S, in Y, N, K, Dot, C", "ray.c"),  # and starting with its own letter
     ("E as an echo, R as an Romeo, K as an giggle, S as an Sierra", "erks"),  # a misheard key word: the letter
     ("bee are oh double you en", "brown"),  # letter names
     ("E, S, in Echo, double, S, in November, A", "enna"),  # "double N as in November": the N lost, "as" heard "S"
@@ -463,9 +464,12 @@ def test_an_invalid_number_is_asked_again_with_the_reason_and_never_stored() -> 
 def test_priming_uses_earlier_answers() -> None:
     state, _ = start("Maria Garcia", "yes")
     assert "maria.garcia" in (state.stt_prompt or "")
-    # the address is decoded twice: with the name's patterns, then with the name alone (patterns can push a
-    # hearing into them: "isabel at moreno dot studio" written "isabel.moreno.studio")
-    assert state.next_hearing.prompts == (state.stt_prompt, "Maria Garcia.")
+    # the address is decoded with the name's patterns, then with the name alone (patterns can push a hearing
+    # into them: "isabel at moreno dot studio" written "isabel.moreno.studio"), then unprimed (the name can be
+    # all Whisper writes: "w kamau at …" written "wanjirukamau"), each only while no reading gives an address
+    assert state.next_hearing.prompts == (state.stt_prompt, "Maria Garcia.", "")
+    enough = state.next_hearing.enough
+    assert enough is not None and not enough(["mariagarcia", "Maria Garcia."]) and enough(["maria at x dot com"])
     state.handle("maria at northwind dot com", 3)
     state.handle("yes", 4)
     assert "Northwind" in (state.stt_prompt or "") and state.next_hearing.prompts == (state.stt_prompt,)

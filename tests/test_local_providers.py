@@ -225,8 +225,8 @@ def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) 
     address. The first prompt's readings come first, unchanged, so where they hold an address it still wins."""
     audio = to_whisper_input(frames_of(speak("my email is isabel at moreno dot studio", "awb")))
     state = asked_for_isabels_email()
-    patterns, plain = state.next_hearing.prompts
-    assert "isabel.moreno" in patterns and plain == "Isabel Moreno."
+    patterns, plain, unprimed = state.next_hearing.prompts
+    assert "isabel.moreno" in patterns and plain == "Isabel Moreno." and unprimed == ""
     first = whisper.hear_all(audio, patterns)
     both = whisper.hear_all(audio, (patterns, plain))
     assert both[:len(first)] == first and len(both) > len(first)
@@ -236,6 +236,10 @@ def test_a_second_prompt_adds_its_readings_after_the_first(whisper: WhisperSTT) 
     # gate decodes the second prompt exactly when none of the first readings gives one
     gated = whisper.hear_all(audio, priming(state.next_hearing.prompts, state.next_hearing.enough))
     assert gated == (first if hear_value(state.current, first) else both), (first, both, gated)
+    # the third, unprimed, comes last, decoded only while no reading gives an address: a gate never met runs it
+    unprimed_readings = whisper.hear_all(audio, None)
+    every = whisper.hear_all(audio, Priming((patterns, plain, unprimed), enough=lambda readings: False))
+    assert every == both + [text for text in unprimed_readings if text not in both], (both, unprimed_readings)
 
 
 def test_the_second_prompt_is_skipped_once_a_first_reading_gives_an_address(whisper: WhisperSTT) -> None:

@@ -268,16 +268,19 @@ class HearingPlan:
 
 def hearing_plan(spec: FieldSpec, values: dict) -> HearingPlan:
     """How an answer to `spec` is heard, given the earlier answers: the field's `stt_prompt` with what they prime
-    it with; then, for an address, the same with the name alone (see `plainly_primed`), decoded only while no
-    reading gives an address; for a company at a mailbox provider, unprimed, then with the caller's surname,
-    decoded only while no reading holds it, the readings holding it first (see `surname_in_company`)."""
+    it with; then, for an address, the same with the name alone (see `plainly_primed`), then with no name, each
+    decoded only while no reading gives an address (primed with "Wanjiru Kamau", "w kamau at swiftline dot co dot
+    ke" was written "wanjirukamau" by both; docs/email-priming-shipped.md: 137 → 140 of 420 right on the first
+    hearing); for a company at a mailbox provider, unprimed, then with the caller's surname, decoded only while no
+    reading holds it, the readings holding it first (see `surname_in_company`)."""
     first = join(spec.stt_prompt or "", primed_by_earlier_answers(spec, values))
     if surname := surname_in_company(spec, values):  # first "" when nothing else primes it: no prompt
         return HearingPlan((first, join(first, f"Company: {surname}.")), partial(holds_word, surname), surname)
     if not first:
         return HearingPlan()
-    if plain := plainly_primed(spec, values):
-        return HearingPlan((first, join(spec.stt_prompt or "", plain)), partial(gives_value, spec))
+    if plain := plainly_primed(spec, values):  # then unprimed: the name can be all Whisper writes
+        unprimed = spec.stt_prompt or ""
+        return HearingPlan((first, join(unprimed, plain), unprimed), partial(gives_value, spec))
     return HearingPlan((first,))
 
 

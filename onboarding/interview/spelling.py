@@ -117,8 +117,8 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     word = toks[j].lower()
     if word == "c" and j + 1 < len(toks) and toks[j + 1].lower() == "r":
         return j + 1, "s", True  # "S as in C, R": Sierra ("see-air-ah") written as two letters
-    if word == "u" and [t.lower() for t in toks[j + 1:j + 3]] in (["n", "k"], ["m", "k"]):
-        return j + 2, "y", True  # "Y as in U, N, K": Yankee ("you-n-key") written as three letters
+    if word in ("u", "y") and [t.lower() for t in toks[j + 1:j + 3]] in (["n", "k"], ["m", "k"]):
+        return j + 2, "y", True  # "Y as in U, N, K", "Y, S, in Y, N, K": Yankee written as three letters
     if word == "k" and j + 1 < len(toks) and toks[j + 1].lower() == "o" and (
             j + 2 >= len(toks) or _key_at(toks, j + 2) is None):
         return j + 1, "k", True  # "K as in K, O": Kilo written as two letters (an O of its own has its key word)

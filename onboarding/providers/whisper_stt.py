@@ -197,7 +197,7 @@ def hypotheses(model, audio: np.ndarray, beam_size: int = 5, prompt: Prompt = No
         if enough is not None and enough(readings):
             break
         readings += [text for text in decode(other) or [] if text not in readings]
-    if not readings and any(prompts):  # every reading looped ("olivia, olivia, olivia, …") or echoed the prompt
+    if not readings and all(prompts):  # every reading looped ("olivia, olivia, olivia, …") or echoed the prompt
         log.info("Whisper looped or wrote its prompt back; decoding again without the prompt")
         readings = decode(None) or []
     if reread and lost_most_of(readings, audio.size / WHISPER_RATE):
