@@ -36,17 +36,21 @@ def prompts_for(name: str, spec) -> dict[str, str | None]:
     earlier = {"full_name": name}
     return {
         "none": None,
-        "patterns (the call's first)": primed_by_earlier_answers(spec, earlier),
-        "name alone (the call's second)": plainly_primed(spec, earlier),
+        PATTERNS: primed_by_earlier_answers(spec, earlier),
+        PATTERNS_ALONE: f"{name}: {first}.{last}, {first}{last}, {first}.",
+        NAME_ALONE: plainly_primed(spec, earlier),
         "lowercase words": f"{first}, {last}.",
         "name + providers": f"{name}. Gmail, Outlook, Yahoo, Hotmail, iCloud, Proton.",
         "name + at": f"{name}. {first} at, {first}.{last} at",
         "name said": f"My name is {name}. My email is",
+        "addresses said": f"{name}: {first} dot {last} at gmail dot com, {first[0]}{last} at outlook dot com.",
     }
 
 
-PATTERNS, NAME_ALONE = "patterns (the call's first)", "name alone (the call's second)"
-UNIONS = [(PATTERNS, NAME_ALONE), (PATTERNS, NAME_ALONE, "none"), (NAME_ALONE, PATTERNS)]
+PATTERNS, NAME_ALONE = "patterns + providers (the call's first)", "name alone (the call's second)"
+PATTERNS_ALONE = "patterns alone (the call's first before 2026-12-07 night)"
+UNIONS = [(PATTERNS, NAME_ALONE, "none"), (PATTERNS_ALONE, NAME_ALONE, "none"), (PATTERNS, NAME_ALONE),
+          (PATTERNS_ALONE, NAME_ALONE), (NAME_ALONE, PATTERNS)]
 SHIPPED = UNIONS[:2]
 CALLERS = "callers"  # every whole caller's address (heldout-3 …), with that caller's own name
 
@@ -87,7 +91,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.email_priming", description=__doc__.splitlines()[0])
     parser.add_argument("--voices", default="piper,slt,awb,rms")
     parser.add_argument("--shipped", action="store_true",
-                        help="only the prompts a call uses (patterns, the name alone, none): ≈ 1/3 of the time")
+                        help="only the prompts a call uses (patterns, the name alone, none), and the patterns before")
     parser.add_argument("--callers", action="store_true",
                         help="also every whole held-out caller's address (heldout-3 …), with that caller's name")
     args = parser.parse_args(argv)
@@ -105,7 +109,7 @@ def main(argv: list[str]) -> int:
                 audio = to_whisper_input(frames_of(synthesize(text, voice)))
                 prompts = prompts_for(name, spec)
                 if args.shipped:
-                    prompts = {label: prompts[label] for label in SHIPPED[-1]}
+                    prompts = {label: prompts[label] for label in dict.fromkeys(sum(SHIPPED, ()))}
                 heard = {label: hypotheses(model, audio, prompt=prompt) for label, prompt in prompts.items()}
                 for label in prompts:
                     right.setdefault((corpus, label), []).append(first_accepted(spec, heard, expected, label))

@@ -229,12 +229,17 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     caller's surname for a company at a mailbox provider is a second prompt of its own (`hearing_plan`)."""
     if spec.kind == "email" and (name := values.get("full_name")):
         words = str(name).lower().split()
-        return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}."
+        return f"{name}: {'.'.join(words)}, {''.join(words)}, {words[0]}. {MAILBOX_PROVIDERS}"
     if spec.kind == "company" and (domain := company_domain(values)):
         return f"Company: {spaced_domain(domain)}."
     if spec.kind == "timezone" and (cities := phone_cities(values)):
         return f"{', '.join(cities)}."
     return ""
+
+
+# After the name's address patterns in an address's first prompt: with them, 134 → 154 of 428 addresses right on
+# the first hearing (every held-out address, 4 voices; the name's patterns, then the name alone, then unprimed)
+MAILBOX_PROVIDERS = "Gmail, Outlook, Yahoo, Hotmail, iCloud, Proton."
 
 
 def company_domain(values: dict) -> str:
