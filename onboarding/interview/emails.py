@@ -46,6 +46,9 @@ _PREFIXES = [
     r"(?:it's |it is )?(?:best|easiest|better) (?:to use|to write to|to email|is)\b",
     r"(?:the |my |our )?(?:address is|address's)\b",
     r"(?:my|the|our)\s+(?:[a-z]+\s+){0,2}one(?:'s| is)?\b[,:]?",  # "my personal one, …" ("one" is no digit here)
+    # which mailbox, before the address: "Use my Gmail, dana k at …", "my Outlook one is …" (glued on before)
+    rf"(?:my|the|our)\s+(?:personal\s+|work\s+|own\s+|usual\s+)?(?:{'|'.join(PROVIDERS)}|proton)"
+    r"(?:\s+(?:one|address|account|inbox))?(?:\s*[,:;]|\.(?=\s)|(?:'s|\s+is)\b)",
 ]
 # a letter's word after the address is what it stands for: "…, R for Rasmussen"
 _SUFFIXES = (r"[,.]?\s*(?:thanks|thank you|please|that's it|cheers|[a-z] (?:for|as in) [a-z]+|"
