@@ -237,8 +237,9 @@ def primed_by_earlier_answers(spec: FieldSpec, values: dict) -> str:
     return ""
 
 
-# After the name's address patterns in an address's first prompt: with them, 134 → 154 of 428 addresses right on
-# the first hearing (every held-out address, 4 voices; the name's patterns, then the name alone, then unprimed)
+# After the name's address patterns in an address's first prompt: with them, 137 → 144 of 428 addresses right on
+# the first hearing (every held-out address, 4 voices, then the name alone, then unprimed:
+# docs/email-priming-shipped.md)
 MAILBOX_PROVIDERS = "Gmail, Outlook, Yahoo, Hotmail, iCloud, Proton."
 
 
@@ -275,9 +276,9 @@ def hearing_plan(spec: FieldSpec, values: dict) -> HearingPlan:
     """How an answer to `spec` is heard, given the earlier answers: the field's `stt_prompt` with what they prime
     it with; then, for an address, the same with the name alone (see `plainly_primed`), then with no name, each
     decoded only while no reading gives an address (primed with "Wanjiru Kamau", "w kamau at swiftline dot co dot
-    ke" was written "wanjirukamau" by both; docs/email-priming-shipped.md: 137 → 140 of 420 right on the first
-    hearing); for a company at a mailbox provider, unprimed, then with the caller's surname, decoded only while no
-    reading holds it, the readings holding it first (see `surname_in_company`)."""
+    ke" was written "wanjirukamau" by both; +3 of 420 right on the first hearing in one run); for a company at a
+    mailbox provider, unprimed, then with the caller's surname, decoded only while no reading holds it, the
+    readings holding it first (see `surname_in_company`)."""
     first = join(spec.stt_prompt or "", primed_by_earlier_answers(spec, values))
     if surname := surname_in_company(spec, values):  # first "" when nothing else primes it: no prompt
         return HearingPlan((first, join(first, f"Company: {surname}.")), partial(holds_word, surname), surname)
