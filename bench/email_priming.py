@@ -1,5 +1,5 @@
 """Which STT prompt hears an address best when the caller's name is known: the choice behind decoding an address
-twice (the name's address patterns, then the name alone).
+up to three times (the name's address patterns with the mailbox providers, then the name alone, then unprimed).
 
 Every spoken address of the held-out sets (`heldout`: paired with the name whose first name it holds, as the
 e2e callers are; `heldout-2`: with its own `name`; with `--callers`, `callers`: every whole held-out caller's,
@@ -23,7 +23,13 @@ from bench.accuracy_bench import HELD_OUT_CALLERS
 from bench.common import machine
 from bench.stt_accuracy import CORPORA, frames_of, is_spoken, synthesize
 from onboarding.interview.definition import load_definition
-from onboarding.interview.hearing import gives_value, hear_value, plainly_primed, primed_by_earlier_answers
+from onboarding.interview.hearing import (
+    MAILBOX_PROVIDERS,
+    gives_value,
+    hear_value,
+    plainly_primed,
+    primed_by_earlier_answers,
+)
 from onboarding.providers.whisper_stt import default_model_dir, hypotheses, load_whisper, to_whisper_input
 from onboarding.settings import REPO_ROOT, get_settings
 
@@ -40,7 +46,7 @@ def prompts_for(name: str, spec) -> dict[str, str | None]:
         PATTERNS_ALONE: f"{name}: {first}.{last}, {first}{last}, {first}.",
         NAME_ALONE: plainly_primed(spec, earlier),
         "lowercase words": f"{first}, {last}.",
-        "name + providers": f"{name}. Gmail, Outlook, Yahoo, Hotmail, iCloud, Proton.",
+        "name + providers": f"{name}. {MAILBOX_PROVIDERS}",
         "name + at": f"{name}. {first} at, {first}.{last} at",
         "name said": f"My name is {name}. My email is",
         "addresses said": f"{name}: {first} dot {last} at gmail dot com, {first[0]}{last} at outlook dot com.",
@@ -101,7 +107,7 @@ def main(argv: list[str]) -> int:
     model = load_whisper(default_model_dir())
     hypotheses(model, np.zeros(16000, dtype=np.float32), 1)
     right: dict[tuple[str, str], list[bool]] = {}
-    needed: dict[str, list[bool]] = {}
+    needed: dict[tuple[str, int], list[bool]] = {}  # (set, which decoding) → run or not
     started = machine()
     for corpus in corpora:
         for voice in voices:
