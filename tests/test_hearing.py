@@ -131,6 +131,14 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("G as in Golf, PS in Papa, O as in Oscar", "gpo"),  # "P as" heard as "PS" (heldout-34, rms)
     ("Q as in Quebec, U, I, S, T", "quist"),  # …but a caller keying only the hard letters keeps the rest
     ("S as in Sierra, M, I as in India, T as in Tango, H", "smith"),
+    # a letter that sounds like another of its set ("bee", "see", "zee"; "em", "en") before a key word that is
+    # no radio word: the key word's initial, unless the key word is nearer a key word of the letter said
+    ("C, as in Zebedee, A as in Alpha, K as in Kilo", "zak"),
+    ("E as in Peter, A as in Alpha, M as in Mike", "pam"),  # an older alphabet's key word
+    ("V as in Bictor, A as in Alpha, N as in November", "van"),  # Victor misheard: the V said stands
+    ("K as in giggle, O, M", "kom"),  # K and G do not sound alike: the letter said stands
+    ("L, I, C as in zero, A", "liza"),  # Zulu heard "zero": no caller keys a digit
+    ("P hasn't Papa, A as in Alpha, M as in Mike", "pam"),  # "as in" heard "hasn't"
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

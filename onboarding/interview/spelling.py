@@ -29,6 +29,15 @@ RADIO = {
     "tango": "t", "uniform": "u", "victor": "v", "whiskey": "w", "whisky": "w", "xray": "x", "yankee": "y",
     "zulu": "z",
 }
+# Key words of the older spelling alphabets callers still use (the Able–Baker alphabet of 1943–56 and the British
+# telephone names): made for spelling after "as in", never read as letters when said alone ("Mary", "King")
+OTHER_ALPHABETS = {
+    **{word: word[0] for word in (
+        "able", "baker", "dog", "easy", "fox", "george", "how", "item", "jig", "king", "love", "nan", "oboe",
+        "peter", "queen", "roger", "sugar", "tare", "uncle", "william", "yoke", "zebra",
+        "alfred", "benjamin", "charles", "david", "edward", "frederick", "harry", "isaac", "jack", "london",
+        "mary", "nellie", "oliver", "robert", "tommy", "yellow")},
+}
 DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
           "seven": "7", "eight": "8", "nine": "9"}
 SYMBOLS = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-",
@@ -77,7 +86,7 @@ _GLUED_NAMES = {"alice", "ellis", "alas"}  # "L as" written as a name: "Alice in
 _GLUED_AS_IN = {"allison", "ellison"}  # "L as in" written as one name: "Allison Lima"
 _CONNECT = {"in", "an", "on", "and"}  # "as in", and what Whisper writes for it: "as an", "has in", "is in"
 _AS_HEARD = {"has", "is", "was", "us", "it's", "its"}  # "as" of "as in", heard as a word: "O, it's an Oscar"
-_IS_IN = {"isn't", "isnt"}  # "as in" heard as one word: "K isn't kilo"
+_IS_IN = {"isn't", "isnt", "hasn't", "hasnt"}  # "as in" heard as one word: "K isn't kilo", "P hasn't Papa"
 
 
 def _glued(tok: str) -> bool:
@@ -126,10 +135,12 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
         if j + 1 < len(toks) and toks[j + 1].lower() == "o" and (j + 2 >= len(toks) or _key_at(toks, j + 2) is None):
             return j + 1, word, False  # "K, as in G, O", "Z, as in Z, O": Kilo, Zulu as two letters, its O no letter
         return j, word, False
+    if word == "zero":  # "Z as in Zulu" heard "as in zero": no caller keys a digit, and zero starts with its Z
+        return j, "z", True
     if len(word) < 2 or not word.isalpha() or word in SYMBOLS or word in DIGITS or word in _NOISE or (
             word in _MULTI or word in _CONNECT or word in _AS_IN):
         return None
-    made_for_it = RADIO.get(word) or LETTER_NAMES.get(word) or _near_radio(word)
+    made_for_it = RADIO.get(word) or LETTER_NAMES.get(word) or OTHER_ALPHABETS.get(word) or _near_radio(word)
     if made_for_it is None and j + 1 < len(toks) and toks[j + 1].lower() in RADIO:
         j, made_for_it = j + 1, RADIO[toks[j + 1].lower()]  # "as in new Yankee": a word heard before the key word
     return j, made_for_it or word[0], made_for_it is not None
@@ -244,6 +255,28 @@ def _plain(toks: list[str], *, keep_words: bool = True) -> tuple[list[str], int,
 _HEARD_AS_WORD = {"he": "e"}  # "E" before "as in" written as a word: "He has an echo", "He is a nickel"
 
 
+# Letters whose names differ in one sound ("bee", "see", "dee", "zee"; "em", "en"; "ef", "ess"): a letter said alone
+# is heard as another of its set far more often than a key word's first sound is misheard
+_SOUND_ALIKE = ("bcdegptvz", "mn", "fs")
+
+
+def _key_word_decides(said: str, key_word: str) -> bool:
+    """Whether a key word that is no spelling word gives the letter rather than the letter said before it: when
+    the two letters sound alike ("C, as in Zebedee", "E as in Peter": the letter was misheard) and the key word is
+    nearer its own initial's radio word than the said letter's ("B as in Provo" is Bravo misheard: B stands).
+    A letter of another set stands ("K as in giggle")."""
+    word = key_word.lower()
+    initial = word[0]
+    if len(word) < 3 or initial == said or not any(said in s and initial in s for s in _SOUND_ALIKE):
+        return False
+    return _nearest_key_word(word, initial) < _nearest_key_word(word, said)
+
+
+def _nearest_key_word(word: str, letter: str) -> int:
+    """Edits from `word` to the nearest key word of `letter` in any spelling alphabet."""
+    return min(edit_distance(word, key) for key in _KEY_WORDS_OF[letter])
+
+
 def _said_letter(tok: str) -> str | None:
     """The letter a token said before a key word stands for: the letter itself, its name ("el") or a word Whisper
     writes for it ("he")."""
@@ -339,7 +372,7 @@ def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False,
                     pending.append(heard)  # heard as "S" ("double as in whiskey" is W said by its name)
                 if not made_for_it and heard.lower() == "he" and toks[j].lower() in _ALPHA_HEARD:
                     letter = "a"  # "He has in health": "A as in Alpha" as Whisper tiny writes it
-                elif not made_for_it and (said := _said_letter(heard)):
+                elif not made_for_it and (said := _said_letter(heard)) and not _key_word_decides(said, toks[j]):
                     letter = said  # "K as in giggle", "He is a nickel": a misheard key word that is no spelling word
                 elif made_for_it and pending and _letter_of(heard) != letter and _letter_of(pending[-1]) == letter:
                     pending.pop()  # "see you as in Charlie": the letter, then a word Whisper added, is one letter
@@ -452,3 +485,6 @@ def spell_out_with_words(value: str, key_words: dict[str, str] | None = None, *,
     return ", ".join(f"{_TIMES[n]}{ch.upper()} as in {words[ch].capitalize()}" if ch in words
                      else SAID_AS.get(ch) or f"{_TIMES[n]}{ch}" for ch, n in _runs(value, doubles))
 
+_KEY_WORDS_OF: dict[str, list[str]] = {}
+for _word, _letter in {**RADIO, **OTHER_ALPHABETS}.items():
+    _KEY_WORDS_OF.setdefault(_letter, []).append(_word)
