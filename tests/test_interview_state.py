@@ -329,6 +329,27 @@ def test_a_number_heard_too_short_is_asked_for_digit_by_digit(state: InterviewSt
     assert "I heard 3 1 2, 5 5 5, 0 1 0 0. Is that right?" in reply.text
 
 
+def test_a_number_said_over_two_turns_is_put_together_and_read_back(state: InterviewState) -> None:
+    """A caller who pauses inside a number longer than the end of turn ("…four one five, five five five," then
+    "oh one three two" over the re-ask): the second part alone is no number, the two together are, read back.
+    A number said again whole after a short one is taken alone."""
+    talk(state, "My name is Maria Garcia.", "Yes.", "maria at example dot com", "Yes.", "Acme.", "Product manager.",
+         "Ten.", "Faster onboarding.")
+    reply = state.handle("Sure, it's four one five, five five five,", 230)
+    assert "digit or more short" in reply.text, reply.text
+    reply = state.handle("oh one three two.", 231)
+    assert "I heard 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text, reply.text
+    state.handle("Yes.", 232)
+    assert state.values["phone"] == "+14155550132"
+
+
+def test_a_number_said_again_whole_after_a_short_one_is_taken_alone(state: InterviewState) -> None:
+    talk(state, "My name is Maria Garcia.", "Yes.", "maria at example dot com", "Yes.", "Acme.", "Product manager.",
+         "Ten.", "Faster onboarding.", "It's four one five, five five five, oh one three")
+    reply = state.handle("four, one, five, five, five, five, zero, one, three, two", 240)
+    assert "I heard 4 1 5, 5 5 5, 0 1 3 2. Is that right?" in reply.text, reply.text
+
+
 def test_a_spelling_not_understood_is_asked_for_again_as_a_spelling(state: InterviewState) -> None:
     talk(state, "My name is Dmmidri Volkov.")
     reply = state.handle("No.", 2)

@@ -69,6 +69,12 @@ def test_to_is_two_only_between_digits() -> None:
     assert normalize_phone("send it to 415 555 0132").value == "+14155550132"
 
 
+def test_eight_written_as_an_a_after_a_digit_is_eight() -> None:
+    """Whisper writes "four eight" as "4a" and "one eight" as "1A" ("eight" without its t)."""
+    assert normalize_phone("My number is 0 7 9 1 1, 1a 2 3 4 5", "GB").value == "+447911182345"
+    assert normalize_phone("plus 3a, 6 1 2, 3 4 5 6 7") is None  # +38 is no country: no number made up
+
+
 def test_integer_bounds() -> None:
     assert normalize_integer("two million", 1, 1_000_000) is None
     assert normalize_integer("two million") == Normalized(2_000_000, 0.9)

@@ -348,6 +348,7 @@ def phone_digits(text: str, drop_echo: bool = False) -> tuple[str, bool] | None:
     low = strip_fillers(text.lower().replace("’", "'"))
     low = re.sub(r"\b(?:ext|extension)\b.*$", "", low)
     low = re.sub(r"(?<=\d)o|o(?=\d)", "0", low)  # "oh" written as the letter: "555123456O"
+    low = re.sub(r"(?<=\d)a\b", " 8", low)  # "four eight" written "4a", "one eight" "1A": "eight" without its t
     low = re.sub(r"(?:(?<=\d)\s+|^)for\s+(?=\d)", " 4 ", low)  # "four" written as "for" before digits
     plus = bool(re.search(r"(?:^|\s)(?:\+|plus\b)|\b00(?=\d)|\bcountry code\b", low))
     # "plus forty-nine, thirty, …": a tens word, a pause, a digit are two numbers ("thirty", "two"), not 32

@@ -16,7 +16,14 @@ from typing import Any
 from onboarding.interview import prompts
 from onboarding.interview.definition import FieldSpec, InterviewDefinition
 from onboarding.interview.extract import extract_fields, target_field
-from onboarding.interview.hearing import HearingPlan, company_domain, distinct, hearing_plan, sounds_the_same
+from onboarding.interview.hearing import (
+    Heard,
+    HearingPlan,
+    company_domain,
+    distinct,
+    hearing_plan,
+    sounds_the_same,
+)
 from onboarding.interview.normalize import (
     Normalized,
     classify_reply,
@@ -65,6 +72,7 @@ class InterviewState(ReadBack, SpelledParts):
         self._part: str | None = None  # the part asked for while a value is spelled in two parts (spelled_parts)
         self._first_part = ""  # its first part, spelled already
         self._readings: list[str] = []  # every STT reading of the utterance being handled, best first
+        self._number_begun: dict[str, str] = {}  # a number's answer heard with too few digits, per field
         # The STT's other readings of an utterance (its N best), set by the voice call; None: one reading only.
         self.hearing: Callable[[str], list[str]] | None = None
         # Set by the call when the caller began speaking while the agent was still talking: a "yes" said over a
@@ -295,6 +303,7 @@ class InterviewState(ReadBack, SpelledParts):
                              turn_index=turn, previous=self.values.get(spec.name), source=source)
         self.values[spec.name] = value.value
         self.history.setdefault(spec.name, []).append(update)
+        self._number_begun.pop(spec.name, None)
         for bucket in (self.flagged, self.skipped):
             if spec.name in bucket:
                 bucket.remove(spec.name)
@@ -312,6 +321,8 @@ class InterviewState(ReadBack, SpelledParts):
             return part
         self._heard_in_digits = False
         heard = self._hear(spec, text)
+        if heard is None and spec.kind == "phone":
+            heard = self._number_went_on(spec, text)
         spelled = self._spelling == spec.name
         digits = self._heard_in_digits  # said one digit at a time when asked: nothing to confuse it with
         self._spelling = self._digits_of = None
@@ -336,6 +347,8 @@ class InterviewState(ReadBack, SpelledParts):
             if (suggested := self._suggest_zone(spec, text, turn)) is not None:
                 return suggested
             reason = prompts.invalid_reason(spec, text)
+            if spec.kind == "phone" and reason is not None:
+                self._number_begun[spec.name] = text
             return self._failed(spec, updates, reason or prompts.NOT_CAUGHT, spelling=spelled,
                                 digits=reason is not None and spec.kind == "phone")
         if (spec.confirm or spelled or value.confidence < self.definition.read_back_threshold(spec)
@@ -346,6 +359,19 @@ class InterviewState(ReadBack, SpelledParts):
             return self._confirm(spec, value, text, turn, source, "", updates)
         updates.append(self._accept(spec, value, text, turn, source))
         return self._next(self._ack(), updates)
+
+    def _number_went_on(self, spec: FieldSpec, text: str) -> Heard | None:
+        """A number said over two turns: "…six oh two, four one eight," heard a digit or more short, then "seven
+        three five." (the caller paused longer than the end of turn and went on over the re-ask). The two together
+        when they make a valid number that neither makes alone; read back, since it was put together here."""
+        begun = self._number_begun.get(spec.name)
+        if begun is None:
+            return None
+        joined = f"{begun}, {text}"
+        heard = self._hear(spec, joined, [joined])
+        if heard is None:
+            return None
+        return Heard(Normalized(heard.value.value, min(heard.value.confidence, 0.5)), joined, 1, 1)
 
     def _was_refused(self, spec: FieldSpec, value: Value) -> bool:
         """The caller said no to this value for this field ("…leave the jump", heard again by 4 readings of 5 after
