@@ -139,6 +139,13 @@ NAME, EMAIL, COMPANY = (DEFINITION.field(n) for n in ("full_name", "email", "com
     ("K as in giggle, O, M", "kom"),  # K and G do not sound alike: the letter said stands
     ("L, I, C as in zero, A", "liza"),  # Zulu heard "zero": no caller keys a digit
     ("P hasn't Papa, A as in Alpha, M as in Mike", "pam"),  # "as in" heard "hasn't"
+    # a letter whose key word was lost after a filler is the caller's, never one Whisper added among key words
+    ("K as in Kilo, O as in Oscar, R as in Romeo, V, as in the vast, E as in Echo", "korve"),
+    ("R as in Romeo, O as in Oscar, as in the Sierra, S as in Sierra, E as in Echo", "rosse"),
+    ("He has in the health, N as in November, N as in November, A as in Alpha", "anna"),
+    # "as in" glued to its key word
+    ("M as in Mike, I has inIndia, L is inlima, T as entangled", "milt"),
+    ("G as engulf, R as in Romeo, O as in Oscar, W as in Whiskey", "grow"),
 ])
 def test_spelled_letters_decode(said: str, spells: str) -> None:
     decoded = decode_spelled(said)

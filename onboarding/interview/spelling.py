@@ -71,6 +71,9 @@ def _tokens(text: str) -> list[str]:
     # "A as in Alpha" as Whisper tiny writes it: "He has enough" ("an alpha" heard as one word)
     text = re.sub(r"\b(he\s+(?:has|as|is))\s+enough\b", r"\1 an alpha", text, flags=re.IGNORECASE)
     text = re.sub(r"\b(in|an)\s+the\s+(?:loop|old|lou)\b", r"\1 zulu", text, flags=re.IGNORECASE)  # Zulu
+    # "as in" glued to its key word: "F has infoxed ret", "T has entangled"
+    text = re.sub(r"\b(as|has|is)\s+(in|en)(?=[a-z]{3,})(?!(?:dia|dian|diana|die|dies|dy)\b)", r"\1 in ", text,
+                  flags=re.IGNORECASE)
     # "Tango" written as two words: "he has in tank, O, H has in hotel"
     # (only when no plain letter follows the O: "T as in tank, O, M" spells T, O, M)
     text = re.sub(r"\b(in|an)\s+tank,?\s+o\b(?=\W*$|[,.]?\s+[a-z](?:,?\s+(?:as|has|is)\b)|"
@@ -137,6 +140,13 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
         return j, word, False
     if word == "zero":  # "Z as in Zulu" heard "as in zero": no caller keys a digit, and zero starts with its Z
         return j, "z", True
+    if word in _FILLER_BEFORE_KEY:
+        after = toks[j + 1].lower() if j + 1 < len(toks) else ""
+        if after in RADIO:
+            return j + 1, RADIO[after], True  # "as in the Alpha"
+        if after in _ALPHA_HEARD:
+            return j + 1, after[0], False  # "He has in the health": A as in Alpha
+        return j, "", False  # "Z, as in the lore": the key word lost; the letter said before it is the caller's
     if len(word) < 2 or not word.isalpha() or word in SYMBOLS or word in DIGITS or word in _NOISE or (
             word in _MULTI or word in _CONNECT or word in _AS_IN):
         return None
@@ -144,6 +154,9 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     if made_for_it is None and j + 1 < len(toks) and toks[j + 1].lower() in RADIO:
         j, made_for_it = j + 1, RADIO[toks[j + 1].lower()]  # "as in new Yankee": a word heard before the key word
     return j, made_for_it or word[0], made_for_it is not None
+
+
+_FILLER_BEFORE_KEY = {"the", "um", "uh", "er"}  # heard between "as in" and a key word
 
 
 _KEY_WORD_PHRASE = re.compile(r"\b(?:as|is|has)\s+(?:in|an)\s+([a-z]+)", re.IGNORECASE)
@@ -362,6 +375,12 @@ def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False,
     while i < len(toks):
         if (key := _key_at(toks, i)) is not None:
             j, letter, made_for_it = key
+            if not letter:  # its key word lost: the letter said before it, keyed (never one Whisper added)
+                lost_key_of = _said_letter(pending[-1]) if pending else None
+                if lost_key_of is None:
+                    i = j + 1
+                    continue
+                letter, made_for_it = lost_key_of, True
             heard_as = None  # the letter said before the key word, when one was
             heard: str | None = None  # the token said before it, whatever it was heard as
             dot_before = False  # "D" before it read as "dot" (`d_is_dot`)
