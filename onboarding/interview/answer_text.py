@@ -18,7 +18,12 @@ _ASKED_BACK = re.compile(r"^[^.?!]*\?+\s+(?=\S)")
 # correction (no pause after the "no").
 _CORRECTED = re.compile(r"(?<=[\w'])[,.;!?]?\s+(?:(?:no|nope)[,.]?\s+(?:sorry|wait|i mean|actually)\b|"
                         r"(?:no|nope)(?=[,.;])|sorry[,.]?\s+(?:no|i mean)\b|"
-                        r"actually[,.]?\s+(?:sorry|no)\b|(?P<held>wait|hang on)[,.]?\s+(?:no|sorry|actually|i mean)\b|"
+                        r"actually[,.]?\s+(?:sorry|no)\b|"
+                        # "Sales manager, well, no, head of sales", "…, well actually practice manager" (not "well, no
+                        # more no-shows", "well, no idea")
+                        r"(?<=[,.;]\s)well[,.]?\s+(?:no\b(?![,.]?\s+(?:more|longer|one|problem|idea|need|matter|doubt|"
+                        r"way|worries|rush)\b)(?:[,.]?\s+(?:sorry|wait|i mean|actually)\b)?|actually\b)|"
+                        r"(?P<held>wait|hang on)[,.]?\s+(?:no|sorry|actually|i mean)\b|"
                         # a lone "wait" after a pause, not "people wait," nor "and wait," nor "Wait, and also …"
                         r"(?<=[,.;!?]\s)(?P<lone>wait|hang on)(?=,(?!\s*(?:and|also|plus)\b))|"
                         r"i mean(?=,)|scratch that|let me start (?:again|over)|correction|"

@@ -443,6 +443,8 @@ _FREE_LEAD = re.compile(r"^(?:(?:so|well|okay|ok|yeah|yes|and|basically|honestly
 
 # "Fewer calls…" opening a sentence is heard "Fear calls…" (Whisper tiny, Piper's voice); no goal opens so
 _FEWER_HEARD = re.compile(r"^fear\s+(?!of\b|that\b|is\b)", re.IGNORECASE)
+# The messaging app as Whisper writes it when it hears the words: "what's app", "Whats App"
+_WHATSAPP_HEARD = re.compile(r"\bwhat'?s\s*app\b", re.IGNORECASE)
 
 
 # A sentence of thinking aloud before the answer: "Oh, good question.", "Let me think.", "That's a good one."
@@ -463,7 +465,7 @@ def normalize_free_text(text: str, min_chars: int = 4) -> Normalized | None:
     if not text:
         return None
     body = strip_edges(_FREE_TAIL.sub("", _FREE_LEAD.sub("", _THINKING_FIRST.sub("", strip_fillers(text.strip())))))
-    body = re.sub(r"\s+", " ", _FEWER_HEARD.sub("Fewer ", body))
+    body = re.sub(r"\s+", " ", _WHATSAPP_HEARD.sub("WhatsApp", _FEWER_HEARD.sub("Fewer ", body)))
     if len(re.sub(r"[^A-Za-z0-9]", "", body)) < min_chars or classify_reply(body) != "other":
         return None
     # a goal of one or two words is easier to mishear than a sentence, though not so likely wrong that the caller

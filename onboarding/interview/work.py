@@ -300,7 +300,8 @@ _HEADCOUNT = re.compile(r"\b(?:\d+|a dozen|dozen|hundred|thousand|\w+ty|ten|elev
 def _clean_role(value: str) -> str | None:
     value = strip_edges(re.sub(r"^(?:a|an|the|currently)\s+", "", strip_edges(value), flags=re.IGNORECASE))
     value = _IN_DEPARTMENT.sub("", _OF_THE_PLACE.sub("", value))
-    value = re.sub(r"\s+(?:there|here|at the moment|right now|now)$", "", value, flags=re.IGNORECASE)
+    value = re.sub(r"\s+(?:there|here|at the moment|right now|now|really|i guess|i suppose)$", "", value,
+                   flags=re.IGNORECASE)
     one_of = re.match(r"^one of (?:the|our|its)\s+(?P<x>.+?)s$", value, flags=re.IGNORECASE)
     if one_of:  # "one of the co-founders" → the title one of them holds
         value = one_of.group("x")
