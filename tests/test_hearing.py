@@ -374,11 +374,20 @@ TWO_PARTS = [
      "I heard Rosalind Achterberog", "spell just your first name", "R as in Romeo, O, S, A, L, I, N, D",
      "spell your surname", "A as in Alpha, C, H, T, E, R, B, E, R, G", "I heard Rosalind Achterberg. Is that right?",
      "Rosalind Achterberg"),
+    # "O as in Oscar" heard "W as in Oscar" reads "double O" ("bluefoolio dot coom"); its other reading makes the
+    # words of the address first heard ("bluefolio", "com"), so it is read back first
+    ("email", ("Noor Haddad", "yes", "new or at blue folio dot com", "No.",
+               "N, O, R, at, B, L, U, E, F, O, L, I, O, dot, C, O, M", "No."),
+     "I heard n-o-r at bluefolio dot com", "spell the part before the at",
+     "N as in November, O as in Oscar, O as in Oscar, R as in Romeo", "spell the part after the at",
+     "B as in Bravo, L as in Lima, U as in Uniform, E as in Echo, F as in Foxtrot, W as in Oscar, L as in Lima, "
+     "I as in India, O as in Oscar, dot, C as in Charlie, W as in Oscar, M as in Mike",
+     "I heard n-o-o-r at bluefolio dot com. Is that right?", "noor@bluefolio.com"),
 ]
 
 
 @pytest.mark.parametrize(("field", "answers", "refused", "first_ask", "first", "second_ask", "second", "read_back",
-                          "value"), TWO_PARTS, ids=["address", "name"])
+                          "value"), TWO_PARTS, ids=["address", "name", "address-w-heard-for-o"])
 def test_a_value_spelled_whole_and_refused_is_asked_for_in_two_parts(
         field: str, answers: tuple[str, ...], refused: str, first_ask: str, first: str, second_ask: str, second: str,
         read_back: str, value: str) -> None:

@@ -193,8 +193,8 @@ def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | Non
                  refused: Sequence[str | int] = ()) -> Heard | None:
     """A spelled answer for `spec`: the first reading that decodes to letters and makes a valid value (and is
     no value the caller has `refused`); when every such value was refused, the same readings with the letters
-    said plainly among key words kept (`decode_spelled(keep_plain=True)`): a caller who said no to a spelling
-    read without them is heard the other way."""
+    said plainly among key words kept or a W before a key word read as that letter (`decode_spelled`'s other
+    readings): a caller who said no to a spelling read one way is heard the other way."""
     tries, other_ways = [], []
     for text in readings:
         spelled = decode_spelled(text)
@@ -204,10 +204,11 @@ def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | Non
             continue
         if (value := _spelled_value(spec, spelled, previous)) is not None:
             tries.append((text, value))
-        plain = decode_spelled(text, keep_plain=True)
-        if plain is not None and plain.text != spelled.text and (
-                other := _spelled_value(spec, plain, previous)) is not None:
-            other_ways.append((text, other))
+        for way in ({"w_is_letter": True}, {"keep_plain": True}):
+            plain = decode_spelled(text, **way)
+            if plain is not None and plain.text != spelled.text and (
+                    other := _spelled_value(spec, plain, previous)) is not None:
+                other_ways.append((text, other))
     if not tries and not other_ways:
         return None
     text, value = _not_refused(tries + other_ways, refused)

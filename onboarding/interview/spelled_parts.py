@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from onboarding.interview import prompts
+from onboarding.interview.attempts import words_of
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.hearing import SPELLED_CONFIDENCE
 from onboarding.interview.normalize import Normalized, normalize_value
@@ -28,13 +29,26 @@ def spelled_whole(kind: str, letters: str) -> bool:
     return "@" in letters if kind == "email" else kind == "person_name" and len(letters.split()) > 1
 
 
-def _letters(kind: str, text: str) -> str | None:
-    spelled = decode_spelled(text)
-    if spelled is None:
-        return None
-    if kind == "email":
-        return spelled.text.replace(" ", "")
-    return re.sub(r"[^\w' -]", "", spelled.text).strip()  # a full stop Whisper put after a letter is no part of it
+def _letters(kind: str, text: str) -> list[str]:
+    """The letters a spelled part says, its usual reading first, then its other readings (a W before a key word
+    as that letter, letters said plainly among key words kept), each once."""
+    found: list[str] = []
+    for way in ({}, {"w_is_letter": True}, {"keep_plain": True}):
+        spelled = decode_spelled(text, **way)
+        if spelled is None:
+            continue
+        # (a full stop Whisper put after a letter of a name is no part of it)
+        letters = spelled.text.replace(" ", "") if kind == "email" else re.sub(r"[^\w' -]", "", spelled.text).strip()
+        if letters and letters not in found:
+            found.append(letters)
+    return found
+
+
+def _most_known_first(parts: list[str], known: set[str]) -> list[str]:
+    """`parts` with those that make more words the call has heard first, in their order otherwise: a domain
+    spelled "swiftlaneloogistics dot coom" ("O as in Oscar" heard "W as in Oscar", read as double O) gives way to
+    its other reading "swiftlanelogistics.com", the words of the address first heard."""
+    return sorted(parts, key=lambda part: -sum(word in known for word in re.findall(r"[a-z]+", part.lower())))
 
 
 def _joined(kind: str, first: str, second: str) -> str:
@@ -56,11 +70,14 @@ class SpelledParts:
         """One part of a value spelled in two parts; None when the caller spelled it whole after all (heard as
         any spelled value is)."""
         readings = self._readings if self._readings[:1] == [text] else [text]
-        letters = [part for part in (_letters(spec.kind, reading) for reading in readings) if part]
+        firsts = [found[0] for found in (_letters(spec.kind, reading) for reading in readings) if found]
         first, second = PARTS[spec.kind]
-        if self._part == first and any(spelled_whole(spec.kind, part) for part in letters):
+        if self._part == first and any(spelled_whole(spec.kind, part) for part in firsts):
             self._part = None
             return None
+        refused = self._refused.get(spec.name, [])
+        known = words_of(*refused, *(value for name, value in self.values.items() if name != spec.name))
+        letters = _most_known_first([part for reading in readings for part in _letters(spec.kind, reading)], known)
         if self._part == first:
             alone = (f"{part}@{_SOME_DOMAIN}" if spec.kind == "email" else part for part in letters)
             heard = next((part for part, value in zip(letters, alone, strict=True)
@@ -70,7 +87,6 @@ class SpelledParts:
             self._part, self._first_part = second, heard
             self._last_prompt = prompts.ask_for_part(second)
             return Reply(prompts.join(prompts.ACKS[0], self._last_prompt), [], False)
-        refused = self._refused.get(spec.name, [])
         values = (normalize_value(spec, _joined(spec.kind, self._first_part, part)) for part in letters)
         value = next((v for v in values if v is not None and v.value not in refused), None)
         if value is None:

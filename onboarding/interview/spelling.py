@@ -344,13 +344,14 @@ _LOOPED = re.compile(r"([a-z])\1{3,}")
 
 
 def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False,
-                   keep_plain: bool = False) -> Spelled | None:
+                   keep_plain: bool = False, w_is_letter: bool = False) -> Spelled | None:
     """The characters a spelled utterance says, lowercase ("D M I T R I" → "dmitri", "J underscore smith at
     example dot com" → "j_smith@example.com", "B as in Victor" → "v"); None when it holds fewer than
     `min_letters` spelled letters. `d_is_dot`: a D said before a keyed letter after the "@" is "dot", not
     "double" ("joinery, D, C, as in Charlie, O, as in Oscar": .co), the other reading of an address.
     `keep_plain`: letters said plainly among key words are the caller's (see `_letters_whisper_added`), the
-    other reading of a spelling the caller said no to."""
+    other reading of a spelling the caller said no to. `w_is_letter`: a W before another letter's key word is that
+    letter misheard ("O as in Oscar" heard "W as in Oscar"), not "double" ("double O"): the other reading of it."""
     body = _LEAD.sub("", (text or "").strip().replace("’", "'"))
     toks = _tokens(body)
     out: list[str] = []
@@ -399,7 +400,8 @@ def decode_spelled(text: str, *, min_letters: int = 2, d_is_dot: bool = False,
                     pending.pop()  # "double U as in whiskey": W said by its name, not two of a letter
                 if letter == "o" and heard == "0" and pending and pending[-1] == "0":
                     pending[-1] = "double"  # "double O as in Oscar" written "00 as an Oscar"
-                elif letter != "w" and heard.lower() in ("w", "w" + letter) and (made_for_it or len(heard) == 2):
+                elif letter != "w" and heard.lower() in ("w", "w" + letter) and (made_for_it or len(heard) == 2) and (
+                        not w_is_letter):
                     pending.append("double")  # "double O as in Oscar" heard "W as in Oscar", "double P" as "Wp"
                 elif letter == "h" and _said_letter(heard) == "h" and pending and pending[-1].lower() == "a":
                     pending.pop()  # "aitch as in hotel" written "A, H has in hotel": one letter, not two
