@@ -396,8 +396,10 @@ _IN_DEPARTMENT = re.compile(r"\s+in (?:the|our) (?:[\w-]+\s+){0,3}(?:department|
 _SO_TITLE = re.compile(rf"[,.]\s*so\s+(?:(?:now|basically|technically)\s+)?(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
                        rf"(?P<x>{_NO_CLAUSE}(?:[\w-]+\s+){{0,2}}"
                        rf"{_TITLE_WORD})(?:,?\s+(?:i guess|i suppose|i think|really|basically))?\W*$", re.IGNORECASE)
-# A later title the caller holds now: "I'm the bookkeeper. Well, finance manager now, they promoted me."
-_NOW_TITLE = re.compile(r"(?<=[.!?])\s+(?:(?:well|actually|but|oh)[,.]?\s+)*(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
+# A later title the caller holds now: "I'm the bookkeeper. Well, finance manager now, they promoted me." (or after a
+# comma and a "well": "I'm the bookkeeper, well, finance manager now")
+_NOW_TITLE = re.compile(r"(?:(?<=[.!?])\s+|(?<=,)\s+(?=(?:well|actually)\b))(?:(?:well|actually|but|oh)[,.]?\s+)*"
+                        r"(?:i'm\s+|i am\s+)?(?:the\s+|a\s+|an\s+)?"
                         rf"(?P<x>{_NO_CLAUSE}(?:[\w-]+\s+){{0,3}}{_TITLE_WORD})\s+now\b", re.IGNORECASE)
 
 
