@@ -273,16 +273,22 @@ _HEARD_AS_WORD = {"he": "e"}  # "E" before "as in" written as a word: "He has an
 _SOUND_ALIKE = ("bcdegptvz", "mn", "fs")
 
 
+# How many edits nearer a key word of its own initial a key word must be than one of the letter said to decide:
+# "Be as in trouble" is Bravo misheard ("trouble" is 5 edits from "Tommy", 6 from "Bravo"), "Be as in Potter" is P
+_CLEARLY_NEARER = 2
+
+
 def _key_word_decides(said: str, key_word: str) -> bool:
     """Whether a key word that is no spelling word gives the letter rather than the letter said before it: when
-    the two letters sound alike ("C, as in Zebedee", "E as in Peter": the letter was misheard) and the key word is
-    nearer its own initial's radio word than the said letter's ("B as in Provo" is Bravo misheard: B stands).
-    A letter of another set stands ("K as in giggle")."""
+    the two letters sound alike ("C, as in Zebedee", "Be as in Potter": the letter was misheard) and the key word
+    is clearly nearer a key word of its own initial (any spelling alphabet's) than one of the letter said ("B as in
+    Provo" and "Be as in trouble" are Bravo misheard: B stands). A letter of another set stands ("K as in
+    giggle")."""
     word = key_word.lower()
     initial = word[0]
     if len(word) < 3 or initial == said or not any(said in s and initial in s for s in _SOUND_ALIKE):
         return False
-    return _nearest_key_word(word, initial) < _nearest_key_word(word, said)
+    return _nearest_key_word(word, initial) + _CLEARLY_NEARER <= _nearest_key_word(word, said)
 
 
 def _nearest_key_word(word: str, letter: str) -> int:
