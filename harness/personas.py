@@ -67,9 +67,11 @@ PERSONAS = [
 ]
 
 
-# A caller who spells the email and corrects their name after confirming it.
+# A caller who spells the email and corrects their name after confirming it. The letters are said with a pause
+# each, as callers spell: said run together ("t o m"), Whisper tiny once wrote "It's TM at northwind.com" (CI,
+# 2026-12-08), and this caller says yes to any read-back, so the test hung on one hearing.
 CORRECTION_CALL = Persona(
-    ["Tom Baker.", "Yes.", "It's t o m at northwind dot com.", "Yes.", "Actually, my name is Thomas Baker.", "Yes.",
+    ["Tom Baker.", "Yes.", "It's t, o, m, at northwind dot com.", "Yes.", "Actually, my name is Thomas Baker.", "Yes.",
      "I work at Northwind.", "Software engineer.", "Twenty-five.", "Better reporting.", "Skip.", "Skip."],
     {"full_name": "Thomas Baker", "email": "tom@northwind.com", "company": "Northwind", "role": "Software Engineer",
      "team_size": 25},
