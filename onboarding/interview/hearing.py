@@ -21,7 +21,7 @@ from onboarding.interview.normalize import Normalized, classify_reply, normalize
 from onboarding.interview.people import capitalize_name_word
 from onboarding.interview.prompts import join
 from onboarding.interview.spacing import respace, spaced_domain
-from onboarding.interview.spelling import Spelled, decode_spelled
+from onboarding.interview.spelling import OTHER_WAYS, Spelled, decode_spelled
 from onboarding.interview.timezones import zones_of_number
 from onboarding.interview.validate import unknown_domain_ending
 
@@ -204,7 +204,7 @@ def hear_spelled(spec: FieldSpec, readings: list[str], previous: str | int | Non
             continue
         if (value := _spelled_value(spec, spelled, previous)) is not None:
             tries.append((text, value))
-        for way in ({"w_is_letter": True}, {"keep_plain": True}):
+        for way in OTHER_WAYS:
             plain = decode_spelled(text, **way)
             if plain is not None and plain.text != spelled.text and (
                     other := _spelled_value(spec, plain, previous)) is not None:

@@ -17,7 +17,7 @@ from onboarding.interview.attempts import words_of
 from onboarding.interview.definition import FieldSpec
 from onboarding.interview.hearing import SPELLED_CONFIDENCE
 from onboarding.interview.normalize import Normalized, normalize_value
-from onboarding.interview.spelling import decode_spelled
+from onboarding.interview.spelling import OTHER_WAYS, decode_spelled
 from onboarding.interview.turns import Reply
 
 PARTS = {"email": ("local", "domain"), "person_name": ("first", "last")}
@@ -33,7 +33,7 @@ def _letters(kind: str, text: str) -> list[str]:
     """The letters a spelled part says, its usual reading first, then its other readings (a W before a key word
     as that letter, letters said plainly among key words kept), each once."""
     found: list[str] = []
-    for way in ({}, {"w_is_letter": True}, {"keep_plain": True}):
+    for way in ({}, *OTHER_WAYS):
         spelled = decode_spelled(text, **way)
         if spelled is None:
             continue
@@ -70,14 +70,15 @@ class SpelledParts:
         """One part of a value spelled in two parts; None when the caller spelled it whole after all (heard as
         any spelled value is)."""
         readings = self._readings if self._readings[:1] == [text] else [text]
-        firsts = [found[0] for found in (_letters(spec.kind, reading) for reading in readings) if found]
+        each = [_letters(spec.kind, reading) for reading in readings]  # every reading's letters, its usual first
+        firsts = [found[0] for found in each if found]
         first, second = PARTS[spec.kind]
         if self._part == first and any(spelled_whole(spec.kind, part) for part in firsts):
             self._part = None
             return None
         refused = self._refused.get(spec.name, [])
         known = words_of(*refused, *(value for name, value in self.values.items() if name != spec.name))
-        letters = _most_known_first([part for reading in readings for part in _letters(spec.kind, reading)], known)
+        letters = _most_known_first([part for found in each for part in found], known)
         if self._part == first:
             alone = (f"{part}@{_SOME_DOMAIN}" if spec.kind == "email" else part for part in letters)
             heard = next((part for part, value in zip(letters, alone, strict=True)

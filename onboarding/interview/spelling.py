@@ -31,13 +31,17 @@ RADIO = {
 }
 # Key words of the older spelling alphabets callers still use (the Able–Baker alphabet of 1943–56 and the British
 # telephone names): made for spelling after "as in", never read as letters when said alone ("Mary", "King")
-OTHER_ALPHABETS = {
-    **{word: word[0] for word in (
-        "able", "baker", "dog", "easy", "fox", "george", "how", "item", "jig", "king", "love", "nan", "oboe",
-        "peter", "queen", "roger", "sugar", "tare", "uncle", "william", "yoke", "zebra",
-        "alfred", "benjamin", "charles", "david", "edward", "frederick", "harry", "isaac", "jack", "london",
-        "mary", "nellie", "oliver", "robert", "tommy", "yellow")},
-}
+OTHER_ALPHABETS = {word: word[0] for word in (
+    "able", "baker", "dog", "easy", "fox", "george", "how", "item", "jig", "king", "love", "nan", "oboe",
+    "peter", "queen", "roger", "sugar", "tare", "uncle", "william", "yoke", "zebra",
+    "alfred", "benjamin", "charles", "david", "edward", "frederick", "harry", "isaac", "jack", "london",
+    "mary", "nellie", "oliver", "robert", "tommy", "yellow")}
+# Every key word of each letter, in any of those alphabets (how near a heard key word is to a letter's)
+_KEY_WORDS_OF: dict[str, list[str]] = {
+    letter: [word for word, its in {**RADIO, **OTHER_ALPHABETS}.items() if its == letter]
+    for letter in "abcdefghijklmnopqrstuvwxyz"}
+# decode_spelled's other readings of one utterance, tried after its usual one
+OTHER_WAYS: tuple[dict[str, bool], ...] = ({"w_is_letter": True}, {"keep_plain": True})
 DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
           "seven": "7", "eight": "8", "nine": "9"}
 SYMBOLS = {"dot": ".", "period": ".", "point": ".", "underscore": "_", "dash": "-", "hyphen": "-",
@@ -90,6 +94,7 @@ _GLUED_AS_IN = {"allison", "ellison"}  # "L as in" written as one name: "Allison
 _CONNECT = {"in", "an", "on", "and"}  # "as in", and what Whisper writes for it: "as an", "has in", "is in"
 _AS_HEARD = {"has", "is", "was", "us", "it's", "its"}  # "as" of "as in", heard as a word: "O, it's an Oscar"
 _IS_IN = {"isn't", "isnt", "hasn't", "hasnt"}  # "as in" heard as one word: "K isn't kilo", "P hasn't Papa"
+_FILLER_BEFORE_KEY = {"the", "um", "uh", "er"}  # heard between "as in" and a key word
 
 
 def _glued(tok: str) -> bool:
@@ -154,9 +159,6 @@ def _key_at(toks: list[str], i: int) -> tuple[int, str, bool] | None:
     if made_for_it is None and j + 1 < len(toks) and toks[j + 1].lower() in RADIO:
         j, made_for_it = j + 1, RADIO[toks[j + 1].lower()]  # "as in new Yankee": a word heard before the key word
     return j, made_for_it or word[0], made_for_it is not None
-
-
-_FILLER_BEFORE_KEY = {"the", "um", "uh", "er"}  # heard between "as in" and a key word
 
 
 _KEY_WORD_PHRASE = re.compile(r"\b(?:as|is|has)\s+(?:in|an)\s+([a-z]+)", re.IGNORECASE)
@@ -511,7 +513,3 @@ def spell_out_with_words(value: str, key_words: dict[str, str] | None = None, *,
     words = key_words or KEY_WORDS
     return ", ".join(f"{_TIMES[n]}{ch.upper()} as in {words[ch].capitalize()}" if ch in words
                      else SAID_AS.get(ch) or f"{_TIMES[n]}{ch}" for ch, n in _runs(value, doubles))
-
-_KEY_WORDS_OF: dict[str, list[str]] = {}
-for _word, _letter in {**RADIO, **OTHER_ALPHABETS}.items():
-    _KEY_WORDS_OF.setdefault(_letter, []).append(_word)
