@@ -79,7 +79,8 @@ HELD_OUT_CALLERS = {"heldout": HELDOUT_PATH, "heldout-3": HELDOUT_PATH.with_name
                     "heldout-38": HELDOUT_PATH.with_name("heldout-38.toml"),
                     "heldout-39": HELDOUT_PATH.with_name("heldout-39.toml"),
                     "heldout-40": HELDOUT_PATH.with_name("heldout-40.toml"),
-                    "heldout-41": HELDOUT_PATH.with_name("heldout-41.toml")}
+                    "heldout-41": HELDOUT_PATH.with_name("heldout-41.toml"),
+                    "heldout-42": HELDOUT_PATH.with_name("heldout-42.toml")}
 
 
 @dataclass
@@ -225,7 +226,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--first", type=int, default=0,
                         help="start at this held-out caller (a caller no earlier run has heard)")
     parser.add_argument("--corpus", choices=sorted(HELD_OUT_CALLERS), default="heldout",
-                        help="held-out answers (heldout-3 … heldout-41: whole callers, each written before its run)")
+                        help="held-out answers (heldout-3 … heldout-42: whole callers, each written before its run)")
     parser.add_argument("--out", type=Path, help="report file (default: docs/accuracy-e2e[-typing][-CORPUS].md)")
     args = parser.parse_args(argv)
     if args.text:
