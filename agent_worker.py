@@ -39,6 +39,7 @@ from onboarding.interview import load_definition
 from onboarding.livekit_admin import server_reachable
 from onboarding.logging_setup import setup_logging
 from onboarding.metrics import serve_worker_metrics
+from onboarding.native_logs import NATIVE_LOG_LEVEL
 from onboarding.providers.key_check import check_or_exit
 from onboarding.providers.local_inference import register_runners
 from onboarding.secret_checks import startup_refusals
@@ -47,8 +48,9 @@ from onboarding.settings import get_settings
 log = logging.getLogger("onboarding.worker")
 # Everything a job imports: the call and what it imports (providers, plugins, interview, recorder, database layer).
 PRELOAD_MODULES = ["onboarding.call", "onboarding.capacity", "onboarding.interview", "onboarding.livekit_admin",
-                   "onboarding.logging_setup", "onboarding.metrics", "onboarding.providers.selection",
-                   "onboarding.providers.local_inference", "onboarding.providers.speculative_stt",
+                   "onboarding.logging_setup", "onboarding.metrics", "onboarding.native_logs",
+                   "onboarding.providers.selection", "onboarding.providers.local_inference",
+                   "onboarding.providers.speculative_stt",
                    "onboarding.recorder", "onboarding.storage", "onboarding.turn_taking", "models"]
 settings = get_settings()
 definition = load_definition(settings.interview_path)  # a bad file stops start-up with line and reason
@@ -118,8 +120,10 @@ server = OnboardingServer(
 async def entrypoint(ctx: JobContext) -> None:
     # imported in the forkserver already (PRELOAD_MODULES): free here; the main process never needs them
     from onboarding.call import InterviewCall
+    from onboarding.native_logs import keep_native_logs_native
     from onboarding.providers.selection import build_speech_stack
 
+    keep_native_logs_native()  # ≈ 110 native log records a second per call no longer cross into Python
     stack = build_speech_stack(settings, inference_executor=ctx.inference_executor)
     await InterviewCall(ctx, settings, stack, definition, OnboardingAgent()).start()
 
@@ -172,6 +176,7 @@ def main() -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     # before any job process starts: they read it when their loop starts
     os.environ.setdefault("LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS", str(settings.loop_block_warn_ms))
+    os.environ.setdefault("RUST_LOG", NATIVE_LOG_LEVEL)  # what livekit's native library writes itself (native_logs)
     check_or_exit(settings)  # once per worker, not per job process
     register_runners()  # one Whisper and one Piper for all calls: livekit-agents' inference process
     if settings.job_executor == "thread":  # jobs run here: their modules, VAD and end-of-turn weights load here

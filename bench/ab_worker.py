@@ -7,6 +7,7 @@ livekit-agents' default 24 kHz: resampled again for the VAD and the STT), `outpu
 default 24 kHz, so TTS audio is resampled first), `sync-transcript` (captions paced word by word with the audio),
 `session-host` (livekit's SessionHost data channel on), `vad-thread` (the VAD on a thread of its own per stream,
 livekit's default, instead of inline), `loop-watch-100` (livekit's loop watchdog at its default 100 ms: 20 ms ticks),
+`logs-forwarded` (livekit's native library hands every log record to Python, livekit-rtc's default),
 `before` (all of those undone at once). The forkserver
 preloads this module (it is `__main__`), so the patches apply in every job process.
 """
@@ -19,11 +20,12 @@ from livekit.agents import AgentSession
 from livekit.agents.voice import room_io
 
 import agent_worker
+from onboarding import native_logs
 from onboarding.call import InterviewCall
 from onboarding.providers import selection
 
 VARIANTS = ("shipped", "agc", "input-24k", "output-24k", "sync-transcript", "session-host", "vad-thread",
-            "loop-watch-100", "before")
+            "loop-watch-100", "logs-forwarded", "before")
 VARIANT = os.environ.get("BENCH_VARIANT", "shipped")
 if VARIANT not in VARIANTS:
     raise SystemExit(f"BENCH_VARIANT={VARIANT!r}: use one of {', '.join(VARIANTS)}")
@@ -63,6 +65,8 @@ async def _start(self: AgentSession, *args, **kwargs):
 
 if "loop-watch-100" in undone:  # the job processes read it when they start, after this import
     os.environ["LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS"] = "100"
+if "logs-forwarded" in undone:  # the entrypoint imports the function when a call starts, so this one is called
+    native_logs.keep_native_logs_native = lambda: False
 if "vad-thread" in undone:
     selection.inference.VAD = _threaded_vad(selection.inference.VAD)  # type: ignore[misc]
 InterviewCall._room_options = _room_options  # type: ignore[method-assign]
