@@ -29,7 +29,7 @@ from onboarding.settings import REPO_ROOT, Settings
 DOC = REPO_ROOT / "docs" / "density.md"
 WHAT = {
     "shipped": "as shipped: 16 kHz input, AGC off, captions unpaced, no session host, output at the TTS rate, "
-               "VAD inline",
+               "VAD inline, native logs kept native",
     "agc": "automatic gain control on (`AudioInputOptions(auto_gain_control=True)`)",
     "input-24k": "caller audio at the default 24 kHz (`AudioInputOptions(sample_rate=16000)` undone)",
     "output-24k": "agent track at the default 24 kHz (`AudioOutputOptions(sample_rate=<TTS rate>)` undone)",
