@@ -35,7 +35,8 @@ def test_heldout_callers_have_every_field_and_a_matching_address() -> None:
                                                ("heldout-33", 2), ("heldout-34", 2),
                                                ("heldout-35", 2), ("heldout-36", 2),
                                                ("heldout-37", 2), ("heldout-38", 2),
-                                               ("heldout-39", 2), ("heldout-40", 2), ("heldout-41", 2), ("heldout-42", 2)])
+                                               ("heldout-39", 2), ("heldout-40", 2), ("heldout-41", 2),
+                                               ("heldout-42", 2)])
 def test_the_whole_held_out_callers_are_people_each_with_their_own_address(corpus: str, count: int) -> None:
     callers = heldout_personas(count, HELD_OUT_CALLERS[corpus])
     names = [spec.name for spec in load_definition().fields]
